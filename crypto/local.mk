@@ -1,0 +1,2 @@
+# crypto/: files of this directory (included by the top Makefile.am)
+libandna_a_SOURCES += crypto/crypto.h

@@ -1,0 +1,1 @@
+# node/: files of this directory (included by the top Makefile.am)

@@ -1,0 +1,39 @@
+/* Types and limits shared by every layer: overlay addresses, underlay
+ * endpoints, key sizes and the caps of DESIGN.md section 9. */
+#ifndef ANDNA_PROTO_TYPES_H
+#define ANDNA_PROTO_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ANDNA_PK_LEN 32   /* Ed25519 public key */
+#define ANDNA_SK_LEN 64   /* Ed25519 secret key (libsodium layout) */
+#define ANDNA_SIG_LEN 64  /* Ed25519 signature */
+#define ANDNA_HASH_LEN 32 /* BLAKE2b-256 */
+
+#define ANDNA_NAME_MAX 253  /* characters of a canonical name */
+#define ANDNA_LABEL_MAX 63  /* characters of one label */
+#define ANDNA_LEVELS 4      /* overlay address: 4 levels of 8 bits */
+#define ANDNA_ENTRIES_MAX 256      /* SNSD entries per record */
+#define ANDNA_ENTRIES_PER_SVC 16   /* SNSD entries per service */
+
+/* An overlay address a.b.c.d: a is the top byte (level 3 gnode id), d the
+ * node inside its level-1 gnode a.b.c. */
+typedef uint32_t ovl_addr_t;
+
+/* The gnode id of `addr` at `level` (0 = the node itself, 3 = top). */
+static inline uint8_t
+ovl_id(ovl_addr_t addr, int level)
+{
+	return (uint8_t)(addr >> (8 * level));
+}
+
+/* An underlay endpoint: an IPv4 or IPv6 address and a UDP/TCP port. */
+struct endpoint {
+	uint8_t family; /* 4 or 6 */
+	uint8_t ip[16]; /* IPv4 in the first 4 bytes */
+	uint16_t port;  /* host byte order */
+};
+
+#endif

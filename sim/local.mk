@@ -1,0 +1,1 @@
+# sim/: files of this directory (included by the top Makefile.am)

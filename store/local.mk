@@ -1,0 +1,1 @@
+# store/: files of this directory (included by the top Makefile.am)
