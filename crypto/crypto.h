@@ -3,13 +3,27 @@
 #ifndef ANDNA_CRYPTO_H
 #define ANDNA_CRYPTO_H
 
+#include <sodium.h>
+
 #include "proto/types.h"
+
+/* libsodium already declares crypto_sign() (combined-mode signing) and
+ * crypto_hash() (SHA-512) with other signatures.  Without this, a file that
+ * includes both headers would not compile, and our exported symbols would
+ * interpose libsodium's own at run time.  Callers keep writing crypto_sign()
+ * and crypto_hash(); the linker sees andna_crypto_*.  sodium.h is included
+ * above so its declarations are seen before these names are remapped; after
+ * this header, libsodium's two functions are reachable only by their
+ * explicit names (crypto_sign_ed25519, crypto_hash_sha512). */
+#define crypto_sign andna_crypto_sign
+#define crypto_hash andna_crypto_hash
 
 /* Initialises libsodium; call once per process before anything else.
  * Returns 0 or ANDNA_EIO. */
 int crypto_init(void);
 
-/* An Ed25519 key pair.  Wipe it with keypair_wipe() when done. */
+/* An Ed25519 key pair.  Wipe it with keypair_wipe() when done.  `sk` is in
+ * libsodium's layout: the 32-byte seed followed by the public key. */
 struct keypair {
 	uint8_t pk[ANDNA_PK_LEN];
 	uint8_t sk[ANDNA_SK_LEN];
@@ -24,16 +38,30 @@ void keypair_from_seed(struct keypair *kp, const uint8_t seed[32]);
 /* Overwrites the secret half (and the rest) with zeros. */
 void keypair_wipe(struct keypair *kp);
 
-/* Writes `kp` to `path` with mode 0600, atomically (temp file + rename).
- * Returns 0 or ANDNA_EKEY_WRITE. */
+/* Key file format (version 1), exactly 148 bytes of ASCII text:
+ *
+ *	andna-secret-key-1\n
+ *	<128 lower-case hex digits: the 64-byte secret key>\n
+ *
+ * The secret key is the seed followed by the public key; on load the public
+ * key is derived again from the seed and must equal the stored one.  Nothing
+ * may precede, follow or be inserted; upper-case hex is accepted on load. */
+
+/* Writes `kp` to `path` with mode 0600, atomically: a temp file created
+ * with O_EXCL in the same directory, fsync, rename over `path`, fsync of
+ * the directory.  Returns 0 or ANDNA_EKEY_WRITE (the temp file is removed
+ * and `path` is left as it was). */
 int keypair_save(const struct keypair *kp, const char *path);
 
-/* Reads a key pair from `path`.  Returns 0, ANDNA_EKEY_MISSING,
- * ANDNA_EKEY_PERMS (group/world readable), ANDNA_EKEY_CORRUPT or
- * ANDNA_EKEY_MISMATCH; `kp` is wiped on any error. */
+/* Reads a key pair from `path`.  Returns 0, ANDNA_EKEY_MISSING (no such
+ * file), ANDNA_EKEY_PERMS (any group or other mode bit set),
+ * ANDNA_EKEY_CORRUPT (not a regular file, or not exactly the format
+ * above), ANDNA_EKEY_MISMATCH (stored public key is not the seed's) or
+ * ANDNA_EIO (the file cannot be opened or read for another reason);
+ * `kp` is wiped on any error. */
 int keypair_load(struct keypair *kp, const char *path);
 
-/* Signs `len` bytes of `msg` with `sk` into `sig`. */
+/* Signs `len` bytes of `msg` with `sk` into `sig` (Ed25519, detached). */
 void crypto_sign(uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
     const uint8_t sk[ANDNA_SK_LEN]);
 
@@ -41,23 +69,32 @@ void crypto_sign(uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
 int crypto_verify(const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg,
     size_t len, const uint8_t pk[ANDNA_PK_LEN]);
 
-/* BLAKE2b-256 of `len` bytes. */
+/* BLAKE2b-256 (unkeyed) of `len` bytes. */
 void crypto_hash(uint8_t out[ANDNA_HASH_LEN], const void *in, size_t len);
 
 /* Checks `in` and writes its canonical form to `out` (NUL-terminated, at
  * most ANDNA_NAME_MAX characters): letters folded to lower case and one
  * trailing dot dropped; nothing else is changed.  Returns 0 or the
- * ANDNA_ENAME_* code of the first fault; `out` is "" on error. */
+ * ANDNA_ENAME_* code of the first fault; `out` is "" on error.
+ *
+ * Order of checks: ENAME_TOO_LONG if more than 253 characters remain after
+ * dropping the trailing dot (at most 255 bytes of `in` are read, whatever
+ * its length); ENAME_EMPTY for "" and "."; then one pass left to right, where
+ * the first bad spot wins: ENAME_CHAR (anything but letters, digits, '-',
+ * '.'), ENAME_LABEL_EMPTY (leading dot or two in a row, and a name ending
+ * in two dots), ENAME_LABEL_TOO_LONG (64th character of a label),
+ * ENAME_HYPHEN (label starts or ends with '-').  ANDNA_EINVAL if an argument
+ * is NULL. */
 int name_canonical(char out[ANDNA_NAME_MAX + 1], const char *in);
 
-/* Returns true if `name` is already canonical. */
+/* Returns true if `name` is already canonical (false for NULL). */
 bool name_is_canonical(const char *name);
 
-/* H(name): the first 4 bytes of BLAKE2b-256 of the canonical name, big
- * endian, as an overlay address.  `name` must be canonical. */
+/* H(name): the first 4 bytes of BLAKE2b-256 of the canonical name (without
+ * its NUL), big endian, as an overlay address.  `name` must be canonical. */
 ovl_addr_t name_hash(const char *name);
 
-/* C(key): the same over an owner's public key. */
+/* C(key): the same over an owner's 32-byte public key. */
 ovl_addr_t key_hash(const uint8_t pk[ANDNA_PK_LEN]);
 
 #endif
