@@ -11,3 +11,28 @@ tests_test_crypto_SOURCES = tests/test_crypto.c
 tests_test_crypto_CFLAGS = $(TEST_CFLAGS)
 tests_test_crypto_LDADD = $(TEST_LIBS)
 TESTS += tests/test_crypto
+
+if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_msg
+tests_fuzz_fuzz_msg_SOURCES = tests/fuzz/fuzz_msg.c
+tests_fuzz_fuzz_msg_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_msg_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_msg_LDADD = $(LIBANDNA_LIBS)
+noinst_PROGRAMS += tests/fuzz/fuzz_record
+tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz_record.c
+tests_fuzz_fuzz_record_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_record_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_record_LDADD = $(LIBANDNA_LIBS)
+endif
+
+check_PROGRAMS += tests/test_record
+tests_test_record_SOURCES = tests/test_record.c
+tests_test_record_CFLAGS = $(TEST_CFLAGS)
+tests_test_record_LDADD = $(TEST_LIBS)
+TESTS += tests/test_record
+
+check_PROGRAMS += tests/test_msg
+tests_test_msg_SOURCES = tests/test_msg.c
+tests_test_msg_CFLAGS = $(TEST_CFLAGS)
+tests_test_msg_LDADD = $(TEST_LIBS)
+TESTS += tests/test_msg
