@@ -49,9 +49,15 @@
 	X(EDNS_LABEL, "DNS name has a label longer than 63 octets")            \
 	X(EDNS_NAME_LONG, "DNS name is longer than 255 octets")                \
 	X(EDNS_PTR_LOOP, "DNS name compression pointer loops or points forward") \
+	X(EDNS_PTR_HOPS, "DNS name follows too many compression pointers")    \
 	X(EDNS_LABEL_TYPE, "DNS name uses a reserved label type")              \
 	X(EDNS_COUNTS, "DNS header counts do not match the packet")            \
-	X(EDNS_OPT, "DNS packet has a malformed or duplicate OPT record")      \
+	X(EDNS_OPT, "DNS packet has a malformed or misplaced OPT record")     \
+	X(EDNS_OPT_DUP, "DNS packet has more than one OPT record")             \
+	X(EDNS_QDCOUNT, "DNS query does not hold exactly one question")        \
+	X(EDNS_NOT_QUERY, "DNS packet is a response where a query was expected") \
+	X(EDNS_RDATA, "DNS record data is malformed for its type")             \
+	X(EDNS_NAME_TEXT, "DNS name text is malformed (empty label or bad escape)") \
 	X(EDNS_TRAILING, "DNS packet has bytes after its last record")         \
 	X(EDNS_NOSPACE, "DNS answer does not fit in the buffer")               \
 	/* store: LMDB and the in-memory back end */                           \

@@ -12,7 +12,18 @@ tests_test_crypto_CFLAGS = $(TEST_CFLAGS)
 tests_test_crypto_LDADD = $(TEST_LIBS)
 TESTS += tests/test_crypto
 
+check_PROGRAMS += tests/test_dns
+tests_test_dns_SOURCES = tests/test_dns.c
+tests_test_dns_CFLAGS = $(TEST_CFLAGS)
+tests_test_dns_LDADD = $(TEST_LIBS)
+TESTS += tests/test_dns
+
 if FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_dns
+tests_fuzz_fuzz_dns_SOURCES = tests/fuzz/fuzz_dns.c
+tests_fuzz_fuzz_dns_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_dns_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_dns_LDADD = $(LIBANDNA_LIBS)
 noinst_PROGRAMS += tests/fuzz/fuzz_msg
 tests_fuzz_fuzz_msg_SOURCES = tests/fuzz/fuzz_msg.c
 tests_fuzz_fuzz_msg_CFLAGS = $(AM_CFLAGS)
