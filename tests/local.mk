@@ -42,6 +42,12 @@ tests_test_record_CFLAGS = $(TEST_CFLAGS)
 tests_test_record_LDADD = $(TEST_LIBS)
 TESTS += tests/test_record
 
+check_PROGRAMS += tests/test_store
+tests_test_store_SOURCES = tests/test_store.c
+tests_test_store_CFLAGS = $(TEST_CFLAGS)
+tests_test_store_LDADD = $(TEST_LIBS)
+TESTS += tests/test_store
+
 check_PROGRAMS += tests/test_msg
 tests_test_msg_SOURCES = tests/test_msg.c
 tests_test_msg_CFLAGS = $(TEST_CFLAGS)
