@@ -6,6 +6,12 @@ tests_test_err_CFLAGS = $(TEST_CFLAGS)
 tests_test_err_LDADD = $(TEST_LIBS)
 TESTS += tests/test_err
 
+check_PROGRAMS += tests/test_round
+tests_test_round_SOURCES = tests/test_round.c
+tests_test_round_CFLAGS = $(TEST_CFLAGS)
+tests_test_round_LDADD = $(TEST_LIBS)
+TESTS += tests/test_round
+
 check_PROGRAMS += tests/test_crypto
 tests_test_crypto_SOURCES = tests/test_crypto.c
 tests_test_crypto_CFLAGS = $(TEST_CFLAGS)

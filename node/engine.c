@@ -1,0 +1,449 @@
+/* The engine's frame: creation, the clock, sending, dispatch of incoming
+ * messages to the parts that handle them, and end-to-end requests. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "node/engine_int.h"
+#include "proto/err.h"
+
+void
+engine_config_defaults(struct engine_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->gnode_size = 256;
+	cfg->ping_interval_ms = 2000;
+	cfg->ping_timeout_ms = 800;
+	cfg->suspect_ms = 6000;
+	cfg->gossip_interval_ms = 3000;
+	cfg->outer_timeout_ms = 120000;
+	cfg->hop_timeout_ms = 1000;
+	cfg->request_timeout_ms = 4000;
+	cfg->request_tries = 3;
+	cfg->hop_limit = 8;
+}
+
+struct engine *
+engine_new(const struct engine_config *cfg, const struct engine_io *io,
+    const struct keypair *key, const struct endpoint *eps, int n_eps,
+    uint64_t now)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	e->cfg = *cfg;
+	e->io = *io;
+	e->key = *key;
+	if (n_eps > 4)
+		n_eps = 4;
+	memcpy(e->eps, eps, (size_t)n_eps * sizeof(*eps));
+	e->n_eps = n_eps;
+	e->view_version = 1;
+	e->next_sweep = now + 1000;
+	return e;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	for (int i = 0; i < e->n_fwd; i++)
+		free(e->fwd[i].buf);
+	free(e->fwd);
+	free(e->pend);
+	free(e->peers);
+	inner_fini(&e->inner);
+	outer_fini(&e->outer);
+	keypair_wipe(&e->key);
+	free(e);
+}
+
+uint64_t
+engine_rand64(struct engine *e)
+{
+	uint64_t v;
+
+	e->io.random_cb(e->io.ctx, &v, sizeof(v));
+	return v;
+}
+
+uint32_t
+engine_rand_below(struct engine *e, uint32_t n)
+{
+	return n == 0 ? 0 : (uint32_t)(engine_rand64(e) % n);
+}
+
+void
+engine_log(struct engine *e, enum engine_log_level lvl, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (e->io.log_cb == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	e->io.log_cb(e->io.ctx, lvl, line);
+}
+
+void
+engine_emit(struct engine *e, const struct engine_event *ev)
+{
+	if (e->io.event_cb != NULL)
+		e->io.event_cb(e->io.ctx, ev);
+}
+
+void
+engine_maps_changed(struct engine *e)
+{
+	e->view_version++;
+}
+
+/* Encodes `m` with our envelope into `buf` of `cap` bytes; returns its
+ * length, or 0 (logged) if it does not fit or is malformed. */
+static size_t
+encode_into(struct engine *e, struct msg *m, uint8_t *buf, size_t cap)
+{
+	size_t len = 0;
+
+	m->has_src = e->hook == HOOK_DONE || e->hook == HOOK_JOINING;
+	m->src = e->addr;
+	int rc = msg_encode(m, &e->key, buf, cap, &len);
+	if (rc == 0)
+		return len;
+	if (rc != ANDNA_EENC_TOO_BIG || cap == MSG_STREAM_MAX)
+		engine_log(e, ENGINE_LOG_ERR, "cannot encode a %s message: %s",
+		    msg_type_name(m->type), andna_strerror(rc));
+	return 0;
+}
+
+uint8_t *
+engine_encode(struct engine *e, struct msg *m, size_t *len)
+{
+	uint8_t stackbuf[65536];
+	uint8_t *big = NULL, *out = NULL;
+
+	*len = encode_into(e, m, stackbuf, sizeof(stackbuf));
+	if (*len == 0 && (big = malloc(MSG_STREAM_MAX)) != NULL)
+		*len = encode_into(e, m, big, MSG_STREAM_MAX);
+	if (*len > 0 && (out = malloc(*len)) != NULL)
+		memcpy(out, big != NULL ? big : stackbuf, *len);
+	free(big);
+	return out;
+}
+
+size_t
+engine_send(struct engine *e, const struct endpoint *to, struct msg *m)
+{
+	uint8_t stackbuf[65536];
+	size_t len = encode_into(e, m, stackbuf, sizeof(stackbuf));
+
+	if (len > 0) {
+		engine_send_raw(e, to, stackbuf, len);
+		return len;
+	}
+	uint8_t *buf = engine_encode(e, m, &len);
+	if (buf != NULL)
+		engine_send_raw(e, to, buf, len);
+	free(buf);
+	return buf != NULL ? len : 0;
+}
+
+void
+engine_send_raw(struct engine *e, const struct endpoint *to,
+    const uint8_t *buf, size_t len)
+{
+	e->io.send_cb(e->io.ctx, to, buf, len);
+	e->stats.sent++;
+	e->stats.bytes_sent += len;
+}
+
+struct pending *
+pending_add(struct engine *e, uint8_t type, uint64_t now)
+{
+	if (e->n_pend == e->cap_pend) {
+		int ncap = e->cap_pend == 0 ? 8 : e->cap_pend * 2;
+		struct pending *p = realloc(e->pend, (size_t)ncap * sizeof(*p));
+		if (p == NULL)
+			return NULL;
+		e->pend = p;
+		e->cap_pend = ncap;
+	}
+	struct pending *p = &e->pend[e->n_pend++];
+	memset(p, 0, sizeof(*p));
+	p->req_id = engine_rand64(e);
+	p->type = type;
+	p->started = now;
+	p->deadline = now + e->cfg.request_timeout_ms;
+	return p;
+}
+
+struct pending *
+pending_find(struct engine *e, uint64_t wire_id)
+{
+	for (int i = 0; i < e->n_pend; i++)
+		if (e->pend[i].wire_id == wire_id)
+			return &e->pend[i];
+	return NULL;
+}
+
+void
+pending_remove(struct engine *e, struct pending *p)
+{
+	*p = e->pend[--e->n_pend];
+}
+
+/* Sends (or sends again) the request behind a pending entry. */
+static void
+pending_send(struct engine *e, struct pending *p, uint64_t now)
+{
+	struct msg m;
+
+	msg_init(&m);
+	m.type = p->type;
+	/* each attempt has its own id: nodes on the way drop repeats of an
+	 * id, and a late reply to an old attempt is not taken for this one */
+	m.id = p->wire_id = engine_rand64(e);
+	p->tries++;
+	p->deadline = now + e->cfg.request_timeout_ms;
+	route_send(e, &m, p->target, now);
+}
+
+uint64_t
+engine_probe(struct engine *e, ovl_addr_t target, uint64_t now)
+{
+	struct pending *p = pending_add(e, MSG_PROBE, now);
+
+	if (p == NULL)
+		return 0;
+	uint64_t id = p->req_id;
+	p->target = target;
+	if (e->hook != HOOK_DONE) {
+		struct engine_event ev = { .type = ENGINE_EV_PROBE_DONE,
+			.id = id, .status = ANDNA_ENOT_HOOKED };
+		pending_remove(e, p);
+		engine_emit(e, &ev);
+		return id;
+	}
+	pending_send(e, p, now);
+	return id;
+}
+
+/* Retries or gives up the end-to-end requests that timed out. */
+static void
+pending_tick(struct engine *e, uint64_t now, uint64_t *wake)
+{
+	for (int i = 0; i < e->n_pend;) {
+		struct pending *p = &e->pend[i];
+		if (p->deadline > now) {
+			if (p->deadline < *wake)
+				*wake = p->deadline;
+			i++;
+			continue;
+		}
+		if (p->tries < e->cfg.request_tries && e->hook == HOOK_DONE) {
+			pending_send(e, p, now);
+			continue;
+		}
+		struct engine_event ev = { .type = ENGINE_EV_PROBE_DONE,
+			.id = p->req_id, .status = ANDNA_ETIMEOUT };
+		pending_remove(e, p);
+		engine_emit(e, &ev);
+	}
+}
+
+/* A reply to a request of ours arrived. */
+static void
+reply_input(struct engine *e, const struct msg *m, uint64_t now)
+{
+	struct pending *p = pending_find(e, m->id);
+
+	if (p == NULL || p->type != MSG_PROBE || m->type != MSG_PROBE_REPLY) {
+		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		return;
+	}
+	struct engine_event ev = { .type = ENGINE_EV_PROBE_DONE,
+		.id = p->req_id, .status = 0,
+		.addr = m->u.probe_reply.responder,
+		.hops = (int)m->u.probe_reply.hops,
+		.rtt_ms = (uint32_t)(now - p->started) };
+	pending_remove(e, p);
+	engine_emit(e, &ev);
+}
+
+/* Sends a reply to the origin of a routed request; a request of our own
+ * is answered without the network. */
+static void
+reply_to_origin(struct engine *e, const struct msg_route *r, struct msg *reply,
+    uint64_t now)
+{
+	if (r->origin == e->addr)
+		reply_input(e, reply, now);
+	else
+		engine_send(e, &r->origin_ep, reply);
+}
+
+/* Handles a routed request that reached the gnode it was meant for. */
+void
+engine_handle_routed(struct engine *e, struct msg *m, int hops_taken,
+    uint64_t now)
+{
+	struct msg r;
+
+	switch (m->type) {
+	case MSG_PROBE:
+		msg_init(&r);
+		r.type = MSG_PROBE_REPLY;
+		r.id = m->id;
+		r.u.probe_reply.responder = e->addr;
+		r.u.probe_reply.hops = (uint32_t)hops_taken;
+		reply_to_origin(e, &m->u.probe.route, &r, now);
+		break;
+	default:
+		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		break;
+	}
+}
+
+void
+engine_input(struct engine *e, const struct endpoint *from,
+    const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct msg m;
+
+	e->stats.received++;
+	e->stats.bytes_received += len;
+	int rc = msg_decode(buf, len, &m);
+	if (rc != 0) {
+		e->stats.dropped[rc == ANDNA_EDEC_SIG ? ENGINE_DROP_SIGNATURE :
+		    ENGINE_DROP_MALFORMED]++;
+		return;
+	}
+	if (e->hook == HOOK_GONE || e->hook == HOOK_IDLE ||
+	    memcmp(m.key, e->key.pk, ANDNA_PK_LEN) == 0) {
+		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		goto out;
+	}
+	switch (m.type) {
+	case MSG_PING:
+	case MSG_ACK:
+	case MSG_PING_REQ:
+	case MSG_LEAVE:
+		swim_input(e, from, &m, now);
+		break;
+	case MSG_HOOK_REQ:
+	case MSG_HOOK_OFFER:
+	case MSG_JOIN:
+	case MSG_MAP_FULL:
+		hook_input(e, from, &m, now);
+		break;
+	case MSG_GOSSIP:
+		gossip_input(e, from, &m, now);
+		break;
+	case MSG_ROUTE_ACK:
+		route_ack_input(e, &m);
+		break;
+	case MSG_PROBE:
+		route_input(e, from, &m, now);
+		break;
+	case MSG_PROBE_REPLY:
+		reply_input(e, &m, now);
+		break;
+	default:
+		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		break;
+	}
+out:
+	msg_free(&m);
+}
+
+uint64_t
+engine_tick(struct engine *e, uint64_t now)
+{
+	uint64_t wake = now + 60000;
+
+	hook_tick(e, now, &wake);
+	if (e->hook == HOOK_DONE) {
+		swim_tick(e, now, &wake);
+		gossip_tick(e, now, &wake);
+		route_tick(e, now, &wake);
+		if (now >= e->next_sweep) {
+			swim_sweep(e, now);
+			gossip_sweep(e, now);
+			e->next_sweep = now + 1000;
+		}
+		if (e->next_sweep < wake)
+			wake = e->next_sweep;
+	}
+	pending_tick(e, now, &wake);
+	return wake;
+}
+
+bool
+engine_hooked(const struct engine *e)
+{
+	return e->hook == HOOK_DONE;
+}
+
+ovl_addr_t
+engine_addr(const struct engine *e)
+{
+	return e->addr;
+}
+
+const uint8_t *
+engine_node_key(const struct engine *e)
+{
+	return e->key.pk;
+}
+
+const struct engine_stats *
+engine_stats(const struct engine *e)
+{
+	return &e->stats;
+}
+
+void
+engine_round_view(struct engine *e, struct round_view *v)
+{
+	*v = *route_view(e);
+}
+
+int
+engine_gnode_members(const struct engine *e)
+{
+	return e->hook == HOOK_DONE ? inner_live(&e->inner) + 1 : 0;
+}
+
+int
+engine_outer_count(const struct engine *e, int level)
+{
+	return level >= 1 && level < ANDNA_LEVELS ? e->outer.n[level] : 0;
+}
+
+size_t
+engine_state_bytes(const struct engine *e)
+{
+	size_t b = sizeof(*e) + maps_bytes(&e->inner, &e->outer);
+
+	b += (size_t)e->cap_fwd * sizeof(struct forward);
+	for (int i = 0; i < e->n_fwd; i++)
+		b += e->fwd[i].len;
+	b += (size_t)e->cap_pend * sizeof(struct pending);
+	b += (size_t)e->n_peers * sizeof(struct endpoint);
+	return b;
+}
+
+uint16_t
+engine_own_children(const struct engine *e, int level)
+{
+	if (level == 1)
+		return (uint16_t)(inner_live(&e->inner) + 1);
+	return (uint16_t)(e->outer.n[level - 1] + 1);
+}

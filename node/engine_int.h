@@ -1,0 +1,202 @@
+/* Inside the engine: the state shared by node/engine.c (dispatch, timers,
+ * sending), node/swim.c (liveness), node/hook.c (joining), node/gossip.c
+ * (outer map) and node/route.c (routing).  Not for use outside node/. */
+#ifndef ANDNA_NODE_ENGINE_INT_H
+#define ANDNA_NODE_ENGINE_INT_H
+
+#include "node/engine.h"
+#include "node/maps.h"
+#include "proto/msg.h"
+
+#define SWIM_UPDATES_MAX 8   /* piggybacked per ping or ack */
+#define SWIM_INDIRECT 2      /* members asked to ping a silent one */
+#define FORWARD_TRIES 3      /* contacts tried per hop */
+#define SEEN_MAX 256         /* routed requests remembered for dedupe */
+#define HOOK_OFFER_HOLD_MS 10000
+
+enum hook_state {
+	HOOK_IDLE,    /* not started */
+	HOOK_ASKING,  /* sent HOOK_REQ, waiting for an offer */
+	HOOK_JOINING, /* took an address, waiting for MAP_FULL */
+	HOOK_DONE,
+	HOOK_GONE,    /* left the overlay */
+};
+
+/* A member update waiting to be piggybacked on pings and acks. */
+struct swim_news {
+	uint8_t id; /* member id, or our own id for news about us */
+	uint8_t left; /* transmissions left */
+};
+
+/* A member asked us to ping `target` for it (indirect probe). */
+struct swim_relay {
+	uint64_t our_id;   /* request id of our ping to the target */
+	uint64_t their_id; /* request id of their PING_REQ */
+	struct endpoint requester;
+	uint64_t deadline;
+};
+
+/* A routed message handed to a next hop, awaiting its ROUTE_ACK. */
+struct forward {
+	uint64_t req_id;
+	ovl_addr_t via; /* the contact it was sent to */
+	int tries;
+	ovl_addr_t tried[FORWARD_TRIES];
+	uint64_t deadline;
+	struct msg_route route; /* to choose another contact */
+	size_t len;
+	uint8_t *buf; /* the encoded message, to send again */
+};
+
+/* A request this node started and waits on (end to end). */
+struct pending {
+	uint64_t req_id;    /* the id the host knows it by */
+	uint64_t wire_id;   /* the id of the current attempt */
+	uint8_t type;       /* message type of the request */
+	int tries;
+	uint64_t started;
+	uint64_t deadline;
+	ovl_addr_t target;
+};
+
+struct engine {
+	struct engine_config cfg;
+	struct engine_io io;
+	struct keypair key;
+	struct endpoint eps[4];
+	int n_eps;
+	struct engine_stats stats;
+
+	/* place in the overlay */
+	enum hook_state hook;
+	ovl_addr_t addr;
+	uint32_t inc;          /* our incarnation */
+	struct endpoint *peers; /* bootstrap peers */
+	int n_peers;
+	int peer_next;
+	int hook_tries;
+	uint64_t hook_deadline;
+	uint64_t hook_req;     /* request id of HOOK_REQ or JOIN */
+	struct contact join_contacts[8];
+	int n_join_contacts;
+
+	/* offers we made and hold for a while, so two joiners asking us at
+	 * once do not get the same address */
+	struct {
+		ovl_addr_t addr;
+		uint64_t until;
+	} offers[8];
+
+	struct inner_map inner;
+	struct outer_map outer;
+	struct round_view view; /* cached rounding view, built at */
+	uint64_t view_built;    /* this version of the maps */
+	uint64_t view_version;  /* raised on every change that rounding sees */
+
+	/* liveness (SWIM) */
+	uint64_t next_ping;
+	uint8_t probe_order[256]; /* shuffled member ids, walked in turn */
+	int probe_n, probe_pos;
+	uint8_t probing;        /* member id being probed */
+	bool probe_active, probe_indirect;
+	uint64_t probe_req, probe_deadline;
+	struct swim_news news[256];
+	int n_news;
+	struct swim_relay relays[8];
+
+	/* outer map exchange */
+	uint64_t next_gossip;
+	int gossip_rotate; /* sibling entry to start from next time */
+
+	/* routing */
+	struct forward *fwd;
+	int n_fwd, cap_fwd;
+	struct pending *pend;
+	int n_pend, cap_pend;
+	struct {
+		ovl_addr_t origin;
+		uint64_t req_id;
+	} seen[SEEN_MAX];
+	int seen_pos;
+
+	uint64_t next_sweep; /* expiry of suspects, tombstones, outer entries */
+};
+
+/* engine.c */
+uint64_t engine_rand64(struct engine *e);
+uint32_t engine_rand_below(struct engine *e, uint32_t n);
+void engine_log(struct engine *e, enum engine_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void engine_emit(struct engine *e, const struct engine_event *ev);
+/* Notes that the maps changed in a way rounding can see. */
+void engine_maps_changed(struct engine *e);
+/* Children of our own gnode at `level` (members, or child gnodes). */
+uint16_t engine_own_children(const struct engine *e, int level);
+/* Encodes `m` with our envelope (sender fields filled here) and sends it
+ * to `to`; returns the bytes sent, 0 if it could not be encoded. */
+size_t engine_send(struct engine *e, const struct endpoint *to, struct msg *m);
+/* Encodes `m` as engine_send() does into a buffer the caller frees;
+ * NULL on failure. */
+uint8_t *engine_encode(struct engine *e, struct msg *m, size_t *len);
+void engine_send_raw(struct engine *e, const struct endpoint *to,
+    const uint8_t *buf, size_t len);
+/* Handles a routed request that reached its gnode. */
+void engine_handle_routed(struct engine *e, struct msg *m, int hops_taken,
+    uint64_t now);
+struct pending *pending_add(struct engine *e, uint8_t type, uint64_t now);
+struct pending *pending_find(struct engine *e, uint64_t wire_id);
+void pending_remove(struct engine *e, struct pending *p);
+
+/* swim.c */
+void swim_tick(struct engine *e, uint64_t now, uint64_t *wake);
+/* Declares suspects dead and forgets old tombstones. */
+void swim_sweep(struct engine *e, uint64_t now);
+void swim_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m, uint64_t now);
+void swim_news_add(struct engine *e, uint8_t id);
+/* Learns that member `addr` with key `pk` is alive at `eps`. */
+void swim_member_seen(struct engine *e, ovl_addr_t addr, const uint8_t *pk,
+    uint32_t inc, const struct endpoint *eps, int n_eps, uint64_t now);
+/* Pings a node of our gnode we have not met, so we learn of each other. */
+void swim_introduce(struct engine *e, const struct endpoint *to);
+/* Pings every live member but `except` at once, so fresh news (a member
+ * admitted) reaches the whole gnode in one round trip. */
+void swim_tell_all(struct engine *e, uint8_t except);
+/* Tells every live member we leave. */
+void swim_leave(struct engine *e);
+
+/* hook.c */
+void hook_tick(struct engine *e, uint64_t now, uint64_t *wake);
+void hook_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m, uint64_t now);
+/* Gives up our address and hooks again through the nodes we know. */
+void hook_restart(struct engine *e, uint64_t now);
+
+/* gossip.c */
+void gossip_tick(struct engine *e, uint64_t now, uint64_t *wake);
+void gossip_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m, uint64_t now);
+/* Fills `out` with the outer entries the node at `to` should hear from
+ * us, our own gnodes first; returns how many (at most `max`). */
+int gossip_entries_for(struct engine *e, ovl_addr_t to,
+    struct msg_outer *out, int max, uint64_t now);
+/* Merges entries heard from the node at `from`. */
+void gossip_merge(struct engine *e, ovl_addr_t from,
+    const struct msg_outer *in, int n, uint64_t now);
+/* Drops the entries nobody refreshed within the outer timeout. */
+void gossip_sweep(struct engine *e, uint64_t now);
+
+/* route.c */
+void route_tick(struct engine *e, uint64_t now, uint64_t *wake);
+/* Sends a routed request of ours to `target`: fills the route header and
+ * hands it to the first hop, or handles it here. */
+void route_send(struct engine *e, struct msg *m, ovl_addr_t target,
+    uint64_t now);
+/* A routed request from a previous hop: ack it, then pass it on. */
+void route_input(struct engine *e, const struct endpoint *from,
+    struct msg *m, uint64_t now);
+void route_ack_input(struct engine *e, const struct msg *m);
+/* The rounding view of our maps, rebuilt when they changed. */
+const struct round_view *route_view(struct engine *e);
+
+#endif

@@ -1,0 +1,504 @@
+/* Hooking: how a node takes its place in the overlay.  It asks a bootstrap
+ * peer for a free place (a free slot in the peer's level-1 gnode, or a new
+ * gnode in the lowest parent that is not full), announces itself to the
+ * members there and takes their maps. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/engine_int.h"
+#include "proto/err.h"
+
+#define HOOK_RETRY_MS 2000
+#define HOOK_RETRY_MAX_MS 30000
+#define JOIN_TRIES 3
+
+static void
+hook_done(struct engine *e, uint64_t now)
+{
+	e->hook = HOOK_DONE;
+	e->next_ping = now + engine_rand_below(e, e->cfg.ping_interval_ms);
+	e->next_gossip = now + engine_rand_below(e, e->cfg.gossip_interval_ms);
+	engine_maps_changed(e);
+	struct engine_event ev = { .type = ENGINE_EV_HOOKED, .addr = e->addr };
+	engine_log(e, ENGINE_LOG_INFO, "joined the overlay as %u.%u.%u.%u",
+	    ovl_id(e->addr, 3), ovl_id(e->addr, 2), ovl_id(e->addr, 1),
+	    ovl_id(e->addr, 0));
+	engine_emit(e, &ev);
+}
+
+/* Sends HOOK_REQ to `to`, backing off as tries grow. */
+static void
+ask_peer(struct engine *e, const struct endpoint *to, uint64_t now)
+{
+	struct msg m;
+
+	e->hook = HOOK_ASKING;
+	msg_init(&m);
+	m.type = MSG_HOOK_REQ;
+	m.id = e->hook_req = engine_rand64(e);
+	engine_send(e, to, &m);
+	uint64_t wait = (uint64_t)HOOK_RETRY_MS << (e->hook_tries < 4 ? e->hook_tries : 4);
+	e->hook_deadline = now + (wait < HOOK_RETRY_MAX_MS ? wait : HOOK_RETRY_MAX_MS);
+	e->hook_tries++;
+}
+
+/* Asks the next bootstrap peer, in turn. */
+static void
+ask_next_peer(struct engine *e, uint64_t now)
+{
+	const struct endpoint *to = &e->peers[e->peer_next];
+
+	e->peer_next = (e->peer_next + 1) % e->n_peers;
+	ask_peer(e, to, now);
+}
+
+/* Announces us at our new address to one contact of the offer (the next
+ * one on each retry): one member admits us and its news tells the rest, so
+ * a refused joiner leaves no half-admitted copies behind. */
+static void
+send_join(struct engine *e, uint64_t now)
+{
+	struct msg m;
+
+	msg_init(&m);
+	m.type = MSG_JOIN;
+	m.id = e->hook_req;
+	m.u.join.incarnation = e->inc;
+	m.u.join.n_eps = (uint8_t)e->n_eps;
+	memcpy(m.u.join.eps, e->eps, (size_t)e->n_eps * sizeof(e->eps[0]));
+	engine_send(e, &e->join_contacts[e->hook_tries % e->n_join_contacts].ep, &m);
+	e->hook_deadline = now + HOOK_RETRY_MS;
+	e->hook_tries++;
+}
+
+void
+engine_bootstrap(struct engine *e, const struct endpoint *peers, int n_peers,
+    uint64_t now)
+{
+	free(e->peers);
+	e->peers = NULL;
+	e->n_peers = 0;
+	e->hook_tries = 0;
+	if (n_peers == 0) {
+		/* the first node: found the overlay at a random address */
+		e->addr = (ovl_addr_t)engine_rand64(e);
+		hook_done(e, now);
+		return;
+	}
+	e->peers = malloc((size_t)n_peers * sizeof(*peers));
+	if (e->peers == NULL) {
+		engine_log(e, ENGINE_LOG_ERR, "out of memory for bootstrap peers");
+		return;
+	}
+	memcpy(e->peers, peers, (size_t)n_peers * sizeof(*peers));
+	e->n_peers = n_peers;
+	e->peer_next = 0;
+	ask_next_peer(e, now);
+}
+
+void
+hook_restart(struct engine *e, uint64_t now)
+{
+	/* ask the members we know, not only the bootstrap peers: they are
+	 * the nearest nodes we have */
+	int n = 0;
+	struct endpoint *peers = malloc(((size_t)e->inner.n + (size_t)e->n_peers + 1) *
+	    sizeof(*peers));
+
+	if (peers == NULL) {
+		engine_log(e, ENGINE_LOG_ERR, "out of memory while rehooking");
+		return;
+	}
+	for (int i = 0; i < e->inner.n; i++)
+		if (e->inner.m[i].state == MEMBER_ALIVE)
+			peers[n++] = e->inner.m[i].eps[0];
+	for (int i = 0; i < e->n_peers; i++)
+		peers[n++] = e->peers[i];
+	inner_fini(&e->inner);
+	outer_fini(&e->outer);
+	e->n_news = 0;
+	e->probe_active = false;
+	e->probe_n = e->probe_pos = 0;
+	e->inc = 0;
+	e->stats.rehooks++;
+	e->hook = HOOK_IDLE;
+	engine_maps_changed(e);
+	if (n == 0) {
+		free(peers);
+		engine_bootstrap(e, NULL, 0, now);
+		return;
+	}
+	engine_bootstrap(e, peers, n, now);
+	free(peers);
+}
+
+void
+hook_tick(struct engine *e, uint64_t now, uint64_t *wake)
+{
+	if (e->hook != HOOK_ASKING && e->hook != HOOK_JOINING)
+		return;
+	if (now >= e->hook_deadline) {
+		if (e->hook == HOOK_ASKING)
+			ask_next_peer(e, now);
+		else if (e->hook_tries < JOIN_TRIES)
+			send_join(e, now);
+		else
+			hook_restart(e, now);
+	}
+	if (e->hook_deadline < *wake)
+		*wake = e->hook_deadline;
+}
+
+/* Whether `addr` is free to offer: not ours, no member's, not offered. */
+static bool
+offer_free(struct engine *e, ovl_addr_t addr, uint64_t now)
+{
+	if (addr == e->addr)
+		return false;
+	for (int i = 0; i < (int)(sizeof(e->offers) / sizeof(e->offers[0])); i++)
+		if (e->offers[i].until > now && e->offers[i].addr == addr)
+			return false;
+	if (ovl_prefix(addr, 1) == ovl_prefix(e->addr, 1))
+		return inner_find(&e->inner, ovl_id(addr, 0)) == NULL;
+	return true;
+}
+
+/* A random id at `level` that no gnode inside our parent uses, or -1. */
+static int
+free_gnode_id(struct engine *e, int level, uint64_t now)
+{
+	int start = (int)engine_rand_below(e, 256);
+
+	for (int k = 0; k < 256; k++) {
+		uint8_t id = (uint8_t)(start + k);
+		if (id == ovl_id(e->addr, level) || outer_find(&e->outer, level, id))
+			continue;
+		ovl_addr_t addr = ovl_prefix(e->addr, level + 1) |
+		    ((ovl_addr_t)id << (8 * level));
+		if (offer_free(e, addr, now))
+			return id;
+	}
+	return -1;
+}
+
+/* Contacts of our own gnode for a joiner: us and random live members. */
+static int
+own_contacts(struct engine *e, struct msg_contact *c, int max)
+{
+	int n = 0, live = inner_live(&e->inner);
+
+	c[n].addr = e->addr;
+	c[n++].ep = e->eps[0];
+	for (int i = 0; i < e->inner.n && n < max; i++) {
+		const struct member *mb = &e->inner.m[i];
+		if (mb->state > MEMBER_SUSPECT)
+			continue;
+		/* keep each member with the chance that fills the list */
+		if (engine_rand_below(e, (uint32_t)live) >= (uint32_t)(max - 1))
+			continue;
+		c[n].addr = ovl_prefix(e->addr, 1) | mb->id;
+		c[n++].ep = mb->eps[0];
+	}
+	return n;
+}
+
+/* A sibling gnode at `level` with room that we can name contacts of, or
+ * NULL. */
+static const struct outer_entry *
+roomy_sibling(struct engine *e, int level)
+{
+	int n = 0;
+	const struct outer_entry *pick = NULL;
+
+	for (int i = 0; i < e->outer.n[level]; i++) {
+		const struct outer_entry *x = &e->outer.e[level][i];
+		if (x->children >= e->cfg.gnode_size || x->n_contacts == 0)
+			continue;
+		if (engine_rand_below(e, (uint32_t)++n) == 0)
+			pick = x; /* each candidate with chance 1/n */
+	}
+	return pick;
+}
+
+/* Fills the answer to a joiner.  Places are taken lowest first: a free
+ * slot in our gnode; a sibling with room (the joiner is sent to ask a
+ * member there, who knows that gnode); a new gnode beside ours; then the
+ * same one level up.  Returns MSG_ST_OK, MSG_ST_REDIRECT or MSG_ST_FULL. */
+static uint8_t
+make_offer(struct engine *e, uint64_t now, struct msg *r)
+{
+	int size = e->cfg.gnode_size, held = 0;
+	ovl_addr_t addr = 0;
+
+	for (int i = 0; i < (int)(sizeof(e->offers) / sizeof(e->offers[0])); i++)
+		held += e->offers[i].until > now &&
+		    ovl_prefix(e->offers[i].addr, 1) == ovl_prefix(e->addr, 1);
+	if (inner_live(&e->inner) + held + 1 < size) {
+		int start = (int)engine_rand_below(e, 256);
+		for (int k = 0; k < 256 && addr == 0; k++) {
+			ovl_addr_t a = ovl_prefix(e->addr, 1) | (uint8_t)(start + k);
+			if (offer_free(e, a, now))
+				addr = a;
+		}
+	}
+	if (addr != 0) {
+		r->u.hook_offer.n_contacts = (uint8_t)own_contacts(e,
+		    r->u.hook_offer.contacts, MSG_CONTACTS_MAX);
+		goto hold;
+	}
+	for (int level = 1; level < ANDNA_LEVELS; level++) {
+		const struct outer_entry *x = roomy_sibling(e, level);
+		if (x != NULL) {
+			for (int i = 0; i < x->n_contacts; i++) {
+				r->u.hook_offer.contacts[i].addr = x->contacts[i].addr;
+				r->u.hook_offer.contacts[i].ep = x->contacts[i].ep;
+			}
+			r->u.hook_offer.n_contacts = x->n_contacts;
+			return MSG_ST_REDIRECT;
+		}
+		if (e->outer.n[level] + 1 >= size)
+			continue;
+		int id = free_gnode_id(e, level, now);
+		if (id < 0)
+			continue;
+		/* a new gnode, with random ids below it */
+		ovl_addr_t below = (ovl_addr_t)engine_rand64(e) &
+		    (((ovl_addr_t)1 << (8 * level)) - 1);
+		addr = ovl_prefix(e->addr, level + 1) |
+		    ((ovl_addr_t)id << (8 * level)) | below;
+		break;
+	}
+	if (addr == 0)
+		return MSG_ST_FULL;
+	/* the joiner is alone in its new gnode: it takes the maps from us */
+	r->u.hook_offer.contacts[0].addr = e->addr;
+	r->u.hook_offer.contacts[0].ep = e->eps[0];
+	r->u.hook_offer.n_contacts = 1;
+hold:;
+	int slot = (int)engine_rand_below(e, 8);
+	e->offers[slot].addr = addr;
+	e->offers[slot].until = now + HOOK_OFFER_HOLD_MS;
+	r->u.hook_offer.addr = addr;
+	return MSG_ST_OK;
+}
+
+static void
+hook_req_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m, uint64_t now)
+{
+	struct msg r;
+
+	msg_init(&r);
+	r.type = MSG_HOOK_OFFER;
+	r.id = m->id;
+	r.u.hook_offer.gnode_size = (uint16_t)e->cfg.gnode_size;
+	r.u.hook_offer.status = e->hook != HOOK_DONE ? MSG_ST_BUSY :
+	    make_offer(e, now, &r);
+	engine_send(e, from, &r);
+}
+
+static void
+hook_offer_input(struct engine *e, const struct msg *m, uint64_t now)
+{
+	if (e->hook != HOOK_ASKING || m->id != e->hook_req) {
+		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		return;
+	}
+	if (m->u.hook_offer.status == MSG_ST_REDIRECT &&
+	    m->u.hook_offer.n_contacts > 0) {
+		ask_peer(e, &m->u.hook_offer.contacts[engine_rand_below(e,
+		    m->u.hook_offer.n_contacts)].ep, now);
+		return;
+	}
+	if (m->u.hook_offer.status != MSG_ST_OK ||
+	    m->u.hook_offer.n_contacts == 0) {
+		engine_log(e, ENGINE_LOG_INFO,
+		    "a bootstrap peer had no place for us (status %u); asking again",
+		    m->u.hook_offer.status);
+		return; /* hook_tick asks the next peer when the wait ends */
+	}
+	e->addr = m->u.hook_offer.addr;
+	e->hook = HOOK_JOINING;
+	e->hook_tries = 0;
+	e->n_join_contacts = m->u.hook_offer.n_contacts;
+	for (int i = 0; i < e->n_join_contacts; i++) {
+		e->join_contacts[i].addr = m->u.hook_offer.contacts[i].addr;
+		e->join_contacts[i].ep = m->u.hook_offer.contacts[i].ep;
+	}
+	send_join(e, now);
+}
+
+/* Whether a joiner with key `pk` may take `addr`: not while we or a live
+ * member hold it with another key.  (The lower-key rule settles two nodes
+ * that both hooked at one address; a newcomer never evicts a member.) */
+static bool
+join_allowed(struct engine *e, ovl_addr_t addr, const uint8_t *pk)
+{
+	if (addr == e->addr)
+		return false;
+	const struct member *mb = inner_find(&e->inner, ovl_id(addr, 0));
+	return mb == NULL || mb->state > MEMBER_SUSPECT ||
+	    memcmp(mb->pk, pk, ANDNA_PK_LEN) == 0;
+}
+
+/* A node announces itself at its new address; we answer with our maps. */
+static void
+join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
+    uint64_t now)
+{
+	struct msg r;
+	bool ours = ovl_prefix(m->src, 1) == ovl_prefix(e->addr, 1);
+
+	if (e->hook != HOOK_DONE || !m->has_src) {
+		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		return;
+	}
+	msg_init(&r);
+	r.type = MSG_MAP_FULL;
+	r.id = m->id;
+	if (ours && !join_allowed(e, m->src, m->key)) {
+		r.u.map_full.status = MSG_ST_ADDR_TAKEN;
+		engine_send(e, from, &r);
+		return;
+	}
+	if (ours && inner_find(&e->inner, ovl_id(m->src, 0)) == NULL &&
+	    inner_live(&e->inner) + 1 >= e->cfg.gnode_size) {
+		/* whoever offered the place did not know we are full */
+		r.u.map_full.status = MSG_ST_FULL;
+		engine_send(e, from, &r);
+		return;
+	}
+	if (ours) {
+		struct endpoint eps[MSG_EPS_MAX];
+		int n = 0;
+		eps[n++] = *from; /* as we see it, then as it says */
+		for (int i = 0; i < m->u.join.n_eps && n < MSG_EPS_MAX; i++)
+			if (memcmp(&m->u.join.eps[i], from, sizeof(*from)) != 0)
+				eps[n++] = m->u.join.eps[i];
+		struct member *old = inner_find(&e->inner, ovl_id(m->src, 0));
+		if (old != NULL && memcmp(old->pk, m->key, ANDNA_PK_LEN) != 0)
+			inner_remove(&e->inner, old->id);
+		swim_member_seen(e, m->src, m->key, m->u.join.incarnation, eps, n, now);
+		struct member *mb = inner_find(&e->inner, ovl_id(m->src, 0));
+		if (mb != NULL && mb->state != MEMBER_ALIVE) {
+			/* a node that left or died and comes back */
+			mb->state = MEMBER_ALIVE;
+			mb->state_at = now;
+			mb->inc = m->u.join.incarnation;
+			swim_news_add(e, mb->id);
+			engine_maps_changed(e);
+		}
+		r.u.map_full.members = calloc((size_t)e->inner.n + 1,
+		    sizeof(*r.u.map_full.members));
+		if (r.u.map_full.members == NULL)
+			return;
+		struct msg_member *me = &r.u.map_full.members[0];
+		me->addr = e->addr;
+		memcpy(me->key, e->key.pk, ANDNA_PK_LEN);
+		me->incarnation = e->inc;
+		me->n_eps = (uint8_t)e->n_eps;
+		memcpy(me->eps, e->eps, (size_t)e->n_eps * sizeof(e->eps[0]));
+		int k = 1;
+		for (int i = 0; i < e->inner.n; i++) {
+			const struct member *x = &e->inner.m[i];
+			if (x->state > MEMBER_SUSPECT || x->id == ovl_id(m->src, 0))
+				continue;
+			struct msg_member *o = &r.u.map_full.members[k++];
+			o->addr = ovl_prefix(e->addr, 1) | x->id;
+			memcpy(o->key, x->pk, ANDNA_PK_LEN);
+			o->incarnation = x->inc;
+			o->n_eps = x->n_eps;
+			memcpy(o->eps, x->eps, x->n_eps * sizeof(x->eps[0]));
+		}
+		r.u.map_full.n_members = (uint16_t)k;
+		/* tell the gnode now, not at the pace of news on pings, so
+		 * no member offers the same room twice */
+		swim_tell_all(e, ovl_id(m->src, 0));
+	} else {
+		/* a node founding a new gnode beside ours: count it from now
+		 * on, so we do not offer more gnodes than the parent holds */
+		int level = ovl_diff_level(e->addr, m->src);
+		struct outer_entry *x = outer_get(&e->outer, level,
+		    ovl_id(m->src, level));
+		if (x != NULL && x->heard_at < now) {
+			struct contact c = { m->src, *from };
+			if (x->children == 0)
+				x->children = 1;
+			x->heard_at = now;
+			outer_add_contact(x, &c);
+			engine_maps_changed(e);
+		}
+	}
+	r.u.map_full.outer = calloc(MSG_OUTER_MAX, sizeof(*r.u.map_full.outer));
+	if (r.u.map_full.outer == NULL) {
+		msg_free(&r);
+		return;
+	}
+	r.u.map_full.n_outer = (uint16_t)gossip_entries_for(e, m->src,
+	    r.u.map_full.outer, MSG_OUTER_MAX, now);
+	engine_send(e, from, &r);
+	msg_free(&r);
+}
+
+/* The maps of our new gnode arrive: we are in. */
+static void
+map_full_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m, uint64_t now)
+{
+	if (m->id != e->hook_req ||
+	    (e->hook != HOOK_JOINING && e->hook != HOOK_DONE)) {
+		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		return;
+	}
+	if (m->u.map_full.status != MSG_ST_OK) {
+		if (e->hook == HOOK_JOINING) {
+			/* the member that refused knows its gnode best: it
+			 * offers a free slot or a place elsewhere */
+			engine_log(e, ENGINE_LOG_DEBUG,
+			    "the place we were offered is %s; asking again",
+			    m->u.map_full.status == MSG_ST_FULL ? "full" : "taken");
+			ask_peer(e, from, now);
+		}
+		return;
+	}
+	for (int i = 0; i < m->u.map_full.n_members; i++) {
+		const struct msg_member *x = &m->u.map_full.members[i];
+		if (x->addr != e->addr)
+			swim_member_seen(e, x->addr, x->key, x->incarnation,
+			    x->eps, x->n_eps, now);
+	}
+	gossip_merge(e, m->src, m->u.map_full.outer, m->u.map_full.n_outer, now);
+	if (e->hook == HOOK_JOINING) {
+		swim_news_add(e, ovl_id(e->addr, 0));
+		hook_done(e, now);
+	}
+}
+
+void
+hook_input(struct engine *e, const struct endpoint *from, const struct msg *m,
+    uint64_t now)
+{
+	switch (m->type) {
+	case MSG_HOOK_REQ:
+		hook_req_input(e, from, m, now);
+		break;
+	case MSG_HOOK_OFFER:
+		hook_offer_input(e, m, now);
+		break;
+	case MSG_JOIN:
+		join_input(e, from, m, now);
+		break;
+	case MSG_MAP_FULL:
+		map_full_input(e, from, m, now);
+		break;
+	}
+}
+
+void
+engine_leave(struct engine *e, uint64_t now)
+{
+	if (e->hook == HOOK_DONE)
+		swim_leave(e);
+	e->hook = HOOK_GONE;
+	engine_log(e, ENGINE_LOG_INFO, "left the overlay");
+}

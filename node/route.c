@@ -1,0 +1,240 @@
+/* Routing a message to any 32-bit target (DESIGN.md section 2): at the
+ * highest level where our address differs from the rounded target, hand it
+ * to a live contact of that gnode; each hop repeats the choice.  Every hop
+ * acknowledges to the one before it, which tries another contact when the
+ * ack does not come; the hop limit bounds the path, and a node drops a
+ * request it has already passed on. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/engine_int.h"
+
+const struct round_view *
+route_view(struct engine *e)
+{
+	struct round_view *v = &e->view;
+
+	if (e->view_built == e->view_version)
+		return v;
+	memset(v, 0, sizeof(*v));
+	v->self = e->addr;
+	for (int level = 1; level < ANDNA_LEVELS; level++) {
+		uint8_t own = ovl_id(e->addr, level);
+		idset_add(&v->ids[level], own);
+		v->children[level][own] = engine_own_children(e, level);
+		for (int i = 0; i < e->outer.n[level]; i++) {
+			const struct outer_entry *x = &e->outer.e[level][i];
+			idset_add(&v->ids[level], x->id);
+			v->children[level][x->id] = x->children;
+		}
+	}
+	e->view_built = e->view_version;
+	return v;
+}
+
+/* The routing header of a routed message, or NULL for other types. */
+static struct msg_route *
+route_of(struct msg *m)
+{
+	switch (m->type) {
+	case MSG_PROBE:
+		return &m->u.probe.route;
+	case MSG_REGISTER:
+		return &m->u.reg.route;
+	case MSG_COUNTER_CHECK:
+		return &m->u.counter_check.route;
+	case MSG_HANDOVER:
+		return &m->u.handover.route;
+	case MSG_RESOLVE:
+		return &m->u.resolve.route;
+	default:
+		return NULL;
+	}
+}
+
+static bool
+tried_has(const struct forward *f, ovl_addr_t a)
+{
+	for (int i = 0; i < f->tries; i++)
+		if (f->tried[i] == a)
+			return true;
+	return false;
+}
+
+/* Picks the next hop for `r`, avoiding the contacts `f` already tried.
+ * Returns 1 (forward to *via at *to), 0 (handle here) or -1 (no route). */
+static int
+next_hop(struct engine *e, const struct msg_route *r, const struct forward *f,
+    ovl_addr_t *via, struct endpoint *to)
+{
+	struct round_exclude ex = { .n = r->n_exclude };
+	ovl_addr_t prefix;
+
+	memcpy(ex.prefix, r->exclude, (size_t)r->n_exclude * sizeof(ex.prefix[0]));
+	int level = round_view_target(route_view(e), r->target, &ex, &prefix);
+	if (level < 0)
+		return -1;
+	if (level == 0) {
+		/* our gnode: the exact node gets it if it exists */
+		if (ovl_prefix(r->target, 1) != ovl_prefix(e->addr, 1) ||
+		    r->target == e->addr)
+			return 0;
+		const struct member *mb = inner_find(&e->inner, ovl_id(r->target, 0));
+		if (mb == NULL || mb->state != MEMBER_ALIVE || tried_has(f, r->target))
+			return 0;
+		*via = r->target;
+		*to = mb->eps[0];
+		return 1;
+	}
+	const struct outer_entry *x = outer_find(&e->outer, level,
+	    ovl_id(prefix, level));
+	int n = 0;
+	const struct contact *cand[OUTER_CONTACTS];
+	for (int i = 0; x != NULL && i < x->n_contacts; i++)
+		if (!tried_has(f, x->contacts[i].addr))
+			cand[n++] = &x->contacts[i];
+	if (n == 0)
+		return -1;
+	const struct contact *c = cand[engine_rand_below(e, (uint32_t)n)];
+	*via = c->addr;
+	*to = c->ep;
+	return 1;
+}
+
+/* Remembers a routed request; returns true if it was seen before. */
+static bool
+seen_before(struct engine *e, ovl_addr_t origin, uint64_t id)
+{
+	for (int i = 0; i < SEEN_MAX; i++)
+		if (e->seen[i].req_id == id && e->seen[i].origin == origin)
+			return true;
+	e->seen[e->seen_pos].origin = origin;
+	e->seen[e->seen_pos].req_id = id;
+	e->seen_pos = (e->seen_pos + 1) % SEEN_MAX;
+	return false;
+}
+
+static void
+forward_send(struct engine *e, struct forward *f, ovl_addr_t via,
+    const struct endpoint *to, uint64_t now)
+{
+	f->tried[f->tries++] = via;
+	f->via = via;
+	f->deadline = now + e->cfg.hop_timeout_ms;
+	engine_send_raw(e, to, f->buf, f->len);
+}
+
+/* Hands `m` on towards its target, or handles it here. */
+static void
+route_deliver(struct engine *e, struct msg *m, uint64_t now)
+{
+	struct msg_route *r = route_of(m);
+	struct forward probe_f = { 0 };
+	ovl_addr_t via;
+	struct endpoint to;
+
+	int how = next_hop(e, r, &probe_f, &via, &to);
+	if (how == 0) {
+		engine_handle_routed(e, m, e->cfg.hop_limit - m->hops, now);
+		return;
+	}
+	if (how < 0 || m->hops == 0) {
+		e->stats.dropped[how < 0 ? ENGINE_DROP_NOROUTE : ENGINE_DROP_HOPS]++;
+		return;
+	}
+	if (e->n_fwd == e->cap_fwd) {
+		int ncap = e->cap_fwd == 0 ? 8 : e->cap_fwd * 2;
+		struct forward *nf = realloc(e->fwd, (size_t)ncap * sizeof(*nf));
+		if (nf == NULL)
+			return;
+		e->fwd = nf;
+		e->cap_fwd = ncap;
+	}
+	struct forward *f = &e->fwd[e->n_fwd];
+	memset(f, 0, sizeof(*f));
+	f->req_id = m->id;
+	m->hops--;
+	m->has_src = true;
+	m->src = e->addr;
+	f->buf = engine_encode(e, m, &f->len);
+	if (f->buf == NULL)
+		return;
+	f->route = *r;
+	e->n_fwd++;
+	e->stats.forwarded++;
+	forward_send(e, f, via, &to, now);
+}
+
+void
+route_send(struct engine *e, struct msg *m, ovl_addr_t target, uint64_t now)
+{
+	struct msg_route *r = route_of(m);
+
+	r->target = target;
+	r->origin = e->addr;
+	r->origin_ep = e->eps[0];
+	m->hops = (uint8_t)e->cfg.hop_limit;
+	seen_before(e, e->addr, m->id);
+	route_deliver(e, m, now);
+}
+
+void
+route_input(struct engine *e, const struct endpoint *from, struct msg *m,
+    uint64_t now)
+{
+	struct msg ack;
+
+	if (e->hook != HOOK_DONE || !m->has_src) {
+		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		return;
+	}
+	msg_init(&ack);
+	ack.type = MSG_ROUTE_ACK;
+	ack.id = m->id;
+	engine_send(e, from, &ack);
+	if (seen_before(e, route_of(m)->origin, m->id))
+		return;
+	route_deliver(e, m, now);
+}
+
+void
+route_ack_input(struct engine *e, const struct msg *m)
+{
+	for (int i = 0; i < e->n_fwd; i++) {
+		struct forward *f = &e->fwd[i];
+		if (f->req_id != m->id || !m->has_src || f->via != m->src)
+			continue;
+		free(f->buf);
+		e->fwd[i] = e->fwd[--e->n_fwd];
+		return;
+	}
+	e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+}
+
+void
+route_tick(struct engine *e, uint64_t now, uint64_t *wake)
+{
+	for (int i = 0; i < e->n_fwd;) {
+		struct forward *f = &e->fwd[i];
+		if (f->deadline > now) {
+			if (f->deadline < *wake)
+				*wake = f->deadline;
+			i++;
+			continue;
+		}
+		ovl_addr_t via;
+		struct endpoint to;
+		if (f->tries < FORWARD_TRIES &&
+		    next_hop(e, &f->route, f, &via, &to) == 1) {
+			e->stats.hop_retries++;
+			forward_send(e, f, via, &to, now);
+			if (f->deadline < *wake)
+				*wake = f->deadline;
+			i++;
+			continue;
+		}
+		e->stats.dropped[ENGINE_DROP_NOROUTE]++;
+		free(f->buf);
+		e->fwd[i] = e->fwd[--e->n_fwd];
+	}
+}
