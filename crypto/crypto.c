@@ -239,14 +239,14 @@ out:
 }
 
 void
-crypto_sign(uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
+sig_sign(uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
     const uint8_t sk[ANDNA_SK_LEN])
 {
 	crypto_sign_detached(sig, NULL, msg, len, sk);
 }
 
 int
-crypto_verify(const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
+sig_verify(const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
     const uint8_t pk[ANDNA_PK_LEN])
 {
 	if (crypto_sign_verify_detached(sig, msg, len, pk) != 0)
@@ -255,7 +255,7 @@ crypto_verify(const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
 }
 
 void
-crypto_hash(uint8_t out[ANDNA_HASH_LEN], const void *in, size_t len)
+hash_blake2b(uint8_t out[ANDNA_HASH_LEN], const void *in, size_t len)
 {
 	int rc;
 
@@ -366,7 +366,7 @@ name_hash(const char *name)
 	uint8_t h[ANDNA_HASH_LEN];
 
 	assert(name_is_canonical(name));
-	crypto_hash(h, name, strnlen(name, ANDNA_NAME_MAX));
+	hash_blake2b(h, name, strnlen(name, ANDNA_NAME_MAX));
 	return hash_prefix(h);
 }
 
@@ -375,6 +375,6 @@ key_hash(const uint8_t pk[ANDNA_PK_LEN])
 {
 	uint8_t h[ANDNA_HASH_LEN];
 
-	crypto_hash(h, pk, ANDNA_PK_LEN);
+	hash_blake2b(h, pk, ANDNA_PK_LEN);
 	return hash_prefix(h);
 }

@@ -7,16 +7,7 @@
 
 #include "proto/types.h"
 
-/* libsodium already declares crypto_sign() (combined-mode signing) and
- * crypto_hash() (SHA-512) with other signatures.  Without this, a file that
- * includes both headers would not compile, and our exported symbols would
- * interpose libsodium's own at run time.  Callers keep writing crypto_sign()
- * and crypto_hash(); the linker sees andna_crypto_*.  sodium.h is included
- * above so its declarations are seen before these names are remapped; after
- * this header, libsodium's two functions are reachable only by their
- * explicit names (crypto_sign_ed25519, crypto_hash_sha512). */
-#define crypto_sign andna_crypto_sign
-#define crypto_hash andna_crypto_hash
+/* Ours are named sig_* and hash_*: libsodium owns the crypto_* names. */
 
 /* Initialises libsodium; call once per process before anything else.
  * Returns 0 or ANDNA_EIO. */
@@ -62,15 +53,15 @@ int keypair_save(const struct keypair *kp, const char *path);
 int keypair_load(struct keypair *kp, const char *path);
 
 /* Signs `len` bytes of `msg` with `sk` into `sig` (Ed25519, detached). */
-void crypto_sign(uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
+void sig_sign(uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
     const uint8_t sk[ANDNA_SK_LEN]);
 
 /* Returns 0 if `sig` is pk's signature over `msg`, else ANDNA_ESIG. */
-int crypto_verify(const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg,
+int sig_verify(const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg,
     size_t len, const uint8_t pk[ANDNA_PK_LEN]);
 
 /* BLAKE2b-256 (unkeyed) of `len` bytes. */
-void crypto_hash(uint8_t out[ANDNA_HASH_LEN], const void *in, size_t len);
+void hash_blake2b(uint8_t out[ANDNA_HASH_LEN], const void *in, size_t len);
 
 /* Checks `in` and writes its canonical form to `out` (NUL-terminated, at
  * most ANDNA_NAME_MAX characters): letters folded to lower case and one

@@ -967,7 +967,7 @@ msg_encode(const struct msg *m, const struct keypair *node_key, uint8_t *buf,
 		return e.err;
 	buf[wb.len] = 0xc4; /* bin 8 */
 	buf[wb.len + 1] = ANDNA_SIG_LEN;
-	crypto_sign(buf + wb.len + 2, buf, wb.len, node_key->sk);
+	sig_sign(buf + wb.len + 2, buf, wb.len, node_key->sk);
 	*out_len = wb.len + MSG_SIG_TRAILER;
 	return 0;
 }
@@ -1006,7 +1006,7 @@ msg_unpack(
 	    buf[len - MSG_SIG_TRAILER + 1] != ANDNA_SIG_LEN)
 		wire_dec_fail(&d, ANDNA_EDEC_VALUE);
 	if (d.err == 0 &&
-	    crypto_verify(buf + len - ANDNA_SIG_LEN, buf, len - MSG_SIG_TRAILER,
+	    sig_verify(buf + len - ANDNA_SIG_LEN, buf, len - MSG_SIG_TRAILER,
 		m->key) != 0)
 		wire_dec_fail(&d, ANDNA_EDEC_SIG);
 	return d.err;

@@ -162,7 +162,7 @@ record_sign(struct record *rec, const struct keypair *kp)
 		return ANDNA_ENOMEM;
 	r = record_signing_bytes(rec, buf, RECORD_SIGNING_MAX, &len);
 	if (r == 0)
-		crypto_sign(rec->sig, buf, len, kp->sk);
+		sig_sign(rec->sig, buf, len, kp->sk);
 	free(buf);
 	return r;
 }
@@ -178,7 +178,7 @@ record_verify(const struct record *rec)
 	if (buf == NULL)
 		return ANDNA_ENOMEM;
 	r = record_signing_bytes(rec, buf, RECORD_SIGNING_MAX, &len);
-	if (r == 0 && crypto_verify(rec->sig, buf, len, rec->owner) != 0)
+	if (r == 0 && sig_verify(rec->sig, buf, len, rec->owner) != 0)
 		r = ANDNA_EREC_SIG;
 	free(buf);
 	return r;

@@ -102,36 +102,36 @@ test_ed25519_rfc8032(void **state)
 		assert_memory_equal(kp.sk, seed, 32);
 		assert_memory_equal(kp.sk + 32, pk, 32);
 
-		crypto_sign(got, msg, mlen, kp.sk);
+		sig_sign(got, msg, mlen, kp.sk);
 		assert_memory_equal(got, sig, 64);
-		assert_int_equal(crypto_verify(sig, msg, mlen, pk), 0);
+		assert_int_equal(sig_verify(sig, msg, mlen, pk), 0);
 
 		for (size_t bit = 0; bit < 8 * sizeof(sig); bit++) {
 			memcpy(bad, sig, sizeof(bad));
 			bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 			assert_int_equal(
-			    crypto_verify(bad, msg, mlen, pk), ANDNA_ESIG);
+			    sig_verify(bad, msg, mlen, pk), ANDNA_ESIG);
 		}
 		for (size_t bit = 0; bit < 8 * sizeof(pk); bit++) {
 			memcpy(badpk, pk, sizeof(badpk));
 			badpk[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 			assert_int_equal(
-			    crypto_verify(sig, msg, mlen, badpk), ANDNA_ESIG);
+			    sig_verify(sig, msg, mlen, badpk), ANDNA_ESIG);
 		}
 		for (size_t bit = 0; bit < 8 * mlen; bit++) {
 			memcpy(badmsg, msg, mlen);
 			badmsg[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 			assert_int_equal(
-			    crypto_verify(sig, badmsg, mlen, pk), ANDNA_ESIG);
+			    sig_verify(sig, badmsg, mlen, pk), ANDNA_ESIG);
 		}
 		/* A byte more or less is another message too. */
 		memcpy(badmsg, msg, mlen);
 		badmsg[mlen] = 0;
 		assert_int_equal(
-		    crypto_verify(sig, badmsg, mlen + 1, pk), ANDNA_ESIG);
+		    sig_verify(sig, badmsg, mlen + 1, pk), ANDNA_ESIG);
 		if (mlen > 0)
 			assert_int_equal(
-			    crypto_verify(sig, msg, mlen - 1, pk), ANDNA_ESIG);
+			    sig_verify(sig, msg, mlen - 1, pk), ANDNA_ESIG);
 		keypair_wipe(&kp);
 	}
 }
@@ -150,10 +150,10 @@ test_ed25519_random_keys(void **state)
 	keypair_generate(&b);
 	assert_memory_not_equal(a.pk, b.pk, ANDNA_PK_LEN);
 	assert_memory_equal(a.sk + 32, a.pk, ANDNA_PK_LEN);
-	crypto_sign(sig, msg, sizeof(msg), a.sk);
-	assert_int_equal(crypto_verify(sig, msg, sizeof(msg), a.pk), 0);
+	sig_sign(sig, msg, sizeof(msg), a.sk);
+	assert_int_equal(sig_verify(sig, msg, sizeof(msg), a.pk), 0);
 	assert_int_equal(
-	    crypto_verify(sig, msg, sizeof(msg), b.pk), ANDNA_ESIG);
+	    sig_verify(sig, msg, sizeof(msg), b.pk), ANDNA_ESIG);
 
 	keypair_wipe(&a);
 	assert_all_bytes(&a, 0, sizeof(a));
@@ -167,12 +167,12 @@ test_blake2b_kat(void **state)
 	uint8_t h[ANDNA_HASH_LEN], want[ANDNA_HASH_LEN];
 
 	(void)state;
-	crypto_hash(h, "", 0);
+	hash_blake2b(h, "", 0);
 	unhex(want, sizeof(want),
 	    "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
 	assert_memory_equal(h, want, sizeof(h));
 
-	crypto_hash(h, "abc", 3);
+	hash_blake2b(h, "abc", 3);
 	unhex(want, sizeof(want),
 	    "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
 	assert_memory_equal(h, want, sizeof(h));
@@ -198,7 +198,7 @@ test_name_and_key_hash_kat(void **state)
 
 	/* The overlay address is the hash's first four bytes, big endian:
 	 * byte 0 is the top-level gnode id. */
-	crypto_hash(h, "habr.ru", 7);
+	hash_blake2b(h, "habr.ru", 7);
 	assert_int_equal(ovl_id(name_hash("habr.ru"), 3), h[0]);
 	assert_int_equal(ovl_id(name_hash("habr.ru"), 0), h[3]);
 }

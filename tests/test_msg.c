@@ -792,7 +792,7 @@ raw_end_sig(struct raw *r, enum sig_form form, struct msg *m)
 	uint8_t sig[ANDNA_SIG_LEN];
 	struct msg tmp;
 
-	crypto_sign(sig, (const uint8_t *)r->sb.data, r->sb.size, r->kp->sk);
+	sig_sign(sig, (const uint8_t *)r->sb.data, r->sb.size, r->kp->sk);
 	if (form == SIG_BIN8 || form == SIG_SHORT)
 		msgpack_pack_bin_with_body(&r->pk, sig,
 		    form == SIG_BIN8 ? sizeof(sig) : sizeof(sig) - 1);
@@ -1466,7 +1466,7 @@ resign(uint8_t *b, size_t len, const struct keypair *kp)
 {
 	if (len >= MSG_SIG_TRAILER && b[len - MSG_SIG_TRAILER] == 0xc4 &&
 	    b[len - MSG_SIG_TRAILER + 1] == ANDNA_SIG_LEN)
-		crypto_sign(
+		sig_sign(
 		    b + len - ANDNA_SIG_LEN, b, len - MSG_SIG_TRAILER, kp->sk);
 }
 

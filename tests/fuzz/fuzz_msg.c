@@ -46,7 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(in, data, size);
 	if (size >= MSG_SIG_TRAILER && in[size - MSG_SIG_TRAILER] == 0xc4 &&
 	    in[size - MSG_SIG_TRAILER + 1] == ANDNA_SIG_LEN)
-		crypto_sign(in + size - ANDNA_SIG_LEN, in,
+		sig_sign(in + size - ANDNA_SIG_LEN, in,
 		    size - MSG_SIG_TRAILER, key.sk);
 	if (msg_decode(in, size, &m) == 0) {
 		if (msg_encode(&m, &key, re, size, &len) != 0 ||
