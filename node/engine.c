@@ -24,6 +24,14 @@ engine_config_defaults(struct engine_config *cfg)
 	cfg->request_timeout_ms = 4000;
 	cfg->request_tries = 3;
 	cfg->hop_limit = 8;
+	cfg->expiry_s = 30 * 24 * 3600;
+	cfg->min_update_s = 3600;
+	cfg->max_names_per_key = 256;
+	cfg->queue_len = 5;
+	cfg->cache_cap_s = 300;
+	cfg->negative_s = 30;
+	cfg->cache_max = 10000;
+	cfg->sync_interval_ms = 30000;
 }
 
 struct engine *

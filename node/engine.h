@@ -8,7 +8,9 @@
 
 #include "crypto/crypto.h"
 #include "node/round.h"
+#include "proto/record.h"
 #include "proto/types.h"
+#include "store/store.h"
 
 struct engine;
 
@@ -24,13 +26,29 @@ struct engine_config {
 	uint32_t request_timeout_ms; /* end-to-end wait for a reply */
 	int request_tries;           /* end-to-end attempts */
 	int hop_limit;               /* hops a routed message may take */
+	/* name service (DESIGN.md section 9) */
+	uint32_t expiry_s;           /* life of a record, claim or tally */
+	uint32_t min_update_s;       /* between two updates of one name */
+	int max_names_per_key;       /* counter limit */
+	int queue_len;               /* waiting claims per name */
+	uint32_t cache_cap_s;        /* resolved cache lifetime cap */
+	uint32_t negative_s;         /* life of a cached "no such name" */
+	int cache_max;               /* resolved cache entries */
+	uint32_t sync_interval_ms;   /* anti-entropy with a random member */
 };
 
 void engine_config_defaults(struct engine_config *cfg);
 
 enum engine_event_type {
-	ENGINE_EV_HOOKED,     /* took an overlay address (addr) */
-	ENGINE_EV_PROBE_DONE, /* probe finished: status, addr = responder */
+	ENGINE_EV_HOOKED,        /* took an overlay address (addr) */
+	ENGINE_EV_PROBE_DONE,    /* probe finished: status, addr = responder */
+	ENGINE_EV_REGISTER_DONE, /* register/update/release finished: status
+				  * (ANDNA_ENAME_QUEUED with queue_pos),
+				  * life_s */
+	ENGINE_EV_RESOLVE_DONE,  /* resolve finished: status (ANDNA_ENOTFOUND
+				  * for no such name, ANDNA_ETIMEOUT when the
+				  * overlay did not answer), rec, ttl_s */
+	ENGINE_EV_REVERSE_DONE,  /* reverse finished: status, recs */
 };
 
 struct engine_event {
@@ -40,6 +58,14 @@ struct engine_event {
 	ovl_addr_t addr;  /* see the event type */
 	int hops;         /* hops the request took */
 	uint32_t rtt_ms;  /* time from first send to reply */
+	uint32_t queue_pos; /* REGISTER_DONE: place in the name's queue */
+	uint32_t life_s;  /* REGISTER_DONE: seconds until the name expires */
+	uint32_t ttl_s;   /* RESOLVE_DONE: seconds the answer may be cached */
+	/* RESOLVE_DONE: the verified record; REVERSE_DONE: n_recs of them.
+	 * Owned by the engine, valid only during the callback. */
+	const struct record *rec;
+	const struct record *const *recs;
+	int n_recs;
 };
 
 enum engine_log_level { ENGINE_LOG_ERR, ENGINE_LOG_WARN, ENGINE_LOG_INFO, ENGINE_LOG_DEBUG };
@@ -57,6 +83,9 @@ struct engine_io {
 	void (*event_cb)(void *ctx, const struct engine_event *ev);
 	/* One line of log, without newline; may be NULL. */
 	void (*log_cb)(void *ctx, enum engine_log_level level, const char *msg);
+	/* The node's store (LMDB in the daemon, memory in the simulator);
+	 * the engine never closes it. */
+	struct store *store;
 };
 
 /* Why incoming messages were dropped; counted in engine_stats. */
@@ -104,6 +133,48 @@ void engine_leave(struct engine *e, uint64_t now);
 /* Routes a probe to `target`; the outcome comes as ENGINE_EV_PROBE_DONE
  * with the returned id. */
 uint64_t engine_probe(struct engine *e, ovl_addr_t target, uint64_t now);
+
+/* ---- Name service ------------------------------------------------- */
+
+/* Registers `name` (canonical) with the address set `entries` under the
+ * key `owner`, or updates it when `owner` holds it already (the sequence
+ * number is taken care of here).  The engine keeps the owner key in the
+ * store and renews the name by itself at half its life.  Returns 0 and
+ * *id (the outcome comes as ENGINE_EV_REGISTER_DONE), or at once
+ * ANDNA_ENAME_*, ANDNA_EREC_ENTRIES, ANDNA_ETOO_SOON (an update within
+ * min_update_s), ANDNA_ENAME_TAKEN (the node holds the name under another
+ * key), ANDNA_ENOT_HOOKED or a store error. */
+int engine_register(struct engine *e, const char *name,
+    const struct record_entry *entries, int n_entries,
+    const struct keypair *owner, uint64_t now, uint64_t *id);
+
+/* Releases a name this node holds.  Returns 0 and *id (outcome as
+ * ENGINE_EV_REGISTER_DONE), or ANDNA_ENOTFOUND, ANDNA_ENOT_HOOKED or a
+ * store error. */
+int engine_release(struct engine *e, const char *name, uint64_t now,
+    uint64_t *id);
+
+/* Resolves `name` (canonical): own names, cache, a neighbour's cache, the
+ * hash gnode, then the backup gnode.  Returns 0 and *id (the outcome comes
+ * as ENGINE_EV_RESOLVE_DONE, possibly before this returns), or
+ * ANDNA_ENAME_*. */
+int engine_resolve(struct engine *e, const char *name, uint64_t now,
+    uint64_t *id);
+
+/* Asks the node at `node` (an overlay endpoint) which names it holds.
+ * Returns 0 and *id (outcome as ENGINE_EV_REVERSE_DONE). */
+int engine_reverse(struct engine *e, const struct endpoint *node,
+    uint64_t now, uint64_t *id);
+
+/* Counts of what the name service holds, for status reports. */
+struct engine_ns_stats {
+	uint64_t own, records, backups, claims, tallies, cache;
+	uint64_t registered, resolved, resolve_failed, rejected_sig;
+	uint64_t replicated, synced, handed_over, expired;
+};
+void engine_ns_stats(struct engine *e, struct engine_ns_stats *out);
+
+/* ---- Inspection ---------------------------------------------------- */
 
 bool engine_hooked(const struct engine *e);
 ovl_addr_t engine_addr(const struct engine *e);
