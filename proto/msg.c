@@ -142,9 +142,10 @@ put_items(struct wire_enc *e, const struct msg_items *it)
 {
 	wire_put_array(e, it->n, 0, MSG_ITEMS_MAX);
 	for (size_t i = 0; e->err == 0 && i < it->n; i++) {
-		wire_put_array(e, 3, 3, 3);
+		wire_put_array(e, 4, 4, 4);
 		wire_put_uint(e, it->v[i].kind, MSG_KIND_TALLIES);
 		wire_put_uint(e, it->v[i].age, UINT32_MAX);
+		wire_put_uint(e, it->v[i].life, UINT32_MAX);
 		put_record(e, it->v[i].rec);
 	}
 }
@@ -313,11 +314,12 @@ get_items(struct wire_dec *d, const msgpack_object *o, struct msg_items *it)
 	it->v = get_alloc(d, n, sizeof(*it->v));
 	it->n = it->v == NULL ? 0 : (uint8_t)n;
 	for (size_t i = 0; i < it->n; i++) {
-		const msgpack_object *f = wire_tuple(d, &el[i], 3);
+		const msgpack_object *f = wire_tuple(d, &el[i], 4);
 		it->v[i].kind =
 		    (uint8_t)wire_uint(d, &f[0], 0, MSG_KIND_TALLIES);
 		it->v[i].age = (uint32_t)wire_uint(d, &f[1], 0, UINT32_MAX);
-		get_record(d, &f[2], &it->v[i].rec);
+		it->v[i].life = (uint32_t)wire_uint(d, &f[2], 0, UINT32_MAX);
+		get_record(d, &f[3], &it->v[i].rec);
 	}
 }
 

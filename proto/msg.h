@@ -156,10 +156,14 @@ struct msg_route {
 	ovl_addr_t exclude[MSG_EXCLUDE_MAX]; /* level-1 prefixes, low byte 0 */
 };
 
-/* A replicated item [kind, age, record]; the item owns the record. */
+/* A replicated item [kind, age, life, record]; the item owns the record.
+ * `age` is the seconds since the record's owner first registered the name
+ * (it settles which of two owners keeps a name), `life` the seconds left
+ * before it expires. */
 struct msg_item {
 	uint8_t kind; /* enum msg_kind */
 	uint32_t age;
+	uint32_t life;
 	struct record *rec;
 };
 

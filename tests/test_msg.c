@@ -164,6 +164,7 @@ fill_items(
 	for (int i = 0; i < it->n; i++) {
 		it->v[i].kind = (uint8_t)(i % 3);
 		it->v[i].age = (uint32_t)next_rand(rng);
+		it->v[i].life = (uint32_t)next_rand(rng);
 		it->v[i].rec =
 		    make_record(kp, full ? ANDNA_ENTRIES_MAX : 3, rng);
 	}
@@ -403,6 +404,7 @@ assert_items_equal(const struct msg_items *a, const struct msg_items *b)
 	for (int i = 0; i < a->n; i++) {
 		assert_int_equal(a->v[i].kind, b->v[i].kind);
 		assert_int_equal(a->v[i].age, b->v[i].age);
+		assert_int_equal(a->v[i].life, b->v[i].life);
 		assert_true(record_equal(a->v[i].rec, b->v[i].rec));
 	}
 }
@@ -971,9 +973,10 @@ test_caps(void **state)
 		raw_start(&r, kp, MSG_REPLICATE, 1);
 		msgpack_pack_array(&r.pk, MSG_ITEMS_MAX + over);
 		for (uint32_t i = 0; i < MSG_ITEMS_MAX + over; i++) {
-			msgpack_pack_array(&r.pk, 3);
+			msgpack_pack_array(&r.pk, 4);
 			msgpack_pack_uint8(&r.pk, MSG_KIND_CLAIMS);
 			msgpack_pack_uint8(&r.pk, 5);
+			msgpack_pack_uint8(&r.pk, 7);
 			r_record(&r, "a.b", 1, 16);
 		}
 		assert_int_equal(raw_end(&r), want);
