@@ -912,12 +912,14 @@ claim_decode(const struct store_kv *kv, struct store_claim *c)
 	return rd_close(&r, ok, c, sizeof *c);
 }
 
-/* A walk over one name's claims: counts them, notes the last arrival
- * number and finds pk's claim. */
+/* A walk over one name's claims: counts them, notes the first and last
+ * arrival numbers and the last key, and finds pk's claim. */
 struct claim_walk {
 	const uint8_t *pk;
 	size_t n;
-	uint64_t last;
+	uint64_t first, last;
+	uint8_t last_key[STORE_KEY_MAX];
+	size_t last_len;
 	uint8_t found[STORE_KEY_MAX]; /* key of pk's claim */
 	size_t found_len;
 };
@@ -932,8 +934,11 @@ claim_walk_visit(void *ctx, const struct store_kv *kv)
 
 	if ((rc = claim_decode(kv, &c)) != 0)
 		return rc;
-	w->n++;
 	w->last = get_u64(kv->key + kv->klen - 8);
+	if (w->n++ == 0)
+		w->first = w->last;
+	memcpy(w->last_key, kv->key, kv->klen);
+	w->last_len = kv->klen;
 	if (w->pk != NULL && w->found_len == 0 &&
 	    memcmp(c.pk, w->pk, ANDNA_PK_LEN) == 0) {
 		memcpy(w->found, kv->key, kv->klen);
@@ -958,27 +963,44 @@ claim_find(struct store_txn *txn, uint64_t h8, const char *name,
 	    claim_prefix(prefix, h8, name, nlen), claim_walk_visit, w);
 }
 
-/* Queues a claim behind the ones already waiting. */
+/* Arrival number of the first claim of an empty queue: the middle of the
+ * range, so claims can be put both behind and in front. */
+#define CLAIM_FIRST ((uint64_t)1 << 62)
+
+/* Queues a claim behind the ones already waiting, or at the head. */
 int
-store_claim_add(struct store_txn *txn, const struct store_claim *c, size_t cap)
+store_claim_add(struct store_txn *txn, const struct store_claim *c, size_t cap,
+    bool at_head)
 {
 	uint8_t key[8 + ANDNA_NAME_MAX + 1 + 8];
 	struct claim_walk walk;
+	uint64_t arrival;
 	size_t klen;
 	uint8_t *w;
 	int rc;
 
-	if (!blob_ok(c->rec, c->rec_len, 1))
+	if (!blob_ok(c->rec, c->rec_len, 1) || cap == 0)
 		return ANDNA_EINVAL;
 	if ((rc = claim_find(txn, c->h8, c->name, c->pk, &walk)) != 0)
 		return rc;
-	if (walk.found_len > 0)
+	if (walk.found_len > 0 && !at_head)
 		return ANDNA_EEXIST;
-	if (walk.n >= cap)
+	if (walk.found_len > 0) {
+		/* moves to the head: drop its place first */
+		if ((rc = xdel(txn, STORE_T_CLAIMS, walk.found,
+		    walk.found_len)) != 0 ||
+		    (rc = claim_find(txn, c->h8, c->name, c->pk, &walk)) != 0)
+			return rc;
+	}
+	if (walk.n >= cap && !at_head)
 		return ANDNA_EQUEUE_FULL;
+	if (walk.n >= cap &&
+	    (rc = xdel(txn, STORE_T_CLAIMS, walk.last_key, walk.last_len)) != 0)
+		return rc; /* the head is taken by force: the tail goes */
+	arrival = walk.n == 0 ? CLAIM_FIRST : at_head ? walk.first - 1 :
+	    walk.last + 1;
 	klen = claim_prefix(key, c->h8, c->name, strlen(c->name));
-	klen += (size_t)(put_u64(key + klen, walk.n > 0 ? walk.last + 1 : 0) -
-	    (key + klen));
+	klen += (size_t)(put_u64(key + klen, arrival) - (key + klen));
 	rc = xput(txn, STORE_T_CLAIMS, key, klen, c->expires_at,
 	    1 + 8 + ANDNA_PK_LEN + 8 + c->rec_len, &w);
 	if (rc != 0)

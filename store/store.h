@@ -212,9 +212,11 @@ struct store_claim {
 };
 /* Appends c to the queue of (c->h8, c->name).  Returns 0, ANDNA_EEXIST if
  * c->pk already waits for this name, ANDNA_EQUEUE_FULL if `cap` claims
- * wait. */
-int store_claim_add(
-    struct store_txn *txn, const struct store_claim *c, size_t cap);
+ * wait.  With `at_head` c goes in front instead (the loser of two owners
+ * after a partition): a claim of c->pk already waiting moves there, and
+ * when `cap` claims wait the last one is dropped. */
+int store_claim_add(struct store_txn *txn, const struct store_claim *c,
+    size_t cap, bool at_head);
 typedef int store_claim_cb(void *arg, const struct store_claim *c);
 /* Visits the claims on (h8, name), head first. */
 int store_claim_list(struct store_txn *txn, uint64_t h8, const char *name,

@@ -608,10 +608,11 @@ test_record_sweep(void **state)
 	commit(f);
 }
 
-/* Adds pk's claim on (h8, name) with the given expiry. */
+/* Adds pk's claim on (h8, name) with the given expiry, behind the others
+ * or at the head. */
 static int
-claim_add(struct fx *f, uint64_t h8, const char *name, uint8_t pk, uint64_t exp,
-    size_t cap)
+claim_put(struct fx *f, uint64_t h8, const char *name, uint8_t pk, uint64_t exp,
+    size_t cap, bool at_head)
 {
 	struct store_claim c = {.h8 = h8,
 	    .stored_at = 5,
@@ -621,7 +622,15 @@ claim_add(struct fx *f, uint64_t h8, const char *name, uint8_t pk, uint64_t exp,
 
 	snprintf(c.name, sizeof c.name, "%s", name);
 	memcpy(c.pk, pk_of(pk), ANDNA_PK_LEN);
-	return store_claim_add(f->txn, &c, cap);
+	return store_claim_add(f->txn, &c, cap, at_head);
+}
+
+/* Adds pk's claim behind the others. */
+static int
+claim_add(struct fx *f, uint64_t h8, const char *name, uint8_t pk, uint64_t exp,
+    size_t cap)
+{
+	return claim_put(f, h8, name, pk, exp, cap, false);
 }
 
 /* Checks the claimants on (h8, name), head first. */
@@ -681,6 +690,20 @@ test_claims(void **state)
 	claims_are(f, h, "abc", "\11");
 	assert_int_equal(claim_add(f, h, "ab", 7, 100, 5), 0);
 	claims_are(f, h, "ab", "\7");
+	commit(f);
+
+	/* at the head: in front of the rest; a waiting claimant moves there;
+	 * a full queue drops its tail */
+	begin(f, true);
+	assert_int_equal(claim_put(f, h, "ab", 8, 100, 3, true), 0);
+	claims_are(f, h, "ab", "\10\7");
+	assert_int_equal(claim_add(f, h, "ab", 9, 100, 3), 0);
+	claims_are(f, h, "ab", "\10\7\11");
+	assert_int_equal(claim_put(f, h, "ab", 9, 100, 3, true), 0);
+	claims_are(f, h, "ab", "\11\10\7");
+	assert_int_equal(claim_put(f, h, "ab", 6, 100, 3, true), 0);
+	claims_are(f, h, "ab", "\6\11\10");
+	assert_int_equal(claim_add(f, h, "ab", 5, 100, 3), ANDNA_EQUEUE_FULL);
 	commit(f);
 }
 
