@@ -2,3 +2,7 @@
 libandna_a_SOURCES += node/round.c node/round.h node/maps.c node/maps.h \
 	node/engine.c node/engine.h node/engine_int.h node/swim.c \
 	node/hook.c node/gossip.c node/route.c
+
+# the daemon around the engine: configuration, log, event loop, control
+# socket (in libandna, so tests link them), and the programs andnad and andna
+libandna_a_SOURCES += node/log.c node/log.h node/conf.c node/conf.h

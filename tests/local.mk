@@ -59,3 +59,9 @@ tests_test_msg_SOURCES = tests/test_msg.c
 tests_test_msg_CFLAGS = $(TEST_CFLAGS)
 tests_test_msg_LDADD = $(TEST_LIBS)
 TESTS += tests/test_msg
+
+check_PROGRAMS += tests/test_config
+tests_test_config_SOURCES = tests/test_config.c
+tests_test_config_CFLAGS = $(TEST_CFLAGS)
+tests_test_config_LDADD = $(TEST_LIBS)
+TESTS += tests/test_config
