@@ -63,6 +63,8 @@ engine_free(struct engine *e)
 	for (int i = 0; i < e->n_fwd; i++)
 		free(e->fwd[i].buf);
 	free(e->fwd);
+	for (int i = 0; i < e->n_pend; i++)
+		record_free(e->pend[i].rec);
 	free(e->pend);
 	free(e->peers);
 	inner_fini(&e->inner);
@@ -173,7 +175,7 @@ engine_send_raw(struct engine *e, const struct endpoint *to,
 }
 
 struct pending *
-pending_add(struct engine *e, uint8_t type, uint64_t now)
+pending_add(struct engine *e, uint8_t kind, uint8_t type, uint64_t now)
 {
 	if (e->n_pend == e->cap_pend) {
 		int ncap = e->cap_pend == 0 ? 8 : e->cap_pend * 2;
@@ -186,6 +188,7 @@ pending_add(struct engine *e, uint8_t type, uint64_t now)
 	struct pending *p = &e->pend[e->n_pend++];
 	memset(p, 0, sizeof(*p));
 	p->req_id = engine_rand64(e);
+	p->kind = kind;
 	p->type = type;
 	p->started = now;
 	p->deadline = now + e->cfg.request_timeout_ms;
@@ -204,14 +207,15 @@ pending_find(struct engine *e, uint64_t wire_id)
 void
 pending_remove(struct engine *e, struct pending *p)
 {
+	record_free(p->rec);
 	*p = e->pend[--e->n_pend];
 }
 
-/* Sends (or sends again) the request behind a pending entry. */
-static void
+void
 pending_send(struct engine *e, struct pending *p, uint64_t now)
 {
 	struct msg m;
+	bool routed = true;
 
 	msg_init(&m);
 	m.type = p->type;
@@ -220,13 +224,53 @@ pending_send(struct engine *e, struct pending *p, uint64_t now)
 	m.id = p->wire_id = engine_rand64(e);
 	p->tries++;
 	p->deadline = now + e->cfg.request_timeout_ms;
-	route_send(e, &m, p->target, now);
+	switch (p->kind) {
+	case PK_REGISTER:
+		m.u.reg.rec = p->rec;
+		break;
+	case PK_COUNTER:
+		m.u.counter_check.op = p->op;
+		m.u.counter_check.rec = p->rec;
+		break;
+	case PK_RESOLVE:
+		memcpy(m.u.resolve.name, p->name, sizeof(p->name));
+		break;
+	case PK_NEIGHBOUR:
+		memcpy(m.u.cache_read.name, p->name, sizeof(p->name));
+		routed = false;
+		/* a member answers at once or resolves for us: wait longer */
+		p->deadline = now + 2 * e->cfg.request_timeout_ms;
+		break;
+	case PK_REVERSE:
+		routed = false;
+		break;
+	case PK_HANDOVER:
+		m.u.handover.items.n = 1;
+		m.u.handover.items.v = &(struct msg_item){ .kind = p->op,
+			.age = p->age, .life = p->life, .rec = p->rec };
+		break;
+	case PK_BULK:
+		m.u.sync_page_req.kind = p->op;
+		m.u.sync_page_req.cursor = p->cursor;
+		m.u.sync_page_req.max_items = MSG_ITEMS_MAX;
+		routed = false;
+		break;
+	case PK_REPLICAS:
+		return; /* waits for acks, sends nothing */
+	}
+	if (routed)
+		route_send(e, &m, p->target, now);
+	else
+		engine_send(e, &p->to, &m);
+	/* the record is the pending request's, not the message's; nothing
+	 * else in `m` was allocated */
+	(void)m;
 }
 
 uint64_t
 engine_probe(struct engine *e, ovl_addr_t target, uint64_t now)
 {
-	struct pending *p = pending_add(e, MSG_PROBE, now);
+	struct pending *p = pending_add(e, PK_PROBE, MSG_PROBE, now);
 
 	if (p == NULL)
 		return 0;
@@ -243,6 +287,27 @@ engine_probe(struct engine *e, ovl_addr_t target, uint64_t now)
 	return id;
 }
 
+/* Finishes a pending request with the reply `m`, or NULL on time-out. */
+static void
+pending_done(struct engine *e, struct pending *p, const struct msg *m,
+    uint64_t now)
+{
+	if (p->kind != PK_PROBE) {
+		ns_pending_done(e, p, m, now);
+		return;
+	}
+	struct engine_event ev = { .type = ENGINE_EV_PROBE_DONE,
+		.id = p->req_id, .status = ANDNA_ETIMEOUT,
+		.rtt_ms = (uint32_t)(now - p->started) };
+	if (m != NULL) {
+		ev.status = 0;
+		ev.addr = m->u.probe_reply.responder;
+		ev.hops = (int)m->u.probe_reply.hops;
+	}
+	pending_remove(e, p);
+	engine_emit(e, &ev);
+}
+
 /* Retries or gives up the end-to-end requests that timed out. */
 static void
 pending_tick(struct engine *e, uint64_t now, uint64_t *wake)
@@ -255,14 +320,34 @@ pending_tick(struct engine *e, uint64_t now, uint64_t *wake)
 			i++;
 			continue;
 		}
-		if (p->tries < e->cfg.request_tries && e->hook == HOOK_DONE) {
+		if (p->tries < e->cfg.request_tries && e->hook == HOOK_DONE &&
+		    p->kind != PK_REPLICAS && p->kind != PK_NEIGHBOUR) {
 			pending_send(e, p, now);
 			continue;
 		}
-		struct engine_event ev = { .type = ENGINE_EV_PROBE_DONE,
-			.id = p->req_id, .status = ANDNA_ETIMEOUT };
-		pending_remove(e, p);
-		engine_emit(e, &ev);
+		pending_done(e, p, NULL, now);
+	}
+}
+
+/* Which pending kinds a reply type may answer. */
+static bool
+reply_fits(const struct pending *p, uint8_t type)
+{
+	switch (type) {
+	case MSG_PROBE_REPLY:
+		return p->kind == PK_PROBE;
+	case MSG_REGISTER_REPLY:
+		return p->kind == PK_REGISTER;
+	case MSG_COUNTER_REPLY:
+		return p->kind == PK_COUNTER;
+	case MSG_RESOLVE_REPLY:
+		return p->kind == PK_RESOLVE || p->kind == PK_NEIGHBOUR;
+	case MSG_REVERSE_REPLY:
+		return p->kind == PK_REVERSE;
+	case MSG_HANDOVER_ACK:
+		return p->kind == PK_HANDOVER;
+	default:
+		return false;
 	}
 }
 
@@ -272,24 +357,16 @@ reply_input(struct engine *e, const struct msg *m, uint64_t now)
 {
 	struct pending *p = pending_find(e, m->id);
 
-	if (p == NULL || p->type != MSG_PROBE || m->type != MSG_PROBE_REPLY) {
+	if (p == NULL || !reply_fits(p, m->type)) {
 		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
 		return;
 	}
-	struct engine_event ev = { .type = ENGINE_EV_PROBE_DONE,
-		.id = p->req_id, .status = 0,
-		.addr = m->u.probe_reply.responder,
-		.hops = (int)m->u.probe_reply.hops,
-		.rtt_ms = (uint32_t)(now - p->started) };
-	pending_remove(e, p);
-	engine_emit(e, &ev);
+	pending_done(e, p, m, now);
 }
 
-/* Sends a reply to the origin of a routed request; a request of our own
- * is answered without the network. */
-static void
-reply_to_origin(struct engine *e, const struct msg_route *r, struct msg *reply,
-    uint64_t now)
+void
+engine_reply_routed(struct engine *e, const struct msg_route *r,
+    struct msg *reply, uint64_t now)
 {
 	if (r->origin == e->addr)
 		reply_input(e, reply, now);
@@ -304,19 +381,16 @@ engine_handle_routed(struct engine *e, struct msg *m, int hops_taken,
 {
 	struct msg r;
 
-	switch (m->type) {
-	case MSG_PROBE:
-		msg_init(&r);
-		r.type = MSG_PROBE_REPLY;
-		r.id = m->id;
-		r.u.probe_reply.responder = e->addr;
-		r.u.probe_reply.hops = (uint32_t)hops_taken;
-		reply_to_origin(e, &m->u.probe.route, &r, now);
-		break;
-	default:
-		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
-		break;
+	if (m->type != MSG_PROBE) {
+		ns_handle_routed(e, m, now);
+		return;
 	}
+	msg_init(&r);
+	r.type = MSG_PROBE_REPLY;
+	r.id = m->id;
+	r.u.probe_reply.responder = e->addr;
+	r.u.probe_reply.hops = (uint32_t)hops_taken;
+	engine_reply_routed(e, &m->u.probe.route, &r, now);
 }
 
 void
@@ -358,13 +432,23 @@ engine_input(struct engine *e, const struct endpoint *from,
 		route_ack_input(e, &m);
 		break;
 	case MSG_PROBE:
+	case MSG_REGISTER:
+	case MSG_COUNTER_CHECK:
+	case MSG_HANDOVER:
+	case MSG_RESOLVE:
 		route_input(e, from, &m, now);
 		break;
 	case MSG_PROBE_REPLY:
+	case MSG_REGISTER_REPLY:
+	case MSG_COUNTER_REPLY:
+	case MSG_RESOLVE_REPLY:
+	case MSG_REVERSE_REPLY:
+	case MSG_HANDOVER_ACK:
 		reply_input(e, &m, now);
 		break;
 	default:
-		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		if (!ns_input(e, from, &m, now))
+			e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
 		break;
 	}
 out:
@@ -386,6 +470,7 @@ engine_tick(struct engine *e, uint64_t now)
 			gossip_sweep(e, now);
 			e->next_sweep = now + 1000;
 		}
+		ns_tick(e, now, &wake);
 		if (e->next_sweep < wake)
 			wake = e->next_sweep;
 	}

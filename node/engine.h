@@ -168,7 +168,7 @@ int engine_reverse(struct engine *e, const struct endpoint *node,
 
 /* Counts of what the name service holds, for status reports. */
 struct engine_ns_stats {
-	uint64_t own, records, backups, claims, tallies, cache;
+	uint64_t own, records, claims, tallies, cache;
 	uint64_t registered, resolved, resolve_failed, rejected_sig;
 	uint64_t replicated, synced, handed_over, expired;
 };

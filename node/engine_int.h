@@ -48,15 +48,47 @@ struct forward {
 	uint8_t *buf; /* the encoded message, to send again */
 };
 
-/* A request this node started and waits on (end to end). */
+/* What a pending request is for, and so what its reply resumes. */
+enum pend_kind {
+	PK_PROBE,     /* routed probe for the host */
+	PK_REGISTER,  /* our REGISTER to a hash gnode, for the host */
+	PK_NEIGHBOUR, /* CACHE_READ to a member of our gnode */
+	PK_RESOLVE,   /* RESOLVE routed to a hash gnode */
+	PK_REVERSE,   /* REVERSE to a node */
+	PK_COUNTER,   /* COUNTER_CHECK for a registration we handle */
+	PK_REPLICAS,  /* waiting for REPLICATE_ACKs before we answer */
+	PK_HANDOVER,  /* HANDOVER of an item to the gnode now responsible */
+	PK_BULK,      /* SYNC_PAGE_REQ to a member while we join */
+};
+
+/* A request this node started and waits on (end to end).  Resolves and
+ * counter checks may be made for a peer: then the outcome is sent to it
+ * instead of told to the host. */
 struct pending {
 	uint64_t req_id;    /* the id the host knows it by */
 	uint64_t wire_id;   /* the id of the current attempt */
+	uint8_t kind;       /* enum pend_kind */
 	uint8_t type;       /* message type of the request */
 	int tries;
 	uint64_t started;
 	uint64_t deadline;
-	ovl_addr_t target;
+	ovl_addr_t target;  /* routed requests */
+	struct endpoint to; /* direct requests */
+	struct record *rec; /* REGISTER, COUNTER, HANDOVER: owned */
+	uint8_t op;         /* COUNTER: enum msg_op; HANDOVER, BULK: kind */
+	uint32_t age;       /* HANDOVER: the item's age */
+	struct msg_cursor cursor; /* BULK: where the page starts */
+	char name[ANDNA_NAME_MAX + 1]; /* NEIGHBOUR, RESOLVE */
+	/* for a peer: where the answer goes (a member asking directly, or
+	 * the origin of a routed request) */
+	bool for_peer;
+	struct endpoint peer_ep;
+	struct msg_route peer_route;
+	uint64_t peer_id;
+	uint8_t peer_type;  /* the type of the answer */
+	uint8_t peer_status;
+	int acks_left;      /* REPLICAS */
+	uint32_t life;      /* REPLICAS: the answer's remaining life */
 };
 
 struct engine {
@@ -120,6 +152,17 @@ struct engine {
 	int seen_pos;
 
 	uint64_t next_sweep; /* expiry of suspects, tombstones, outer entries */
+
+	/* name service */
+	uint64_t next_sync;     /* anti-entropy with a random member */
+	uint8_t sync_kind;      /* which kind the next exchange is about */
+	uint64_t handover_at;   /* 0, or when to look for records to hand over */
+	uint64_t handover_seen; /* view version the last handover scan saw */
+	uint64_t next_renew;    /* next look at our names' age */
+	uint8_t bulk_kind;      /* joining: the kind being pulled, or done */
+	struct store_pos handover_pos; /* where the handover scan goes on */
+	uint8_t handover_kind;
+	struct engine_ns_stats ns;
 };
 
 /* engine.c */
@@ -143,9 +186,72 @@ void engine_send_raw(struct engine *e, const struct endpoint *to,
 /* Handles a routed request that reached its gnode. */
 void engine_handle_routed(struct engine *e, struct msg *m, int hops_taken,
     uint64_t now);
-struct pending *pending_add(struct engine *e, uint8_t type, uint64_t now);
+/* Adds a request of `kind` sent as message `type`; NULL when out of
+ * memory.  The caller fills it, then calls pending_send(). */
+struct pending *pending_add(struct engine *e, uint8_t kind, uint8_t type,
+    uint64_t now);
+/* Sends (again) the request behind `p`, under a new wire id. */
+void pending_send(struct engine *e, struct pending *p, uint64_t now);
 struct pending *pending_find(struct engine *e, uint64_t wire_id);
+/* Forgets `p` and frees what it owns. */
 void pending_remove(struct engine *e, struct pending *p);
+/* Sends a reply to the origin of a routed request; a request of our own
+ * is answered without the network. */
+void engine_reply_routed(struct engine *e, const struct msg_route *r,
+    struct msg *reply, uint64_t now);
+
+/* ns.c: registrations, counters, queues, replication, expiry */
+enum ns_role { NS_NONE, NS_PRIMARY, NS_BACKUP };
+/* Our gnode's role for a name (or key) hashing to `target`. */
+enum ns_role ns_role(struct engine *e, ovl_addr_t target);
+void ns_tick(struct engine *e, uint64_t now, uint64_t *wake);
+/* Handles a name-service message; false if it is not one. */
+bool ns_input(struct engine *e, const struct endpoint *from, struct msg *m,
+    uint64_t now);
+/* Handles a routed name-service request that reached its gnode. */
+void ns_handle_routed(struct engine *e, struct msg *m, uint64_t now);
+/* A reply to a pending request of the name service arrived (or, with
+ * m NULL, the request timed out for good). */
+void ns_pending_done(struct engine *e, struct pending *p, const struct msg *m,
+    uint64_t now);
+/* Applies one replicated item; returns 0 or an ANDNA_ code. */
+int ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now);
+/* Fills an item for the stored record `r`. */
+int ns_item_of(struct engine *e, uint8_t kind, const uint8_t *blob,
+    size_t len, uint64_t stored_at, uint64_t expires_at, uint64_t now,
+    struct msg_item *out);
+/* Sends items to every live member of our gnode; returns how many. */
+int ns_replicate(struct engine *e, const struct msg_item *items, int n,
+    uint64_t id);
+/* 8-byte name hash used as the store's key prefix. */
+uint64_t ns_h8(const char *name);
+/* A deep copy of `rec`, or NULL when out of memory. */
+struct record *ns_record_copy(const struct record *rec);
+
+/* ns_sync.c: anti-entropy, bulk sync, handover, backups */
+void ns_sync_tick(struct engine *e, uint64_t now, uint64_t *wake);
+bool ns_sync_input(struct engine *e, const struct endpoint *from,
+    struct msg *m, uint64_t now);
+/* Sends a copy of a record we are primary for to the backup gnode. */
+void ns_push_backup(struct engine *e, const struct msg_item *it, uint64_t now);
+void ns_handover_input(struct engine *e, struct msg *m, uint64_t now);
+/* A HANDOVER or bulk page request ended (m NULL: timed out). */
+void ns_sync_pending_done(struct engine *e, struct pending *p,
+    const struct msg *m, uint64_t now);
+
+/* ns_resolve.c: resolution, caches, reverse */
+bool ns_resolve_input(struct engine *e, const struct endpoint *from,
+    struct msg *m, uint64_t now);
+void ns_resolve_handle_routed(struct engine *e, struct msg *m, uint64_t now);
+/* Starts resolving `name` for a peer (a member asking our cache) or, with
+ * peer NULL, for the host under `req_id`. */
+void ns_resolve_start(struct engine *e, const char *name,
+    const struct endpoint *peer, uint64_t peer_id, uint64_t req_id,
+    uint64_t now);
+void ns_resolve_pending_done(struct engine *e, struct pending *p,
+    const struct msg *m, uint64_t now);
+void ns_reverse_done(struct engine *e, struct pending *p, const struct msg *m,
+    uint64_t now);
 
 /* swim.c */
 void swim_tick(struct engine *e, uint64_t now, uint64_t *wake);

@@ -1,7 +1,8 @@
 # node/: files of this directory (included by the top Makefile.am)
 libandna_a_SOURCES += node/round.c node/round.h node/maps.c node/maps.h \
 	node/engine.c node/engine.h node/engine_int.h node/swim.c \
-	node/hook.c node/gossip.c node/route.c
+	node/hook.c node/gossip.c node/route.c node/ns.c node/ns_sync.c \
+	node/ns_resolve.c
 
 # the daemon around the engine: configuration, log, event loop, control
 # socket (in libandna, so tests link them), and the programs andnad and andna

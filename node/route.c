@@ -211,6 +211,30 @@ route_ack_input(struct engine *e, const struct msg *m)
 	e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
 }
 
+/* No contact of a sibling gnode answered: leave that gnode out and route
+ * again, so the request reaches the next gnode in rounding order (for a
+ * name, its backup gnode).  Only a level-1 sibling can be left out, as only
+ * its whole prefix is known here.  Returns true if the request went on. */
+static bool
+route_around(struct engine *e, const struct forward *f, uint64_t now)
+{
+	struct round_exclude ex = { .n = f->route.n_exclude };
+	struct msg m;
+	ovl_addr_t prefix;
+
+	memcpy(ex.prefix, f->route.exclude, (size_t)ex.n * sizeof(ex.prefix[0]));
+	if (ex.n >= MSG_EXCLUDE_MAX ||
+	    round_view_target(route_view(e), f->route.target, &ex, &prefix) != 1 ||
+	    msg_decode(f->buf, f->len, &m) != 0)
+		return false;
+	struct msg_route *r = route_of(&m);
+	r->exclude[r->n_exclude++] = prefix;
+	m.hops++; /* route_deliver takes one hop off again */
+	route_deliver(e, &m, now);
+	msg_free(&m);
+	return true;
+}
+
 void
 route_tick(struct engine *e, uint64_t now, uint64_t *wake)
 {
@@ -233,8 +257,10 @@ route_tick(struct engine *e, uint64_t now, uint64_t *wake)
 			i++;
 			continue;
 		}
-		e->stats.dropped[ENGINE_DROP_NOROUTE]++;
-		free(f->buf);
+		struct forward dead = *f;
 		e->fwd[i] = e->fwd[--e->n_fwd];
+		if (!route_around(e, &dead, now))
+			e->stats.dropped[ENGINE_DROP_NOROUTE]++;
+		free(dead.buf);
 	}
 }

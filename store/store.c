@@ -687,8 +687,10 @@ own_decode(const struct store_kv *kv, struct store_own *o)
 	rd_copy(&r, o->pk, ANDNA_PK_LEN);
 	o->registered_at = rd_u64(&r);
 	o->last_renew = rd_u64(&r);
+	o->flags = rd_u8(&r);
 	rd_blob(&r, 1, &o->rec, &o->rec_len);
-	return rd_close(&r, ok, o, sizeof *o);
+	return rd_close(&r, ok && (o->flags & ~STORE_OWN_QUEUED) == 0, o,
+	    sizeof *o);
 }
 
 /* Stores an own name. */
@@ -699,16 +701,18 @@ store_own_put(struct store_txn *txn, const struct store_own *o)
 	uint8_t *w;
 	int rc;
 
-	if (nlen == 0 || !blob_ok(o->rec, o->rec_len, 1))
+	if (nlen == 0 || !blob_ok(o->rec, o->rec_len, 1) ||
+	    (o->flags & ~STORE_OWN_QUEUED) != 0)
 		return ANDNA_EINVAL;
 	rc = store_raw_put(txn, STORE_T_OWN, o->name, nlen,
-	    1 + ANDNA_PK_LEN + 16 + o->rec_len, &w);
+	    1 + ANDNA_PK_LEN + 16 + 1 + o->rec_len, &w);
 	if (rc != 0)
 		return rc;
 	*w++ = VALUE_VERSION;
 	w = put_bytes(w, o->pk, ANDNA_PK_LEN);
 	w = put_u64(w, o->registered_at);
 	w = put_u64(w, o->last_renew);
+	*w++ = o->flags;
 	put_bytes(w, o->rec, o->rec_len);
 	return 0;
 }
@@ -1037,6 +1041,15 @@ store_claim_list(struct store_txn *txn, uint64_t h8, const char *name,
 		return ANDNA_EINVAL;
 	return scan(txn, STORE_T_CLAIMS, prefix,
 	    claim_prefix(prefix, h8, name, nlen), claim_visit, &v);
+}
+
+/* Walks every name's queue, in (h8, name) order, each head first. */
+int
+store_claim_each(struct store_txn *txn, store_claim_cb *cb, void *arg)
+{
+	struct visit v = {.cb.claim = cb, .arg = arg};
+
+	return scan(txn, STORE_T_CLAIMS, NULL, 0, claim_visit, &v);
 }
 
 /* Drops the head of a name's queue. */

@@ -144,7 +144,9 @@ typedef int store_key_cb(void *arg, const uint8_t pk[ANDNA_PK_LEN]);
 /* Visits every stored public key in byte order. */
 int store_key_each(struct store_txn *txn, store_key_cb *cb, void *arg);
 
-/* own: the node's own names. */
+/* own: the node's own names, and the claims it has queued on names
+ * others hold (STORE_OWN_QUEUED). */
+#define STORE_OWN_QUEUED 0x01
 struct store_own {
 	char name[ANDNA_NAME_MAX + 1];
 	uint8_t pk[ANDNA_PK_LEN];
@@ -152,6 +154,7 @@ struct store_own {
 	size_t rec_len;
 	uint64_t registered_at;
 	uint64_t last_renew;
+	uint8_t flags; /* STORE_OWN_* */
 };
 /* Stores or replaces o->name. */
 int store_own_put(struct store_txn *txn, const struct store_own *o);
@@ -221,6 +224,8 @@ typedef int store_claim_cb(void *arg, const struct store_claim *c);
 /* Visits the claims on (h8, name), head first. */
 int store_claim_list(struct store_txn *txn, uint64_t h8, const char *name,
     store_claim_cb *cb, void *arg);
+/* Visits every claim of every name, in (h8, name) order, head first. */
+int store_claim_each(struct store_txn *txn, store_claim_cb *cb, void *arg);
 /* Removes the head of the queue of (h8, name). */
 int store_claim_pop(struct store_txn *txn, uint64_t h8, const char *name);
 /* Removes pk's claim on (h8, name). */

@@ -1,0 +1,1179 @@
+/* The name service at its two kinds of gnode (DESIGN.md section 4).  The
+ * hash gnode of a name holds its signed record, its queue of waiting
+ * claims, and registers, updates and releases it; the counter gnode of a
+ * key holds the tally of the names that key holds.  Every member of a
+ * gnode keeps every copy: the member that takes a request replicates it to
+ * the others and answers once they hold it.  Everything expires on each
+ * member's own clock; only ages cross the wire. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/engine_int.h"
+#include "proto/err.h"
+
+#define SWEEP_BATCH 64     /* entries expired per table per tick */
+#define RENEW_RETRY_MS 60000
+
+uint64_t
+ns_h8(const char *name)
+{
+	uint8_t h[ANDNA_HASH_LEN];
+	uint64_t v = 0;
+
+	hash_blake2b(h, name, strlen(name));
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | h[i];
+	return v;
+}
+
+enum ns_role
+ns_role(struct engine *e, ovl_addr_t target)
+{
+	const struct round_view *v = route_view(e);
+	ovl_addr_t prefix, next;
+
+	int level = round_view_target(v, target, NULL, &prefix);
+	if (level == 0)
+		return NS_PRIMARY;
+	if (level < 0)
+		return NS_NONE;
+	/* the backup is the next gnode in rounding order: round again with
+	 * the hash gnode left out.  For a gnode above level 1, `prefix`
+	 * (zero below its level) stands for its children, and leaves it out
+	 * only when it has a single one. */
+	struct round_exclude ex = { .n = 1, .prefix = { prefix } };
+	return round_view_target(v, target, &ex, &next) == 0 ? NS_BACKUP : NS_NONE;
+}
+
+/* Whether we are the member that speaks for the gnode when one must (the
+ * lowest address among the live members). */
+static bool
+gnode_leader(struct engine *e)
+{
+	for (int i = 0; i < e->inner.n; i++)
+		if (e->inner.m[i].state == MEMBER_ALIVE &&
+		    e->inner.m[i].id < ovl_id(e->addr, 0))
+			return false;
+	return true;
+}
+
+/* ---- records and blobs -------------------------------------------------- */
+
+/* The record's wire form in a buffer the caller frees; NULL on failure. */
+static uint8_t *
+rec_blob(const struct record *rec, size_t *len)
+{
+	uint8_t *buf = malloc(RECORD_WIRE_MAX);
+
+	if (buf == NULL || record_encode(rec, buf, RECORD_WIRE_MAX, len) != 0) {
+		free(buf);
+		return NULL;
+	}
+	uint8_t *fit = realloc(buf, *len);
+	return fit != NULL ? fit : buf;
+}
+
+struct record *
+ns_record_copy(const struct record *rec)
+{
+	size_t len;
+	uint8_t *blob = rec_blob(rec, &len);
+	struct record *out = NULL;
+
+	if (blob != NULL && record_decode(blob, len, &out) != 0)
+		out = NULL;
+	free(blob);
+	return out;
+}
+
+/* Whether two records carry the same address set. */
+static bool
+same_entries(const struct record *a, const struct record *b)
+{
+	return a->n_entries == b->n_entries &&
+	    (a->n_entries == 0 || memcmp(a->entries, b->entries,
+	    a->n_entries * sizeof(a->entries[0])) == 0);
+}
+
+int
+ns_item_of(struct engine *e, uint8_t kind, const uint8_t *blob, size_t len,
+    uint64_t stored_at, uint64_t expires_at, uint64_t now,
+    struct msg_item *out)
+{
+	(void)e;
+	memset(out, 0, sizeof(*out));
+	out->kind = kind;
+	out->age = (uint32_t)(now > stored_at ? (now - stored_at) / 1000 : 0);
+	out->life = (uint32_t)(expires_at > now ? (expires_at - now) / 1000 : 0);
+	return record_decode(blob, len, &out->rec);
+}
+
+/* Builds an item for `rec`.  The item borrows the record (only to send
+ * it), hence the cast: items own their records when decoded. */
+static struct msg_item
+item_for(uint8_t kind, const struct record *rec, uint64_t stored_at,
+    uint64_t expires_at, uint64_t now)
+{
+	struct msg_item it = { .kind = kind, .rec = (struct record *)rec };
+
+	it.age = (uint32_t)(now > stored_at ? (now - stored_at) / 1000 : 0);
+	it.life = (uint32_t)(expires_at > now ? (expires_at - now) / 1000 : 0);
+	return it;
+}
+
+/* ---- store access ------------------------------------------------------- */
+
+static struct store_txn *
+txn_begin(struct engine *e, bool write)
+{
+	struct store_txn *t = NULL;
+	int rc = store_txn_begin(e->io.store, write, &t);
+
+	if (rc != 0) {
+		engine_log(e, ENGINE_LOG_ERR, "the store cannot start a "
+		    "transaction: %s", andna_strerror(rc));
+		return NULL;
+	}
+	return t;
+}
+
+/* Commits `t` if rc is 0, else drops it; returns rc or the commit's. */
+static int
+txn_end(struct engine *e, struct store_txn *t, int rc)
+{
+	if (rc != 0) {
+		store_txn_abort(t);
+		return rc;
+	}
+	rc = store_txn_commit(t);
+	if (rc != 0)
+		engine_log(e, ENGINE_LOG_ERR, "the store could not save a "
+		    "change: %s", andna_strerror(rc));
+	return rc;
+}
+
+/* Stores `rec` as the record of its name. */
+static int
+put_record(struct store_txn *t, const struct record *rec, uint64_t stored_at,
+    uint64_t expires_at, bool backup)
+{
+	struct store_record r = { .h8 = ns_h8(rec->name), .seq = rec->seq,
+		.stored_at = stored_at, .expires_at = expires_at,
+		.flags = backup ? STORE_REC_BACKUP : 0 };
+	size_t len;
+	uint8_t *blob = rec_blob(rec, &len);
+
+	if (blob == NULL)
+		return ANDNA_ENOMEM;
+	memcpy(r.name, rec->name, sizeof(r.name));
+	memcpy(r.pk, rec->owner, ANDNA_PK_LEN);
+	r.rec = blob;
+	r.rec_len = len;
+	int rc = store_record_put(t, &r);
+	free(blob);
+	return rc;
+}
+
+/* Queues `rec` as a claim on its name. */
+static int
+put_claim(struct engine *e, struct store_txn *t, const struct record *rec,
+    uint64_t stored_at, uint64_t expires_at, bool at_head)
+{
+	struct store_claim c = { .h8 = ns_h8(rec->name), .stored_at = stored_at,
+		.expires_at = expires_at };
+	size_t len;
+	uint8_t *blob = rec_blob(rec, &len);
+
+	if (blob == NULL)
+		return ANDNA_ENOMEM;
+	memcpy(c.name, rec->name, sizeof(c.name));
+	memcpy(c.pk, rec->owner, ANDNA_PK_LEN);
+	c.rec = blob;
+	c.rec_len = len;
+	int rc = store_claim_add(t, &c, (size_t)e->cfg.queue_len, at_head);
+	free(blob);
+	return rc;
+}
+
+/* Reads the live record of `name`; ANDNA_ENOTFOUND when none is held or
+ * it has expired.  *rec is the caller's to free. */
+static int
+get_record(struct store_txn *t, const char *name, uint64_t now,
+    struct store_record *sr, struct record **rec)
+{
+	*rec = NULL;
+	int rc = store_record_get(t, ns_h8(name), name, sr);
+	if (rc != 0)
+		return rc;
+	if (sr->expires_at <= now)
+		return ANDNA_ENOTFOUND;
+	return record_decode(sr->rec, sr->rec_len, rec);
+}
+
+/* ---- replication -------------------------------------------------------- */
+
+int
+ns_replicate(struct engine *e, const struct msg_item *items, int n,
+    uint64_t id)
+{
+	struct msg m;
+	int sent = 0;
+
+	msg_init(&m);
+	m.type = MSG_REPLICATE;
+	m.id = id;
+	m.u.replicate.n = (uint8_t)n;
+	m.u.replicate.v = (struct msg_item *)items;
+	for (int i = 0; i < e->inner.n; i++) {
+		if (e->inner.m[i].state != MEMBER_ALIVE)
+			continue;
+		if (engine_send(e, &e->inner.m[i].eps[0], &m) > 0)
+			sent++;
+	}
+	m.u.replicate.v = NULL; /* the caller's */
+	return sent;
+}
+
+/* Answers a routed request once the members hold the copies: replicates
+ * `it` (and sends the backup gnode its copy when we are primary), then
+ * waits for the acks before sending `status` to the origin of `route`. */
+static void
+replicate_then_answer(struct engine *e, const struct msg_item *it,
+    const struct msg_route *route, uint64_t reply_id, uint8_t reply_type,
+    uint8_t status, uint64_t now)
+{
+	struct pending *p = pending_add(e, PK_REPLICAS, 0, now);
+	uint64_t wait_id = engine_rand64(e);
+
+	e->ns.replicated++;
+	ns_push_backup(e, it, now);
+	int n = ns_replicate(e, it, 1, wait_id);
+	if (p == NULL)
+		return;
+	p->wire_id = wait_id;
+	p->for_peer = true;
+	p->peer_route = *route;
+	p->peer_id = reply_id;
+	p->peer_type = reply_type;
+	p->peer_status = status;
+	p->life = it->life;
+	p->acks_left = n;
+	/* a member that misses its copy gets it from anti-entropy later */
+	p->deadline = now + 2 * e->cfg.hop_timeout_ms;
+	if (n == 0)
+		ns_pending_done(e, p, NULL, now);
+}
+
+/* Sends the answer a pending request owes a peer. */
+static void
+answer_peer(struct engine *e, const struct pending *p, uint8_t status,
+    uint32_t life, uint32_t count, uint64_t now)
+{
+	struct msg r;
+
+	msg_init(&r);
+	r.type = p->peer_type;
+	r.id = p->peer_id;
+	if (r.type == MSG_REGISTER_REPLY) {
+		r.u.reg_reply.status = status;
+		r.u.reg_reply.life = life;
+	} else {
+		r.u.status_count.status = status;
+		r.u.status_count.count = count;
+	}
+	engine_reply_routed(e, &p->peer_route, &r, now);
+}
+
+static void
+reply_register(struct engine *e, const struct msg *m, uint8_t status,
+    uint32_t pos, uint32_t life, uint64_t now)
+{
+	struct msg r;
+
+	msg_init(&r);
+	r.type = MSG_REGISTER_REPLY;
+	r.id = m->id;
+	r.u.reg_reply.status = status;
+	r.u.reg_reply.queue_pos = pos;
+	r.u.reg_reply.life = life;
+	engine_reply_routed(e, &m->u.reg.route, &r, now);
+}
+
+/* Asks the counter gnode of rec's owner to add (or drop) the name.  With
+ * `m` the registration `m` waits for the answer; without, nobody does. */
+static void
+counter_ask(struct engine *e, const struct record *rec, uint8_t op,
+    const struct msg *m, uint64_t now)
+{
+	struct pending *p = pending_add(e, PK_COUNTER, MSG_COUNTER_CHECK, now);
+
+	if (p == NULL)
+		return;
+	p->rec = ns_record_copy(rec);
+	if (p->rec == NULL) {
+		pending_remove(e, p);
+		return;
+	}
+	p->op = op;
+	p->target = key_hash(rec->owner);
+	if (m != NULL) {
+		p->for_peer = true;
+		p->peer_route = m->u.reg.route;
+		p->peer_id = m->id;
+		p->peer_type = MSG_REGISTER_REPLY;
+	}
+	pending_send(e, p, now);
+}
+
+/* ---- queue promotion ---------------------------------------------------- */
+
+static int
+first_claim_cb(void *arg, const struct store_claim *c)
+{
+	struct record **out = arg;
+
+	return record_decode(c->rec, c->rec_len, out) == 0 ? 1 : 0;
+}
+
+/* The name is free: the head of its queue becomes the owner, on every
+ * member alike.  The gnode's leader tells the new owner's counter. */
+static int
+promote_head(struct engine *e, struct store_txn *t, uint64_t h8,
+    const char *name, uint64_t now)
+{
+	struct record *rec = NULL;
+	int rc = store_claim_list(t, h8, name, first_claim_cb, &rec);
+
+	if (rc != 0 || rec == NULL)
+		return rc;
+	rc = store_claim_pop(t, h8, name);
+	if (rc == 0)
+		rc = put_record(t, rec, now, now + (uint64_t)e->cfg.expiry_s * 1000,
+		    ns_role(e, name_hash(name)) == NS_BACKUP);
+	if (rc == 0 && gnode_leader(e) &&
+	    ns_role(e, name_hash(name)) == NS_PRIMARY)
+		counter_ask(e, rec, MSG_OP_ADD, NULL, now);
+	record_free(rec);
+	return rc;
+}
+
+/* ---- applying replicated items ------------------------------------------ */
+
+/* Two owners hold one name (the halves of a partition met): the older
+ * continuous registration keeps it, a tie goes to the lower key.  Ages
+ * travel in whole seconds, so registrations less than a few seconds apart
+ * count as a tie. */
+static bool
+incoming_wins(uint64_t in_at, const uint8_t *in_pk, uint64_t cur_at,
+    const uint8_t *cur_pk)
+{
+	const uint64_t tie_ms = 5000;
+
+	if (in_at + tie_ms < cur_at)
+		return true;
+	if (cur_at + tie_ms < in_at)
+		return false;
+	return memcmp(in_pk, cur_pk, ANDNA_PK_LEN) < 0;
+}
+
+/* Applies a replicated record (or release) of a name we hold a role for. */
+static int
+apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
+    uint64_t stored_at, uint64_t expires_at, bool backup, uint64_t now)
+{
+	struct store_record cur;
+	struct record *have = NULL;
+	uint64_t h8 = ns_h8(rec->name);
+	int rc = get_record(t, rec->name, now, &cur, &have);
+
+	if (rc != 0 && rc != ANDNA_ENOTFOUND)
+		return rc;
+	bool held = rc == 0;
+	bool same = held && memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) == 0;
+	record_free(have);
+	if (record_is_release(rec)) {
+		if (!same || rec->seq <= cur.seq)
+			return 0;
+		rc = store_record_del(t, h8, rec->name);
+		return rc != 0 ? rc : promote_head(e, t, h8, rec->name, now);
+	}
+	if (!held) {
+		rc = put_record(t, rec, stored_at, expires_at, backup);
+		if (rc == 0 && store_claim_del(t, h8, rec->name, rec->owner) == ANDNA_ENOTFOUND)
+			rc = 0;
+		return rc;
+	}
+	if (same) {
+		if (rec->seq < cur.seq || (rec->seq == cur.seq && expires_at <= cur.expires_at))
+			return 0;
+		if (rec->seq == cur.seq) {
+			/* the same record renewed elsewhere: only the expiry moves */
+			struct record *r = NULL;
+			rc = record_decode(cur.rec, cur.rec_len, &r);
+			if (rc == 0)
+				rc = put_record(t, r, cur.stored_at, expires_at,
+				    cur.flags & STORE_REC_BACKUP);
+			record_free(r);
+			return rc;
+		}
+		return put_record(t, rec, cur.stored_at < stored_at ?
+		    cur.stored_at : stored_at, expires_at, backup);
+	}
+	if (!incoming_wins(stored_at, rec->owner, cur.stored_at, cur.pk)) {
+		rc = put_claim(e, t, rec, stored_at, expires_at, true);
+		return rc == ANDNA_EEXIST ? 0 : rc;
+	}
+	/* the incoming owner keeps the name; ours waits at the queue's head */
+	struct record *loser = NULL;
+	rc = record_decode(cur.rec, cur.rec_len, &loser);
+	if (rc == 0)
+		rc = put_claim(e, t, loser, cur.stored_at, cur.expires_at, true);
+	record_free(loser);
+	if (rc == 0 || rc == ANDNA_EEXIST)
+		rc = put_record(t, rec, stored_at, expires_at, backup);
+	if (rc == 0 && store_claim_del(t, h8, rec->name, rec->owner) == ANDNA_ENOTFOUND)
+		rc = 0;
+	return rc;
+}
+
+int
+ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now)
+{
+	const struct record *rec = it->rec;
+	int rc = record_verify(rec);
+
+	if (rc != 0) {
+		e->ns.rejected_sig++;
+		return rc;
+	}
+	ovl_addr_t target = it->kind == MSG_KIND_TALLIES ? key_hash(rec->owner) :
+	    name_hash(rec->name);
+	enum ns_role role = ns_role(e, target);
+	if (role == NS_NONE)
+		return ANDNA_ENOTFOUND;
+	uint64_t age = (uint64_t)it->age * 1000;
+	uint64_t stored_at = now > age ? now - age : 0;
+	uint64_t expires_at = now + (uint64_t)it->life * 1000;
+	if (expires_at <= now)
+		return 0;
+	struct store_txn *t = txn_begin(e, true);
+	if (t == NULL)
+		return ANDNA_ESTORE_TXN;
+	switch (it->kind) {
+	case MSG_KIND_RECORDS:
+		rc = apply_record(e, t, rec, stored_at, expires_at,
+		    role == NS_BACKUP, now);
+		break;
+	case MSG_KIND_CLAIMS:
+		if (record_is_release(rec)) {
+			rc = store_claim_del(t, ns_h8(rec->name), rec->name,
+			    rec->owner);
+			rc = rc == ANDNA_ENOTFOUND ? 0 : rc;
+		} else {
+			rc = put_claim(e, t, rec, stored_at, expires_at, false);
+			rc = rc == ANDNA_EEXIST || rc == ANDNA_EQUEUE_FULL ? 0 : rc;
+		}
+		break;
+	default: {
+		uint64_t h8 = ns_h8(rec->name);
+		if (record_is_release(rec)) {
+			rc = store_counter_del(t, rec->owner, h8);
+			rc = rc == ANDNA_ENOTFOUND ? 0 : rc;
+			break;
+		}
+		size_t len;
+		uint8_t *blob = rec_blob(rec, &len);
+		struct store_counter c = { .h8 = h8, .rec = blob,
+			.rec_len = len, .expires_at = expires_at };
+		memcpy(c.pk, rec->owner, ANDNA_PK_LEN);
+		rc = blob == NULL ? ANDNA_ENOMEM : store_counter_put(t, &c);
+		free(blob);
+		break;
+	}
+	}
+	return txn_end(e, t, rc);
+}
+
+/* ---- at the hash gnode -------------------------------------------------- */
+
+/* A release: by the owner it frees the name for the head of the queue, by
+ * a claimant it withdraws the claim. */
+static void
+handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
+    const struct store_record *cur, bool held, uint64_t now)
+{
+	const struct record *rec = m->u.reg.rec;
+	uint64_t h8 = ns_h8(rec->name);
+	int rc;
+
+	if (!held || memcmp(cur->pk, rec->owner, ANDNA_PK_LEN) != 0) {
+		rc = store_claim_del(t, h8, rec->name, rec->owner);
+		txn_end(e, t, rc == ANDNA_ENOTFOUND ? 0 : rc);
+		if (rc != 0) {
+			reply_register(e, m, MSG_ST_NOT_FOUND, 0, 0, now);
+			return;
+		}
+		struct msg_item it = item_for(MSG_KIND_CLAIMS, rec, now, now +
+		    (uint64_t)e->cfg.expiry_s * 1000, now);
+		replicate_then_answer(e, &it, &m->u.reg.route, m->id,
+		    MSG_REGISTER_REPLY, MSG_ST_OK, now);
+		return;
+	}
+	if (rec->seq <= cur->seq) {
+		txn_end(e, t, 0);
+		reply_register(e, m, MSG_ST_STALE, 0, 0, now);
+		return;
+	}
+	rc = store_record_del(t, h8, rec->name);
+	if (rc == 0)
+		rc = promote_head(e, t, h8, rec->name, now);
+	if (txn_end(e, t, rc) != 0) {
+		reply_register(e, m, MSG_ST_BUSY, 0, 0, now);
+		return;
+	}
+	counter_ask(e, rec, MSG_OP_REMOVE, NULL, now);
+	struct msg_item it = item_for(MSG_KIND_RECORDS, rec, now, now +
+	    (uint64_t)e->cfg.expiry_s * 1000, now);
+	replicate_then_answer(e, &it, &m->u.reg.route, m->id, MSG_REGISTER_REPLY,
+	    MSG_ST_OK, now);
+}
+
+/* Stores a registration the counter allowed and tells the members. */
+static void
+register_store(struct engine *e, const struct record *rec,
+    const struct msg_route *route, uint64_t reply_id, uint64_t now)
+{
+	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
+	struct store_txn *t = txn_begin(e, true);
+	int rc = t == NULL ? ANDNA_ESTORE_TXN : apply_record(e, t, rec, now, exp,
+	    false, now);
+	uint8_t status = MSG_ST_OK;
+
+	if (t != NULL && txn_end(e, t, rc) != 0)
+		status = MSG_ST_BUSY;
+	e->ns.registered += status == MSG_ST_OK;
+	struct msg_item it = item_for(MSG_KIND_RECORDS, rec, now,
+	    exp, now);
+	replicate_then_answer(e, &it, route, reply_id, MSG_REGISTER_REPLY,
+	    status, now);
+}
+
+static void
+handle_register(struct engine *e, struct msg *m, uint64_t now)
+{
+	struct record *rec = m->u.reg.rec;
+
+	if (ns_role(e, name_hash(rec->name)) != NS_PRIMARY ||
+	    m->u.reg.route.n_exclude > 0) {
+		reply_register(e, m, MSG_ST_NOT_RESPONSIBLE, 0, 0, now);
+		return;
+	}
+	if (record_verify(rec) != 0) {
+		e->ns.rejected_sig++;
+		reply_register(e, m, MSG_ST_BAD_SIG, 0, 0, now);
+		return;
+	}
+	struct store_txn *t = txn_begin(e, true);
+	if (t == NULL) {
+		reply_register(e, m, MSG_ST_BUSY, 0, 0, now);
+		return;
+	}
+	struct store_record cur;
+	struct record *have = NULL;
+	uint64_t h8 = ns_h8(rec->name);
+	int rc = get_record(t, rec->name, now, &cur, &have);
+	bool held = rc == 0;
+	if (!held && store_record_get(t, h8, rec->name, &cur) == 0) {
+		/* expired but not swept yet: the queue comes first */
+		if (store_record_del(t, h8, rec->name) == 0 &&
+		    promote_head(e, t, h8, rec->name, now) == 0)
+			held = get_record(t, rec->name, now, &cur, &have) == 0;
+	}
+	if (record_is_release(rec)) {
+		record_free(have);
+		handle_release(e, m, t, &cur, held, now);
+		return;
+	}
+	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
+	if (held && memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) == 0) {
+		/* update or renewal by the owner */
+		uint8_t st = MSG_ST_OK;
+		if (rec->seq < cur.seq || (rec->seq == cur.seq &&
+		    !record_equal(rec, have)))
+			st = MSG_ST_STALE;
+		else if (rec->seq > cur.seq && !same_entries(rec, have) &&
+		    now < cur.expires_at - (uint64_t)e->cfg.expiry_s * 1000 +
+		    (uint64_t)e->cfg.min_update_s * 1000)
+			st = MSG_ST_TOO_SOON;
+		if (st == MSG_ST_OK && rec->seq > cur.seq)
+			rc = put_record(t, rec, cur.stored_at, exp, false);
+		record_free(have);
+		if (txn_end(e, t, rc) != 0)
+			st = MSG_ST_BUSY;
+		if (st != MSG_ST_OK || rec->seq == cur.seq) {
+			reply_register(e, m, st, 0, (uint32_t)((cur.expires_at -
+			    now) / 1000), now);
+			return;
+		}
+		counter_ask(e, rec, MSG_OP_ADD, NULL, now); /* the tally lives on */
+		struct msg_item it = item_for(MSG_KIND_RECORDS, rec, cur.stored_at,
+		    exp, now);
+		replicate_then_answer(e, &it, &m->u.reg.route, m->id,
+		    MSG_REGISTER_REPLY, MSG_ST_OK, now);
+		return;
+	}
+	record_free(have);
+	if (held) {
+		/* held by another key: the claim waits in the queue */
+		rc = put_claim(e, t, rec, now, exp, false);
+		size_t n = 0;
+		store_claim_count(t, h8, rec->name, &n);
+		txn_end(e, t, rc == ANDNA_EEXIST ? 0 : rc);
+		if (rc == ANDNA_EQUEUE_FULL) {
+			reply_register(e, m, MSG_ST_QUEUE_FULL, 0, 0, now);
+			return;
+		}
+		if (rc != 0 && rc != ANDNA_EEXIST) {
+			reply_register(e, m, MSG_ST_BUSY, 0, 0, now);
+			return;
+		}
+		struct msg_item it = item_for(MSG_KIND_CLAIMS, rec, now, exp, now);
+		ns_replicate(e, &it, 1, engine_rand64(e));
+		reply_register(e, m, MSG_ST_QUEUED, (uint32_t)n,
+		    (uint32_t)e->cfg.expiry_s, now);
+		return;
+	}
+	txn_end(e, t, 0);
+	/* a new name: the owner's counter gnode must allow it first */
+	counter_ask(e, rec, MSG_OP_ADD, m, now);
+}
+
+/* ---- at the counter gnode ----------------------------------------------- */
+
+static void
+handle_counter(struct engine *e, struct msg *m, uint64_t now)
+{
+	struct record *rec = m->u.counter_check.rec;
+	struct msg r;
+	size_t n = 0;
+	uint8_t status = MSG_ST_OK;
+
+	msg_init(&r);
+	r.type = MSG_COUNTER_REPLY;
+	r.id = m->id;
+	if (ns_role(e, key_hash(rec->owner)) != NS_PRIMARY ||
+	    m->u.counter_check.route.n_exclude > 0) {
+		status = MSG_ST_NOT_RESPONSIBLE;
+	} else if (record_verify(rec) != 0 ||
+	    (m->u.counter_check.op == MSG_OP_REMOVE) != record_is_release(rec)) {
+		e->ns.rejected_sig++;
+		status = MSG_ST_BAD_SIG;
+	} else {
+		uint64_t h8 = ns_h8(rec->name);
+		struct store_counter have;
+		struct store_txn *t = txn_begin(e, true);
+		int rc = t == NULL ? ANDNA_ESTORE_TXN :
+		    store_counter_count(t, rec->owner, &n);
+		bool known = rc == 0 &&
+		    store_counter_get(t, rec->owner, h8, &have) == 0;
+		if (rc == 0 && m->u.counter_check.op == MSG_OP_ADD && !known &&
+		    n >= (size_t)e->cfg.max_names_per_key) {
+			status = MSG_ST_TOO_MANY_NAMES;
+		} else if (rc == 0) {
+			struct msg_item it = item_for(MSG_KIND_TALLIES, rec, now,
+			    now + (uint64_t)e->cfg.expiry_s * 1000, now);
+			txn_end(e, t, 0);
+			t = NULL;
+			rc = ns_apply_item(e, &it, now);
+			if (rc == 0)
+				ns_replicate(e, &it, 1, engine_rand64(e));
+			n += m->u.counter_check.op == MSG_OP_ADD && !known;
+		}
+		if (t != NULL)
+			txn_end(e, t, 0);
+		if (rc != 0)
+			status = MSG_ST_BUSY;
+	}
+	r.u.status_count.status = status;
+	r.u.status_count.count = (uint32_t)n;
+	engine_reply_routed(e, &m->u.counter_check.route, &r, now);
+}
+
+void
+ns_handle_routed(struct engine *e, struct msg *m, uint64_t now)
+{
+	switch (m->type) {
+	case MSG_REGISTER:
+		handle_register(e, m, now);
+		break;
+	case MSG_COUNTER_CHECK:
+		handle_counter(e, m, now);
+		break;
+	case MSG_HANDOVER:
+		ns_handover_input(e, m, now);
+		break;
+	case MSG_RESOLVE:
+		ns_resolve_handle_routed(e, m, now);
+		break;
+	}
+}
+
+/* ---- at the owner's node ------------------------------------------------ */
+
+/* Maps a reply status to the host's error code. */
+static int
+status_err(uint8_t st)
+{
+	switch (st) {
+	case MSG_ST_OK:
+		return 0;
+	case MSG_ST_QUEUED:
+		return ANDNA_ENAME_QUEUED;
+	case MSG_ST_TAKEN:
+		return ANDNA_ENAME_TAKEN;
+	case MSG_ST_QUEUE_FULL:
+		return ANDNA_EQUEUE_FULL;
+	case MSG_ST_TOO_MANY_NAMES:
+		return ANDNA_ETOO_MANY_NAMES;
+	case MSG_ST_STALE:
+		return ANDNA_ESTALE;
+	case MSG_ST_TOO_SOON:
+		return ANDNA_ETOO_SOON;
+	case MSG_ST_BAD_SIG:
+		return ANDNA_ESIG;
+	case MSG_ST_NOT_FOUND:
+		return ANDNA_ENOTFOUND;
+	default:
+		return ANDNA_EUNREACHABLE;
+	}
+}
+
+/* Our registration's outcome: remember the name, tell the host. */
+static void
+register_done(struct engine *e, struct pending *p, const struct msg *m,
+    uint64_t now)
+{
+	struct engine_event ev = { .type = ENGINE_EV_REGISTER_DONE,
+		.id = p->req_id, .status = ANDNA_ETIMEOUT,
+		.rtt_ms = (uint32_t)(now - p->started) };
+
+	if (m != NULL) {
+		uint8_t st = m->u.reg_reply.status;
+		if ((st == MSG_ST_BUSY || st == MSG_ST_NOT_RESPONSIBLE) &&
+		    p->tries < e->cfg.request_tries) {
+			pending_send(e, p, now); /* maps were moving: again */
+			return;
+		}
+		ev.status = status_err(st);
+		ev.queue_pos = m->u.reg_reply.queue_pos;
+		ev.life_s = m->u.reg_reply.life;
+	}
+	if (ev.status == 0 || ev.status == ANDNA_ENAME_QUEUED) {
+		struct store_txn *t = txn_begin(e, true);
+		struct store_own o = { .pk = { 0 }, .registered_at = now,
+			.last_renew = now };
+		struct store_own old;
+		int rc = t == NULL ? ANDNA_ESTORE_TXN : 0;
+		if (rc == 0 && record_is_release(p->rec)) {
+			rc = store_own_del(t, p->rec->name);
+			rc = rc == ANDNA_ENOTFOUND ? 0 : rc;
+		} else if (rc == 0) {
+			size_t len;
+			uint8_t *blob = rec_blob(p->rec, &len);
+			if (store_own_get(t, p->rec->name, &old) == 0)
+				o.registered_at = old.registered_at;
+			memcpy(o.name, p->rec->name, sizeof(o.name));
+			memcpy(o.pk, p->rec->owner, ANDNA_PK_LEN);
+			/* a queued claim is kept (and renewed) but not answered
+			 * for: the name is someone else's until it comes to us */
+			o.flags = ev.status == ANDNA_ENAME_QUEUED ? STORE_OWN_QUEUED : 0;
+			o.rec = blob;
+			o.rec_len = len;
+			rc = blob == NULL ? ANDNA_ENOMEM : store_own_put(t, &o);
+			free(blob);
+		}
+		if (t != NULL)
+			txn_end(e, t, rc);
+	}
+	if (p->req_id == 0) {
+		/* a renewal of ours */
+		if (ev.status != 0 && ev.status != ANDNA_ENAME_QUEUED)
+			engine_log(e, ENGINE_LOG_WARN, "could not renew %s: %s",
+			    p->rec->name, andna_strerror(ev.status));
+		pending_remove(e, p);
+		return;
+	}
+	pending_remove(e, p);
+	engine_emit(e, &ev);
+}
+
+/* The counter's answer for a registration we handle at the hash gnode. */
+static void
+counter_done(struct engine *e, struct pending *p, const struct msg *m,
+    uint64_t now)
+{
+	if (!p->for_peer) {
+		pending_remove(e, p);
+		return;
+	}
+	uint8_t st = m == NULL ? MSG_ST_BUSY : m->u.status_count.status;
+	if (st == MSG_ST_OK) {
+		struct record *rec = p->rec;
+		struct msg_route route = p->peer_route;
+		uint64_t id = p->peer_id;
+		p->rec = NULL;
+		pending_remove(e, p);
+		register_store(e, rec, &route, id, now);
+		record_free(rec);
+		return;
+	}
+	if (st == MSG_ST_NOT_RESPONSIBLE || st == MSG_ST_BAD_SIG)
+		st = MSG_ST_BUSY;
+	answer_peer(e, p, st, 0, 0, now);
+	pending_remove(e, p);
+}
+
+void
+ns_pending_done(struct engine *e, struct pending *p, const struct msg *m,
+    uint64_t now)
+{
+	switch (p->kind) {
+	case PK_REGISTER:
+		register_done(e, p, m, now);
+		break;
+	case PK_COUNTER:
+		counter_done(e, p, m, now);
+		break;
+	case PK_REPLICAS:
+		answer_peer(e, p, p->peer_status, p->life, 0, now);
+		pending_remove(e, p);
+		break;
+	case PK_HANDOVER:
+	case PK_BULK:
+		ns_sync_pending_done(e, p, m, now);
+		break;
+	case PK_REVERSE:
+		ns_reverse_done(e, p, m, now);
+		break;
+	default:
+		ns_resolve_pending_done(e, p, m, now);
+		break;
+	}
+}
+
+/* Signs `rec` for its owner and sends it to its hash gnode. */
+static int
+send_register(struct engine *e, struct record *rec, const struct keypair *kp,
+    uint64_t req_id, uint64_t now, uint64_t *id)
+{
+	int rc = record_sign(rec, kp);
+	struct pending *p;
+
+	if (rc != 0 || (p = pending_add(e, PK_REGISTER, MSG_REGISTER, now)) == NULL) {
+		record_free(rec);
+		return rc != 0 ? rc : ANDNA_ENOMEM;
+	}
+	p->rec = rec;
+	p->req_id = req_id;
+	p->target = name_hash(rec->name);
+	if (id != NULL)
+		*id = req_id;
+	pending_send(e, p, now);
+	return 0;
+}
+
+/* The next sequence number for a name: above the last one we used, and
+ * never below the clock in seconds, so a key moved to another node still
+ * goes forward. */
+static uint64_t
+next_seq(struct store_txn *t, const char *name, uint64_t now)
+{
+	struct store_own o;
+	struct record *old = NULL;
+	uint64_t seq = now / 1000;
+
+	if (store_own_get(t, name, &o) == 0 &&
+	    record_decode(o.rec, o.rec_len, &old) == 0 && old->seq >= seq)
+		seq = old->seq + 1;
+	record_free(old);
+	return seq;
+}
+
+int
+engine_register(struct engine *e, const char *name,
+    const struct record_entry *entries, int n_entries,
+    const struct keypair *owner, uint64_t now, uint64_t *id)
+{
+	char canon[ANDNA_NAME_MAX + 1];
+	struct record *rec = NULL;
+	struct store_own o;
+	int rc = name_canonical(canon, name);
+
+	*id = 0;
+	if (rc != 0)
+		return rc;
+	if (n_entries < 1)
+		return ANDNA_EINVAL;
+	if (e->hook != HOOK_DONE)
+		return ANDNA_ENOT_HOOKED;
+	struct store_txn *t = txn_begin(e, true);
+	if (t == NULL)
+		return ANDNA_ESTORE_TXN;
+	rc = store_own_get(t, canon, &o);
+	if (rc == 0 && memcmp(o.pk, owner->pk, ANDNA_PK_LEN) != 0)
+		rc = ANDNA_ENAME_TAKEN;
+	else if (rc == ANDNA_ENOTFOUND)
+		rc = 0;
+	if (rc == 0)
+		rc = record_new(canon, owner->pk, next_seq(t, canon, now), &rec);
+	for (int i = 0; rc == 0 && i < n_entries; i++)
+		rc = record_add_entry(rec, &entries[i]);
+	/* the key stays with the node so it can renew the name by itself */
+	if (rc == 0)
+		rc = store_key_put(t, owner->pk, owner->sk);
+	if ((rc = txn_end(e, t, rc)) != 0) {
+		record_free(rec);
+		return rc;
+	}
+	return send_register(e, rec, owner, engine_rand64(e) | 1, now, id);
+}
+
+/* Loads the key that holds `name` and a new record for it with the next
+ * sequence number and, unless `release`, the address set it has now. */
+static int
+own_record(struct engine *e, const char *name, bool release, uint64_t now,
+    struct record **out, struct keypair *kp)
+{
+	struct store_own o;
+	struct record *old = NULL;
+	struct store_txn *t = txn_begin(e, false);
+	int rc = t == NULL ? ANDNA_ESTORE_TXN : store_own_get(t, name, &o);
+
+	*out = NULL;
+	if (rc == 0)
+		rc = store_key_get(t, o.pk, kp->sk);
+	if (rc == 0)
+		rc = record_decode(o.rec, o.rec_len, &old);
+	if (rc == 0)
+		rc = record_new(name, o.pk, next_seq(t, name, now), out);
+	for (int i = 0; rc == 0 && !release && i < old->n_entries; i++)
+		rc = record_add_entry(*out, &old->entries[i]);
+	if (rc == 0)
+		memcpy(kp->pk, o.pk, ANDNA_PK_LEN);
+	record_free(old);
+	if (t != NULL)
+		store_txn_abort(t);
+	if (rc != 0) {
+		record_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int
+engine_release(struct engine *e, const char *name, uint64_t now, uint64_t *id)
+{
+	struct keypair kp;
+	struct record *rec;
+
+	*id = 0;
+	if (e->hook != HOOK_DONE)
+		return ANDNA_ENOT_HOOKED;
+	int rc = own_record(e, name, true, now, &rec, &kp);
+	if (rc == 0)
+		rc = send_register(e, rec, &kp, engine_rand64(e) | 1, now, id);
+	keypair_wipe(&kp);
+	return rc;
+}
+
+struct renew_scan {
+	struct engine *e;
+	uint64_t now;
+	char due[16][ANDNA_NAME_MAX + 1];
+	int n;
+};
+
+static int
+renew_cb(void *arg, const struct store_own *o)
+{
+	struct renew_scan *s = arg;
+	uint64_t half = (uint64_t)s->e->cfg.expiry_s * 500;
+
+	if (s->now - o->last_renew >= half)
+		memcpy(s->due[s->n++], o->name, sizeof(s->due[0]));
+	return s->n == 16;
+}
+
+/* Renews our names at half their life (a few per look). */
+static void
+renew_due(struct engine *e, uint64_t now)
+{
+	struct renew_scan s = { .e = e, .now = now };
+	struct store_txn *t = txn_begin(e, true);
+
+	if (t == NULL)
+		return;
+	int rc = store_own_each(t, renew_cb, &s);
+	for (int i = 0; rc == 0 && i < s.n; i++) {
+		/* pushed on a minute, so an unanswered renewal is tried again */
+		struct store_own o;
+		if (store_own_get(t, s.due[i], &o) != 0)
+			continue;
+		o.last_renew = now - (uint64_t)e->cfg.expiry_s * 500 + RENEW_RETRY_MS;
+		uint8_t *blob = malloc(o.rec_len);
+		if (blob == NULL)
+			break;
+		memcpy(blob, o.rec, o.rec_len);
+		o.rec = blob;
+		rc = store_own_put(t, &o);
+		free(blob);
+	}
+	if (txn_end(e, t, rc) != 0)
+		return;
+	for (int i = 0; i < s.n; i++) {
+		struct keypair kp;
+		struct record *rec;
+		if (own_record(e, s.due[i], false, now, &rec, &kp) == 0)
+			send_register(e, rec, &kp, 0, now, NULL);
+		keypair_wipe(&kp);
+	}
+}
+
+/* ---- expiry ------------------------------------------------------------- */
+
+struct expired_names {
+	int n;
+	uint64_t h8[SWEEP_BATCH];
+	char name[SWEEP_BATCH][ANDNA_NAME_MAX + 1];
+};
+
+static void
+expired_cb(void *arg, const struct store_expired *x)
+{
+	struct expired_names *s = arg;
+
+	if (s->n < SWEEP_BATCH) {
+		s->h8[s->n] = x->h8;
+		memcpy(s->name[s->n++], x->name, sizeof(s->name[0]));
+	}
+}
+
+/* Expires what is due on our own clock; a name that expires passes to the
+ * head of its queue. */
+static void
+sweep(struct engine *e, uint64_t now)
+{
+	static const enum store_table tables[] = { STORE_T_RECORDS,
+		STORE_T_CLAIMS, STORE_T_COUNTERS, STORE_T_CACHE };
+	struct expired_names x = { 0 };
+	struct store_txn *t = txn_begin(e, true);
+	int rc = 0;
+
+	if (t == NULL)
+		return;
+	for (size_t i = 0; rc == 0 && i < sizeof(tables) / sizeof(tables[0]); i++) {
+		size_t n = 0;
+		rc = store_sweep(t, tables[i], now, SWEEP_BATCH,
+		    tables[i] == STORE_T_RECORDS ? expired_cb : NULL, &x, &n);
+		if (tables[i] != STORE_T_CACHE)
+			e->ns.expired += n;
+	}
+	for (int i = 0; rc == 0 && i < x.n; i++)
+		rc = promote_head(e, t, x.h8[i], x.name[i], now);
+	txn_end(e, t, rc);
+}
+
+void
+ns_tick(struct engine *e, uint64_t now, uint64_t *wake)
+{
+	if (e->io.store == NULL)
+		return;
+	if (now >= e->next_renew) {
+		sweep(e, now);
+		renew_due(e, now);
+		e->next_renew = now + 1000;
+	}
+	if (e->next_renew < *wake)
+		*wake = e->next_renew;
+	ns_sync_tick(e, now, wake);
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static void
+replicate_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m, uint64_t now)
+{
+	struct msg r;
+	uint32_t applied = 0;
+
+	if (e->hook != HOOK_DONE || !m->has_src ||
+	    ovl_prefix(m->src, 1) != ovl_prefix(e->addr, 1)) {
+		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		return;
+	}
+	for (int i = 0; i < m->u.replicate.n; i++)
+		applied += ns_apply_item(e, &m->u.replicate.v[i], now) == 0;
+	msg_init(&r);
+	r.type = MSG_REPLICATE_ACK;
+	r.id = m->id;
+	r.u.status_count.count = applied;
+	engine_send(e, from, &r);
+}
+
+static void
+replicate_ack_input(struct engine *e, const struct msg *m, uint64_t now)
+{
+	struct pending *p = pending_find(e, m->id);
+
+	if (p == NULL || p->kind != PK_REPLICAS)
+		return; /* late, or for an exchange nobody waits on */
+	if (--p->acks_left <= 0)
+		ns_pending_done(e, p, m, now);
+}
+
+bool
+ns_input(struct engine *e, const struct endpoint *from, struct msg *m,
+    uint64_t now)
+{
+	if (e->io.store == NULL)
+		return false;
+	switch (m->type) {
+	case MSG_REPLICATE:
+		replicate_input(e, from, m, now);
+		return true;
+	case MSG_REPLICATE_ACK:
+		replicate_ack_input(e, m, now);
+		return true;
+	case MSG_CACHE_READ:
+	case MSG_REVERSE:
+		return ns_resolve_input(e, from, m, now);
+	default:
+		return ns_sync_input(e, from, m, now);
+	}
+}
+
+void
+engine_ns_stats(struct engine *e, struct engine_ns_stats *out)
+{
+	static const struct {
+		enum store_table t;
+		size_t off;
+	} counts[] = {
+		{ STORE_T_OWN, offsetof(struct engine_ns_stats, own) },
+		{ STORE_T_RECORDS, offsetof(struct engine_ns_stats, records) },
+		{ STORE_T_CLAIMS, offsetof(struct engine_ns_stats, claims) },
+		{ STORE_T_COUNTERS, offsetof(struct engine_ns_stats, tallies) },
+		{ STORE_T_CACHE, offsetof(struct engine_ns_stats, cache) },
+	};
+
+	*out = e->ns;
+	struct store_txn *t = e->io.store != NULL ? txn_begin(e, false) : NULL;
+	for (size_t i = 0; t != NULL && i < sizeof(counts) / sizeof(counts[0]); i++) {
+		size_t n = 0;
+		store_raw_count(t, counts[i].t, &n);
+		*(uint64_t *)((char *)out + counts[i].off) = n;
+	}
+	if (t != NULL)
+		store_txn_abort(t);
+}
