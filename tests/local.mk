@@ -12,6 +12,12 @@ tests_test_round_CFLAGS = $(TEST_CFLAGS)
 tests_test_round_LDADD = $(TEST_LIBS)
 TESTS += tests/test_round
 
+check_PROGRAMS += tests/test_engine
+tests_test_engine_SOURCES = tests/test_engine.c
+tests_test_engine_CFLAGS = $(TEST_CFLAGS)
+tests_test_engine_LDADD = $(TEST_LIBS)
+TESTS += tests/test_engine
+
 check_PROGRAMS += tests/test_crypto
 tests_test_crypto_SOURCES = tests/test_crypto.c
 tests_test_crypto_CFLAGS = $(TEST_CFLAGS)
