@@ -21,9 +21,13 @@ run_build() {
 		done
 		exit 1
 	}
-	cat "$dir"/test-suite.log 2>/dev/null | sed -n '1,12p'
+	pass=$((pass + $(sed -n 's/^# PASS: *//p' "$dir"/test-suite.log)))
+	fail=$((fail + $(sed -n 's/^# FAIL: *//p' "$dir"/test-suite.log)))
 }
+pass=0
+fail=0
 run_build build-check --enable-debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_build build-sanitize --enable-debug --enable-sanitizers CC=clang
 echo "all tests passed in both builds"
+echo "$pass passed, $fail failed"
