@@ -7,3 +7,8 @@ libandna_a_SOURCES += node/round.c node/round.h node/maps.c node/maps.h \
 # the daemon around the engine: configuration, log, event loop, control
 # socket (in libandna, so tests link them), and the programs andnad and andna
 libandna_a_SOURCES += node/log.c node/log.h node/conf.c node/conf.h
+
+# the DNS front (listeners, answers, probes) and forwarding to upstreams
+libandna_a_SOURCES += node/dns_front.c node/dns_front.h node/dns_answer.c \
+	node/dns_answer.h node/dns_probe.c node/dns_probe.h \
+	node/dns_forward.c node/dns_forward.h

@@ -73,7 +73,10 @@
 	X(ESTALE, "sequence number is not newer than the stored one")          \
 	X(ETOO_SOON, "update comes sooner than the minimum update interval")   \
 	X(EUNREACHABLE, "the overlay could not be reached")                    \
-	X(ENOT_HOOKED, "node has not joined the overlay yet")
+	X(ENOT_HOOKED, "node has not joined the overlay yet")                  \
+	/* node: DNS front */                                                  \
+	X(EBIND, "cannot bind a DNS listener (address in use, or port 53 without root)") \
+	X(EPRIV, "cannot drop privileges to the configured user")
 
 enum andna_err {
 	ANDNA_OK = 0,

@@ -71,3 +71,15 @@ tests_test_config_SOURCES = tests/test_config.c
 tests_test_config_CFLAGS = $(TEST_CFLAGS)
 tests_test_config_LDADD = $(TEST_LIBS)
 TESTS += tests/test_config
+
+check_PROGRAMS += tests/test_dns_forward
+tests_test_dns_forward_SOURCES = tests/test_dns_forward.c tests/dns_util.h
+tests_test_dns_forward_CFLAGS = $(TEST_CFLAGS)
+tests_test_dns_forward_LDADD = $(TEST_LIBS)
+TESTS += tests/test_dns_forward
+
+check_PROGRAMS += tests/test_dns_front
+tests_test_dns_front_SOURCES = tests/test_dns_front.c tests/dns_util.h
+tests_test_dns_front_CFLAGS = $(TEST_CFLAGS)
+tests_test_dns_front_LDADD = $(TEST_LIBS)
+TESTS += tests/test_dns_front

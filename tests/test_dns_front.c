@@ -1,0 +1,1751 @@
+/* The DNS front on 127.0.0.1 with ephemeral ports and a fake overlay:
+ * real queries over UDP and TCP, answers read back with proto/dns.h.
+ * Covers every behaviour of dns_front.h: A, AAAA, SRV, PTR, SOA, NS,
+ * NXDOMAIN vs NODATA, CNAME, 40 addresses (TC over UDP, whole over TCP),
+ * letter case, FORMERR/NOTIMP/BADVERS, SERVFAIL on timeout, REFUSED
+ * without upstream, forwarding, rate limits, TCP pipelining, idle timeout
+ * and connection cap, round robin, weighted order, health probes, the
+ * reply address on a wildcard listener and the privilege drop. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "node/dns_answer.h"
+#include "node/dns_front.h"
+#include "proto/err.h"
+#include "tests/dns_util.h"
+
+#define TTL 123
+#define NEG_TTL 17
+#define SERIAL 2024
+
+/* ---- a fake overlay ------------------------------------------------ */
+
+enum fake_mode { FAKE_FOUND, FAKE_SILENT, FAKE_SLOW };
+
+struct fake_name {
+	struct record *rec;
+	enum fake_mode mode;
+};
+
+struct fake_rev {
+	struct endpoint ip;
+	const char *names[2];
+	int n;
+	int status;
+};
+
+struct fake;
+
+struct pending {
+	struct fake *fk;
+	struct pending *next;
+	void *arg;
+	dns_resolve_cb cb;
+	dns_reverse_cb rcb;
+	char name[ANDNA_NAME_MAX + 1];
+	struct endpoint ip;
+	struct event *ev;
+};
+
+struct fake {
+	struct event_base *base;
+	struct fake_name names[32];
+	int n_names;
+	struct fake_rev revs[8];
+	int n_revs;
+	struct pending *pend;
+	bool sync;
+	int resolves, reverses, cancels;
+};
+
+static struct fake_name *
+fake_find(struct fake *fk, const char *name)
+{
+	for (int i = 0; i < fk->n_names; i++)
+		if (strcmp(fk->names[i].rec->name, name) == 0)
+			return &fk->names[i];
+	return NULL;
+}
+
+/* Delivers the outcome of a name lookup. */
+static void
+fake_answer(struct fake *fk, const char *name, dns_resolve_cb cb, void *arg)
+{
+	struct fake_name *n = fake_find(fk, name);
+
+	if (n == NULL)
+		cb(arg, ANDNA_ENOTFOUND, NULL, 0);
+	else
+		cb(arg, 0, n->rec, TTL);
+}
+
+/* Delivers the outcome of a reverse lookup. */
+static void
+fake_answer_rev(
+    struct fake *fk, const struct endpoint *ip, dns_reverse_cb cb, void *arg)
+{
+	const struct record *recs[2];
+
+	for (int i = 0; i < fk->n_revs; i++) {
+		struct fake_rev *r = &fk->revs[i];
+		if (r->ip.family != ip->family ||
+		    memcmp(r->ip.ip, ip->ip, 16) != 0)
+			continue;
+		for (int j = 0; j < r->n; j++)
+			recs[j] = fake_find(fk, r->names[j])->rec;
+		cb(arg, r->status, recs, r->n, TTL);
+		return;
+	}
+	cb(arg, ANDNA_ETIMEOUT, NULL, 0, 0);
+}
+
+static void
+pending_unlink(struct pending *p)
+{
+	struct pending **pp = &p->fk->pend;
+
+	while (*pp != p)
+		pp = &(*pp)->next;
+	*pp = p->next;
+	if (p->ev != NULL)
+		event_free(p->ev);
+}
+
+static void
+pending_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	struct fake *fk = p->fk;
+
+	pending_unlink(p);
+	if (p->cb != NULL)
+		fake_answer(fk, p->name, p->cb, p->arg);
+	else
+		fake_answer_rev(fk, &p->ip, p->rcb, p->arg);
+	free(p);
+}
+
+/* Queues an outcome for later (never, for a silent name). */
+static void
+fake_defer(struct fake *fk, struct pending *p, int delay_ms)
+{
+	struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+
+	p->fk = fk;
+	p->next = fk->pend;
+	fk->pend = p;
+	if (delay_ms >= 0) {
+		p->ev = evtimer_new(fk->base, pending_cb, p);
+		evtimer_add(p->ev, &tv);
+	}
+}
+
+static int
+fake_resolve(void *ctx, const char *name, dns_resolve_cb cb, void *arg)
+{
+	struct fake *fk = ctx;
+	struct fake_name *n = fake_find(fk, name);
+	struct pending *p;
+	int delay = 0;
+
+	fk->resolves++;
+	assert_true(name_is_canonical(name));
+	if (n != NULL && n->mode == FAKE_SILENT)
+		delay = -1;
+	else if (n != NULL && n->mode == FAKE_SLOW)
+		delay = 150;
+	else if (fk->sync) {
+		fake_answer(fk, name, cb, arg);
+		return 0;
+	}
+	p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	p->arg = arg;
+	p->cb = cb;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	fake_defer(fk, p, delay);
+	return 0;
+}
+
+static int
+fake_reverse(void *ctx, const struct endpoint *ip, dns_reverse_cb cb, void *arg)
+{
+	struct fake *fk = ctx;
+	struct pending *p;
+
+	fk->reverses++;
+	if (fk->sync) {
+		fake_answer_rev(fk, ip, cb, arg);
+		return 0;
+	}
+	p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	p->arg = arg;
+	p->rcb = cb;
+	p->ip = *ip;
+	fake_defer(fk, p, 0);
+	return 0;
+}
+
+static void
+fake_cancel(void *ctx, void *arg)
+{
+	struct fake *fk = ctx;
+
+	fk->cancels++;
+	for (struct pending *p = fk->pend; p != NULL; p = p->next) {
+		if (p->arg == arg) {
+			pending_unlink(p);
+			free(p);
+			return;
+		}
+	}
+	fail_msg("cancel of a lookup that is not in flight");
+}
+
+/* ---- records ------------------------------------------------------- */
+
+static struct record_entry
+ent_ip(uint16_t svc, uint8_t proto, uint16_t prio, uint16_t w, const char *text)
+{
+	struct record_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.service = svc;
+	e.proto = proto;
+	e.priority = prio;
+	e.weight = w;
+	if (inet_pton(AF_INET, text, e.target.ip) == 1)
+		e.kind = RECORD_TARGET_IPV4;
+	else {
+		assert_int_equal(inet_pton(AF_INET6, text, e.target.ip), 1);
+		e.kind = RECORD_TARGET_IPV6;
+	}
+	return e;
+}
+
+static struct record_entry
+ent_name(
+    uint16_t svc, uint8_t proto, uint16_t prio, uint16_t w, const char *name)
+{
+	struct record_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.service = svc;
+	e.proto = proto;
+	e.priority = prio;
+	e.weight = w;
+	e.kind = RECORD_TARGET_NAME;
+	snprintf(e.target.name, sizeof(e.target.name), "%s", name);
+	return e;
+}
+
+static struct fake_name *
+fake_add(struct fake *fk, const char *name, const struct record_entry *e, int n)
+{
+	static const uint8_t owner[ANDNA_PK_LEN];
+	struct fake_name *fn = &fk->names[fk->n_names++];
+
+	assert_int_equal(record_new(name, owner, 1, &fn->rec), 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(record_add_entry(fn->rec, &e[i]), 0);
+	return fn;
+}
+
+static void
+fake_load(struct fake *fk)
+{
+	struct record_entry web[] = {
+	    ent_ip(0, 0, 10, 10, "192.0.2.1"),
+	    ent_ip(0, 0, 10, 10, "192.0.2.2"),
+	    ent_ip(0, 0, 20, 10, "192.0.2.3"),
+	    ent_ip(0, 0, 10, 10, "2001:db8::1"),
+	    ent_ip(80, RECORD_PROTO_TCP, 1, 5, "198.51.100.1"),
+	    ent_name(80, RECORD_PROTO_TCP, 2, 5, "backend"),
+	    ent_ip(8080, RECORD_PROTO_NONE, 1, 0, "2001:db8::80"),
+	};
+	struct record_entry v4only[] = {ent_ip(0, 0, 0, 0, "192.0.2.9")};
+	struct record_entry alias[] = {ent_name(0, 0, 0, 0, "web")};
+	struct record_entry loop1[] = {ent_name(0, 0, 0, 0, "loop2")};
+	struct record_entry loop2[] = {ent_name(0, 0, 0, 0, "loop1")};
+	struct record_entry rr2[] = {
+	    ent_ip(0, 0, 5, 1, "203.0.113.1"),
+	    ent_ip(0, 0, 5, 1, "203.0.113.2"),
+	};
+	struct record_entry weighted[] = {
+	    ent_ip(0, 0, 5, 3, "203.0.113.10"),
+	    ent_ip(0, 0, 5, 1, "203.0.113.11"),
+	};
+	struct record_entry ha[] = {
+	    ent_ip(0, 0, 0, 0, "127.0.0.2"),
+	    ent_ip(0, 0, 0, 0, "127.0.0.3"),
+	};
+	struct record_entry www[] = {ent_ip(0, 0, 0, 0, "192.0.2.50")};
+	struct fake_name *big;
+
+	fake_add(fk, "web", web, 7);
+	fake_add(fk, "v4only", v4only, 1);
+	fake_add(fk, "alias", alias, 1);
+	fake_add(fk, "loop1", loop1, 1);
+	fake_add(fk, "loop2", loop2, 1);
+	fake_add(fk, "rr2", rr2, 2);
+	fake_add(fk, "weighted", weighted, 2);
+	fake_add(fk, "ha", ha, 2);
+	fake_add(fk, "www.foo", www, 1);
+	fake_add(fk, "slow", v4only, 1)->mode = FAKE_SILENT;
+	fake_add(fk, "slowish", v4only, 1)->mode = FAKE_SLOW;
+	/* 40 host addresses: more than record_add_entry() takes for one
+	 * service (16), so built by hand, as a front must cope with any
+	 * record the overlay hands it */
+	big = fake_add(fk, "big", NULL, 0);
+	big->rec->entries = calloc(40, sizeof(struct record_entry));
+	assert_non_null(big->rec->entries);
+	for (int i = 0; i < 40; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "10.0.%d.%d", i / 10, i % 10 + 1);
+		big->rec->entries[i] = ent_ip(0, 0, 1, 1, ip);
+	}
+	big->rec->n_entries = 40;
+
+	fk->revs[0].ip.family = 4;
+	inet_pton(AF_INET, "192.0.2.1", fk->revs[0].ip.ip);
+	fk->revs[0].names[0] = "web";
+	fk->revs[0].names[1] = "www.foo";
+	fk->revs[0].n = 2;
+	fk->revs[1].ip.family = 6;
+	inet_pton(AF_INET6, "2001:db8::1", fk->revs[1].ip.ip);
+	fk->revs[1].names[0] = "web";
+	fk->revs[1].n = 1;
+	fk->revs[2].ip.family = 4;
+	inet_pton(AF_INET, "192.0.2.9", fk->revs[2].ip.ip);
+	fk->revs[2].status = ANDNA_ENOTFOUND; /* a node with no names */
+	fk->n_revs = 3;
+}
+
+static void
+fake_free(struct fake *fk)
+{
+	while (fk->pend != NULL) {
+		struct pending *p = fk->pend;
+		pending_unlink(p);
+		free(p);
+	}
+	for (int i = 0; i < fk->n_names; i++)
+		record_free(fk->names[i].rec);
+}
+
+/* ---- fixture ------------------------------------------------------- */
+
+struct fixture {
+	struct event_base *base;
+	struct fake fk;
+	struct dns_front *front;
+	struct dns_forward *fw;
+	struct tu_upstream up;
+	struct endpoint at; /* where the front listens */
+	int udp;	    /* a client socket connected to it */
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	t->base = event_base_new();
+	assert_non_null(t->base);
+	t->fk.base = t->base;
+	t->udp = -1;
+	t->up.ufd = t->up.tfd = t->up.cfd = -1;
+	fake_load(&t->fk);
+	*state = t;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *t = *state;
+
+	if (t->udp >= 0)
+		close(t->udp);
+	dns_front_free(t->front);
+	/* every lookup the front started was answered or cancelled */
+	assert_null(t->fk.pend);
+	dns_forward_free(t->fw);
+	tu_up_stop(&t->up);
+	fake_free(&t->fk);
+	event_base_free(t->base);
+	free(t);
+	return 0;
+}
+
+/* The configuration most tests use: 127.0.0.1 on a free port, suffixes
+ * ntk and mesh, no rate limit. */
+static void
+front_cfg(struct dns_front_config *cfg)
+{
+	dns_front_config_defaults(cfg);
+	cfg->listen[0] = tu_lo(1, 0);
+	cfg->n_listen = 1;
+	cfg->suffixes[0] = "ntk";
+	cfg->suffixes[1] = "mesh";
+	cfg->n_suffixes = 2;
+	cfg->ns_addrs[0] = tu_lo(1, 53);
+	cfg->n_ns_addrs = 1;
+	cfg->negative_ttl = NEG_TTL;
+	cfg->soa_serial = SERIAL;
+	cfg->timeout_ms = 1000;
+	cfg->rate_qps = 0;
+}
+
+static void
+front_start(struct fixture *t, const struct dns_front_config *cfg)
+{
+	struct dns_front_resolver res = {
+	    &t->fk, fake_resolve, fake_reverse, fake_cancel};
+
+	assert_int_equal(dns_front_new(t->base, cfg, &res, &t->front), 0);
+	assert_int_equal(dns_front_local(t->front, 0, &t->at), 0);
+	assert_int_not_equal(t->at.port, 0);
+	t->udp = tu_udp_client(&t->at, NULL);
+	assert_true(t->udp >= 0);
+}
+
+static void
+front_default(struct fixture *t)
+{
+	struct dns_front_config cfg;
+
+	front_cfg(&cfg);
+	front_start(t, &cfg);
+}
+
+/* ---- answers ------------------------------------------------------- */
+
+struct got_rr {
+	enum dns_section sec;
+	struct dns_name name;
+	uint16_t type;
+	uint32_t ttl;
+	struct dns_rdata rd;
+};
+
+struct got {
+	uint8_t pkt[65536];
+	size_t len;
+	struct dns_msg m;
+	struct got_rr rr[64];
+	int n;
+	int count[3];
+};
+
+/* Parses an answer and its records (OPT left out). */
+static void
+got_parse(struct got *g)
+{
+	struct dns_rr_iter it;
+	struct dns_rr rr;
+
+	assert_int_equal(dns_msg_parse(g->pkt, g->len, &g->m), 0);
+	assert_true(g->m.hdr.qr);
+	g->n = 0;
+	memset(g->count, 0, sizeof(g->count));
+	dns_rr_iter_init(&it, &g->m);
+	while (dns_rr_next(&it, &rr) == 0) {
+		if (rr.type == DNS_TYPE_OPT)
+			continue;
+		g->count[rr.section]++;
+		if (g->n == 64)
+			continue;
+		struct got_rr *x = &g->rr[g->n++];
+		x->sec = rr.section;
+		x->name = rr.name;
+		x->type = rr.type;
+		x->ttl = rr.ttl;
+		assert_int_equal(dns_rr_rdata(&g->m, &rr, &x->rd), 0);
+	}
+}
+
+static struct got *
+got_new(void)
+{
+	struct got *g = calloc(1, sizeof(*g));
+	assert_non_null(g);
+	return g;
+}
+
+/* Asks text/qtype over UDP; the answer must come. */
+static struct got *
+ask(struct fixture *t, const char *text, uint16_t qtype, uint16_t edns)
+{
+	uint8_t q[512];
+	size_t qlen = tu_query(q, sizeof(q), 0x4242, text, qtype, edns);
+	struct got *g = got_new();
+
+	assert_true(qlen > 0);
+	g->len =
+	    tu_udp_ask(t->base, t->udp, q, qlen, g->pkt, sizeof(g->pkt), 3000);
+	assert_true(g->len > 0);
+	got_parse(g);
+	assert_int_equal(g->m.hdr.id, 0x4242);
+	return g;
+}
+
+/* The same over a new TCP connection. */
+static struct got *
+ask_tcp(struct fixture *t, const char *text, uint16_t qtype)
+{
+	uint8_t q[512];
+	size_t qlen = tu_query(q, sizeof(q), 0x4343, text, qtype, 0);
+	struct got *g = got_new();
+	int fd = tu_tcp_client(&t->at);
+
+	assert_true(fd >= 0);
+	assert_true(tu_tcp_send(fd, q, qlen));
+	g->len = tu_tcp_recv(t->base, fd, g->pkt, sizeof(g->pkt), 3000);
+	close(fd);
+	assert_true(g->len > 0);
+	got_parse(g);
+	assert_int_equal(g->m.hdr.id, 0x4343);
+	return g;
+}
+
+/* Sends raw bytes; returns the answer's length (0: none in ms). */
+static size_t
+ask_raw(struct fixture *t, const uint8_t *q, size_t len, struct got *g, int ms)
+{
+	g->len =
+	    tu_udp_ask(t->base, t->udp, q, len, g->pkt, sizeof(g->pkt), ms);
+	return g->len;
+}
+
+/* The text of a name. */
+static const char *
+name_text(const struct dns_name *n, char *buf)
+{
+	assert_int_equal(dns_name_to_text(n, buf, DNS_NAME_TEXT_MAX), 0);
+	return buf;
+}
+
+/* The 4th byte of the i-th A record. */
+static int
+a_last(const struct got *g, int i)
+{
+	assert_true(i < g->n);
+	assert_int_equal(g->rr[i].type, DNS_TYPE_A);
+	return g->rr[i].rd.u.a[3];
+}
+
+/* Checks a negative answer: rcode, nothing in answer, the SOA of zone. */
+static void
+assert_negative(const struct got *g, uint16_t rcode, const char *zone)
+{
+	char buf[DNS_NAME_TEXT_MAX];
+
+	assert_int_equal(g->m.rcode, rcode);
+	assert_true(g->m.hdr.aa);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 0);
+	assert_int_equal(g->count[DNS_SEC_AUTHORITY], 1);
+	assert_int_equal(g->rr[0].type, DNS_TYPE_SOA);
+	assert_string_equal(name_text(&g->rr[0].name, buf), zone);
+	assert_int_equal(g->rr[0].ttl, NEG_TTL);
+	assert_int_equal(g->rr[0].rd.u.soa.minimum, NEG_TTL);
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static void
+test_a(void **state)
+{
+	struct fixture *t = *state;
+	struct got *g;
+	int a, b;
+
+	front_default(t);
+	g = ask(t, "web.ntk", DNS_TYPE_A, 1232);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_true(g->m.hdr.aa);
+	assert_true(g->m.hdr.rd);
+	assert_false(g->m.hdr.ra); /* no forwarder */
+	assert_false(g->m.hdr.tc);
+	assert_true(g->m.edns.present);
+	/* the best priority only: .1 and .2, not .3, nor the AAAA */
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	a = a_last(g, 0);
+	b = a_last(g, 1);
+	assert_true((a == 1 && b == 2) || (a == 2 && b == 1));
+	assert_int_equal(g->rr[0].ttl, TTL);
+	free(g);
+	/* the same over TCP */
+	g = ask_tcp(t, "web.ntk", DNS_TYPE_A);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	assert_true(g->m.hdr.aa);
+	free(g);
+	/* a name of several labels, and the second suffix */
+	g = ask(t, "www.foo.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(a_last(g, 0), 50);
+	free(g);
+	g = ask(t, "v4only.mesh", DNS_TYPE_A, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(a_last(g, 0), 9);
+	free(g);
+}
+
+static void
+test_aaaa(void **state)
+{
+	struct fixture *t = *state;
+	struct got *g;
+	uint8_t want[16];
+
+	front_default(t);
+	g = ask(t, "web.ntk", DNS_TYPE_AAAA, 1232);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(g->rr[0].type, DNS_TYPE_AAAA);
+	inet_pton(AF_INET6, "2001:db8::1", want);
+	assert_memory_equal(g->rr[0].rd.u.aaaa, want, 16);
+	assert_int_equal(g->rr[0].ttl, TTL);
+	free(g);
+	/* ANY: both families */
+	g = ask(t, "web.ntk", DNS_TYPE_ANY, 1232);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 3);
+	free(g);
+}
+
+static void
+test_srv(void **state)
+{
+	struct fixture *t = *state;
+	char buf[DNS_NAME_TEXT_MAX];
+	struct got *g;
+
+	front_default(t);
+	g = ask(t, "_http._tcp.web.ntk", DNS_TYPE_SRV, 1232);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_true(g->m.hdr.aa);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	assert_int_equal(g->rr[0].type, DNS_TYPE_SRV);
+	assert_int_equal(g->rr[0].rd.u.srv.priority, 1);
+	assert_int_equal(g->rr[0].rd.u.srv.weight, 5);
+	assert_int_equal(g->rr[0].rd.u.srv.port, 80);
+	assert_string_equal(
+	    name_text(&g->rr[0].rd.u.srv.target, buf), "198-51-100-1._ip.ntk");
+	assert_int_equal(g->rr[1].rd.u.srv.priority, 2);
+	assert_string_equal(
+	    name_text(&g->rr[1].rd.u.srv.target, buf), "backend.ntk");
+	/* glue for the IP target */
+	assert_int_equal(g->count[DNS_SEC_ADDITIONAL], 1);
+	assert_int_equal(g->rr[2].sec, DNS_SEC_ADDITIONAL);
+	assert_string_equal(
+	    name_text(&g->rr[2].name, buf), "198-51-100-1._ip.ntk");
+	assert_int_equal(g->rr[2].rd.u.a[0], 198);
+	free(g);
+	/* numeric service, an entry of any protocol, IPv6 target */
+	g = ask(t, "_8080._udp.web.ntk", DNS_TYPE_SRV, 1232);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(g->rr[0].rd.u.srv.port, 8080);
+	assert_string_equal(name_text(&g->rr[0].rd.u.srv.target, buf),
+	    "20010db8000000000000000000000080._ip.ntk");
+	assert_int_equal(g->rr[1].type, DNS_TYPE_AAAA);
+	free(g);
+	/* the _ip names answer on their own */
+	g = ask(t, "198-51-100-1._ip.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(g->rr[0].rd.u.a[3], 1);
+	free(g);
+	g = ask(t, "198-51-100-1._ip.ntk", DNS_TYPE_AAAA, 0);
+	assert_negative(g, DNS_RCODE_NOERROR, "ntk");
+	free(g);
+	g = ask(t, "1-2-3._ip.ntk", DNS_TYPE_A, 0);
+	assert_negative(g, DNS_RCODE_NXDOMAIN, "ntk");
+	free(g);
+	/* no such service on the name; an unknown service name */
+	g = ask(t, "_ssh._tcp.web.ntk", DNS_TYPE_SRV, 0);
+	assert_negative(g, DNS_RCODE_NXDOMAIN, "ntk");
+	free(g);
+	g = ask(t, "_nosuch._tcp.web.ntk", DNS_TYPE_SRV, 0);
+	assert_negative(g, DNS_RCODE_NXDOMAIN, "ntk");
+	free(g);
+	/* the SRV owner exists: other types are NODATA */
+	g = ask(t, "_http._tcp.web.ntk", DNS_TYPE_A, 0);
+	assert_negative(g, DNS_RCODE_NOERROR, "ntk");
+	free(g);
+}
+
+static void
+test_ptr(void **state)
+{
+	struct fixture *t = *state;
+	char buf[DNS_NAME_TEXT_MAX], v6[128];
+	struct got *g;
+	bool web = false, www = false;
+
+	front_default(t);
+	g = ask(t, "1.2.0.192.in-addr.arpa", DNS_TYPE_PTR, 1232);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_true(g->m.hdr.aa);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(g->rr[i].type, DNS_TYPE_PTR);
+		assert_int_equal(g->rr[i].ttl, TTL);
+		name_text(&g->rr[i].rd.u.name, buf);
+		web |= strcmp(buf, "web.ntk") == 0;
+		www |= strcmp(buf, "www.foo.ntk") == 0;
+	}
+	assert_true(web && www);
+	free(g);
+	/* 2001:db8::1 */
+	snprintf(v6, sizeof(v6),
+	    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	    "0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+	g = ask(t, v6, DNS_TYPE_PTR, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_string_equal(name_text(&g->rr[0].rd.u.name, buf), "web.ntk");
+	free(g);
+	/* a node that holds no names */
+	g = ask(t, "9.2.0.192.in-addr.arpa", DNS_TYPE_PTR, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NXDOMAIN);
+	free(g);
+	/* no node there and no upstream: not ours to answer */
+	g = ask(t, "200.2.0.192.in-addr.arpa", DNS_TYPE_PTR, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_REFUSED);
+	free(g);
+	assert_int_equal(t->fk.reverses, 4);
+}
+
+static void
+test_soa_ns(void **state)
+{
+	struct fixture *t = *state;
+	char buf[DNS_NAME_TEXT_MAX];
+	struct got *g;
+
+	front_default(t);
+	g = ask(t, "ntk", DNS_TYPE_SOA, 1232);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_true(g->m.hdr.aa);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(g->rr[0].type, DNS_TYPE_SOA);
+	assert_string_equal(name_text(&g->rr[0].rd.u.soa.mname, buf), "ntk");
+	assert_string_equal(
+	    name_text(&g->rr[0].rd.u.soa.rname, buf), "nobody.invalid");
+	assert_int_equal(g->rr[0].rd.u.soa.serial, SERIAL);
+	assert_int_equal(g->rr[0].rd.u.soa.minimum, NEG_TTL);
+	assert_int_equal(g->rr[0].ttl, 300);
+	free(g);
+	g = ask(t, "NTK", DNS_TYPE_NS, 1232);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(g->rr[0].type, DNS_TYPE_NS);
+	assert_string_equal(name_text(&g->rr[0].rd.u.name, buf), "NTK");
+	/* the node's address as glue */
+	assert_int_equal(g->count[DNS_SEC_ADDITIONAL], 1);
+	assert_int_equal(g->rr[1].type, DNS_TYPE_A);
+	assert_int_equal(g->rr[1].rd.u.a[0], 127);
+	free(g);
+	g = ask(t, "mesh", DNS_TYPE_SOA, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_string_equal(name_text(&g->rr[0].rd.u.soa.mname, buf), "mesh");
+	free(g);
+	g = ask(t, "ntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	free(g);
+	g = ask(t, "ntk", DNS_TYPE_MX, 0);
+	assert_negative(g, DNS_RCODE_NOERROR, "ntk");
+	free(g);
+	assert_int_equal(t->fk.resolves, 0);
+}
+
+static void
+test_ns_name_configured(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	char buf[DNS_NAME_TEXT_MAX];
+	struct got *g;
+
+	front_cfg(&cfg);
+	cfg.ns_name = "ns1.example.net";
+	front_start(t, &cfg);
+	g = ask(t, "ntk", DNS_TYPE_NS, 0);
+	assert_string_equal(
+	    name_text(&g->rr[0].rd.u.name, buf), "ns1.example.net");
+	free(g);
+	g = ask(t, "nosuch.ntk", DNS_TYPE_A, 0);
+	assert_string_equal(
+	    name_text(&g->rr[0].rd.u.soa.mname, buf), "ns1.example.net");
+	free(g);
+	g = ask(t, "NS1.example.net", DNS_TYPE_A, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(g->rr[0].rd.u.a[0], 127);
+	free(g);
+}
+
+static void
+test_nxdomain_nodata(void **state)
+{
+	struct fixture *t = *state;
+	struct got *g;
+	int before;
+
+	front_default(t);
+	g = ask(t, "nosuch.ntk", DNS_TYPE_A, 1232);
+	assert_negative(g, DNS_RCODE_NXDOMAIN, "ntk");
+	free(g);
+	/* a name that cannot exist: no lookup at all */
+	before = t->fk.resolves;
+	g = ask(t, "bad_name.ntk", DNS_TYPE_A, 0);
+	assert_negative(g, DNS_RCODE_NXDOMAIN, "ntk");
+	free(g);
+	g = ask(t, "-x.mesh", DNS_TYPE_A, 0);
+	assert_negative(g, DNS_RCODE_NXDOMAIN, "mesh");
+	free(g);
+	assert_int_equal(t->fk.resolves, before);
+	/* the name exists, the type does not */
+	g = ask(t, "v4only.ntk", DNS_TYPE_AAAA, 1232);
+	assert_negative(g, DNS_RCODE_NOERROR, "ntk");
+	free(g);
+	g = ask(t, "web.ntk", DNS_TYPE_MX, 0);
+	assert_negative(g, DNS_RCODE_NOERROR, "ntk");
+	free(g);
+	g = ask(t, "web.ntk", DNS_TYPE_TXT, 0);
+	assert_negative(g, DNS_RCODE_NOERROR, "ntk");
+	free(g);
+}
+
+static void
+test_cname(void **state)
+{
+	struct fixture *t = *state;
+	char buf[DNS_NAME_TEXT_MAX];
+	struct got *g;
+
+	front_default(t);
+	g = ask(t, "alias.ntk", DNS_TYPE_A, 1232);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 3);
+	assert_int_equal(g->rr[0].type, DNS_TYPE_CNAME);
+	assert_string_equal(name_text(&g->rr[0].name, buf), "alias.ntk");
+	assert_string_equal(name_text(&g->rr[0].rd.u.name, buf), "web.ntk");
+	assert_string_equal(name_text(&g->rr[1].name, buf), "web.ntk");
+	assert_int_equal(g->rr[1].type, DNS_TYPE_A);
+	assert_int_equal(g->rr[2].type, DNS_TYPE_A);
+	free(g);
+	/* CNAME asked for: the CNAME only */
+	g = ask(t, "alias.ntk", DNS_TYPE_CNAME, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(g->rr[0].type, DNS_TYPE_CNAME);
+	free(g);
+	/* a loop ends, with the chain so far */
+	g = ask(t, "loop1.ntk", DNS_TYPE_A, 1232);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_true(g->count[DNS_SEC_ANSWER] >= 2);
+	assert_true(g->count[DNS_SEC_ANSWER] <= 9);
+	for (int i = 0; i < g->count[DNS_SEC_ANSWER]; i++)
+		assert_int_equal(g->rr[i].type, DNS_TYPE_CNAME);
+	free(g);
+}
+
+static void
+test_forty_addresses(void **state)
+{
+	struct fixture *t = *state;
+	struct got *g;
+	bool seen[40] = {false};
+
+	front_default(t);
+	/* 512 bytes without EDNS: TC, and what is there is whole */
+	g = ask(t, "big.ntk", DNS_TYPE_A, 0);
+	assert_true(g->m.hdr.tc);
+	assert_true(g->len <= 512);
+	assert_true(g->count[DNS_SEC_ANSWER] < 40);
+	free(g);
+	/* the same over TCP: all 40, no TC */
+	g = ask_tcp(t, "big.ntk", DNS_TYPE_A);
+	assert_false(g->m.hdr.tc);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 40);
+	for (int i = 0; i < 40; i++) {
+		int k = g->rr[i].rd.u.a[2] * 10 + g->rr[i].rd.u.a[3] - 1;
+		assert_true(k >= 0 && k < 40);
+		assert_false(seen[k]);
+		seen[k] = true;
+	}
+	free(g);
+	/* with EDNS and room enough, whole over UDP too */
+	g = ask(t, "big.ntk", DNS_TYPE_A, 1232);
+	assert_false(g->m.hdr.tc);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 40);
+	free(g);
+}
+
+static void
+test_case_kept(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_name asked;
+	struct got *g;
+
+	front_default(t);
+	assert_int_equal(dns_name_from_text("WeB.nTk", &asked), 0);
+	g = ask(t, "WeB.nTk", DNS_TYPE_A, 0);
+	assert_int_equal(g->m.q.name.len, asked.len);
+	assert_memory_equal(g->m.q.name.wire, asked.wire, asked.len);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	assert_memory_equal(g->rr[0].name.wire, asked.wire, asked.len);
+	free(g);
+	g = ask(t, "NoSuch.NTK", DNS_TYPE_A, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NXDOMAIN);
+	assert_memory_equal(g->rr[0].name.wire, "\x03NTK", 5);
+	free(g);
+}
+
+/* A header: id 0x0101, flags, counts. */
+static size_t
+raw_header(uint8_t *p, uint16_t flags, uint16_t qd, uint16_t an)
+{
+	memset(p, 0, DNS_HEADER_LEN);
+	p[0] = p[1] = 1;
+	p[2] = (uint8_t)(flags >> 8);
+	p[3] = (uint8_t)flags;
+	p[5] = (uint8_t)qd;
+	p[7] = (uint8_t)an;
+	return DNS_HEADER_LEN;
+}
+
+/* Checks that a valid query is still answered. */
+static void
+assert_alive(struct fixture *t)
+{
+	struct got *g = ask(t, "web.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	free(g);
+}
+
+/* Sends p and expects FORMERR with the id echoed. */
+static void
+assert_formerr(struct fixture *t, const uint8_t *p, size_t len)
+{
+	struct got *g = got_new();
+	struct dns_msg m;
+
+	assert_true(ask_raw(t, p, len, g, 2000) > 0);
+	assert_int_equal(dns_msg_parse(g->pkt, g->len, &m), 0);
+	assert_int_equal(m.hdr.id, 0x0101);
+	assert_true(m.hdr.qr);
+	assert_int_equal(m.rcode, DNS_RCODE_FORMERR);
+	free(g);
+	assert_alive(t);
+}
+
+static void
+test_malformed(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_stats st;
+	uint8_t p[600];
+	struct got *g = got_new();
+	size_t n;
+	uint64_t seed = 12345;
+
+	front_default(t);
+	/* truncated header: nothing to answer to */
+	raw_header(p, 0x0100, 1, 0);
+	assert_int_equal(ask_raw(t, p, 5, g, 200), 0);
+	assert_alive(t);
+	/* a response: never answered */
+	n = raw_header(p, 0x8100, 1, 0);
+	memcpy(p + n, "\x03web\x03ntk\x00\x00\x01\x00\x01", 13);
+	assert_int_equal(ask_raw(t, p, n + 13, g, 200), 0);
+	assert_alive(t);
+	/* counts that lie: two questions promised, one there */
+	raw_header(p, 0x0100, 2, 0);
+	assert_formerr(t, p, n + 13);
+	/* an answer record promised, none there */
+	raw_header(p, 0x0100, 1, 1);
+	assert_formerr(t, p, n + 13);
+	/* no question */
+	raw_header(p, 0x0100, 0, 0);
+	assert_formerr(t, p, n);
+	/* a compression pointer to itself */
+	raw_header(p, 0x0100, 1, 0);
+	memcpy(p + n, "\xc0\x0c\x00\x01\x00\x01", 6);
+	assert_formerr(t, p, n + 6);
+	/* a pointer loop through two names' worth of labels */
+	memcpy(p + n,
+	    "\x01"
+	    "a\xc0\x0c\x00\x01\x00\x01",
+	    8);
+	assert_formerr(t, p, n + 8);
+	/* a label length of 64 (a reserved label type) */
+	p[n] = 64;
+	memset(p + n + 1, 'a', 64);
+	memcpy(p + n + 65, "\x00\x00\x01\x00\x01", 5);
+	assert_formerr(t, p, n + 70);
+	/* a name over 255 octets */
+	size_t off = n;
+	for (int i = 0; i < 5; i++) {
+		p[off++] = 63;
+		memset(p + off, 'b', 63);
+		off += 63;
+	}
+	memcpy(p + off, "\x00\x00\x01\x00\x01", 5);
+	assert_formerr(t, p, off + 5);
+	/* trailing garbage */
+	memcpy(p + n, "\x03web\x03ntk\x00\x00\x01\x00\x01zz", 15);
+	assert_formerr(t, p, n + 15);
+	/* random bytes: FORMERR or dropped (or, rarely, a real query);
+	 * the server keeps answering */
+	for (int i = 0; i < 300; i++) {
+		size_t len = 12 + (size_t)(i % 80);
+		for (size_t j = 0; j < len; j++) {
+			seed = seed * 6364136223846793005ULL +
+			    1442695040888963407ULL;
+			p[j] = (uint8_t)(seed >> 33);
+		}
+		p[2] &= 0x07; /* a standard query, so it is worth reading */
+		ask_raw(t, p, len, g, 5);
+	}
+	tu_run(t->base, 50);
+	while (recv(t->udp, g->pkt, sizeof(g->pkt), MSG_DONTWAIT) > 0)
+		;
+	assert_alive(t);
+	dns_front_get_stats(t->front, &st);
+	assert_true(st.formerr >= 250);
+	free(g);
+}
+
+static void
+test_notimp_badvers(void **state)
+{
+	struct fixture *t = *state;
+	uint8_t p[512];
+	size_t n;
+	struct got *g = got_new();
+	struct dns_msg m;
+
+	front_default(t);
+	/* opcode STATUS (2) and NOTIFY (4) */
+	for (int op = 2; op <= 4; op += 2) {
+		n = raw_header(p, (uint16_t)(op << 11), 1, 0);
+		memcpy(p + n, "\x03web\x03ntk\x00\x00\x06\x00\x01", 13);
+		assert_true(ask_raw(t, p, n + 13, g, 2000) > 0);
+		assert_int_equal(dns_msg_parse(g->pkt, g->len, &m), 0);
+		assert_int_equal(m.rcode, DNS_RCODE_NOTIMP);
+		assert_int_equal(m.hdr.opcode, op);
+	}
+	/* EDNS version 1 */
+	n = tu_query(p, sizeof(p), 0x0101, "web.ntk", DNS_TYPE_A, 1232);
+	p[n - 11 + 6] = 1; /* the version byte of the OPT TTL */
+	assert_true(ask_raw(t, p, n, g, 2000) > 0);
+	assert_int_equal(dns_msg_parse(g->pkt, g->len, &m), 0);
+	assert_int_equal(m.rcode, DNS_RCODE_BADVERS);
+	assert_int_equal(m.hdr.ancount, 0);
+	/* zone transfers are refused */
+	n = tu_query(p, sizeof(p), 0x0101, "ntk", 252, 0);
+	assert_true(ask_raw(t, p, n, g, 2000) > 0);
+	assert_int_equal(dns_msg_parse(g->pkt, g->len, &m), 0);
+	assert_int_equal(m.rcode, DNS_RCODE_REFUSED);
+	free(g);
+}
+
+static void
+test_servfail_on_timeout(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct got *g;
+	uint64_t t0;
+
+	front_cfg(&cfg);
+	cfg.timeout_ms = 200;
+	front_start(t, &cfg);
+	t0 = tu_now_ms();
+	g = ask(t, "slow.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_SERVFAIL);
+	assert_true(tu_now_ms() - t0 >= 190);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 0);
+	assert_int_equal(t->fk.cancels, 1);
+	assert_null(t->fk.pend);
+	free(g);
+	assert_alive(t);
+}
+
+static void
+test_refused_without_upstream(void **state)
+{
+	struct fixture *t = *state;
+	struct got *g;
+
+	front_default(t);
+	g = ask(t, "example.com", DNS_TYPE_A, 1232);
+	assert_int_equal(g->m.rcode, DNS_RCODE_REFUSED);
+	assert_false(g->m.hdr.ra);
+	assert_false(g->m.hdr.aa);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 0);
+	free(g);
+	/* a suffix is matched on whole labels */
+	g = ask(t, "xntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_REFUSED);
+	free(g);
+}
+
+static void
+test_forwarding(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct dns_forward_config fcfg;
+	struct got *g;
+
+	assert_true(tu_up_start(&t->up, t->base, 1, TU_UP_ANSWER));
+	t->up.last = 88;
+	dns_forward_config_defaults(&fcfg);
+	fcfg.upstreams[0] = t->up.ep;
+	fcfg.n_upstreams = 1;
+	t->fw = dns_forward_new(t->base, &fcfg);
+	front_cfg(&cfg);
+	cfg.forward = t->fw;
+	front_start(t, &cfg);
+	g = ask(t, "Example.com", DNS_TYPE_A, 1232);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_true(g->m.hdr.ra);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(a_last(g, 0), 88);
+	assert_memory_equal(g->m.q.name.wire,
+	    "\x07"
+	    "Example",
+	    8);
+	free(g);
+	/* overlay answers now say RA too */
+	g = ask(t, "web.ntk", DNS_TYPE_A, 0);
+	assert_true(g->m.hdr.ra);
+	assert_true(g->m.hdr.aa);
+	free(g);
+	/* a PTR with no node behind it goes upstream */
+	g = ask(t, "200.2.0.192.in-addr.arpa", DNS_TYPE_PTR, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_int_equal(t->up.udp_queries, 2);
+	free(g);
+	/* a big upstream answer: TC to a UDP client, whole over TCP */
+	t->up.mode = TU_UP_TC;
+	g = ask(t, "big.example.com", DNS_TYPE_A, 0);
+	assert_true(g->m.hdr.tc);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 0);
+	free(g);
+	g = ask_tcp(t, "big.example.com", DNS_TYPE_A);
+	assert_false(g->m.hdr.tc);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 60);
+	free(g);
+	/* the upstream goes silent: SERVFAIL */
+	t->up.mode = TU_UP_SILENT;
+	dns_front_free(t->front);
+	dns_forward_free(t->fw);
+	fcfg.timeout_ms = 100;
+	fcfg.tries = 2;
+	t->fw = dns_forward_new(t->base, &fcfg);
+	cfg.forward = t->fw;
+	close(t->udp);
+	front_start(t, &cfg);
+	g = ask(t, "example.com", DNS_TYPE_A, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_SERVFAIL);
+	free(g);
+}
+
+static void
+test_rate_limit(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct dns_front_stats st;
+	uint8_t q[512], a[512];
+	size_t qlen;
+	int answered = 0, refused = 0, fd;
+
+	front_cfg(&cfg);
+	cfg.rate_qps = 5;
+	cfg.rate_burst = 5;
+	front_start(t, &cfg);
+	qlen = tu_query(q, sizeof(q), 1, "web.ntk", DNS_TYPE_A, 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(send(t->udp, q, qlen, 0), (ssize_t)qlen);
+	tu_run(t->base, 100);
+	while (recv(t->udp, a, sizeof(a), MSG_DONTWAIT) > 0)
+		answered++;
+	/* the burst, and at most one token refilled meanwhile */
+	assert_true(answered >= 5 && answered <= 6);
+	dns_front_get_stats(t->front, &st);
+	assert_true(st.rate_limited >= 14);
+	/* over TCP the client hears REFUSED instead of silence */
+	fd = tu_tcp_client(&t->at);
+	assert_true(fd >= 0);
+	for (int i = 0; i < 5; i++)
+		assert_true(tu_tcp_send(fd, q, qlen));
+	for (int i = 0; i < 5; i++) {
+		struct dns_msg m;
+		size_t n = tu_tcp_recv(t->base, fd, a, sizeof(a), 2000);
+		assert_true(n > 0);
+		assert_int_equal(dns_msg_parse(a, n, &m), 0);
+		refused += m.rcode == DNS_RCODE_REFUSED;
+	}
+	close(fd);
+	assert_true(refused >= 4);
+}
+
+static void
+test_round_robin(void **state)
+{
+	struct fixture *t = *state;
+	int first[2] = {0, 0};
+
+	front_default(t);
+	for (int i = 0; i < 10; i++) {
+		struct got *g = ask(t, "rr2.ntk", DNS_TYPE_A, 0);
+		assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+		assert_int_not_equal(a_last(g, 0), a_last(g, 1));
+		first[a_last(g, 0) - 1]++;
+		free(g);
+	}
+	/* equal weights: a strict rotation */
+	assert_int_equal(first[0], 5);
+	assert_int_equal(first[1], 5);
+}
+
+static void
+test_weighted_via_front(void **state)
+{
+	struct fixture *t = *state;
+	int heavy = 0;
+
+	front_default(t);
+	for (int i = 0; i < 40; i++) {
+		struct got *g = ask(t, "weighted.ntk", DNS_TYPE_A, 0);
+		assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+		heavy += a_last(g, 0) == 10;
+		free(g);
+	}
+	/* weights 3:1 over a multiple of 4 queries: exactly 3/4 */
+	assert_int_equal(heavy, 30);
+}
+
+static void
+test_weighted_order(void **state)
+{
+	struct record_entry e[4] = {
+	    ent_ip(0, 0, 0, 1, "10.0.0.1"),
+	    ent_ip(0, 0, 0, 2, "10.0.0.2"),
+	    ent_ip(0, 0, 0, 7, "10.0.0.3"),
+	    ent_ip(0, 0, 0, 0, "10.0.0.4"),
+	};
+	struct dns_pick p, again;
+	int first[3] = {0, 0, 0}, second_of_heavy[2] = {0, 0};
+
+	(void)state;
+	for (uint64_t c = 0; c < 1000; c++) {
+		p.n = 4;
+		for (int i = 0; i < 4; i++)
+			p.e[i] = &e[i];
+		dns_order(&p, 0, 4, c, 99);
+		/* the same counter gives the same order */
+		again.n = 4;
+		for (int i = 0; i < 4; i++)
+			again.e[i] = &e[i];
+		dns_order(&again, 0, 4, c, 99);
+		assert_memory_equal(p.e, again.e, 4 * sizeof(p.e[0]));
+		/* a permutation, weight 0 last */
+		assert_ptr_equal(p.e[3], &e[3]);
+		assert_ptr_not_equal(p.e[0], p.e[1]);
+		assert_ptr_not_equal(p.e[1], p.e[2]);
+		assert_ptr_not_equal(p.e[0], p.e[2]);
+		first[p.e[0] - e]++;
+		if (p.e[0] == &e[2])
+			second_of_heavy[p.e[1] - e]++;
+	}
+	/* exactly by weight over 100 cycles of W = 10 */
+	assert_int_equal(first[0], 100);
+	assert_int_equal(first[1], 200);
+	assert_int_equal(first[2], 700);
+	/* after the heavy one, weight 2 beats weight 1 about 2:1 */
+	assert_true(second_of_heavy[1] > 400 && second_of_heavy[1] < 530);
+	assert_int_equal(second_of_heavy[0] + second_of_heavy[1], 700);
+	/* equal weights: rotation */
+	struct record_entry eq[3] = {e[0], e[0], e[0]};
+	for (uint64_t c = 0; c < 6; c++) {
+		p.n = 3;
+		for (int i = 0; i < 3; i++)
+			p.e[i] = &eq[i];
+		dns_order(&p, 0, 3, c, 1);
+		assert_ptr_equal(p.e[0], &eq[c % 3]);
+		assert_ptr_equal(p.e[1], &eq[(c + 1) % 3]);
+	}
+}
+
+/* A TCP listener in the loop that accepts and closes at once. */
+struct tcp_server {
+	int fd;
+	struct event *ev;
+	int accepted;
+};
+
+static void
+server_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_server *s = arg;
+	int c = accept(fd, NULL, NULL);
+
+	if (c >= 0) {
+		s->accepted++;
+		close(c);
+	}
+}
+
+static bool
+server_open(
+    struct tcp_server *s, struct event_base *base, const struct endpoint *ep)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = dns_endpoint_to_sockaddr(ep, &ss);
+	int one = 1;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s->fd, (struct sockaddr *)&ss, sl) != 0 ||
+	    listen(s->fd, 16) != 0) {
+		close(s->fd);
+		s->fd = -1;
+		return false;
+	}
+	s->ev = event_new(base, s->fd, EV_READ | EV_PERSIST, server_cb, s);
+	event_add(s->ev, NULL);
+	return true;
+}
+
+static void
+server_close(struct tcp_server *s)
+{
+	if (s->ev != NULL)
+		event_free(s->ev);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->ev = NULL;
+	s->fd = -1;
+}
+
+static void
+test_health_probes(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct tcp_server s2, s3;
+	struct endpoint e2 = tu_lo(2, 0), e3;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int firsts[2] = {0, 0};
+	bool ok = false;
+
+	/* two servers on one port of 127.0.0.2 and 127.0.0.3 */
+	for (int i = 0; i < 20 && !ok; i++) {
+		assert_true(server_open(&s2, t->base, &e2));
+		getsockname(s2.fd, (struct sockaddr *)&ss, &sl);
+		dns_endpoint_from_sockaddr((struct sockaddr *)&ss, &e2);
+		e3 = tu_lo(3, e2.port);
+		ok = server_open(&s3, t->base, &e3);
+		if (!ok) {
+			server_close(&s2);
+			e2.port = 0;
+		}
+	}
+	assert_true(ok);
+	front_cfg(&cfg);
+	cfg.probe = true;
+	cfg.probe_port = e2.port;
+	cfg.probe_cfg.interval_ms = 100;
+	cfg.probe_cfg.timeout_ms = 300;
+	front_start(t, &cfg);
+	/* both up: both come first in turn */
+	free(ask(t, "ha.ntk", DNS_TYPE_A, 0));
+	tu_run(t->base, 250);
+	assert_true(s2.accepted >= 1 && s3.accepted >= 1);
+	for (int i = 0; i < 4; i++) {
+		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
+		firsts[a_last(g, 0) - 2]++;
+		free(g);
+	}
+	assert_int_equal(firsts[0], 2);
+	assert_int_equal(firsts[1], 2);
+	/* one server dies: within a probe interval it goes last */
+	server_close(&s2);
+	tu_run(t->base, 400);
+	for (int i = 0; i < 6; i++) {
+		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
+		assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+		assert_int_equal(a_last(g, 0), 3);
+		assert_int_equal(a_last(g, 1), 2);
+		/* a client that takes the first address reaches a server */
+		struct endpoint first = tu_lo(3, e2.port);
+		int fd = tu_tcp_client(&first);
+		assert_true(fd >= 0);
+		close(fd);
+		free(g);
+	}
+	/* it comes back: first again in turn */
+	assert_true(server_open(&s2, t->base, &e2));
+	tu_run(t->base, 400);
+	firsts[0] = firsts[1] = 0;
+	for (int i = 0; i < 4; i++) {
+		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
+		firsts[a_last(g, 0) - 2]++;
+		free(g);
+	}
+	assert_int_equal(firsts[0], 2);
+	server_close(&s2);
+	server_close(&s3);
+}
+
+static void
+test_probes_off_by_default(void **state)
+{
+	struct dns_front_config cfg;
+
+	(void)state;
+	dns_front_config_defaults(&cfg);
+	assert_false(cfg.probe);
+	assert_int_equal(cfg.listen[0].port, 53);
+	assert_string_equal(cfg.suffixes[0], "ntk");
+	assert_null(cfg.forward);
+}
+
+static void
+test_tcp_pipelining_and_idle(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	const char *names[3] = {"slowish.ntk", "web.ntk", "v4only.ntk"};
+	uint8_t q[512], a[4096];
+	uint16_t order[3];
+	int fd;
+	uint64_t t0;
+
+	front_cfg(&cfg);
+	cfg.tcp_idle_ms = 300;
+	front_start(t, &cfg);
+	fd = tu_tcp_client(&t->at);
+	assert_true(fd >= 0);
+	for (int i = 0; i < 3; i++) {
+		size_t n = tu_query(
+		    q, sizeof(q), (uint16_t)(100 + i), names[i], DNS_TYPE_A, 0);
+		assert_true(tu_tcp_send(fd, q, n));
+	}
+	for (int i = 0; i < 3; i++) {
+		struct dns_msg m;
+		size_t n = tu_tcp_recv(t->base, fd, a, sizeof(a), 3000);
+		assert_true(n > 0);
+		assert_int_equal(dns_msg_parse(a, n, &m), 0);
+		assert_int_equal(m.rcode, DNS_RCODE_NOERROR);
+		order[i] = m.hdr.id;
+	}
+	/* answered as they completed: the slow one last */
+	assert_int_equal(order[2], 100);
+	assert_true(order[0] != order[1] && order[0] >= 101 && order[1] >= 101);
+	/* then idle: the server closes the connection */
+	t0 = tu_now_ms();
+	assert_true(tu_wait_fd(t->base, fd, 2000));
+	assert_int_equal(recv(fd, a, sizeof(a), MSG_DONTWAIT), 0);
+	assert_true(tu_now_ms() - t0 >= 250);
+	close(fd);
+}
+
+static void
+test_tcp_eof_and_cap(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct dns_front_stats st;
+	uint8_t q[512], a[4096];
+	size_t n;
+	int fd[3];
+
+	front_cfg(&cfg);
+	cfg.tcp_max_conns = 2;
+	front_start(t, &cfg);
+	/* a client that half-closes after its query still gets the answer */
+	fd[0] = tu_tcp_client(&t->at);
+	n = tu_query(q, sizeof(q), 7, "slowish.ntk", DNS_TYPE_A, 0);
+	assert_true(tu_tcp_send(fd[0], q, n));
+	shutdown(fd[0], SHUT_WR);
+	n = tu_tcp_recv(t->base, fd[0], a, sizeof(a), 3000);
+	assert_true(n > 0);
+	assert_true(tu_wait_fd(t->base, fd[0], 2000));
+	assert_int_equal(recv(fd[0], a, sizeof(a), MSG_DONTWAIT), 0);
+	close(fd[0]);
+	tu_run(t->base, 20);
+	/* the cap: a third connection is closed at once */
+	for (int i = 0; i < 3; i++) {
+		fd[i] = tu_tcp_client(&t->at);
+		assert_true(fd[i] >= 0);
+		tu_run(t->base, 20);
+	}
+	assert_true(tu_wait_fd(t->base, fd[2], 2000));
+	assert_int_equal(recv(fd[2], a, sizeof(a), MSG_DONTWAIT), 0);
+	n = tu_query(q, sizeof(q), 8, "web.ntk", DNS_TYPE_A, 0);
+	assert_true(tu_tcp_send(fd[1], q, n));
+	assert_true(tu_tcp_recv(t->base, fd[1], a, sizeof(a), 3000) > 0);
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.tcp_rejected, 1);
+	for (int i = 0; i < 3; i++)
+		close(fd[i]);
+	/* a query that cannot hold a header ends the connection */
+	tu_run(t->base, 50);
+	fd[0] = tu_tcp_client(&t->at);
+	assert_true(tu_tcp_send(fd[0], (const uint8_t *)"xyz", 3));
+	assert_true(tu_wait_fd(t->base, fd[0], 2000));
+	assert_int_equal(recv(fd[0], a, sizeof(a), MSG_DONTWAIT), 0);
+	close(fd[0]);
+	assert_alive(t);
+}
+
+static void
+test_client_gone_cancels(void **state)
+{
+	struct fixture *t = *state;
+	uint8_t q[512];
+	size_t n;
+	int fd;
+
+	front_default(t);
+	fd = tu_tcp_client(&t->at);
+	n = tu_query(q, sizeof(q), 7, "slow.ntk", DNS_TYPE_A, 0);
+	assert_true(tu_tcp_send(fd, q, n));
+	tu_run(t->base, 50);
+	assert_non_null(t->fk.pend);
+	/* a reset, not a half-close (after which the answer is still due) */
+	struct linger lg = {1, 0};
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	tu_run(t->base, 50);
+	assert_null(t->fk.pend);
+	assert_int_equal(t->fk.cancels, 1);
+	/* and a lookup in flight when the front is freed */
+	n = tu_query(q, sizeof(q), 7, "slow.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(send(t->udp, q, n, 0), (ssize_t)n);
+	tu_run(t->base, 50);
+	assert_non_null(t->fk.pend);
+	dns_front_free(t->front);
+	t->front = NULL;
+	assert_null(t->fk.pend);
+}
+
+static void
+test_sync_resolver(void **state)
+{
+	struct fixture *t = *state;
+	struct got *g;
+
+	t->fk.sync = true;
+	front_default(t);
+	g = ask(t, "web.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	free(g);
+	g = ask(t, "alias.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 3);
+	free(g);
+	g = ask(t, "loop1.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	free(g);
+	g = ask(t, "nosuch.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NXDOMAIN);
+	free(g);
+	g = ask(t, "1.2.0.192.in-addr.arpa", DNS_TYPE_PTR, 0);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	free(g);
+}
+
+static void
+test_wildcard_reply_source(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct endpoint to;
+	uint8_t q[512], a[512];
+	size_t n;
+	int fd;
+
+	front_cfg(&cfg);
+	cfg.listen[0] = tu_lo(0, 0);
+	cfg.listen[0].ip[0] = 0; /* 0.0.0.0 */
+	front_start(t, &cfg);
+	/* a connected client only takes answers from where it asked */
+	for (uint8_t x = 5; x <= 6; x++) {
+		to = tu_lo(x, t->at.port);
+		fd = tu_udp_client(&to, NULL);
+		assert_true(fd >= 0);
+		n = tu_query(q, sizeof(q), 9, "web.ntk", DNS_TYPE_A, 0);
+		assert_true(
+		    tu_udp_ask(t->base, fd, q, n, a, sizeof(a), 2000) > 0);
+		close(fd);
+	}
+}
+
+static void
+test_bind_errors(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct dns_front_resolver res = {
+	    &t->fk, fake_resolve, fake_reverse, fake_cancel};
+	struct dns_front *f2 = NULL;
+
+	front_default(t);
+	/* the same address and port again */
+	front_cfg(&cfg);
+	cfg.listen[0] = t->at;
+	assert_int_equal(dns_front_new(t->base, &cfg, &res, &f2), ANDNA_EBIND);
+	assert_null(f2);
+	front_cfg(&cfg);
+	cfg.suffixes[0] = "bad..name";
+	assert_int_equal(dns_front_new(t->base, &cfg, &res, &f2), ANDNA_EINVAL);
+	front_cfg(&cfg);
+	cfg.n_listen = 0;
+	assert_int_equal(dns_front_new(t->base, &cfg, &res, &f2), ANDNA_EINVAL);
+}
+
+static void
+test_classify(void **state)
+{
+	struct dns_name sfx[2], q;
+	struct dns_qinfo qi;
+
+	(void)state;
+	assert_int_equal(dns_name_from_text("ntk", &sfx[0]), 0);
+	assert_int_equal(dns_name_from_text("mesh.local", &sfx[1]), 0);
+	dns_name_from_text("Web.Foo.NTK", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_NAME);
+	assert_string_equal(qi.name, "web.foo");
+	dns_name_from_text("a.mesh.local", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_NAME);
+	assert_int_equal(qi.suffix, 1);
+	dns_name_from_text("mesh.local", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_APEX);
+	dns_name_from_text("_xmpp-client._tcp.chat.ntk", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_SRV);
+	assert_int_equal(qi.port, 5222);
+	assert_int_equal(qi.proto, RECORD_PROTO_TCP);
+	assert_string_equal(qi.name, "chat");
+	dns_name_from_text("_0._tcp.chat.ntk", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_BADNAME);
+	dns_name_from_text("_80._sctp.chat.ntk", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_BADNAME);
+	dns_name_from_text("_http._tcp.ntk", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_BADNAME);
+	dns_name_from_text("1-2-3-256._ip.ntk", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_BADNAME);
+	dns_name_from_text("01-2-3-4._ip.ntk", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_BADNAME);
+	dns_name_from_text("_ip.ntk", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_ADDR_ENT);
+	dns_name_from_text("4.3.2.1.IN-ADDR.ARPA", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_REVERSE);
+	assert_int_equal(qi.ip.ip[0], 1);
+	assert_int_equal(qi.ip.ip[3], 4);
+	dns_name_from_text("3.2.1.in-addr.arpa", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_OTHER);
+	dns_name_from_text("256.3.2.1.in-addr.arpa", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_OTHER);
+	dns_name_from_text("example.com", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_OTHER);
+	dns_name_from_text(".", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_OTHER);
+	/* a label of a byte no name may hold */
+	dns_name_from_text("a\\032b.ntk", &q);
+	dns_qname_classify(&q, sfx, 2, &qi);
+	assert_int_equal(qi.kind, DNS_Q_BADNAME);
+}
+
+static void
+test_drop_privileges(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	assert_int_equal(
+	    dns_drop_privileges("no-such-user-andna"), ANDNA_ENOTFOUND);
+	if (getuid() != 0)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int rc = dns_drop_privileges("nobody");
+		bool ok = rc == 0 && getuid() != 0 && geteuid() != 0 &&
+		    setuid(0) != 0 && setgroups(0, NULL) != 0;
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_a),
+	    T(test_aaaa),
+	    T(test_srv),
+	    T(test_ptr),
+	    T(test_soa_ns),
+	    T(test_ns_name_configured),
+	    T(test_nxdomain_nodata),
+	    T(test_cname),
+	    T(test_forty_addresses),
+	    T(test_case_kept),
+	    T(test_malformed),
+	    T(test_notimp_badvers),
+	    T(test_servfail_on_timeout),
+	    T(test_refused_without_upstream),
+	    T(test_forwarding),
+	    T(test_rate_limit),
+	    T(test_round_robin),
+	    T(test_weighted_via_front),
+	    cmocka_unit_test(test_weighted_order),
+	    T(test_health_probes),
+	    cmocka_unit_test(test_probes_off_by_default),
+	    T(test_tcp_pipelining_and_idle),
+	    T(test_tcp_eof_and_cap),
+	    T(test_client_gone_cancels),
+	    T(test_sync_resolver),
+	    T(test_wildcard_reply_source),
+	    T(test_bind_errors),
+	    cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_drop_privileges),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
