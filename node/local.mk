@@ -12,3 +12,4 @@ libandna_a_SOURCES += node/log.c node/log.h node/conf.c node/conf.h
 libandna_a_SOURCES += node/dns_front.c node/dns_front.h node/dns_answer.c \
 	node/dns_answer.h node/dns_probe.c node/dns_probe.h \
 	node/dns_forward.c node/dns_forward.h
+libandna_a_SOURCES += node/dns_engine.c node/dns_engine.h

@@ -83,3 +83,9 @@ tests_test_dns_front_SOURCES = tests/test_dns_front.c tests/dns_util.h
 tests_test_dns_front_CFLAGS = $(TEST_CFLAGS)
 tests_test_dns_front_LDADD = $(TEST_LIBS)
 TESTS += tests/test_dns_front
+
+check_PROGRAMS += tests/test_dns_engine
+tests_test_dns_engine_SOURCES = tests/test_dns_engine.c tests/dns_util.h
+tests_test_dns_engine_CFLAGS = $(TEST_CFLAGS)
+tests_test_dns_engine_LDADD = $(TEST_LIBS)
+TESTS += tests/test_dns_engine
