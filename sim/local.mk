@@ -1,1 +1,7 @@
-# sim/: files of this directory (included by the top Makefile.am)
+# sim/: the deterministic discrete-event simulator (in libandna, so tests
+# drive it through sim.h) and its command line, andna-sim.
+libandna_a_SOURCES += sim/sim.c sim/sim.h
+
+bin_PROGRAMS += andna-sim
+andna_sim_SOURCES = sim/main.c
+andna_sim_LDADD = $(LIBANDNA_LIBS)

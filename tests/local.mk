@@ -24,6 +24,12 @@ tests_test_crypto_CFLAGS = $(TEST_CFLAGS)
 tests_test_crypto_LDADD = $(TEST_LIBS)
 TESTS += tests/test_crypto
 
+check_PROGRAMS += tests/test_sim
+tests_test_sim_SOURCES = tests/test_sim.c
+tests_test_sim_CFLAGS = $(TEST_CFLAGS)
+tests_test_sim_LDADD = $(TEST_LIBS)
+TESTS += tests/test_sim
+
 check_PROGRAMS += tests/test_dns
 tests_test_dns_SOURCES = tests/test_dns.c
 tests_test_dns_CFLAGS = $(TEST_CFLAGS)

@@ -1,0 +1,1653 @@
+/* The deterministic discrete-event simulator (see sim.h).  One event queue
+ * ordered by (time, insertion sequence) and one PRNG drive everything, the
+ * engines' randomness included, so a seed fixes the whole run.  The
+ * agreement check and the metrics only read the engines and never draw
+ * from that PRNG, so watching a run does not change it. */
+#include "config.h"
+
+#include <sys/resource.h>
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto/crypto.h"
+#include "proto/err.h"
+#include "sim/sim.h"
+
+/* Engines see this as the time of sim_new(): a real clock is never near
+ * zero, and zero is a tempting "never" inside an engine. */
+#define SIM_EPOCH_MS 1000000ULL
+#define SIM_NEVER UINT64_MAX
+#define JOIN_RETRY_MS 100
+#define PROBE_POLL_MS 100
+
+enum sim_ev_type { EV_JOIN, EV_WAKE, EV_DELIVER, EV_PROBE };
+
+/* One queued event.  `node` is the node it happens to (for EV_PROBE, the
+ * probe record); a delivery owns `buf`. */
+struct sim_event {
+	uint64_t time;
+	uint64_t seq;
+	uint8_t *buf;
+	uint32_t node;
+	uint32_t from;
+	uint32_t len;
+	uint8_t type;
+};
+
+enum node_state { NODE_IDLE, NODE_RUNNING, NODE_CRASHED, NODE_LEFT };
+
+/* One node slot.  The engine's io.ctx points here, so the array is never
+ * moved. */
+struct sim_node {
+	struct engine *e;
+	struct sim *sim;
+	uint64_t wake_at; /* the one live wake-up in the queue, or SIM_NEVER */
+	double x, y;
+	int32_t grid_next, grid_prev;
+	uint32_t idx;
+	uint8_t state;
+	bool in_grid;
+};
+
+/* xoshiro256** state. */
+struct rng {
+	uint64_t s[4];
+};
+
+/* One probe of a batch. */
+struct probe_rec {
+	uint64_t id;
+	uint32_t node;
+	ovl_addr_t target, addr;
+	int status, hops;
+	bool started, done;
+};
+
+/* A target of the agreement check with its true rounded gnode. */
+struct target {
+	ovl_addr_t gnode; /* sort key */
+	ovl_addr_t addr;
+};
+
+struct sim {
+	struct sim_params p;
+	struct sim_node *nodes;
+	int n;
+	double side;
+	uint64_t now;
+	uint64_t seq;
+	struct rng rng;
+	struct sim_counters c;
+	int running;
+	bool split;
+
+	struct sim_event *heap;
+	size_t heap_len, heap_cap;
+
+	/* uniform grid of hooked nodes for nearest-neighbour lookups */
+	int cells;
+	double cell;
+	int32_t *grid;
+
+	/* the truth: gnodes of running hooked nodes */
+	struct idset top;
+	struct idset l2[256];
+	struct idset *l1; /* 65536, by level-2 prefix >> 16 */
+	ovl_addr_t *addrs;
+	int n_addrs, unhooked;
+	struct target *targets;
+	uint8_t *bad;
+	struct round_view view;
+
+	/* the probe batch under way, if any */
+	struct probe_rec *probes;
+	int n_probes, probes_finished;
+	uint32_t *probe_hash; /* record index + 1, 0 empty */
+	size_t probe_mask;
+	int probing; /* record whose engine_probe() call is running, or -1 */
+};
+
+/* Aborts: out of memory inside a callback has nowhere to go. */
+static void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n == 0 ? 1 : n);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+static uint64_t
+splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void
+rng_seed(struct rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t
+rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t
+rng_next(struct rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t out = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return out;
+}
+
+/* Uniform in [0, 1). */
+static double
+rng_double(struct rng *r)
+{
+	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform in [0, n), n > 0 (the modulo bias is below 2^-40 here). */
+static uint32_t
+rng_below(struct rng *r, uint32_t n)
+{
+	return (uint32_t)(rng_next(r) % n);
+}
+
+static void
+rng_fill(struct rng *r, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		uint64_t x = rng_next(r);
+		size_t k = len < 8 ? len : 8;
+		memcpy(p, &x, k);
+		p += k;
+		len -= k;
+	}
+}
+
+static uint64_t
+hash_mix(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+}
+
+/* ---- event queue: a binary min-heap on (time, seq) ---- */
+
+static bool
+ev_before(const struct sim_event *a, const struct sim_event *b)
+{
+	return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+}
+
+static void
+heap_push(struct sim *s, struct sim_event ev)
+{
+	if (s->heap_len == s->heap_cap) {
+		size_t cap = s->heap_cap ? s->heap_cap * 2 : 1024;
+		struct sim_event *h = realloc(s->heap, cap * sizeof(*h));
+		if (h == NULL)
+			abort();
+		s->heap = h;
+		s->heap_cap = cap;
+	}
+	ev.seq = s->seq++;
+	size_t i = s->heap_len++;
+	while (i > 0) {
+		size_t up = (i - 1) / 2;
+		if (!ev_before(&ev, &s->heap[up]))
+			break;
+		s->heap[i] = s->heap[up];
+		i = up;
+	}
+	s->heap[i] = ev;
+}
+
+static struct sim_event
+heap_pop(struct sim *s)
+{
+	struct sim_event top = s->heap[0];
+	struct sim_event last = s->heap[--s->heap_len];
+	size_t i = 0, n = s->heap_len;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && ev_before(&s->heap[c + 1], &s->heap[c]))
+			c++;
+		if (!ev_before(&s->heap[c], &last))
+			break;
+		s->heap[i] = s->heap[c];
+		i = c;
+	}
+	if (n > 0)
+		s->heap[i] = last;
+	return top;
+}
+
+static void
+push_simple(struct sim *s, uint8_t type, uint64_t time, uint32_t node)
+{
+	struct sim_event ev = {.time = time, .type = type, .node = node};
+
+	heap_push(s, ev);
+}
+
+/* ---- the virtual underlay ---- */
+
+/* Node i's endpoint: 127.x.y.z with x.y.z = i + 1, port 1. */
+static void
+node_endpoint(uint32_t i, struct endpoint *ep)
+{
+	uint32_t v = i + 1;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->family = 4;
+	ep->ip[0] = 127;
+	ep->ip[1] = (uint8_t)(v >> 16);
+	ep->ip[2] = (uint8_t)(v >> 8);
+	ep->ip[3] = (uint8_t)v;
+	ep->port = 1;
+}
+
+/* The node behind `ep`, or -1. */
+static int
+endpoint_node(const struct sim *s, const struct endpoint *ep)
+{
+	if (ep->family != 4 || ep->ip[0] != 127 || ep->port != 1)
+		return -1;
+	uint32_t v =
+	    (uint32_t)ep->ip[1] << 16 | (uint32_t)ep->ip[2] << 8 | ep->ip[3];
+	if (v == 0 || v > (uint32_t)s->n)
+		return -1;
+	return (int)(v - 1);
+}
+
+/* Base 1 ms plus 2 ms per 100 units of distance, at least 1 ms. */
+static uint64_t
+latency_ms(const struct sim_node *a, const struct sim_node *b)
+{
+	double d = hypot(a->x - b->x, a->y - b->y);
+	uint64_t ms = (uint64_t)llround(1.0 + d * 0.02);
+
+	return ms < 1 ? 1 : ms;
+}
+
+static bool
+node_west(const struct sim *s, const struct sim_node *nd)
+{
+	return nd->x < s->side / 2;
+}
+
+static bool
+crosses_split(
+    const struct sim *s, const struct sim_node *a, const struct sim_node *b)
+{
+	return s->split && node_west(s, a) != node_west(s, b);
+}
+
+/* ---- grid of hooked nodes ---- */
+
+static int
+grid_coord(const struct sim *s, double v)
+{
+	int c = (int)(v / s->cell);
+
+	return c < 0 ? 0 : c >= s->cells ? s->cells - 1 : c;
+}
+
+static int
+grid_cell(const struct sim *s, const struct sim_node *nd)
+{
+	return grid_coord(s, nd->y) * s->cells + grid_coord(s, nd->x);
+}
+
+static void
+grid_add(struct sim *s, struct sim_node *nd)
+{
+	if (nd->in_grid)
+		return;
+	int c = grid_cell(s, nd);
+	nd->grid_prev = -1;
+	nd->grid_next = s->grid[c];
+	if (nd->grid_next >= 0)
+		s->nodes[nd->grid_next].grid_prev = (int32_t)nd->idx;
+	s->grid[c] = (int32_t)nd->idx;
+	nd->in_grid = true;
+}
+
+static void
+grid_remove(struct sim *s, struct sim_node *nd)
+{
+	if (!nd->in_grid)
+		return;
+	if (nd->grid_prev >= 0)
+		s->nodes[nd->grid_prev].grid_next = nd->grid_next;
+	else
+		s->grid[grid_cell(s, nd)] = nd->grid_next;
+	if (nd->grid_next >= 0)
+		s->nodes[nd->grid_next].grid_prev = nd->grid_prev;
+	nd->in_grid = false;
+}
+
+/* Scans one grid cell for a nearer running hooked node. */
+static void
+grid_scan(const struct sim *s, int gx, int gy, const struct sim_node *from,
+    int *best, double *bestd)
+{
+	if (gx < 0 || gy < 0 || gx >= s->cells || gy >= s->cells)
+		return;
+	for (int32_t j = s->grid[gy * s->cells + gx]; j >= 0;
+	     j = s->nodes[j].grid_next) {
+		const struct sim_node *c = &s->nodes[j];
+		if (c == from || c->state != NODE_RUNNING ||
+		    !engine_hooked(c->e))
+			continue;
+		double d = hypot(c->x - from->x, c->y - from->y);
+		if (*best < 0 || d < *bestd) {
+			*best = j;
+			*bestd = d;
+		}
+	}
+}
+
+/* The running hooked node nearest to `from`, or -1: rings of cells around
+ * its own, until no nearer node can lie further out. */
+static int
+grid_nearest(const struct sim *s, const struct sim_node *from)
+{
+	int cx = grid_coord(s, from->x), cy = grid_coord(s, from->y);
+	int best = -1;
+	double bestd = 0;
+
+	for (int r = 0; r < s->cells; r++) {
+		for (int gy = cy - r; gy <= cy + r; gy++) {
+			bool edge = gy == cy - r || gy == cy + r;
+			int step = edge || r == 0 ? 1 : 2 * r;
+			for (int gx = cx - r; gx <= cx + r; gx += step)
+				grid_scan(s, gx, gy, from, &best, &bestd);
+		}
+		if (best >= 0 && bestd <= r * s->cell)
+			break;
+	}
+	return best;
+}
+
+/* ---- engine callbacks ---- */
+
+static void
+deliver_schedule(struct sim *s, const struct sim_node *src,
+    const struct sim_node *dst, const uint8_t *buf, size_t len, bool stream)
+{
+	struct sim_event ev = {.type = EV_DELIVER,
+	    .node = dst->idx,
+	    .from = src->idx,
+	    .len = (uint32_t)len};
+	uint64_t lat = latency_ms(src, dst) * (stream ? 2 : 1);
+
+	ev.time = s->now + lat;
+	ev.buf = xmalloc(len);
+	memcpy(ev.buf, buf, len);
+	heap_push(s, ev);
+}
+
+static void
+send_cb(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
+{
+	struct sim_node *src = ctx;
+	struct sim *s = src->sim;
+	int d = endpoint_node(s, to);
+
+	s->c.sent++;
+	s->c.bytes += len;
+	if (d < 0 || len > UINT32_MAX) {
+		s->c.bad_dest++;
+		return;
+	}
+	struct sim_node *dst = &s->nodes[d];
+	if (dst->state != NODE_RUNNING) {
+		s->c.dead++;
+		return;
+	}
+	if (crosses_split(s, src, dst)) {
+		s->c.cut++;
+		return;
+	}
+	bool stream = len >= SIM_STREAM_MIN;
+	if (stream)
+		s->c.streams++;
+	else if (s->p.loss > 0 && rng_double(&s->rng) < s->p.loss) {
+		s->c.lost++;
+		return;
+	}
+	deliver_schedule(s, src, dst, buf, len, stream);
+}
+
+static void
+random_cb(void *ctx, void *buf, size_t len)
+{
+	struct sim_node *nd = ctx;
+
+	rng_fill(&nd->sim->rng, buf, len);
+}
+
+static void probe_done(
+    struct sim *s, struct sim_node *nd, const struct engine_event *ev);
+
+static void
+event_cb(void *ctx, const struct engine_event *ev)
+{
+	struct sim_node *nd = ctx;
+
+	switch (ev->type) {
+	case ENGINE_EV_HOOKED:
+		grid_add(nd->sim, nd);
+		break;
+	case ENGINE_EV_PROBE_DONE:
+		probe_done(nd->sim, nd, ev);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+log_cb(void *ctx, enum engine_log_level level, const char *msg)
+{
+	struct sim_node *nd = ctx;
+	struct sim *s = nd->sim;
+
+	if (s->p.progress == NULL || level > ENGINE_LOG_WARN)
+		return;
+	fprintf(s->p.progress, "[%.3f] node %u: %s\n",
+	    (double)(s->now - SIM_EPOCH_MS) / 1000, nd->idx, msg);
+}
+
+/* ---- driving the engines ---- */
+
+/* Asks the engine what is due now and keeps one live wake-up queued. */
+static void
+node_rearm(struct sim *s, struct sim_node *nd)
+{
+	uint64_t t = engine_tick(nd->e, s->now);
+
+	if (nd->state != NODE_RUNNING)
+		return;
+	if (t <= s->now)
+		t = s->now + 1;
+	if (t == nd->wake_at)
+		return;
+	nd->wake_at = t;
+	if (t != SIM_NEVER)
+		push_simple(s, EV_WAKE, t, nd->idx);
+}
+
+/* The key of node i: a pure function of (seed, i). */
+static void
+node_key(const struct sim *s, uint32_t i, struct keypair *kp)
+{
+	uint8_t in[24] = "andna-sim";
+	uint8_t seed[ANDNA_HASH_LEN];
+
+	for (int b = 0; b < 8; b++)
+		in[10 + b] = (uint8_t)(s->p.seed >> (8 * b));
+	for (int b = 0; b < 4; b++)
+		in[18 + b] = (uint8_t)(i >> (8 * b));
+	hash_blake2b(seed, in, sizeof(in));
+	keypair_from_seed(kp, seed);
+	sodium_memzero(seed, sizeof(seed));
+}
+
+/* Node i joins now through the nearest hooked node; the very first node
+ * founds the overlay.  While nodes run but none has hooked yet, the join
+ * waits. */
+static void
+node_join(struct sim *s, uint32_t i)
+{
+	struct sim_node *nd = &s->nodes[i];
+	struct engine_io io = {.ctx = nd,
+	    .send_cb = send_cb,
+	    .random_cb = random_cb,
+	    .event_cb = event_cb,
+	    .log_cb = s->p.engine_log ? log_cb : NULL};
+	struct keypair kp;
+	struct endpoint self, peer;
+	int via = -1;
+
+	if (nd->state != NODE_IDLE)
+		return;
+	if (s->running > 0) {
+		via = grid_nearest(s, nd);
+		if (via < 0) {
+			push_simple(s, EV_JOIN, s->now + JOIN_RETRY_MS, i);
+			return;
+		}
+	}
+	node_key(s, i, &kp);
+	node_endpoint(i, &self);
+	nd->e = engine_new(&s->p.engine, &io, &kp, &self, 1, s->now);
+	keypair_wipe(&kp);
+	if (nd->e == NULL)
+		abort();
+	nd->state = NODE_RUNNING;
+	nd->wake_at = SIM_NEVER;
+	s->running++;
+	s->c.joins++;
+	if (via >= 0) {
+		node_endpoint((uint32_t)via, &peer);
+		engine_bootstrap(nd->e, &peer, 1, s->now);
+	} else
+		engine_bootstrap(nd->e, NULL, 0, s->now);
+	node_rearm(s, nd);
+}
+
+static void
+node_stop(struct sim *s, struct sim_node *nd, enum node_state how)
+{
+	grid_remove(s, nd);
+	engine_free(nd->e);
+	nd->e = NULL;
+	nd->state = how;
+	nd->wake_at = SIM_NEVER;
+	s->running--;
+}
+
+void
+sim_crash(struct sim *s, int i)
+{
+	if (i < 0 || i >= s->n || s->nodes[i].state != NODE_RUNNING)
+		return;
+	node_stop(s, &s->nodes[i], NODE_CRASHED);
+	s->c.crashes++;
+}
+
+void
+sim_leave(struct sim *s, int i)
+{
+	if (i < 0 || i >= s->n || s->nodes[i].state != NODE_RUNNING)
+		return;
+	engine_leave(s->nodes[i].e, s->now);
+	node_stop(s, &s->nodes[i], NODE_LEFT);
+	s->c.leaves++;
+}
+
+static void
+deliver(struct sim *s, const struct sim_event *ev)
+{
+	struct sim_node *dst = &s->nodes[ev->node];
+	struct sim_node *src = &s->nodes[ev->from];
+	struct endpoint from;
+
+	if (dst->state != NODE_RUNNING) {
+		s->c.dead++;
+		return;
+	}
+	if (crosses_split(s, src, dst)) {
+		s->c.cut++;
+		return;
+	}
+	s->c.delivered++;
+	uint64_t h = hash_mix(s->c.hash, ev->time);
+	h = hash_mix(h, (uint64_t)ev->from << 32 | ev->node);
+	h = hash_mix(h, ev->len);
+	for (uint32_t k = 0; k < ev->len; k += 8) {
+		uint64_t w = 0;
+		memcpy(&w, ev->buf + k, ev->len - k < 8 ? ev->len - k : 8);
+		h = hash_mix(h, w);
+	}
+	s->c.hash = h;
+	node_endpoint(ev->from, &from);
+	engine_input(dst->e, &from, ev->buf, ev->len, s->now);
+	node_rearm(s, dst);
+}
+
+static void probe_start(struct sim *s, uint32_t k);
+
+static void
+dispatch(struct sim *s, struct sim_event *ev)
+{
+	struct sim_node *nd;
+
+	switch (ev->type) {
+	case EV_JOIN:
+		node_join(s, ev->node);
+		break;
+	case EV_WAKE:
+		nd = &s->nodes[ev->node];
+		if (nd->state != NODE_RUNNING || nd->wake_at != ev->time)
+			break;
+		nd->wake_at = SIM_NEVER;
+		node_rearm(s, nd);
+		break;
+	case EV_DELIVER:
+		deliver(s, ev);
+		free(ev->buf);
+		break;
+	case EV_PROBE:
+		probe_start(s, ev->node);
+		break;
+	default:
+		abort();
+	}
+}
+
+void
+sim_run_until(struct sim *s, uint64_t t)
+{
+	uint64_t abs = t + SIM_EPOCH_MS;
+
+	while (s->heap_len > 0 && s->heap[0].time <= abs) {
+		struct sim_event ev = heap_pop(s);
+		s->now = ev.time;
+		s->c.events++;
+		dispatch(s, &ev);
+	}
+	if (abs > s->now)
+		s->now = abs;
+}
+
+uint64_t
+sim_now(const struct sim *s)
+{
+	return s->now - SIM_EPOCH_MS;
+}
+
+uint64_t
+sim_join_all(struct sim *s)
+{
+	double gap = 1000.0 / s->p.join_rate;
+	uint64_t last = s->now;
+	uint64_t k = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		if (s->nodes[i].state != NODE_IDLE)
+			continue;
+		last = s->now + (uint64_t)((double)k++ * gap);
+		push_simple(s, EV_JOIN, last, (uint32_t)i);
+	}
+	return last - SIM_EPOCH_MS;
+}
+
+int
+sim_kill_fraction(struct sim *s, double f, bool graceful)
+{
+	uint32_t *live = xmalloc((size_t)s->n * sizeof(*live));
+	uint32_t n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].state == NODE_RUNNING)
+			live[n++] = (uint32_t)i;
+	uint32_t k = (uint32_t)llround(f * n);
+	if (k > n)
+		k = n;
+	for (uint32_t j = 0; j < k; j++) {
+		uint32_t r = j + rng_below(&s->rng, n - j);
+		uint32_t t = live[j];
+		live[j] = live[r];
+		live[r] = t;
+	}
+	for (uint32_t j = 0; j < k; j++) {
+		if (graceful)
+			sim_leave(s, (int)live[j]);
+		else
+			sim_crash(s, (int)live[j]);
+	}
+	free(live);
+	return (int)k;
+}
+
+void
+sim_partition(struct sim *s)
+{
+	s->split = true;
+}
+
+void
+sim_heal(struct sim *s)
+{
+	s->split = false;
+}
+
+int
+sim_running(const struct sim *s)
+{
+	return s->running;
+}
+
+int
+sim_hooked(const struct sim *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].state == NODE_RUNNING &&
+		    engine_hooked(s->nodes[i].e))
+			n++;
+	return n;
+}
+
+struct engine *
+sim_engine(const struct sim *s, int i)
+{
+	if (i < 0 || i >= s->n)
+		return NULL;
+	return s->nodes[i].e;
+}
+
+void
+sim_counters(const struct sim *s, struct sim_counters *c)
+{
+	*c = s->c;
+}
+
+uint64_t
+sim_engine_sent(const struct sim *s)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].state == NODE_RUNNING)
+			n += engine_stats(s->nodes[i].e)->sent;
+	return n;
+}
+
+double
+sim_state_bytes(const struct sim *s)
+{
+	double sum = 0;
+
+	if (s->running == 0)
+		return 0;
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].state == NODE_RUNNING)
+			sum += (double)engine_state_bytes(s->nodes[i].e);
+	return sum / s->running;
+}
+
+/* ---- the truth and the agreement check ---- */
+
+static int
+addr_cmp(const void *a, const void *b)
+{
+	ovl_addr_t x = *(const ovl_addr_t *)a, y = *(const ovl_addr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+target_cmp(const void *a, const void *b)
+{
+	const struct target *x = a, *y = b;
+
+	if (x->gnode != y->gnode)
+		return x->gnode < y->gnode ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The true rounded level-1 gnode of `t`; the truth must not be empty. */
+static ovl_addr_t
+truth_round(const struct sim *s, ovl_addr_t t)
+{
+	int a = round_nearest(&s->top, ovl_id(t, 3));
+	int b = round_nearest(&s->l2[a], ovl_id(t, 2));
+	int c = round_nearest(&s->l1[a << 8 | b], ovl_id(t, 1));
+
+	assert(a >= 0 && b >= 0 && c >= 0);
+	return (ovl_addr_t)a << 24 | (ovl_addr_t)b << 16 | (ovl_addr_t)c << 8;
+}
+
+/* Collects the gnodes of running hooked nodes and rounds every target
+ * over them; the targets end up sorted by their true gnode. */
+static void
+truth_build(struct sim *s)
+{
+	memset(&s->top, 0, sizeof(s->top));
+	memset(s->l2, 0, sizeof(s->l2));
+	memset(s->l1, 0, 65536 * sizeof(*s->l1));
+	s->n_addrs = 0;
+	s->unhooked = 0;
+	for (int i = 0; i < s->n; i++) {
+		const struct sim_node *nd = &s->nodes[i];
+		if (nd->state != NODE_RUNNING)
+			continue;
+		if (!engine_hooked(nd->e)) {
+			s->unhooked++;
+			continue;
+		}
+		ovl_addr_t a = engine_addr(nd->e);
+		s->addrs[s->n_addrs++] = a;
+		idset_add(&s->top, ovl_id(a, 3));
+		idset_add(&s->l2[ovl_id(a, 3)], ovl_id(a, 2));
+		idset_add(&s->l1[a >> 16], ovl_id(a, 1));
+	}
+	qsort(s->addrs, (size_t)s->n_addrs, sizeof(*s->addrs), addr_cmp);
+	if (s->n_addrs == 0)
+		return;
+	for (int k = 0; k < s->p.targets; k++)
+		s->targets[k].gnode = truth_round(s, s->targets[k].addr);
+	qsort(
+	    s->targets, (size_t)s->p.targets, sizeof(*s->targets), target_cmp);
+}
+
+static bool
+idset_eq(const struct idset *a, const struct idset *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* First target whose true gnode is >= `key`. */
+static size_t
+targets_lower(const struct sim *s, uint64_t key)
+{
+	size_t lo = 0, hi = (size_t)s->p.targets;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->targets[mid].gnode < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether view `v` rounds target k as the truth does. */
+static bool
+view_agrees(const struct round_view *v, const struct target *t)
+{
+	ovl_addr_t prefix = 0;
+	int level = round_view_target(v, t->addr, NULL, &prefix);
+
+	if (level > 0)
+		return prefix == ovl_prefix(t->gnode, level);
+	return level == 0 && ovl_prefix(v->self, 1) == t->gnode;
+}
+
+/* Checks one node's view against the truth and marks the targets it gets
+ * wrong in s->bad, skipping those already marked; returns how many it
+ * marked, stopping at the first with `first_only`.  Only targets whose
+ * true path enters the highest level where the view's id set differs
+ * from the truth's can come out differently, so only those are rounded. */
+static int
+view_check(struct sim *s, const struct round_view *v, bool first_only)
+{
+	ovl_addr_t self = v->self;
+	uint64_t lo, width;
+	int marked = 0;
+
+	if (!idset_eq(&v->ids[3], &s->top)) {
+		lo = 0;
+		width = (uint64_t)1 << 32;
+	} else if (!idset_eq(&v->ids[2], &s->l2[ovl_id(self, 3)])) {
+		lo = ovl_prefix(self, 3);
+		width = (uint64_t)1 << 24;
+	} else if (!idset_eq(&v->ids[1], &s->l1[self >> 16])) {
+		lo = ovl_prefix(self, 2);
+		width = (uint64_t)1 << 16;
+	} else
+		return 0;
+	size_t end = targets_lower(s, lo + width);
+	for (size_t k = targets_lower(s, lo); k < end; k++) {
+		if (s->bad[k] || view_agrees(v, &s->targets[k]))
+			continue;
+		s->bad[k] = 1;
+		marked++;
+		if (first_only)
+			break;
+	}
+	return marked;
+}
+
+/* First running hooked address >= `a`. */
+static int
+addrs_lower(const struct sim *s, uint64_t a)
+{
+	int lo = 0, hi = s->n_addrs;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (s->addrs[mid] < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether node `e` counts exactly the running hooked members of its
+ * level-1 gnode (itself included): its inner map has caught up with
+ * crashes, leaves and joins. */
+static bool
+members_exact(const struct sim *s, const struct engine *e)
+{
+	uint64_t p = ovl_prefix(engine_addr(e), 1);
+
+	return engine_gnode_members(e) ==
+	    addrs_lower(s, p + 256) - addrs_lower(s, p);
+}
+
+bool
+sim_converged(struct sim *s)
+{
+	truth_build(s);
+	if (s->unhooked > 0 || s->n_addrs == 0)
+		return false;
+	memset(s->bad, 0, (size_t)s->p.targets);
+	for (int i = 0; i < s->n; i++) {
+		if (s->nodes[i].state != NODE_RUNNING)
+			continue;
+		if (!members_exact(s, s->nodes[i].e))
+			return false;
+		engine_round_view(s->nodes[i].e, &s->view);
+		if (view_check(s, &s->view, true) > 0)
+			return false;
+	}
+	return true;
+}
+
+int
+sim_members_wrong(struct sim *s)
+{
+	int n = 0;
+
+	truth_build(s);
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].state == NODE_RUNNING &&
+		    engine_hooked(s->nodes[i].e) &&
+		    !members_exact(s, s->nodes[i].e))
+			n++;
+	return n;
+}
+
+/* Fraction of the targets on which every running hooked node agrees;
+ * with `strict`, 0 as soon as a running node is not hooked. */
+static double
+agree_over(struct sim *s, bool strict)
+{
+	int bad = 0;
+
+	truth_build(s);
+	if ((strict && s->unhooked > 0) || s->n_addrs == 0)
+		return 0;
+	memset(s->bad, 0, (size_t)s->p.targets);
+	for (int i = 0; i < s->n && bad < s->p.targets; i++) {
+		if (s->nodes[i].state != NODE_RUNNING)
+			continue;
+		if (!engine_hooked(s->nodes[i].e))
+			continue;
+		engine_round_view(s->nodes[i].e, &s->view);
+		bad += view_check(s, &s->view, false);
+	}
+	return 1.0 - (double)bad / s->p.targets;
+}
+
+double
+sim_agree(struct sim *s)
+{
+	return agree_over(s, true);
+}
+
+double
+sim_wait_converged(struct sim *s, uint64_t deadline)
+{
+	uint64_t start = sim_now(s);
+
+	for (;;) {
+		if (sim_converged(s))
+			return (double)(sim_now(s) - start) / 1000;
+		if (sim_now(s) >= deadline)
+			return -1;
+		uint64_t next = sim_now(s) + s->p.check_ms;
+		sim_run_until(s, next < deadline ? next : deadline);
+	}
+}
+
+void
+sim_gnodes(struct sim *s, int *gnodes, int *levels)
+{
+	int g = 0, l1 = 0, l2 = 0;
+
+	truth_build(s);
+	for (int p = 0; p < 65536; p++) {
+		int k = 0;
+		for (int w = 0; w < 4; w++)
+			k += __builtin_popcountll(s->l1[p].w[w]);
+		g += k;
+		l1 |= k > 1;
+	}
+	for (int t = 0; t < 256; t++) {
+		int k = 0;
+		for (int w = 0; w < 4; w++)
+			k += __builtin_popcountll(s->l2[t].w[w]);
+		l2 |= k > 1;
+	}
+	int l3 = 0;
+	for (int w = 0; w < 4; w++)
+		l3 += __builtin_popcountll(s->top.w[w]);
+	*gnodes = g;
+	*levels = l1 + l2 + (l3 > 1);
+}
+
+/* ---- probes ---- */
+
+static size_t
+probe_slot(const struct sim *s, uint32_t node, uint64_t id)
+{
+	uint64_t x = ((uint64_t)node << 32) ^ id;
+
+	return (size_t)splitmix64(&x) & s->probe_mask;
+}
+
+/* Starts probe k of the batch from its node. */
+static void
+probe_start(struct sim *s, uint32_t k)
+{
+	if (s->probes == NULL || (int)k >= s->n_probes)
+		return;
+	struct probe_rec *r = &s->probes[k];
+	struct sim_node *nd = &s->nodes[r->node];
+	if (nd->state != NODE_RUNNING || !engine_hooked(nd->e)) {
+		s->probes_finished++;
+		return;
+	}
+	r->started = true;
+	s->probing = (int)k;
+	r->id = engine_probe(nd->e, r->target, s->now);
+	s->probing = -1;
+	if (!r->done) {
+		size_t h = probe_slot(s, r->node, r->id);
+		while (s->probe_hash[h] != 0)
+			h = (h + 1) & s->probe_mask;
+		s->probe_hash[h] = k + 1;
+	}
+	node_rearm(s, nd);
+}
+
+/* Records the outcome of a probe of the batch; late and foreign reports
+ * are ignored.  A report from inside engine_probe() belongs to the probe
+ * being started, whose id is not known yet. */
+static void
+probe_done(struct sim *s, struct sim_node *nd, const struct engine_event *ev)
+{
+	struct probe_rec *r = NULL;
+
+	if (s->probes == NULL)
+		return;
+	for (size_t h = probe_slot(s, nd->idx, ev->id); s->probe_hash[h] != 0;
+	     h = (h + 1) & s->probe_mask) {
+		struct probe_rec *c = &s->probes[s->probe_hash[h] - 1];
+		if (c->node == nd->idx && c->id == ev->id) {
+			r = c;
+			break;
+		}
+	}
+	if (r == NULL && s->probing >= 0 &&
+	    s->probes[s->probing].node == nd->idx)
+		r = &s->probes[s->probing];
+	if (r == NULL || r->done)
+		return;
+	r->done = true;
+	r->status = ev->status;
+	r->addr = ev->addr;
+	r->hops = ev->hops;
+	s->probes_finished++;
+}
+
+static bool
+addr_running(const struct sim *s, ovl_addr_t a)
+{
+	return bsearch(&a, s->addrs, (size_t)s->n_addrs, sizeof(*s->addrs),
+		   addr_cmp) != NULL;
+}
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Value at quantile q of sorted v[0..n-1] (nearest rank). */
+static int
+quantile(const int *v, int n, double q)
+{
+	int rank = (int)ceil(q * n);
+
+	return v[rank < 1 ? 0 : rank - 1];
+}
+
+static void
+probes_score(struct sim *s, struct sim_probe_result *out)
+{
+	int *hops = xmalloc((size_t)s->n_probes * sizeof(*hops));
+
+	for (int k = 0; k < s->n_probes; k++) {
+		const struct probe_rec *r = &s->probes[k];
+		out->sent += r->started;
+		out->done += r->done;
+		if (!r->started)
+			continue;
+		if (!r->done)
+			out->timeouts++;
+		else if (r->status != 0)
+			out->errors++;
+		else if (!addr_running(s, r->addr))
+			out->dead_responder++;
+		else if (ovl_prefix(r->addr, 1) != truth_round(s, r->target))
+			out->wrong_gnode++;
+		else
+			hops[out->ok++] = r->hops;
+	}
+	out->success = out->sent > 0 ? (double)out->ok / out->sent : 0;
+	if (out->ok > 0) {
+		qsort(hops, (size_t)out->ok, sizeof(*hops), int_cmp);
+		out->hops_p50 = quantile(hops, out->ok, 0.5);
+		out->hops_p99 = quantile(hops, out->ok, 0.99);
+		out->hops_max = hops[out->ok - 1];
+	}
+	free(hops);
+}
+
+int
+sim_probes(
+    struct sim *s, int n, uint32_t spread_ms, struct sim_probe_result *out)
+{
+	uint32_t *from = NULL;
+	int nfrom = 0, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->hops_p50 = out->hops_p99 = out->hops_max = -1;
+	truth_build(s);
+	if (n <= 0 || s->n_addrs == 0)
+		return 0;
+	from = malloc((size_t)s->n * sizeof(*from));
+	s->probes = calloc((size_t)n, sizeof(*s->probes));
+	for (s->probe_mask = 1; s->probe_mask < 2 * (size_t)n;)
+		s->probe_mask <<= 1;
+	s->probe_hash = calloc(s->probe_mask, sizeof(*s->probe_hash));
+	s->probe_mask--;
+	if (from == NULL || s->probes == NULL || s->probe_hash == NULL) {
+		err = ANDNA_ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].state == NODE_RUNNING &&
+		    engine_hooked(s->nodes[i].e))
+			from[nfrom++] = (uint32_t)i;
+	s->n_probes = n;
+	s->probes_finished = 0;
+	s->probing = -1;
+	for (int k = 0; k < n; k++) {
+		struct probe_rec *r = &s->probes[k];
+		r->node = from[rng_below(&s->rng, (uint32_t)nfrom)];
+		r->target = (ovl_addr_t)rng_next(&s->rng);
+		uint64_t at = spread_ms ? rng_below(&s->rng, spread_ms) : 0;
+		push_simple(s, EV_PROBE, s->now + at, (uint32_t)k);
+	}
+	const struct engine_config *ec = &s->p.engine;
+	uint64_t end = sim_now(s) + spread_ms + 5000 +
+	    (uint64_t)ec->request_timeout_ms *
+		(uint64_t)(ec->request_tries > 0 ? ec->request_tries : 1);
+	while (s->probes_finished < n && sim_now(s) < end)
+		sim_run_until(s, sim_now(s) + PROBE_POLL_MS);
+	probes_score(s, out);
+out:
+	free(from);
+	free(s->probes);
+	free(s->probe_hash);
+	s->probes = NULL;
+	s->probe_hash = NULL;
+	s->n_probes = 0;
+	return err;
+}
+
+/* ---- set-up ---- */
+
+void
+sim_params_defaults(struct sim_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->nodes = 1000;
+	p->seed = 1;
+	engine_config_defaults(&p->engine);
+	p->engine.gnode_size = 16;
+	p->targets = 10000;
+	p->check_ms = 1000;
+	p->steady_ms = 30000;
+	p->probes = 10000;
+	p->probe_spread_ms = 5000;
+	p->max_time_ms = 1200000;
+}
+
+int
+sim_params_check(const struct sim_params *p, const char **why)
+{
+	*why = NULL;
+	if (p->nodes < 1 || p->nodes > SIM_NODES_MAX)
+		*why = "nodes must be 1..1000000";
+	else if (p->engine.gnode_size < 2 || p->engine.gnode_size > 256)
+		*why = "gnode size must be 2..256";
+	else if (!(p->loss >= 0 && p->loss < 1))
+		*why = "loss must be at least 0 and below 1";
+	else if (!(p->join_rate >= 0 && p->join_rate <= 1e6))
+		*why = "join rate must be 0 (auto) or up to 1000000 per second";
+	else if (!(p->crash >= 0 && p->crash < 1) ||
+	    !(p->leave >= 0 && p->leave < 1))
+		*why =
+		    "crash and leave fractions must be at least 0 and below 1";
+	else if (p->crash + p->leave >= 1)
+		*why =
+		    "crash plus leave must stay below 1: someone must remain";
+	else if (p->targets < 1 || p->targets > 1000000)
+		*why = "targets must be 1..1000000";
+	else if (p->probes < 0 || p->probes > 10000000)
+		*why = "probes must be 0..10000000";
+	else if (p->check_ms < 1)
+		*why = "check period must be at least 1 ms";
+	else if (p->max_time_ms < 1 || p->max_time_ms > 100ULL * 86400000)
+		*why = "max time must be 1 ms to 100 days";
+	return *why != NULL ? ANDNA_EINVAL : 0;
+}
+
+int
+sim_new(const struct sim_params *p, struct sim **out)
+{
+	struct sim *s = NULL;
+	const char *why;
+	uint64_t tseed;
+	int err = 0;
+
+	*out = NULL;
+	if (sim_params_check(p, &why) != 0)
+		return ANDNA_EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ANDNA_ENOMEM;
+	s->p = *p;
+	if (s->p.join_rate == 0)
+		s->p.join_rate = p->nodes / 20 > 50 ? p->nodes / 20.0 : 50;
+	s->n = p->nodes;
+	s->side = 1000 * sqrt(p->nodes / 1000.0);
+	s->now = SIM_EPOCH_MS;
+	s->probing = -1;
+	s->cells = (int)ceil(sqrt(p->nodes));
+	s->cell = s->side / s->cells;
+	rng_seed(&s->rng, p->seed);
+	s->nodes = calloc((size_t)s->n, sizeof(*s->nodes));
+	s->grid = malloc((size_t)s->cells * s->cells * sizeof(*s->grid));
+	s->l1 = calloc(65536, sizeof(*s->l1));
+	s->addrs = calloc((size_t)s->n, sizeof(*s->addrs));
+	s->targets = calloc((size_t)p->targets, sizeof(*s->targets));
+	s->bad = calloc((size_t)p->targets, 1);
+	if (s->nodes == NULL || s->grid == NULL || s->l1 == NULL ||
+	    s->addrs == NULL || s->targets == NULL || s->bad == NULL) {
+		err = ANDNA_ENOMEM;
+		goto out;
+	}
+	for (int c = 0; c < s->cells * s->cells; c++)
+		s->grid[c] = -1;
+	for (int i = 0; i < s->n; i++) {
+		struct sim_node *nd = &s->nodes[i];
+		nd->sim = s;
+		nd->idx = (uint32_t)i;
+		nd->x = rng_double(&s->rng) * s->side;
+		nd->y = rng_double(&s->rng) * s->side;
+		nd->wake_at = SIM_NEVER;
+		nd->grid_next = nd->grid_prev = -1;
+	}
+	/* targets from their own stream: fixed whatever the run does */
+	tseed = p->seed ^ 0x7461726765747321ULL;
+	for (int k = 0; k < p->targets; k++)
+		s->targets[k].addr = (ovl_addr_t)splitmix64(&tseed);
+	*out = s;
+	s = NULL;
+out:
+	sim_free(s);
+	return err;
+}
+
+void
+sim_free(struct sim *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; s->nodes != NULL && i < s->n; i++)
+		engine_free(s->nodes[i].e);
+	for (size_t k = 0; k < s->heap_len; k++)
+		free(s->heap[k].buf);
+	free(s->heap);
+	free(s->nodes);
+	free(s->grid);
+	free(s->l1);
+	free(s->addrs);
+	free(s->targets);
+	free(s->bad);
+	free(s->probes);
+	free(s->probe_hash);
+	free(s);
+}
+
+/* ---- the scenario ---- */
+
+static double
+wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+progress(const struct sim *s, double wall0, const char *what)
+{
+	if (s->p.progress == NULL)
+		return;
+	fprintf(s->p.progress,
+	    "sim: t=%.1fs wall=%.1fs running=%d events=%llu: %s\n",
+	    (double)sim_now(s) / 1000, wall_now() - wall0, s->running,
+	    (unsigned long long)s->c.events, what);
+	fflush(s->p.progress);
+}
+
+/* Runs until `t`, printing a line every few seconds of wall time. */
+static void
+run_reporting(struct sim *s, uint64_t t, double wall0, const char *what)
+{
+	double last = wall_now();
+
+	while (sim_now(s) < t) {
+		uint64_t next = sim_now(s) + 1000;
+		sim_run_until(s, next < t ? next : t);
+		if (s->p.progress != NULL && wall_now() - last >= 5) {
+			last = wall_now();
+			progress(s, wall0, what);
+		}
+	}
+}
+
+static void
+probes_unrun(struct sim_probe_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->success = -1;
+	r->hops_p50 = r->hops_p99 = r->hops_max = -1;
+}
+
+/* Probes after a phase, unless the time is up. */
+static int
+phase_probes(
+    struct sim *s, uint64_t deadline, double wall0, struct sim_probe_result *r)
+{
+	probes_unrun(r);
+	if (sim_now(s) >= deadline || s->p.probes == 0)
+		return 0;
+	progress(s, wall0, "probing");
+	return sim_probes(s, s->p.probes, s->p.probe_spread_ms, r);
+}
+
+/* sim_wait_converged(), with a progress line every few seconds of wall
+ * time that says how far the views are from agreeing. */
+static double
+converge_reporting(
+    struct sim *s, uint64_t deadline, double wall0, const char *what)
+{
+	uint64_t start = sim_now(s);
+	double last = wall_now();
+	char line[160];
+
+	for (;;) {
+		if (sim_converged(s))
+			return (double)(sim_now(s) - start) / 1000;
+		if (sim_now(s) >= deadline)
+			return -1;
+		if (s->p.progress != NULL && wall_now() - last >= 5) {
+			int hooked = sim_hooked(s);
+			int wrong = sim_members_wrong(s);
+			snprintf(line, sizeof(line),
+			    "%s: %d of %d hooked, those agree on %.4f, %d "
+			    "miscount their gnode",
+			    what, hooked, s->running, agree_over(s, false),
+			    wrong);
+			progress(s, wall0, line);
+			last = wall_now();
+		}
+		uint64_t next = sim_now(s) + s->p.check_ms;
+		sim_run_until(s, next < deadline ? next : deadline);
+	}
+}
+
+/* Waits for convergence after a disturbance; sets *conv and *agree. */
+static void
+phase_converge(struct sim *s, uint64_t deadline, double wall0, const char *what,
+    double *conv, double *agree)
+{
+	progress(s, wall0, what);
+	*conv = converge_reporting(s, deadline, wall0, what);
+	*agree = sim_agree(s);
+	progress(s, wall0, *conv >= 0 ? "converged" : "did not converge");
+}
+
+/* How long a split lasts by default: long enough that each half forgets
+ * the other. */
+static uint64_t
+split_default_ms(const struct engine_config *c)
+{
+	uint64_t a = c->suspect_ms, b = c->outer_timeout_ms;
+
+	return (a > b ? a : b) + 30000;
+}
+
+static void
+report_init(const struct sim_params *p, struct sim_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->nodes = p->nodes;
+	r->gnode_size = p->engine.gnode_size;
+	r->seed = p->seed;
+	r->loss = p->loss;
+	r->converged_s = r->agree = -1;
+	r->msgs_per_node_s = r->bytes_state_per_node = -1;
+	r->crash_converged_s = r->crash_agree = -1;
+	r->leave_converged_s = r->leave_agree = -1;
+	r->split_s = r->split_agree = -1;
+	r->heal_converged_s = r->heal_agree = -1;
+	probes_unrun(&r->probes);
+	probes_unrun(&r->crash_probes);
+	probes_unrun(&r->leave_probes);
+	probes_unrun(&r->heal_probes);
+	r->partition = p->partition;
+}
+
+static int
+scenario_phases(struct sim *s, struct sim_report *r, double wall0)
+{
+	const struct sim_params *p = &s->p;
+	uint64_t deadline = p->max_time_ms;
+	int err;
+
+	progress(s, wall0, "joining");
+	uint64_t last = sim_join_all(s);
+	run_reporting(s, last < deadline ? last : deadline, wall0, "joining");
+	r->join_s = (double)sim_now(s) / 1000;
+	phase_converge(
+	    s, deadline, wall0, "converging", &r->converged_s, &r->agree);
+	if (sim_now(s) < deadline) {
+		uint64_t sent = sim_engine_sent(s);
+		uint64_t t0 = sim_now(s), t1 = t0 + p->steady_ms;
+		progress(s, wall0, "steady state");
+		run_reporting(
+		    s, t1 < deadline ? t1 : deadline, wall0, "steady state");
+		double secs = (double)(sim_now(s) - t0) / 1000;
+		if (secs > 0 && s->running > 0)
+			r->msgs_per_node_s =
+			    (double)(sim_engine_sent(s) - sent) / s->running /
+			    secs;
+		r->bytes_state_per_node = sim_state_bytes(s);
+	}
+	sim_gnodes(s, &r->gnodes, &r->levels);
+	if ((err = phase_probes(s, deadline, wall0, &r->probes)) != 0)
+		return err;
+	if (p->crash > 0 && sim_now(s) < deadline) {
+		r->crashed = sim_kill_fraction(s, p->crash, false);
+		phase_converge(s, deadline, wall0, "crashed",
+		    &r->crash_converged_s, &r->crash_agree);
+		if ((err = phase_probes(s, deadline, wall0, &r->crash_probes)))
+			return err;
+	}
+	if (p->leave > 0 && sim_now(s) < deadline) {
+		r->left = sim_kill_fraction(s, p->leave, true);
+		phase_converge(s, deadline, wall0, "left",
+		    &r->leave_converged_s, &r->leave_agree);
+		if ((err = phase_probes(s, deadline, wall0, &r->leave_probes)))
+			return err;
+	}
+	if (p->partition && sim_now(s) < deadline) {
+		uint64_t len =
+		    p->split_ms ? p->split_ms : split_default_ms(&p->engine);
+		uint64_t t1 = sim_now(s) + len;
+		progress(s, wall0, "split");
+		sim_partition(s);
+		run_reporting(s, t1 < deadline ? t1 : deadline, wall0, "split");
+		r->split_s = (double)len / 1000;
+		r->split_agree = sim_agree(s);
+		sim_heal(s);
+		phase_converge(s, deadline, wall0, "healed",
+		    &r->heal_converged_s, &r->heal_agree);
+		if ((err = phase_probes(s, deadline, wall0, &r->heal_probes)))
+			return err;
+	}
+	return 0;
+}
+
+int
+sim_scenario_run(const struct sim_params *p, struct sim_report *r)
+{
+	struct sim *s = NULL;
+	struct rusage ru;
+	double wall0 = wall_now();
+	int err;
+
+	report_init(p, r);
+	if ((err = sim_new(p, &s)) != 0)
+		return err;
+	err = scenario_phases(s, r, wall0);
+	r->running = s->running;
+	r->sim_s = (double)sim_now(s) / 1000;
+	sim_counters(s, &r->counters);
+	progress(s, wall0, "done");
+	sim_free(s);
+	r->wall_s = wall_now() - wall0;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		r->peak_rss_kb = ru.ru_maxrss;
+	return err;
+}
+
+/* ---- the report as JSON ---- */
+
+static void
+json_num(FILE *f, const char *key, double v, bool first)
+{
+	fprintf(f, first ? "\"%s\":" : ",\"%s\":", key);
+	if (v < 0 || !isfinite(v))
+		fputs("null", f);
+	else if (v == floor(v) && v < 1e15)
+		fprintf(f, "%.0f", v);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+static void
+json_probes(FILE *f, const char *prefix, const struct sim_probe_result *r)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "%sroute_success", prefix);
+	json_num(f, key, r->success, false);
+	snprintf(key, sizeof(key), "%shops_p50", prefix);
+	json_num(f, key, r->hops_p50, false);
+	snprintf(key, sizeof(key), "%shops_p99", prefix);
+	json_num(f, key, r->hops_p99, false);
+	snprintf(key, sizeof(key), "%shops_max", prefix);
+	json_num(f, key, r->hops_max, false);
+	snprintf(key, sizeof(key), "%sprobes", prefix);
+	json_num(f, key, r->sent, false);
+	snprintf(key, sizeof(key), "%sprobes_done", prefix);
+	json_num(f, key, r->done, false);
+	snprintf(key, sizeof(key), "%sprobe_failures", prefix);
+	fprintf(f,
+	    ",\"%s\":{\"timeout\":%d,\"error\":%d,\"dead\":%d,"
+	    "\"wrong_gnode\":%d}",
+	    key, r->timeouts, r->errors, r->dead_responder, r->wrong_gnode);
+}
+
+void
+sim_report_json(const struct sim_report *r, FILE *f)
+{
+	const struct sim_counters *c = &r->counters;
+
+	fputc('{', f);
+	json_num(f, "nodes", r->nodes, true);
+	json_num(f, "running", r->running, false);
+	json_num(f, "gnode_size", r->gnode_size, false);
+	fprintf(f, ",\"seed\":%llu", (unsigned long long)r->seed);
+	json_num(f, "loss", r->loss, false);
+	json_num(f, "join_s", r->join_s, false);
+	json_num(f, "converged_s", r->converged_s, false);
+	json_num(f, "agree", r->agree, false);
+	json_num(f, "gnodes", r->gnodes, false);
+	json_num(f, "levels", r->levels, false);
+	json_probes(f, "", &r->probes);
+	json_num(f, "msgs_per_node_s", r->msgs_per_node_s, false);
+	json_num(f, "bytes_state_per_node", r->bytes_state_per_node, false);
+	json_num(f, "crashed", r->crashed, false);
+	json_num(f, "crash_converged_s", r->crash_converged_s, false);
+	json_num(f, "crash_agree", r->crash_agree, false);
+	json_probes(f, "crash_", &r->crash_probes);
+	json_num(f, "left", r->left, false);
+	json_num(f, "leave_converged_s", r->leave_converged_s, false);
+	json_num(f, "leave_agree", r->leave_agree, false);
+	json_probes(f, "leave_", &r->leave_probes);
+	fprintf(f, ",\"partition\":%s", r->partition ? "true" : "false");
+	json_num(f, "split_s", r->split_s, false);
+	json_num(f, "split_agree", r->split_agree, false);
+	json_num(f, "heal_converged_s", r->heal_converged_s, false);
+	json_num(f, "heal_agree", r->heal_agree, false);
+	json_probes(f, "heal_", &r->heal_probes);
+	json_num(f, "sim_s", r->sim_s, false);
+	json_num(f, "events", (double)c->events, false);
+	json_num(f, "msgs", (double)c->sent, false);
+	json_num(f, "msgs_lost", (double)c->lost, false);
+	json_num(f, "msgs_cut", (double)c->cut, false);
+	json_num(f, "msgs_dead", (double)c->dead, false);
+	fprintf(
+	    f, ",\"delivery_hash\":\"%016llx\"", (unsigned long long)c->hash);
+	json_num(f, "wall_s", r->wall_s, false);
+	json_num(f, "peak_rss_kb", (double)r->peak_rss_kb, false);
+	fputs("}\n", f);
+}

@@ -1,0 +1,252 @@
+/* Simulator scenarios: 1,000 nodes with gnode size 16 converge to one view
+ * and route every probe, with loss, after a crash of 30% and after a
+ * partition heals; and the same seed gives the same run. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crypto/crypto.h"
+#include "proto/err.h"
+#include "sim/sim.h"
+
+/* The common set-up: 1,000 nodes, gnode size 16, a short steady window. */
+static void
+params_1000(struct sim_params *p, uint64_t seed)
+{
+	sim_params_defaults(p);
+	p->nodes = 1000;
+	p->engine.gnode_size = 16;
+	p->seed = seed;
+	p->steady_ms = 5000;
+	p->max_time_ms = 900000;
+}
+
+/* Asserts a batch of probes reached the right gnode, at least `min` of
+ * them, within levels + 1 hops. */
+static void
+assert_probes(const struct sim_probe_result *r, double min, int levels)
+{
+	assert_int_equal(r->sent, 10000);
+	assert_true(r->success >= min);
+	assert_true(r->hops_p50 >= 0);
+	assert_true(r->hops_p99 <= levels + 1);
+}
+
+static void
+test_converge_and_route(void **state)
+{
+	struct sim_params p;
+	struct sim_report r;
+
+	(void)state;
+	params_1000(&p, 1);
+	assert_int_equal(sim_scenario_run(&p, &r), 0);
+	assert_int_equal(r.running, 1000);
+	assert_true(r.converged_s >= 0);
+	assert_true(r.agree == 1.0);
+	/* 1,000 nodes in gnodes of at most 16: at least 63 of them, so at
+	 * least two levels are in use */
+	assert_true(r.gnodes >= 63);
+	assert_true(r.levels >= 2);
+	assert_true(r.probes.success == 1.0);
+	assert_probes(&r.probes, 1.0, r.levels);
+	assert_true(r.msgs_per_node_s > 0);
+	assert_true(r.bytes_state_per_node > 0);
+	assert_int_equal(r.counters.lost, 0);
+	assert_int_equal(r.counters.cut, 0);
+}
+
+static void
+test_loss(void **state)
+{
+	struct sim_params p;
+	struct sim_report r;
+
+	(void)state;
+	params_1000(&p, 2);
+	p.loss = 0.05;
+	assert_int_equal(sim_scenario_run(&p, &r), 0);
+	assert_true(r.converged_s >= 0);
+	assert_true(r.agree == 1.0);
+	assert_probes(&r.probes, 0.999, r.levels);
+	/* the loss model dropped about 5% of the datagrams */
+	double dgrams = (double)(r.counters.sent - r.counters.streams -
+	    r.counters.dead - r.counters.bad_dest);
+	double lost = (double)r.counters.lost / dgrams;
+	assert_true(lost > 0.045 && lost < 0.055);
+}
+
+static void
+test_crash(void **state)
+{
+	struct sim_params p;
+	struct sim_report r;
+
+	(void)state;
+	params_1000(&p, 3);
+	p.crash = 0.3;
+	assert_int_equal(sim_scenario_run(&p, &r), 0);
+	assert_true(r.converged_s >= 0);
+	assert_int_equal(r.crashed, 300);
+	assert_int_equal(r.running, 700);
+	assert_true(r.crash_converged_s >= 0);
+	assert_true(r.crash_agree == 1.0);
+	assert_true(r.crash_probes.success == 1.0);
+	assert_probes(&r.crash_probes, 1.0, r.levels);
+}
+
+static void
+test_partition_heal(void **state)
+{
+	struct sim_params p;
+	struct sim_report r;
+
+	(void)state;
+	params_1000(&p, 4);
+	p.partition = true;
+	assert_int_equal(sim_scenario_run(&p, &r), 0);
+	assert_true(r.converged_s >= 0);
+	/* the split lasted long enough for the halves to forget each other */
+	assert_true(r.split_agree < 1.0);
+	assert_true(r.counters.cut > 0);
+	assert_true(r.heal_converged_s >= 0);
+	assert_true(r.heal_agree == 1.0);
+	assert_true(r.heal_probes.success == 1.0);
+	assert_probes(&r.heal_probes, 1.0, r.levels);
+}
+
+/* A small run that draws on every source of randomness: loss, a crash,
+ * probes. */
+static void
+small_run(uint64_t seed, struct sim_report *r)
+{
+	struct sim_params p;
+
+	sim_params_defaults(&p);
+	p.nodes = 200;
+	p.engine.gnode_size = 8;
+	p.seed = seed;
+	p.loss = 0.02;
+	p.crash = 0.1;
+	p.steady_ms = 2000;
+	p.probes = 500;
+	p.targets = 2000;
+	p.max_time_ms = 300000;
+	assert_int_equal(sim_scenario_run(&p, r), 0);
+}
+
+static void
+test_determinism(void **state)
+{
+	struct sim_report a, b, c;
+
+	(void)state;
+	small_run(7, &a);
+	small_run(7, &b);
+	small_run(8, &c);
+	assert_true(a.counters.events > 0 && a.counters.lost > 0);
+	assert_memory_equal(&a.counters, &b.counters, sizeof(a.counters));
+	assert_true(a.converged_s == b.converged_s);
+	assert_true(a.crash_converged_s == b.crash_converged_s);
+	assert_true(a.agree == b.agree && a.crash_agree == b.crash_agree);
+	assert_memory_equal(&a.probes, &b.probes, sizeof(a.probes));
+	assert_memory_equal(
+	    &a.crash_probes, &b.crash_probes, sizeof(a.crash_probes));
+	assert_true(a.msgs_per_node_s == b.msgs_per_node_s);
+	assert_true(a.bytes_state_per_node == b.bytes_state_per_node);
+	assert_int_not_equal(a.counters.hash, c.counters.hash);
+	assert_true(a.counters.events != c.counters.events ||
+	    a.counters.sent != c.counters.sent);
+}
+
+/* The underlay by itself: a split cuts every message that crosses it and
+ * only those, and healing ends that. */
+static void
+test_split_cuts(void **state)
+{
+	struct sim_params p;
+	struct sim_counters c0, c1, c2;
+	struct sim *s = NULL;
+
+	(void)state;
+	sim_params_defaults(&p);
+	p.nodes = 100;
+	p.engine.gnode_size = 8;
+	assert_int_equal(sim_new(&p, &s), 0);
+	assert_int_equal(sim_running(s), 0);
+	assert_false(sim_converged(s));
+	uint64_t last = sim_join_all(s);
+	assert_int_equal(last, 99 * 20); /* 50 joins per second */
+	sim_run_until(s, last);
+	assert_int_equal(sim_running(s), 100);
+	assert_true(sim_wait_converged(s, 300000) >= 0);
+	assert_int_equal(sim_hooked(s), 100);
+	assert_true(sim_agree(s) == 1.0);
+	sim_counters(s, &c0);
+	assert_int_equal(c0.cut, 0);
+	sim_partition(s);
+	sim_run_until(s, sim_now(s) + 20000);
+	sim_counters(s, &c1);
+	assert_true(c1.cut > 0);
+	sim_heal(s);
+	sim_run_until(s, sim_now(s) + 20000);
+	sim_counters(s, &c2);
+	assert_true(c2.cut == c1.cut);
+	assert_true(c2.delivered > c1.delivered);
+	/* a crashed node takes no more messages */
+	sim_crash(s, 5);
+	assert_null(sim_engine(s, 5));
+	assert_int_equal(sim_running(s), 99);
+	sim_leave(s, 6);
+	assert_int_equal(sim_running(s), 98);
+	sim_free(s);
+}
+
+static void
+test_params_check(void **state)
+{
+	struct sim_params p;
+	const char *why = NULL;
+	struct sim *s = NULL;
+
+	(void)state;
+	sim_params_defaults(&p);
+	assert_int_equal(sim_params_check(&p, &why), 0);
+	assert_null(why);
+	p.nodes = 0;
+	assert_int_equal(sim_params_check(&p, &why), ANDNA_EINVAL);
+	assert_non_null(why);
+	assert_int_equal(sim_new(&p, &s), ANDNA_EINVAL);
+	assert_null(s);
+	sim_params_defaults(&p);
+	p.loss = 1.0;
+	assert_int_equal(sim_params_check(&p, &why), ANDNA_EINVAL);
+	sim_params_defaults(&p);
+	p.crash = 0.6;
+	p.leave = 0.5;
+	assert_int_equal(sim_params_check(&p, &why), ANDNA_EINVAL);
+	sim_params_defaults(&p);
+	p.engine.gnode_size = 257;
+	assert_int_equal(sim_params_check(&p, &why), ANDNA_EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_params_check),
+	    cmocka_unit_test(test_split_cuts),
+	    cmocka_unit_test(test_determinism),
+	    cmocka_unit_test(test_converge_and_route),
+	    cmocka_unit_test(test_loss),
+	    cmocka_unit_test(test_crash),
+	    cmocka_unit_test(test_partition_heal),
+	};
+
+	if (crypto_init() != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
