@@ -36,11 +36,11 @@ static const struct config_option table[] = {
 	    "unix socket the andna command talks to (mode 0660)"},
 	{"control_group", CONFIG_STRING, FIELD(control_group), 0, 63, 0,
 	    false, "", "GROUP",
-	    "group that owns the control socket (empty: the daemon's group)"},
+	    "group that owns the control socket (none: the daemon's group)"},
 	{"pid_file", CONFIG_PATH, FIELD(pid_file), 0, CONFIG_PATH_MAX - 1, 0,
-	    false, "", "FILE", "write the daemon's process id here (empty: none)"},
+	    false, "", "FILE", "write the daemon's process id here"},
 	{"user", CONFIG_STRING, FIELD(user), 0, 63, 0, false, "", "USER",
-	    "user to run as once every socket is bound (empty: stay)"},
+	    "user to run as once every socket is bound (none: stay)"},
 	{"foreground", CONFIG_BOOL, FIELD(foreground), 0, 1, 0, false, "no",
 	    "BOOL", "stay in the foreground and log to stderr (else syslog)"},
 	{"verbose", CONFIG_INT, FIELD(verbose), 0, 3, 0, true, "0", "N",
@@ -53,7 +53,7 @@ static const struct config_option table[] = {
 	    "overlay addresses, UDP and TCP (repeatable)"},
 	{"advertise", CONFIG_ADDRS, FIELD(advertise), 0, 4, CONFIG_PORT,
 	    false, "", "ADDR:PORT",
-	    "addresses other nodes reach this one at (empty: the listen "
+	    "addresses other nodes reach this one at (none: the listen "
 	    "addresses, or the interfaces' for a wildcard)"},
 	{"bootstrap", CONFIG_HOSTS, FIELD(bootstrap), 0, CONFIG_WORDS_MAX,
 	    CONFIG_PORT, false, "", "HOST:PORT",
@@ -81,10 +81,10 @@ static const struct config_option table[] = {
 	/* the DNS front */
 	{"dns_listen", CONFIG_ADDRS, FIELD(dns_listen), 0, CONFIG_ADDRS_MAX,
 	    CONFIG_DNS_PORT, false, "0.0.0.0:53 [::]:53", "ADDR:PORT",
-	    "DNS addresses, UDP and TCP (repeatable; empty: no DNS)"},
+	    "DNS addresses, UDP and TCP (repeatable; none: no DNS)"},
 	{"dns_upstream", CONFIG_ADDRS, FIELD(dns_upstream), 0,
 	    CONFIG_ADDRS_MAX, CONFIG_DNS_PORT, false, "", "ADDR:PORT",
-	    "resolvers for names outside the overlay (empty: refuse them)"},
+	    "resolvers for names outside the overlay (none: refuse them)"},
 	{"dns_suffix", CONFIG_NAMES, FIELD(dns_suffix), 1, CONFIG_WORDS_MAX, 0,
 	    false, "ntk", "NAME", "DNS suffixes served from the overlay"},
 	{"dns_rate_limit", CONFIG_INT, FIELD(dns_rate_limit), 1, 1000000, 0,
@@ -787,7 +787,7 @@ config_load_file(struct config *c, const char *path, char *err,
 {
 	struct stat st;
 	char *buf = NULL;
-	ssize_t got = 0;
+	size_t got = 0;
 	int rc = ANDNA_EIO;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -795,29 +795,33 @@ config_load_file(struct config *c, const char *path, char *err,
 		seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? ANDNA_ENOTFOUND : ANDNA_EIO;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)CONFIG_FILE_MAX) {
-		seterr(err, errlen, "%s: not a regular file of at most %u "
-		    "bytes", path, CONFIG_FILE_MAX);
+	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+		seterr(err, errlen, "%s: not a file", path);
 		goto out;
 	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+	if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
 		rc = ANDNA_ENOMEM;
 		seterr(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
-	while (got < st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)(st.st_size - got));
+	for (;;) {
+		ssize_t r = read(fd, buf + got, CONFIG_FILE_MAX + 1 - got);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0) {
-			seterr(err, errlen, "%s: %s", path,
-			    r < 0 ? strerror(errno) : "file shrank while read");
+		if (r < 0) {
+			seterr(err, errlen, "%s: %s", path, strerror(errno));
 			goto out;
 		}
-		got += r;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got > CONFIG_FILE_MAX) {
+			seterr(err, errlen, "%s: larger than %u bytes", path,
+			    CONFIG_FILE_MAX);
+			goto out;
+		}
 	}
-	rc = config_parse(c, buf, (size_t)got, path, err, errlen);
+	rc = config_parse(c, buf, got, path, err, errlen);
 out:
 	free(buf);
 	close(fd);

@@ -7,6 +7,20 @@ libandna_a_SOURCES += node/round.c node/round.h node/maps.c node/maps.h \
 # the daemon around the engine: configuration, log, event loop, control
 # socket (in libandna, so tests link them), and the programs andnad and andna
 libandna_a_SOURCES += node/log.c node/log.h node/conf.c node/conf.h
+libandna_a_SOURCES += node/daemon.c node/daemon.h node/control.c \
+	node/control.h
+
+sbin_PROGRAMS += andnad
+andnad_SOURCES = node/andnad.c
+andnad_CPPFLAGS = $(AM_CPPFLAGS) -DANDNA_SYSCONFDIR='"$(sysconfdir)"'
+andnad_LDADD = $(LIBANDNA_LIBS)
+
+bin_PROGRAMS += andna
+andna_SOURCES = node/andna.c
+andna_LDADD = $(LIBANDNA_LIBS)
+
+dist_man_MANS += doc/andnad.8 doc/andna.1 doc/andnad.conf.5
+EXTRA_DIST += doc/andnad.conf
 
 # the DNS front (listeners, answers, probes) and forwarding to upstreams
 libandna_a_SOURCES += node/dns_front.c node/dns_front.h node/dns_answer.c \

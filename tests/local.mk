@@ -90,6 +90,9 @@ tests_test_dns_front_CFLAGS = $(TEST_CFLAGS)
 tests_test_dns_front_LDADD = $(TEST_LIBS)
 TESTS += tests/test_dns_front
 
+TESTS += tests/mesh.sh
+dist_check_SCRIPTS += tests/mesh.sh
+
 check_PROGRAMS += tests/test_dns_engine
 tests_test_dns_engine_SOURCES = tests/test_dns_engine.c tests/dns_util.h
 tests_test_dns_engine_CFLAGS = $(TEST_CFLAGS)

@@ -511,6 +511,70 @@ test_endpoint_format(void **state)
 	assert_int_equal(config_parse_endpoint("[]:5", 1, &ep), ANDNA_EINVAL);
 }
 
+/* Reads a file of the source tree into a new buffer, NUL-terminated. */
+static char *
+read_doc(const char *rel)
+{
+	char path[1024];
+	const char *top = getenv("top_srcdir");
+	FILE *f;
+	char *buf = malloc(1 << 20);
+
+	snprintf(path, sizeof(path), "%s/%s", top != NULL ? top : ".", rel);
+	assert_non_null(buf);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* doc/andnad.conf names every option with its default (uncommented, it
+ * parses to the defaults), and andnad.conf(5) documents every option. */
+static void
+test_docs(void **state)
+{
+	struct config def, c;
+	size_t n;
+	const struct config_option *opts = config_options(&n);
+	char *ex = read_doc("doc/andnad.conf");
+	char *man = read_doc("doc/andnad.conf.5");
+	char *text = malloc(strlen(ex) + 1), *out = text;
+
+	assert_non_null(text);
+	for (const char *p = ex; *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) + 1 : strlen(p);
+		/* "# option = value" lines are the defaults, commented out */
+		if (strncmp(p, "# ", 2) == 0 && p[2] >= 'a' && p[2] <= 'z' &&
+		    strchr(p, '=') != NULL && strchr(p, '=') < p + len) {
+			p += 2;
+			len -= 2;
+		}
+		memcpy(out, p, len);
+		out += len;
+		p += len;
+	}
+	*out = '\0';
+	config_defaults(&def);
+	assert_int_equal(parse(&c, text), 0);
+	for (size_t i = 0; i < n; i++) {
+		char key[80];
+		snprintf(key, sizeof(key), "\n%s =", opts[i].name);
+		if (strstr(text, key) == NULL)
+			fail_msg("doc/andnad.conf lacks %s", opts[i].name);
+		assert_true(config_equal(&opts[i], &def, &c));
+		assert_int_equal(c.src[i], CONFIG_SRC_FILE);
+		snprintf(key, sizeof(key), ".BI %s ", opts[i].name);
+		if (strstr(man, key) == NULL)
+			fail_msg("andnad.conf(5) lacks %s", opts[i].name);
+	}
+	free(text);
+	free(ex);
+	free(man);
+}
+
 int
 main(void)
 {
@@ -530,6 +594,7 @@ main(void)
 		cmocka_unit_test(test_flag_errors),
 		cmocka_unit_test(test_format_roundtrip),
 		cmocka_unit_test(test_endpoint_format),
+		cmocka_unit_test(test_docs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

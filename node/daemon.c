@@ -1,0 +1,1392 @@
+/* The node daemon's event loop (see daemon.h): overlay sockets, framing,
+ * rate limits, the engine's timer, signals, known peers. */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <sodium.h>
+
+#include "crypto/crypto.h"
+#include "node/control.h"
+#include "node/daemon.h"
+#include "proto/err.h"
+#include "proto/msg.h"
+
+#define FRAME_HDR 4
+#define UDP_BATCH 64             /* datagrams read per wake-up */
+#define UDP_BUF 65536            /* larger than any datagram */
+#define OUT_CONNS_MAX 64         /* outgoing TCP connections kept */
+#define OUT_QUEUE_MAX (2 * (FRAME_HDR + MSG_STREAM_MAX))
+#define RL_SLOTS 4096            /* sources tracked by the rate limiter */
+#define RL_WAYS 8                /* slots probed per source */
+#define PEERS_MAX 64             /* known peers kept */
+#define PEERS_BOOT_MAX 32        /* peers handed to engine_bootstrap() */
+#define PEER_CHECK_MS 60000      /* re-read a peer's identity this often */
+#define PEER_MAX_AGE_MS (7ULL * 24 * 3600 * 1000)
+#define PEERS_SAVE_MS 10000      /* least time between two saves */
+#define HOUSE_MS 1000            /* housekeeping period */
+#define ACCEPT_PAUSE_MS 1000     /* after EMFILE */
+#define ENGINE_WAKE_MAX_MS 60000
+
+/* One overlay UDP socket. */
+struct udp_sock {
+	int fd;
+	struct endpoint ep;
+	struct event *ev;
+	struct daemon *d;
+};
+
+/* One overlay TCP connection, incoming or outgoing. */
+struct conn {
+	TAILQ_ENTRY(conn) link;
+	struct daemon *d;
+	struct bufferevent *bev;
+	struct endpoint peer;   /* outgoing: where to; incoming: the source */
+	bool outgoing;
+	bool busy;              /* handing frames to the engine: keep it */
+	uint64_t last_active;   /* monotonic ms */
+	uint64_t frame_started; /* monotonic ms a partial frame began, or 0 */
+};
+TAILQ_HEAD(conn_list, conn);
+
+/* A token bucket of one source address. */
+struct rl_slot {
+	uint8_t family;
+	uint8_t ip[16];
+	double tokens;
+	uint64_t last_ms;
+};
+
+/* A peer heard from: saved to the store for the next start. */
+struct peer {
+	struct endpoint ep;
+	ovl_addr_t addr;
+	uint8_t pk[ANDNA_PK_LEN];
+	bool known;       /* addr and pk were read from one of its messages */
+	uint64_t heard;   /* engine time */
+	uint64_t checked; /* engine time addr and pk were last read */
+};
+
+struct daemon {
+	struct config cfg;
+	struct log *lg;
+	struct event_base *base;
+	daemon_reload_fn *reload;
+	void *reload_arg;
+
+	struct udp_sock udp[CONFIG_ADDRS_MAX];
+	int n_udp;
+	struct evconnlistener *tcp[CONFIG_ADDRS_MAX];
+	int n_tcp;
+	bool accept_paused;
+	uint64_t accept_resume;
+	struct conn_list conns;
+	int n_in, n_out;
+	uint8_t *rbuf;
+
+	struct rl_slot *rl;
+	uint8_t rl_key[crypto_shorthash_KEYBYTES];
+
+	struct event *ev_engine, *ev_house, *ev_sig[3];
+	struct control *ctl;
+
+	int lock_fd;
+	struct keypair key;
+	struct store *store;
+	struct engine *engine;
+	struct endpoint eps[4];
+	int n_eps;
+	uint64_t started;
+
+	struct peer peers[PEERS_MAX];
+	int n_peers;
+	bool peers_dirty;
+	uint64_t peers_saved;
+
+	struct daemon_counters cnt;
+};
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+daemon_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- addresses ------------------------------------------------------ */
+
+static socklen_t
+ep_to_sa(const struct endpoint *ep, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ep->family == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(ep->port);
+		memcpy(&sin->sin_addr, ep->ip, 4);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(ep->port);
+	memcpy(&sin6->sin6_addr, ep->ip, 16);
+	return sizeof(*sin6);
+}
+
+/* Reads a socket address; returns 0, or -1 for another family. */
+static int
+sa_to_ep(const struct sockaddr *sa, struct endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		ep->family = 4;
+		ep->port = ntohs(sin->sin_port);
+		memcpy(ep->ip, &sin->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		ep->family = 6;
+		ep->port = ntohs(s6->sin6_port);
+		memcpy(ep->ip, &s6->sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+static bool
+ep_equal(const struct endpoint *a, const struct endpoint *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	    memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
+}
+
+static bool
+ep_wildcard(const struct endpoint *ep)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(ep->ip, zero, ep->family == 4 ? 4 : 16) == 0;
+}
+
+/* Formats an endpoint for log lines (a static buffer per call site is
+ * not allowed: the caller passes one). */
+static const char *
+ep_str(const struct endpoint *ep, char *buf, size_t len)
+{
+	config_format_endpoint(ep, buf, len);
+	return buf;
+}
+
+/* ---- rate limits ------------------------------------------------------ */
+
+/* Takes a token from the bucket of `ep`'s address; false if it has none. */
+static bool
+rate_allow(struct daemon *d, const struct endpoint *ep)
+{
+	uint8_t key[17];
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t now = mono_ms(), idx;
+	size_t alen = ep->family == 4 ? 4 : 16;
+
+	key[0] = ep->family;
+	memcpy(key + 1, ep->ip, alen);
+	crypto_shorthash(h, key, 1 + alen, d->rl_key);
+	memcpy(&idx, h, sizeof(idx));
+	struct rl_slot *victim = NULL, *s = NULL;
+	for (int i = 0; i < RL_WAYS; i++) {
+		struct rl_slot *x = &d->rl[(idx + (uint64_t)i) % RL_SLOTS];
+		if (x->family == ep->family && memcmp(x->ip, ep->ip, alen) == 0) {
+			s = x;
+			break;
+		}
+		if (victim == NULL || x->last_ms < victim->last_ms)
+			victim = x;
+	}
+	if (s == NULL) {
+		s = victim; /* the stalest of the ways makes room */
+		s->family = ep->family;
+		memcpy(s->ip, ep->ip, alen);
+		s->tokens = d->cfg.rate_burst;
+		s->last_ms = now;
+	}
+	if (now > s->last_ms)
+		s->tokens += (double)(now - s->last_ms) * d->cfg.rate_limit /
+		    1000.0;
+	if (s->tokens > d->cfg.rate_burst)
+		s->tokens = d->cfg.rate_burst;
+	s->last_ms = now;
+	if (s->tokens < 1.0) {
+		char b[64];
+		d->cnt.rate_limited++;
+		log_limited(d->lg, LOG_LEVEL_WARN, LOG_KIND_RATE,
+		    "%s sends more than %d messages a second; dropping the "
+		    "excess", ep_str(ep, b, sizeof(b)), d->cfg.rate_limit);
+		return false;
+	}
+	s->tokens -= 1.0;
+	return true;
+}
+
+/* ---- known peers ---------------------------------------------------- */
+
+static struct peer *
+peer_find(struct daemon *d, const struct endpoint *ep)
+{
+	for (int i = 0; i < d->n_peers; i++)
+		if (ep_equal(&d->peers[i].ep, ep))
+			return &d->peers[i];
+	return NULL;
+}
+
+/* A slot for a new peer: a free one, or the one heard from longest ago. */
+static struct peer *
+peer_slot(struct daemon *d)
+{
+	if (d->n_peers < PEERS_MAX)
+		return &d->peers[d->n_peers++];
+	struct peer *old = &d->peers[0];
+	for (int i = 1; i < d->n_peers; i++)
+		if (d->peers[i].heard < old->heard)
+			old = &d->peers[i];
+	return old;
+}
+
+/* Notes that `ep` sent a message the engine accepted.  The engine does
+ * not tell who its members are, so a peer's overlay address and key are
+ * read from the envelope of one of its messages now and then. */
+static void
+peer_heard(struct daemon *d, const struct endpoint *ep, const uint8_t *buf,
+    size_t len)
+{
+	uint64_t now = daemon_now();
+	struct peer *p = peer_find(d, ep);
+
+	if (p != NULL && now - p->checked < PEER_CHECK_MS) {
+		p->heard = now;
+		return;
+	}
+	struct msg m;
+	if (msg_decode(buf, len, &m) != 0)
+		return;
+	if (m.has_src && memcmp(m.key, d->key.pk, ANDNA_PK_LEN) != 0) {
+		if (p == NULL) {
+			p = peer_slot(d);
+			memset(p, 0, sizeof(*p));
+			p->ep = *ep;
+		}
+		if (!p->known || p->addr != m.src ||
+		    memcmp(p->pk, m.key, ANDNA_PK_LEN) != 0)
+			d->peers_dirty = true;
+		p->known = true;
+		p->addr = m.src;
+		memcpy(p->pk, m.key, ANDNA_PK_LEN);
+		p->heard = now;
+		p->checked = now;
+	}
+	msg_free(&m);
+}
+
+/* Collects the addresses of the saved peers, to delete them. */
+struct peer_addrs {
+	ovl_addr_t v[1024];
+	int n;
+};
+
+static int
+peer_addr_cb(void *arg, const struct store_peer *p)
+{
+	struct peer_addrs *a = arg;
+
+	if (a->n >= (int)(sizeof(a->v) / sizeof(a->v[0])))
+		return 1;
+	a->v[a->n++] = p->addr;
+	return 0;
+}
+
+/* Replaces the saved peers with the ones known now (a store_write body). */
+static int
+peers_save_txn(void *arg, struct store_txn *txn)
+{
+	struct daemon *d = arg;
+	struct peer_addrs *old = malloc(sizeof(*old));
+	int rc;
+
+	if (old == NULL)
+		return ANDNA_ENOMEM;
+	old->n = 0;
+	rc = store_peer_each(txn, peer_addr_cb, old);
+	for (int i = 0; rc == 0 && i < old->n; i++)
+		rc = store_peer_del(txn, old->v[i]);
+	free(old);
+	for (int i = 0; rc == 0 && i < d->n_peers; i++) {
+		const struct peer *p = &d->peers[i];
+		uint8_t blob[1 + MSG_EP_MAX_LEN];
+		if (!p->known)
+			continue;
+		size_t n = msg_ep_encode(&p->ep, blob + 1);
+		blob[0] = (uint8_t)n;
+		struct store_peer sp = {.addr = p->addr, .endpoints = blob,
+		    .endpoints_len = n + 1, .last_heard = p->heard};
+		memcpy(sp.pk, p->pk, ANDNA_PK_LEN);
+		rc = store_peer_put(txn, &sp);
+	}
+	return rc;
+}
+
+static void
+peers_save(struct daemon *d)
+{
+	if (d->store == NULL)
+		return;
+	int rc = store_write(d->store, peers_save_txn, d);
+	if (rc != 0)
+		log_warn(d->lg, "cannot save the known peers: %s",
+		    andna_strerror(rc));
+	d->peers_dirty = false;
+	d->peers_saved = mono_ms();
+}
+
+/* Reads one saved peer into the table (a store_peer_each visitor). */
+static int
+peer_load_cb(void *arg, const struct store_peer *sp)
+{
+	struct daemon *d = arg;
+	struct endpoint ep;
+
+	if (sp->endpoints_len < 1 || sp->endpoints[0] + 1u > sp->endpoints_len ||
+	    msg_ep_decode(sp->endpoints + 1, sp->endpoints[0], &ep) != 0)
+		return 0; /* not ours, or damaged: skip it */
+	if (daemon_now() - sp->last_heard > PEER_MAX_AGE_MS ||
+	    peer_find(d, &ep) != NULL)
+		return 0;
+	struct peer *p = peer_slot(d);
+	memset(p, 0, sizeof(*p));
+	p->ep = ep;
+	p->addr = sp->addr;
+	memcpy(p->pk, sp->pk, ANDNA_PK_LEN);
+	p->known = true;
+	p->heard = sp->last_heard;
+	return 0;
+}
+
+static void
+peers_load(struct daemon *d)
+{
+	struct store_txn *txn = NULL;
+
+	if (store_txn_begin(d->store, false, &txn) != 0)
+		return;
+	int rc = store_peer_each(txn, peer_load_cb, d);
+	store_txn_abort(txn);
+	if (rc != 0)
+		log_warn(d->lg, "cannot read the peers of the last run: %s",
+		    andna_strerror(rc));
+}
+
+static int
+peer_cmp_recent(const void *a, const void *b)
+{
+	const struct peer *x = a, *y = b;
+
+	return x->heard < y->heard ? 1 : x->heard > y->heard ? -1 : 0;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static void conn_free(struct conn *c);
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void
+udp_send(struct daemon *d, const struct endpoint *to, const uint8_t *buf,
+    size_t len)
+{
+	struct sockaddr_storage ss;
+	char b[64];
+
+	for (int i = 0; i < d->n_udp; i++) {
+		if (d->udp[i].ep.family != to->family)
+			continue;
+		socklen_t sl = ep_to_sa(to, &ss);
+		ssize_t n;
+		do {
+			n = sendto(d->udp[i].fd, buf, len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&ss,
+			    sl);
+		} while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)len) {
+			d->cnt.udp_out++;
+			return;
+		}
+		d->cnt.send_failed++;
+		log_limited(d->lg, LOG_LEVEL_DEBUG, LOG_KIND_SEND,
+		    "cannot send to %s: %s", ep_str(to, b, sizeof(b)),
+		    n < 0 ? strerror(errno) : "short write");
+		return;
+	}
+	d->cnt.send_failed++;
+	log_limited(d->lg, LOG_LEVEL_WARN, LOG_KIND_SEND,
+	    "cannot reach %s: no IPv%u overlay socket",
+	    ep_str(to, b, sizeof(b)), to->family);
+}
+
+/* A local address to send TCP from: the first specific listen address of
+ * the family, so peers see the node's own address. */
+static const struct endpoint *
+tcp_source(struct daemon *d, uint8_t family)
+{
+	for (int i = 0; i < d->cfg.listen.n; i++)
+		if (d->cfg.listen.v[i].family == family &&
+		    !ep_wildcard(&d->cfg.listen.v[i]))
+			return &d->cfg.listen.v[i];
+	return NULL;
+}
+
+static struct conn *
+conn_new(struct daemon *d, int fd, const struct endpoint *peer,
+    bool outgoing)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c->d = d;
+	c->peer = *peer;
+	c->outgoing = outgoing;
+	c->last_active = mono_ms();
+	c->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, FRAME_HDR + MSG_STREAM_MAX);
+	TAILQ_INSERT_TAIL(&d->conns, c, link);
+	if (outgoing)
+		d->n_out++;
+	else
+		d->n_in++;
+	return c;
+}
+
+/* Opens a connection to `to`, making room in the pool first. */
+static struct conn *
+conn_connect(struct daemon *d, const struct endpoint *to)
+{
+	struct sockaddr_storage ss;
+	struct conn *c, *lru = NULL;
+
+	if (d->n_out >= OUT_CONNS_MAX) {
+		TAILQ_FOREACH(c, &d->conns, link)
+			if (c->outgoing && !c->busy &&
+			    (lru == NULL || c->last_active < lru->last_active))
+				lru = c;
+		if (lru == NULL)
+			return NULL;
+		conn_free(lru);
+	}
+	int fd = socket(to->family == 4 ? AF_INET : AF_INET6,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	const struct endpoint *src = tcp_source(d, to->family);
+	if (src != NULL) {
+		struct endpoint any = *src;
+		any.port = 0;
+		socklen_t sl = ep_to_sa(&any, &ss);
+		if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+			close(fd);
+			return NULL;
+		}
+	}
+	if ((c = conn_new(d, fd, to, true)) == NULL)
+		return NULL;
+	struct timeval tv = {d->cfg.tcp_frame_ms / 1000,
+	    (d->cfg.tcp_frame_ms % 1000) * 1000};
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	socklen_t sl = ep_to_sa(to, &ss);
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss,
+	    (int)sl) != 0) {
+		conn_free(c);
+		return NULL;
+	}
+	d->cnt.conns_out++;
+	return c;
+}
+
+static void
+tcp_send(struct daemon *d, const struct endpoint *to, const uint8_t *buf,
+    size_t len)
+{
+	struct conn *c;
+	char b[64];
+
+	TAILQ_FOREACH(c, &d->conns, link)
+		if (c->outgoing && ep_equal(&c->peer, to))
+			break;
+	if (c == NULL && (c = conn_connect(d, to)) == NULL) {
+		d->cnt.send_failed++;
+		log_limited(d->lg, LOG_LEVEL_DEBUG, LOG_KIND_SEND,
+		    "cannot connect to %s: %s", ep_str(to, b, sizeof(b)),
+		    strerror(errno));
+		return;
+	}
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) + FRAME_HDR + len > OUT_QUEUE_MAX) {
+		d->cnt.send_failed++;
+		log_limited(d->lg, LOG_LEVEL_WARN, LOG_KIND_SEND,
+		    "%s does not take its messages fast enough; dropping one",
+		    ep_str(to, b, sizeof(b)));
+		return;
+	}
+	uint8_t hdr[FRAME_HDR] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
+	    (uint8_t)(len >> 8), (uint8_t)len};
+	if (evbuffer_add(out, hdr, sizeof(hdr)) != 0 ||
+	    evbuffer_add(out, buf, len) != 0) {
+		d->cnt.send_failed++;
+		return;
+	}
+	c->last_active = mono_ms();
+	d->cnt.tcp_out++;
+}
+
+/* The engine's send_cb: UDP up to MSG_DGRAM_MAX, else a TCP frame. */
+static void
+engine_send_cb(void *ctx, const struct endpoint *to, const uint8_t *buf,
+    size_t len)
+{
+	struct daemon *d = ctx;
+
+	if (len <= MSG_DGRAM_MAX)
+		udp_send(d, to, buf, len);
+	else if (len <= MSG_STREAM_MAX)
+		tcp_send(d, to, buf, len);
+	else
+		d->cnt.send_failed++;
+}
+
+static void
+engine_random_cb(void *ctx, void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+
+static void
+engine_event_cb(void *ctx, const struct engine_event *ev)
+{
+	struct daemon *d = ctx;
+
+	if (ev->type == ENGINE_EV_HOOKED)
+		d->peers_dirty = true; /* save who let us in, soon */
+	control_event(d->ctl, ev);
+}
+
+static void
+engine_log_cb(void *ctx, enum engine_log_level level, const char *msg)
+{
+	struct daemon *d = ctx;
+	static const enum log_level map[] = {LOG_LEVEL_ERR, LOG_LEVEL_WARN,
+	    LOG_LEVEL_INFO, LOG_LEVEL_DEBUG};
+
+	log_msg(d->lg, level <= ENGINE_LOG_DEBUG ? map[level] : LOG_LEVEL_DEBUG,
+	    LOG_KIND_ENGINE, NULL, "%s", msg);
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static uint64_t
+bad_drops(const struct engine *e)
+{
+	const struct engine_stats *s = engine_stats(e);
+
+	return s->dropped[ENGINE_DROP_MALFORMED] +
+	    s->dropped[ENGINE_DROP_SIGNATURE];
+}
+
+/* Hands one message to the engine, and notes the peer if it was good. */
+static void
+input(struct daemon *d, const struct endpoint *from, const uint8_t *buf,
+    size_t len, bool udp)
+{
+	uint64_t bad = bad_drops(d->engine);
+	char b[64];
+
+	engine_input(d->engine, from, buf, len, daemon_now());
+	if (bad_drops(d->engine) != bad)
+		log_limited(d->lg, LOG_LEVEL_TRACE, LOG_KIND_INPUT,
+		    "dropped a malformed or badly signed message from %s",
+		    ep_str(from, b, sizeof(b)));
+	else if (udp)
+		peer_heard(d, from, buf, len);
+}
+
+static void
+udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_sock *u = arg;
+	struct daemon *d = u->d;
+	char b[64];
+
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct endpoint from;
+		ssize_t n = recvfrom(fd, d->rbuf, UDP_BUF, MSG_DONTWAIT,
+		    (struct sockaddr *)&ss, &sl);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_limited(d->lg, LOG_LEVEL_DEBUG,
+				    LOG_KIND_INPUT, "reading UDP: %s",
+				    strerror(errno));
+			break;
+		}
+		if (sa_to_ep((struct sockaddr *)&ss, &from) != 0 ||
+		    d->engine == NULL)
+			continue;
+		if (!rate_allow(d, &from))
+			continue;
+		d->cnt.udp_in++;
+		if (n == 0 || n > MSG_DGRAM_MAX) {
+			*(n == 0 ? &d->cnt.truncated : &d->cnt.oversized) += 1;
+			log_limited(d->lg, LOG_LEVEL_INFO, LOG_KIND_INPUT,
+			    "dropped a%s datagram from %s (%zd bytes)",
+			    n == 0 ? "n empty" : "n oversized",
+			    ep_str(&from, b, sizeof(b)), n);
+			continue;
+		}
+		input(d, &from, d->rbuf, (size_t)n, true);
+	}
+	daemon_engine_done(d);
+}
+
+/* Reads the whole frames that arrived on a connection. */
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct daemon *d = c->d;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char b[64];
+
+	c->last_active = mono_ms();
+	c->busy = true;
+	for (;;) {
+		size_t have = evbuffer_get_length(in);
+		uint8_t hdr[FRAME_HDR];
+		if (have < FRAME_HDR) {
+			c->frame_started = have == 0 ? 0 :
+			    c->frame_started != 0 ? c->frame_started :
+			    c->last_active;
+			break;
+		}
+		evbuffer_copyout(in, hdr, FRAME_HDR);
+		uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+		    (uint32_t)hdr[2] << 8 | hdr[3];
+		if (n == 0 || n > MSG_STREAM_MAX) {
+			d->cnt.oversized++;
+			log_limited(d->lg, LOG_LEVEL_INFO, LOG_KIND_INPUT,
+			    "%s announced a message of %u bytes; closing its "
+			    "connection", ep_str(&c->peer, b, sizeof(b)), n);
+			conn_free(c);
+			daemon_engine_done(d);
+			return;
+		}
+		if (have < FRAME_HDR + (size_t)n) {
+			if (c->frame_started == 0)
+				c->frame_started = c->last_active;
+			break;
+		}
+		c->frame_started = 0;
+		evbuffer_drain(in, FRAME_HDR);
+		const uint8_t *p = evbuffer_pullup(in, n);
+		if (p != NULL && d->engine != NULL && rate_allow(d, &c->peer)) {
+			d->cnt.tcp_in++;
+			input(d, &c->peer, p, n, false);
+		}
+		evbuffer_drain(in, n);
+	}
+	c->busy = false;
+	daemon_engine_done(d);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct daemon *d = c->d;
+	char b[64];
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	size_t in = evbuffer_get_length(bufferevent_get_input(bev));
+	size_t out = evbuffer_get_length(bufferevent_get_output(bev));
+	if (in > 0) {
+		d->cnt.truncated++;
+		log_limited(d->lg, LOG_LEVEL_INFO, LOG_KIND_INPUT,
+		    "%s closed its connection in the middle of a message",
+		    ep_str(&c->peer, b, sizeof(b)));
+	}
+	if (out > 0) {
+		d->cnt.send_failed++;
+		log_limited(d->lg, LOG_LEVEL_DEBUG, LOG_KIND_SEND,
+		    "connection to %s failed: %s", ep_str(&c->peer, b,
+		    sizeof(b)), what & BEV_EVENT_TIMEOUT ? "timed out" :
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	}
+	conn_free(c);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct daemon *d = c->d;
+
+	TAILQ_REMOVE(&d->conns, c, link);
+	if (c->outgoing)
+		d->n_out--;
+	else
+		d->n_in--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+accept_cb(struct evconnlistener *ls, evutil_socket_t fd, struct sockaddr *sa,
+    int socklen, void *arg)
+{
+	struct daemon *d = arg;
+	struct endpoint from;
+	struct conn *c;
+	int same = 0;
+	char b[64];
+
+	if (sa_to_ep(sa, &from) != 0) {
+		evutil_closesocket(fd);
+		return;
+	}
+	TAILQ_FOREACH(c, &d->conns, link)
+		if (!c->outgoing && c->peer.family == from.family &&
+		    memcmp(c->peer.ip, from.ip, 16) == 0)
+			same++;
+	if (d->n_in >= d->cfg.tcp_max_conns ||
+	    same >= d->cfg.tcp_conns_per_source) {
+		d->cnt.conns_refused++;
+		log_limited(d->lg, LOG_LEVEL_WARN, LOG_KIND_CONN,
+		    "refused a connection from %s: %s",
+		    ep_str(&from, b, sizeof(b)), same >=
+		    d->cfg.tcp_conns_per_source ? "too many from that address" :
+		    "too many connections");
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((c = conn_new(d, fd, &from, false)) == NULL)
+		return;
+	struct timeval tv = {d->cfg.tcp_idle_ms / 1000,
+	    (d->cfg.tcp_idle_ms % 1000) * 1000};
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ);
+	d->cnt.conns_in++;
+}
+
+static void
+accept_error_cb(struct evconnlistener *ls, void *arg)
+{
+	struct daemon *d = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		/* out of descriptors: stop accepting for a moment */
+		for (int i = 0; i < d->n_tcp; i++)
+			evconnlistener_disable(d->tcp[i]);
+		d->accept_paused = true;
+		d->accept_resume = mono_ms() + ACCEPT_PAUSE_MS;
+	}
+	log_limited(d->lg, LOG_LEVEL_WARN, LOG_KIND_CONN,
+	    "cannot accept a connection: %s", strerror(err));
+}
+
+/* ---- timers and signals --------------------------------------------------- */
+
+static void
+engine_arm(struct daemon *d, uint64_t wake)
+{
+	uint64_t now = daemon_now();
+	uint64_t ms = wake > now ? wake - now : 0;
+
+	if (ms > ENGINE_WAKE_MAX_MS)
+		ms = ENGINE_WAKE_MAX_MS;
+	struct timeval tv = {(time_t)(ms / 1000),
+	    (suseconds_t)((ms % 1000) * 1000)};
+	evtimer_add(d->ev_engine, &tv);
+}
+
+void
+daemon_engine_done(struct daemon *d)
+{
+	if (d->engine != NULL)
+		engine_arm(d, engine_tick(d->engine, daemon_now()));
+}
+
+static void
+engine_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	daemon_engine_done(arg);
+}
+
+/* Closes idle connections and stalled frames, resumes accepting, saves
+ * the known peers when they changed. */
+static void
+house_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t now = mono_ms();
+	struct conn *c, *next;
+	char b[64];
+
+	for (c = TAILQ_FIRST(&d->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->frame_started != 0 &&
+		    now - c->frame_started > d->cfg.tcp_frame_ms) {
+			d->cnt.truncated++;
+			log_limited(d->lg, LOG_LEVEL_INFO, LOG_KIND_INPUT,
+			    "%s is too slow to send a message; closing its "
+			    "connection", ep_str(&c->peer, b, sizeof(b)));
+			conn_free(c);
+		} else if (c->outgoing && now - c->last_active >
+		    d->cfg.tcp_idle_ms && evbuffer_get_length(
+		    bufferevent_get_output(c->bev)) == 0) {
+			conn_free(c);
+		}
+	}
+	if (d->accept_paused && now >= d->accept_resume) {
+		for (int i = 0; i < d->n_tcp; i++)
+			evconnlistener_enable(d->tcp[i]);
+		d->accept_paused = false;
+	}
+	if (d->peers_dirty && now - d->peers_saved >= PEERS_SAVE_MS)
+		peers_save(d);
+	control_tick(d->ctl);
+}
+
+/* Applies a new configuration from SIGHUP: the live options now, the
+ * others at the next start (said in the log). */
+static void
+reload(struct daemon *d)
+{
+	struct config *nc = malloc(sizeof(*nc));
+	char err[CONFIG_ERR_MAX];
+	size_t n;
+	const struct config_option *opts = config_options(&n);
+
+	if (nc == NULL || d->reload == NULL) {
+		free(nc);
+		return;
+	}
+	if (d->reload(d->reload_arg, nc, err, sizeof(err)) != 0) {
+		log_err(d->lg, "configuration not reloaded: %s", err);
+		free(nc);
+		return;
+	}
+	int live = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (config_equal(&opts[i], &d->cfg, nc))
+			continue;
+		if (!opts[i].live) {
+			log_warn(d->lg, "'%s' changed; it takes effect at the "
+			    "next start", opts[i].name);
+			continue;
+		}
+		memcpy((char *)&d->cfg + opts[i].off, (char *)nc + opts[i].off,
+		    opts[i].size);
+		live++;
+	}
+	log_set(d->lg, d->cfg.verbose, d->cfg.log_rate);
+	log_info(d->lg, "configuration reloaded (%d option%s changed)", live,
+	    live == 1 ? "" : "s");
+	free(nc);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (sig == SIGHUP) {
+		reload(d);
+		return;
+	}
+	log_info(d->lg, "%s: shutting down", sig == SIGTERM ? "SIGTERM" :
+	    "SIGINT");
+	event_base_loopbreak(d->base);
+}
+
+/* ---- start-up ------------------------------------------------------------- */
+
+/* Binds a socket of `type` to `ep`; returns the descriptor or -1 (errno
+ * set). */
+static int
+bind_socket(const struct endpoint *ep, int type)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = ep_to_sa(ep, &ss);
+	int one = 1;
+	int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (ep->family == 6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 ||
+	    (type == SOCK_STREAM && listen(fd, 128) != 0)) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Binds UDP and TCP on one listen address.  An address family the host
+ * lacks is skipped (1) when the address is the default wildcard. */
+static int
+listen_on(struct daemon *d, const struct endpoint *ep)
+{
+	char b[64];
+	int ufd = bind_socket(ep, SOCK_DGRAM), tfd = -1;
+
+	if (ufd >= 0)
+		tfd = bind_socket(ep, SOCK_STREAM);
+	if (ufd < 0 || tfd < 0) {
+		int e = errno;
+		if (ufd >= 0)
+			close(ufd);
+		if (e == EAFNOSUPPORT && ep_wildcard(ep)) {
+			log_info(d->lg, "no IPv%u here: not listening on %s",
+			    ep->family, ep_str(ep, b, sizeof(b)));
+			return 1;
+		}
+		log_err(d->lg, "cannot listen on %s: %s",
+		    ep_str(ep, b, sizeof(b)), strerror(e));
+		return ANDNA_EIO;
+	}
+	int rcvbuf = 1 << 20;
+	setsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	struct udp_sock *u = &d->udp[d->n_udp];
+	u->fd = ufd;
+	u->ep = *ep;
+	u->d = d;
+	u->ev = event_new(d->base, ufd, EV_READ | EV_PERSIST, udp_read_cb, u);
+	struct evconnlistener *ls = evconnlistener_new(d->base, accept_cb, d,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, tfd);
+	if (u->ev == NULL || ls == NULL) {
+		if (u->ev != NULL)
+			event_free(u->ev);
+		close(ufd);
+		if (ls == NULL)
+			close(tfd);
+		else
+			evconnlistener_free(ls);
+		return ANDNA_ENOMEM;
+	}
+	d->n_udp++;
+	evconnlistener_set_error_cb(ls, accept_error_cb);
+	d->tcp[d->n_tcp++] = ls;
+	log_info(d->lg, "listening on %s (UDP and TCP)",
+	    ep_str(ep, b, sizeof(b)));
+	return 0;
+}
+
+int
+daemon_new(const struct config *cfg, struct log *lg, struct daemon **out)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	int rc = ANDNA_ENOMEM;
+
+	*out = NULL;
+	if (d == NULL)
+		return ANDNA_ENOMEM;
+	d->cfg = *cfg;
+	d->lg = lg;
+	d->lock_fd = -1;
+	TAILQ_INIT(&d->conns);
+	randombytes_buf(d->rl_key, sizeof(d->rl_key));
+	d->base = event_base_new();
+	d->rbuf = malloc(UDP_BUF);
+	d->rl = calloc(RL_SLOTS, sizeof(*d->rl));
+	if (d->base == NULL || d->rbuf == NULL || d->rl == NULL)
+		goto fail;
+	for (int i = 0; i < cfg->listen.n; i++) {
+		rc = listen_on(d, &cfg->listen.v[i]);
+		if (rc < 0)
+			goto fail;
+	}
+	if (d->n_udp == 0) {
+		log_err(d->lg, "no overlay address to listen on");
+		rc = ANDNA_EIO;
+		goto fail;
+	}
+	if ((rc = control_open(d, &d->ctl)) != 0)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	daemon_free(d);
+	return rc;
+}
+
+void
+daemon_set_reload(struct daemon *d, daemon_reload_fn *fn, void *arg)
+{
+	d->reload = fn;
+	d->reload_arg = arg;
+}
+
+int
+daemon_drop_privileges(struct daemon *d)
+{
+	/* Every socket is bound here.  Dropping to cfg.user belongs to the
+	 * DNS front's work, which binds port 53 before this call. */
+	if (d->cfg.user[0] != '\0')
+		log_warn(d->lg, "'user' is not supported yet: staying as "
+		    "uid %u", (unsigned)getuid());
+	return 0;
+}
+
+/* The endpoints to advertise: `advertise`, else the listen addresses, with
+ * a wildcard replaced by the addresses of the interfaces that are up. */
+static int
+find_endpoints(struct daemon *d)
+{
+	struct ifaddrs *ifa = NULL;
+
+	for (int i = 0; i < d->cfg.advertise.n && d->n_eps < 4; i++)
+		d->eps[d->n_eps++] = d->cfg.advertise.v[i];
+	for (int i = 0; d->n_eps == 0 && i < d->n_udp; i++) {
+		const struct endpoint *l = &d->udp[i].ep;
+		if (!ep_wildcard(l)) {
+			if (d->n_eps < 4)
+				d->eps[d->n_eps++] = *l;
+			continue;
+		}
+		if (ifa == NULL && getifaddrs(&ifa) != 0)
+			continue;
+		for (struct ifaddrs *x = ifa; x != NULL; x = x->ifa_next) {
+			struct endpoint ep;
+			if (x->ifa_addr == NULL || !(x->ifa_flags & IFF_UP) ||
+			    (x->ifa_flags & IFF_LOOPBACK) ||
+			    sa_to_ep(x->ifa_addr, &ep) != 0 ||
+			    ep.family != l->family ||
+			    (ep.family == 6 && ep.ip[0] == 0xfe &&
+			    (ep.ip[1] & 0xc0) == 0x80))
+				continue;
+			ep.port = l->port;
+			if (d->n_eps < 4)
+				d->eps[d->n_eps++] = ep;
+		}
+	}
+	freeifaddrs(ifa);
+	if (d->n_eps == 0) {
+		log_err(d->lg, "cannot tell which address other nodes reach "
+		    "this one at: set 'advertise'");
+		return ANDNA_EINVAL;
+	}
+	return 0;
+}
+
+/* Adds `ep` to a peer list unless it is there, or is this node. */
+static void
+boot_add(struct daemon *d, struct endpoint *list, int *n,
+    const struct endpoint *ep)
+{
+	if (*n >= PEERS_BOOT_MAX)
+		return;
+	for (int i = 0; i < *n; i++)
+		if (ep_equal(&list[i], ep))
+			return;
+	for (int i = 0; i < d->n_eps; i++)
+		if (ep_equal(&d->eps[i], ep))
+			return;
+	list[(*n)++] = *ep;
+}
+
+/* Joins through the configured bootstrap peers, then the peers of the last
+ * run (most recently heard first); with none, founds a new overlay. */
+static void
+join(struct daemon *d)
+{
+	struct endpoint list[PEERS_BOOT_MAX];
+	int n = 0, saved;
+	char host[CONFIG_WORD_MAX], b[64];
+
+	for (int i = 0; i < d->cfg.bootstrap.n; i++) {
+		struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+		    .ai_flags = AI_NUMERICSERV}, *res = NULL;
+		uint16_t port;
+		char ports[8];
+		if (config_split_host(d->cfg.bootstrap.v[i], CONFIG_PORT, host,
+		    sizeof(host), &port) != 0)
+			continue;
+		snprintf(ports, sizeof(ports), "%u", port);
+		int rc = getaddrinfo(host, ports, &hints, &res);
+		if (rc != 0) {
+			log_warn(d->lg, "cannot resolve bootstrap peer %s: %s",
+			    d->cfg.bootstrap.v[i], gai_strerror(rc));
+			continue;
+		}
+		for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+			struct endpoint ep;
+			if (sa_to_ep(a->ai_addr, &ep) == 0)
+				boot_add(d, list, &n, &ep);
+		}
+		freeaddrinfo(res);
+	}
+	saved = n;
+	qsort(d->peers, (size_t)d->n_peers, sizeof(d->peers[0]),
+	    peer_cmp_recent);
+	for (int i = 0; i < d->n_peers; i++)
+		boot_add(d, list, &n, &d->peers[i].ep);
+	saved = n - saved;
+	if (n == 0)
+		log_info(d->lg, "no bootstrap peers: founding a new overlay");
+	else
+		log_info(d->lg, "joining through %s%s (%d peer%s, %d from the "
+		    "last run)", ep_str(&list[0], b, sizeof(b)), n > 1 ?
+		    " and others" : "", n, n == 1 ? "" : "s", saved);
+	engine_bootstrap(d->engine, list, n, daemon_now());
+}
+
+/* Loads the node key, creating it on first start. */
+static int
+load_node_key(struct daemon *d)
+{
+	char path[CONFIG_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/node.key", d->cfg.data_dir);
+	int rc = keypair_load(&d->key, path);
+	if (rc == ANDNA_EKEY_MISSING) {
+		keypair_generate(&d->key);
+		rc = keypair_save(&d->key, path);
+		if (rc == 0)
+			log_info(d->lg, "created the node key %s", path);
+	}
+	if (rc != 0)
+		log_err(d->lg, "node key %s: %s", path, andna_strerror(rc));
+	return rc;
+}
+
+/* Makes the data directory if missing and locks it against a second
+ * daemon. */
+static int
+lock_data_dir(struct daemon *d)
+{
+	char path[CONFIG_PATH_MAX + 16];
+
+	if (mkdir(d->cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+		log_err(d->lg, "cannot create the data directory %s: %s",
+		    d->cfg.data_dir, strerror(errno));
+		return ANDNA_EIO;
+	}
+	snprintf(path, sizeof(path), "%s/lock", d->cfg.data_dir);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		log_err(d->lg, "cannot lock %s: %s", path, errno == EWOULDBLOCK ?
+		    "another andnad uses this data directory" : strerror(errno));
+		return ANDNA_EBUSY;
+	}
+	return 0;
+}
+
+int
+daemon_start(struct daemon *d)
+{
+	char path[CONFIG_PATH_MAX + 16];
+	int rc;
+
+	if ((rc = lock_data_dir(d)) != 0 || (rc = load_node_key(d)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/store", d->cfg.data_dir);
+	struct store_lmdb_opts so = {d->cfg.map_size, d->cfg.map_max};
+	if ((rc = store_lmdb_open(path, &so, &d->store)) != 0) {
+		log_err(d->lg, "store %s: %s", path, andna_strerror(rc));
+		return rc;
+	}
+	if ((rc = find_endpoints(d)) != 0)
+		return rc;
+	peers_load(d);
+	struct engine_io io = {.ctx = d, .send_cb = engine_send_cb,
+	    .random_cb = engine_random_cb, .event_cb = engine_event_cb,
+	    .log_cb = engine_log_cb, .store = d->store};
+	d->engine = engine_new(&d->cfg.engine, &io, &d->key, d->eps, d->n_eps,
+	    daemon_now());
+	d->ev_engine = evtimer_new(d->base, engine_timer_cb, d);
+	d->ev_house = event_new(d->base, -1, EV_PERSIST, house_cb, d);
+	static const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++)
+		d->ev_sig[i] = evsignal_new(d->base, sigs[i], signal_cb, d);
+	if (d->engine == NULL || d->ev_engine == NULL || d->ev_house == NULL ||
+	    d->ev_sig[0] == NULL || d->ev_sig[1] == NULL || d->ev_sig[2] == NULL)
+		return ANDNA_ENOMEM;
+	for (int i = 0; i < 3; i++)
+		evsignal_add(d->ev_sig[i], NULL);
+	struct timeval tv = {HOUSE_MS / 1000, (HOUSE_MS % 1000) * 1000};
+	event_add(d->ev_house, &tv);
+	for (int i = 0; i < d->n_udp; i++)
+		event_add(d->udp[i].ev, NULL);
+	d->started = mono_ms();
+	char key[2 * ANDNA_PK_LEN + 1], b[64];
+	sodium_bin2hex(key, sizeof(key), d->key.pk, ANDNA_PK_LEN);
+	log_info(d->lg, "node %.16s... at %s, data in %s", key,
+	    ep_str(&d->eps[0], b, sizeof(b)), d->cfg.data_dir);
+	join(d);
+	daemon_engine_done(d);
+	return 0;
+}
+
+int
+daemon_run(struct daemon *d)
+{
+	if (event_base_dispatch(d->base) < 0) {
+		log_err(d->lg, "the event loop failed");
+		return ANDNA_EIO;
+	}
+	return 0;
+}
+
+void
+daemon_free(struct daemon *d)
+{
+	struct conn *c;
+
+	if (d == NULL)
+		return;
+	if (d->engine != NULL) {
+		engine_leave(d->engine, daemon_now());
+		peers_save(d);
+		engine_free(d->engine);
+	}
+	control_close(d->ctl);
+	while ((c = TAILQ_FIRST(&d->conns)) != NULL)
+		conn_free(c);
+	for (int i = 0; i < d->n_tcp; i++)
+		evconnlistener_free(d->tcp[i]);
+	for (int i = 0; i < d->n_udp; i++) {
+		event_free(d->udp[i].ev);
+		close(d->udp[i].fd);
+	}
+	if (d->ev_engine != NULL)
+		event_free(d->ev_engine);
+	if (d->ev_house != NULL)
+		event_free(d->ev_house);
+	for (int i = 0; i < 3; i++)
+		if (d->ev_sig[i] != NULL)
+			event_free(d->ev_sig[i]);
+	store_close(d->store);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	keypair_wipe(&d->key);
+	free(d->rbuf);
+	free(d->rl);
+	free(d);
+}
+
+/* ---- accessors ------------------------------------------------------------ */
+
+struct event_base *
+daemon_base(struct daemon *d)
+{
+	return d->base;
+}
+
+struct engine *
+daemon_engine(struct daemon *d)
+{
+	return d->engine;
+}
+
+struct store *
+daemon_store(struct daemon *d)
+{
+	return d->store;
+}
+
+struct log *
+daemon_log(struct daemon *d)
+{
+	return d->lg;
+}
+
+const struct config *
+daemon_config(const struct daemon *d)
+{
+	return &d->cfg;
+}
+
+const struct daemon_counters *
+daemon_counters(const struct daemon *d)
+{
+	return &d->cnt;
+}
+
+int
+daemon_endpoints(const struct daemon *d, const struct endpoint **eps)
+{
+	*eps = d->eps;
+	return d->n_eps;
+}
+
+int
+daemon_known_peers(const struct daemon *d)
+{
+	return d->n_peers;
+}
+
+uint64_t
+daemon_uptime_s(const struct daemon *d)
+{
+	return d->started != 0 ? (mono_ms() - d->started) / 1000 : 0;
+}
