@@ -216,41 +216,54 @@ print_probes(const char *what, const struct sim_probe_result *r)
 		    r->wrong_gnode);
 }
 
+/* Seconds for a reader, or "never" for a time that was not reached. */
+static const char *
+secs(double v, char *buf, size_t len)
+{
+	if (v < 0)
+		return "never";
+	snprintf(buf, len, "%.1f s", v);
+	return buf;
+}
+
 /* The figures for a reader, when --json is not given. */
 static void
 print_text(const struct sim_report *r)
 {
+	char b[32];
+
 	printf("nodes %d (running %d), gnode size %d, seed %llu, loss %g\n",
 	    r->nodes, r->running, r->gnode_size, (unsigned long long)r->seed,
 	    r->loss);
-	printf("joined in %.1f s, converged %.1f s later (-1: never), "
-	       "agree %.4f\n",
-	    r->join_s, r->converged_s, r->agree);
+	printf("joined in %.1f s, converged after %s, agree %.4f\n", r->join_s,
+	    secs(r->converged_s, b, sizeof(b)), r->agree);
 	printf("%d level-1 gnodes over %d levels; %.2f msgs/node/s; %.0f "
 	       "bytes of state/node\n",
 	    r->gnodes, r->levels, r->msgs_per_node_s, r->bytes_state_per_node);
 	print_probes("probes", &r->probes);
 	if (r->crashed > 0) {
-		printf("crashed %d: converged in %.1f s, agree %.4f\n",
-		    r->crashed, r->crash_converged_s, r->crash_agree);
+		printf("crashed %d: converged after %s, agree %.4f\n",
+		    r->crashed, secs(r->crash_converged_s, b, sizeof(b)),
+		    r->crash_agree);
 		print_probes("  probes", &r->crash_probes);
 	}
 	if (r->left > 0) {
-		printf("left %d: converged in %.1f s, agree %.4f\n", r->left,
-		    r->leave_converged_s, r->leave_agree);
+		printf("left %d: converged after %s, agree %.4f\n", r->left,
+		    secs(r->leave_converged_s, b, sizeof(b)), r->leave_agree);
 		print_probes("  probes", &r->leave_probes);
 	}
 	if (r->partition) {
-		printf("split %.0f s (agree %.4f), healed: converged in %.1f "
-		       "s, agree %.4f\n",
-		    r->split_s, r->split_agree, r->heal_converged_s,
-		    r->heal_agree);
+		printf("split %.0f s (agree %.4f), healed: converged after "
+		       "%s, agree %.4f\n",
+		    r->split_s, r->split_agree,
+		    secs(r->heal_converged_s, b, sizeof(b)), r->heal_agree);
 		print_probes("  probes", &r->heal_probes);
 	}
 	printf("%.1f simulated s, %llu events, %llu messages; wall %.1f s, "
-	       "peak RSS %ld kB\n",
+	       "CPU %.1f s, peak RSS %ld kB\n",
 	    r->sim_s, (unsigned long long)r->counters.events,
-	    (unsigned long long)r->counters.sent, r->wall_s, r->peak_rss_kb);
+	    (unsigned long long)r->counters.sent, r->wall_s, r->cpu_s,
+	    r->peak_rss_kb);
 }
 
 int

@@ -1563,8 +1563,11 @@ sim_scenario_run(const struct sim_params *p, struct sim_report *r)
 	progress(s, wall0, "done");
 	sim_free(s);
 	r->wall_s = wall_now() - wall0;
-	if (getrusage(RUSAGE_SELF, &ru) == 0)
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
 		r->peak_rss_kb = ru.ru_maxrss;
+		r->cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+		    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	}
 	return err;
 }
 
@@ -1648,6 +1651,7 @@ sim_report_json(const struct sim_report *r, FILE *f)
 	fprintf(
 	    f, ",\"delivery_hash\":\"%016llx\"", (unsigned long long)c->hash);
 	json_num(f, "wall_s", r->wall_s, false);
+	json_num(f, "cpu_s", r->cpu_s, false);
 	json_num(f, "peak_rss_kb", (double)r->peak_rss_kb, false);
 	fputs("}\n", f);
 }

@@ -178,6 +178,8 @@ struct sim_report {
 	double sim_s;
 	struct sim_counters counters;
 	double wall_s;
+	double cpu_s; /* user + system CPU of the process (wall_s on a busy
+			 machine says little) */
 	long peak_rss_kb;
 };
 

@@ -21,7 +21,9 @@ params_1000(struct sim_params *p, uint64_t seed)
 	p->engine.gnode_size = 16;
 	p->seed = seed;
 	p->steady_ms = 5000;
-	p->max_time_ms = 900000;
+	/* joins take 20 s, the engine's timeouts are 2 min at most: a run
+	 * that has not converged by then will not */
+	p->max_time_ms = 400000;
 }
 
 /* Asserts a batch of probes reached the right gnode, at least `min` of
@@ -107,6 +109,7 @@ test_partition_heal(void **state)
 	(void)state;
 	params_1000(&p, 4);
 	p.partition = true;
+	p.max_time_ms = 700000; /* a split of 150 s, then the heal */
 	assert_int_equal(sim_scenario_run(&p, &r), 0);
 	assert_true(r.converged_s >= 0);
 	/* the split lasted long enough for the halves to forget each other */
