@@ -84,11 +84,27 @@ static const struct config_option table[] = {
 	    "DNS addresses, UDP and TCP (repeatable; none: no DNS)"},
 	{"dns_upstream", CONFIG_ADDRS, FIELD(dns_upstream), 0,
 	    CONFIG_ADDRS_MAX, CONFIG_DNS_PORT, false, "", "ADDR:PORT",
-	    "resolvers for names outside the overlay (none: refuse them)"},
+	    "resolvers for names outside the overlay (none: those of "
+	    "dns_resolv_conf)"},
 	{"dns_suffix", CONFIG_NAMES, FIELD(dns_suffix), 1, CONFIG_WORDS_MAX, 0,
 	    false, "ntk", "NAME", "DNS suffixes served from the overlay"},
 	{"dns_rate_limit", CONFIG_INT, FIELD(dns_rate_limit), 1, 1000000, 0,
 	    true, "100", "N", "DNS queries per second from one client"},
+	{"dns_resolv_conf", CONFIG_PATH, FIELD(dns_resolv_conf), 0,
+	    CONFIG_PATH_MAX - 1, 0, false, "/etc/resolv.conf", "FILE",
+	    "nameservers to forward to when dns_upstream is empty, the node's "
+	    "own DNS addresses left out (empty: none)"},
+	{"dns_timeout", CONFIG_MS, FIELD(dns_timeout_ms), 100, 60000, 0,
+	    false, "3s", "TIME",
+	    "SERVFAIL when the overlay has not answered a DNS query by then"},
+	{"dns_probe", CONFIG_BOOL, FIELD(dns_probe), 0, 1, 0, false, "no",
+	    "BOOL", "probe answered addresses with a TCP connect and put "
+	    "those that are down last"},
+	{"dns_probe_port", CONFIG_INT, FIELD(dns_probe_port), 1, 65535, 0,
+	    false, "80", "PORT", "TCP port probed for host addresses (SRV "
+	    "targets: their own port)"},
+	{"dns_probe_interval", CONFIG_MS, FIELD(dns_probe_interval_ms), 100,
+	    3600000, 0, false, "5s", "TIME", "between two probes of an address"},
 	/* the engine */
 	{"gnode_size", CONFIG_INT, FIELD(engine.gnode_size), 1, 256, 0, false,
 	    "256", "N", "members per gnode and gnodes per parent (mesh-wide)"},

@@ -67,6 +67,11 @@ struct config {
 	struct config_addrs dns_upstream;
 	struct config_words dns_suffix;
 	int dns_rate_limit;
+	char dns_resolv_conf[CONFIG_PATH_MAX];
+	uint32_t dns_timeout_ms;
+	bool dns_probe;
+	int dns_probe_port;
+	uint32_t dns_probe_interval_ms;
 	/* the engine's tunables */
 	struct engine_config engine;
 	/* where each option's value came from: enum config_source, by the

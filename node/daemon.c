@@ -31,6 +31,7 @@
 #include "crypto/crypto.h"
 #include "node/control.h"
 #include "node/daemon.h"
+#include "node/dns_node.h"
 #include "proto/err.h"
 #include "proto/msg.h"
 
@@ -111,6 +112,7 @@ struct daemon {
 
 	struct event *ev_engine, *ev_house, *ev_sig[3];
 	struct control *ctl;
+	struct dns_node *dns;
 
 	int lock_fd;
 	struct keypair key;
@@ -618,6 +620,7 @@ engine_event_cb(void *ctx, const struct engine_event *ev)
 	if (ev->type == ENGINE_EV_HOOKED)
 		d->peers_dirty = true; /* save who let us in, soon */
 	control_event(d->ctl, ev);
+	dns_node_event(d->dns, ev);
 }
 
 static void
@@ -1070,6 +1073,9 @@ daemon_new(const struct config *cfg, struct log *lg, struct daemon **out)
 	}
 	if ((rc = control_open(d, &d->ctl)) != 0)
 		goto fail;
+	/* DNS binds here, before privileges are dropped */
+	if ((rc = dns_node_new(d, &d->dns)) != 0)
+		goto fail;
 	*out = d;
 	return 0;
 fail:
@@ -1087,12 +1093,15 @@ daemon_set_reload(struct daemon *d, daemon_reload_fn *fn, void *arg)
 int
 daemon_drop_privileges(struct daemon *d)
 {
-	/* Every socket is bound here.  Dropping to cfg.user belongs to the
-	 * DNS front's work, which binds port 53 before this call. */
-	if (d->cfg.user[0] != '\0')
-		log_warn(d->lg, "'user' is not supported yet: staying as "
-		    "uid %u", (unsigned)getuid());
-	return 0;
+	int rc;
+
+	/* every socket, DNS on port 53 included, is bound here */
+	if (d->cfg.user[0] == '\0')
+		return 0;
+	if ((rc = dns_drop_privileges(d->cfg.user)) != 0)
+		log_err(d->lg, "cannot run as user '%s': %s", d->cfg.user,
+		    andna_strerror(rc));
+	return rc;
 }
 
 /* The endpoints to advertise: `advertise`, else the listen addresses, with
@@ -1302,6 +1311,8 @@ daemon_free(struct daemon *d)
 
 	if (d == NULL)
 		return;
+	dns_node_free(d->dns);
+	d->dns = NULL;
 	if (d->engine != NULL) {
 		engine_leave(d->engine, daemon_now());
 		peers_save(d);

@@ -27,3 +27,4 @@ libandna_a_SOURCES += node/dns_front.c node/dns_front.h node/dns_answer.c \
 	node/dns_answer.h node/dns_probe.c node/dns_probe.h \
 	node/dns_forward.c node/dns_forward.h
 libandna_a_SOURCES += node/dns_engine.c node/dns_engine.h
+libandna_a_SOURCES += node/dns_node.c node/dns_node.h
