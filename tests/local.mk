@@ -98,3 +98,6 @@ tests_test_dns_engine_SOURCES = tests/test_dns_engine.c tests/dns_util.h
 tests_test_dns_engine_CFLAGS = $(TEST_CFLAGS)
 tests_test_dns_engine_LDADD = $(TEST_LIBS)
 TESTS += tests/test_dns_engine
+
+TESTS += tests/dns_mesh.sh
+dist_check_SCRIPTS += tests/dns_mesh.sh
