@@ -30,10 +30,12 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/andna-bench-dns.XXXXXX") || exit 1
 pids=()
 
 cleanup() {
-	for p in "${pids[@]}"; do
-		kill -9 "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
+	{
+		for p in "${pids[@]}"; do
+			kill -9 "$p"
+		done
+		wait
+	} 2>/dev/null
 	[ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
