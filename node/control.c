@@ -40,6 +40,13 @@ struct ctl_conn {
 	uint64_t wait_id;
 	uint64_t deadline;        /* monotonic ms */
 	char what[CONTROL_WORD_MAX + 1]; /* the name or node asked about */
+	/* a reply made during the engine call that started the request,
+	 * kept until the call returns the request's id to compare */
+	bool stashed;
+	uint64_t stash_id;
+	enum control_exit stash_code;
+	char stash_reason[512];
+	struct evbuffer *stash;
 };
 
 struct control {
@@ -50,7 +57,7 @@ struct control {
 	TAILQ_HEAD(, ctl_conn) conns;
 	int n;
 	struct ctl_conn *starting; /* whose engine call is running */
-	bool started_done;         /* its outcome came during the call */
+	uint64_t event_id;         /* of the event being handled */
 };
 
 static uint64_t
@@ -282,6 +289,8 @@ conn_free(struct ctl_conn *cc)
 
 	if (c->starting == cc)
 		c->starting = NULL;
+	if (cc->stash != NULL)
+		evbuffer_free(cc->stash);
 	TAILQ_REMOVE(&c->conns, cc, link);
 	c->n--;
 	bufferevent_free(cc->bev);
@@ -309,6 +318,16 @@ reply(struct ctl_conn *cc, enum control_exit code, const char *reason,
 	struct evbuffer *out = bufferevent_get_output(cc->bev);
 	char line[512];
 
+	if (cc->ctl->starting == cc) {
+		/* an outcome during the call: is it this request's? */
+		cc->stashed = true;
+		cc->stash_id = cc->ctl->event_id;
+		cc->stash_code = code;
+		snprintf(cc->stash_reason, sizeof(cc->stash_reason), "%s",
+		    reason);
+		cc->stash = body;
+		return;
+	}
 	cc->waiting = false;
 	snprintf(line, sizeof(line), "%d %s", (int)code, reason);
 	for (char *p = line; *p != '\0'; p++)
@@ -648,28 +667,35 @@ wait_begin(struct ctl_conn *cc, enum engine_event_type type)
 	cc->wait_id = 0;
 	cc->deadline = mono_ms() + CONTROL_WAIT_MS;
 	cc->ctl->starting = cc;
-	cc->ctl->started_done = false;
 }
 
-/* Ends an engine call started by wait_begin(); returns true if `cc` is
- * gone (answered during the call) so the caller must not touch it. */
+/* Ends an engine call started by wait_begin() that returned `rc` and
+ * `id`.  Returns false if the call failed (the caller replies), true if
+ * the request is answered or waits for its outcome. */
 static bool
 wait_started(struct ctl_conn *cc, int rc, uint64_t id)
 {
 	struct control *c = cc->ctl;
-	bool done = c->started_done;
+	bool answered = false;
 
 	c->starting = NULL;
-	c->started_done = false;
-	daemon_engine_done(c->d);
-	if (done)
-		return true;
-	if (rc != 0) {
-		cc->waiting = false;
-		return false;
+	if (cc->stashed) {
+		struct evbuffer *body = cc->stash;
+		cc->stash = NULL;
+		cc->stashed = false;
+		if (rc == 0 && cc->stash_id == id) {
+			reply(cc, cc->stash_code, cc->stash_reason, body);
+			answered = true;
+		} else if (body != NULL) {
+			evbuffer_free(body); /* another request's outcome */
+		}
 	}
-	cc->wait_id = id;
-	return true;
+	if (rc != 0)
+		cc->waiting = false;
+	else if (!answered)
+		cc->wait_id = id;
+	daemon_engine_done(c->d);
+	return rc == 0;
 }
 
 /* The key to sign `name` with: `key=HEX` if given, else the key that
@@ -944,8 +970,9 @@ control_event(struct control *c, const struct engine_event *ev)
 		return;
 	cc = c->starting;
 	if (cc != NULL && cc->waiting && cc->wait_type == ev->type &&
-	    !c->started_done) {
-		c->started_done = true; /* the outcome came during the call */
+	    !cc->stashed) {
+		/* the outcome may come during the call that started it;
+		 * reply() keeps it until the call returns the id */
 	} else {
 		TAILQ_FOREACH(cc, &c->conns, link)
 			if (cc->waiting && cc->wait_id == ev->id &&
@@ -954,6 +981,7 @@ control_event(struct control *c, const struct engine_event *ev)
 		if (cc == NULL)
 			return; /* a renewal, or a client that left */
 	}
+	c->event_id = ev->id;
 	switch (ev->type) {
 	case ENGINE_EV_REGISTER_DONE:
 		done_register(cc, ev);

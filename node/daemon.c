@@ -214,6 +214,25 @@ ep_str(const struct endpoint *ep, char *buf, size_t len)
 	return buf;
 }
 
+/* Logs a message's type at -vv: the envelope is a msgpack array of 8
+ * whose second element, the type, is one byte on the wire. */
+static void
+trace_msg(struct daemon *d, const char *dir, const struct endpoint *ep,
+    const uint8_t *buf, size_t len, const char *via)
+{
+	char b[64];
+
+	if (!log_enabled(d->lg, LOG_LEVEL_TRACE))
+		return;
+	bool ok = len >= 3 && buf[0] == 0x98 && buf[1] == 0x01 &&
+	    buf[2] < 0x80;
+	const char *type = ok ? msg_type_name(buf[2]) : "garbage";
+	log_msg(d->lg, LOG_LEVEL_TRACE, ok ? LOG_KIND_NONE : LOG_KIND_INPUT,
+	    NULL,
+	    "%s %s %s: %s, %zu bytes", via, dir, ep_str(ep, b, sizeof(b)),
+	    type, len);
+}
+
 /* ---- rate limits ------------------------------------------------------ */
 
 /* Takes a token from the bucket of `ep`'s address; false if it has none. */
@@ -598,6 +617,7 @@ engine_send_cb(void *ctx, const struct endpoint *to, const uint8_t *buf,
 {
 	struct daemon *d = ctx;
 
+	trace_msg(d, "to", to, buf, len, len <= MSG_DGRAM_MAX ? "UDP" : "TCP");
 	if (len <= MSG_DGRAM_MAX)
 		udp_send(d, to, buf, len);
 	else if (len <= MSG_STREAM_MAX)
@@ -653,6 +673,7 @@ input(struct daemon *d, const struct endpoint *from, const uint8_t *buf,
 	uint64_t bad = bad_drops(d->engine);
 	char b[64];
 
+	trace_msg(d, "from", from, buf, len, udp ? "UDP" : "TCP");
 	engine_input(d->engine, from, buf, len, daemon_now());
 	if (bad_drops(d->engine) != bad)
 		log_limited(d->lg, LOG_LEVEL_TRACE, LOG_KIND_INPUT,

@@ -90,7 +90,7 @@ write_config() {
 		ping_timeout = 250ms
 		suspect_timeout = 1500ms
 		gossip_interval = 500ms
-		outer_timeout = 10s
+		outer_timeout = 3s
 		hop_timeout = 400ms
 		request_timeout = 1500ms
 		request_tries = 3
@@ -105,15 +105,15 @@ write_config() {
 
 start_node() {
 	local i=$1
-	"$ANDNAD" --config "$tmp/n$i/andnad.conf" --foreground -v \
+	"$ANDNAD" --config "$tmp/n$i/andnad.conf" --foreground ${MESH_VERBOSE:--v} \
 	    >>"$tmp/n$i/log" 2>&1 &
 	pid[$i]=$!
 }
 
 # Waits until node I answers status and has joined the overlay.
 wait_joined() {
-	local i=$1
-	for _ in $(seq 1 100); do
+	local i=$1 until=$((SECONDS + 60))
+	while [ "$SECONDS" -lt "$until" ]; do
 		cli "$i" status
 		if [ "$rc" = 0 ] && py -c 'import json,sys
 sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
@@ -372,7 +372,8 @@ check 'd["io"]["dropped"]["rate_limited"] > 0'
 resolve_ok 2 svc.mesh
 check "$expected_set"
 lines=$(($(wc -l <"$tmp/n2/log") - before))
-[ "$lines" -lt 100 ] || fail "node 2 wrote $lines log lines for the garbage"
+[ -n "${MESH_VERBOSE:-}" ] || [ "$lines" -lt 100 ] ||
+	fail "node 2 wrote $lines log lines for the garbage"
 log "node 2 shrugged off garbage and counted it"
 
 # SIGHUP reloads; every node stops cleanly
