@@ -371,6 +371,42 @@ check 'd["io"]["dropped"]["truncated"] >= 3'
 check 'd["io"]["dropped"]["rate_limited"] > 0'
 resolve_ok 2 svc.mesh
 check "$expected_set"
+# and at its control socket: each bad request gets exit code 2
+py - "$tmp/n2/control" <<-'EOF' || fail "the control socket took a bad request"
+	import os, socket, sys
+	def ask(data):
+	    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+	    s.connect(sys.argv[1])
+	    out = b""
+	    try:
+	        s.sendall(data)
+	        s.shutdown(socket.SHUT_WR)
+	        while True:
+	            b = s.recv(65536)
+	            if not b:
+	                break
+	            out += b
+	    except (BrokenPipeError, ConnectionResetError):
+	        pass  # the node stopped reading a request too long
+	    s.close()
+	    return out
+	bad = [os.urandom(300).replace(b"\n", b"") + b"\n", b"json\n",
+	    b"json  status\n", b"xml status\n", b"json sta\0tus\n",
+	    b"json status\r\n", b"json resolve " + b"a" * 600 + b"\n",
+	    b"json register x.mesh 0/none/0/1/not..valid\n",
+	    b"json register x.mesh 0/sctp/0/1/10.0.0.1\n",
+	    b"json register x.mesh 0/none/0/99999/10.0.0.1\n",
+	    b"json register x.mesh 0/none/0/1/10.0.0.1 key=abcd\n",
+	    b"json " + b"x" * 200000 + b"\n"]
+	for req in bad:
+	    rep = ask(req)
+	    if not rep.startswith(b"2 ") and not rep.startswith(b"1 ") and \
+	            not (rep == b"" and len(req) > 131072):
+	        sys.exit("bad reply %r to %r" % (rep[:80], req[:40]))
+	s = ask(b"json status\n")
+	if not s.startswith(b"0 "):
+	    sys.exit("status after bad requests: %r" % s[:80])
+	EOF
 lines=$(($(wc -l <"$tmp/n2/log") - before))
 [ -n "${MESH_VERBOSE:-}" ] || [ "$lines" -lt 100 ] ||
 	fail "node 2 wrote $lines log lines for the garbage"
