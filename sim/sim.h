@@ -126,7 +126,7 @@ bool sim_converged(struct sim *s);
 int sim_members_wrong(struct sim *s);
 
 /* Fraction of the targets on which every running node agrees with the
- * truth. */
+ * truth (0 while a running node is not hooked: it cannot round at all). */
 double sim_agree(struct sim *s);
 
 /* Checks convergence every check_ms until it holds or until `deadline`;
