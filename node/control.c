@@ -24,6 +24,7 @@
 #include "crypto/crypto.h"
 #include "node/control.h"
 #include "node/daemon.h"
+#include "node/dns_node.h"
 #include "proto/err.h"
 
 #define CTL_CONNS_MAX 32
@@ -437,6 +438,7 @@ cmd_status(struct ctl_conn *cc)
 	const struct daemon_counters *io = daemon_counters(d);
 	const struct endpoint *eps;
 	struct engine_ns_stats ns;
+	struct dns_front_stats dns;
 	char key[2 * ANDNA_PK_LEN + 1], addr[20], ep[64];
 	struct evbuffer *b = evbuffer_new();
 
@@ -449,6 +451,7 @@ cmd_status(struct ctl_conn *cc)
 	int n_eps = daemon_endpoints(d, &eps);
 	bool hooked = engine_hooked(e);
 	engine_ns_stats(e, &ns);
+	dns_node_stats(daemon_dns(d), &dns);
 	sodium_bin2hex(key, sizeof(key), engine_node_key(e), ANDNA_PK_LEN);
 	addr_str(engine_addr(e), addr, sizeof(addr));
 	if (!cc->json) {
@@ -497,6 +500,16 @@ cmd_status(struct ctl_conn *cc)
 		    (unsigned long long)io->oversized,
 		    (unsigned long long)io->truncated,
 		    (unsigned long long)io->conns_refused);
+		evbuffer_add_printf(b, "DNS:             %llu queries (%llu "
+		    "UDP, %llu TCP), %llu from the overlay, %llu forwarded, "
+		    "%llu refused, %llu over rate\n",
+		    (unsigned long long)(dns.udp_queries + dns.tcp_queries),
+		    (unsigned long long)dns.udp_queries,
+		    (unsigned long long)dns.tcp_queries,
+		    (unsigned long long)dns.overlay,
+		    (unsigned long long)dns.forwarded,
+		    (unsigned long long)dns.refused,
+		    (unsigned long long)dns.rate_limited);
 		reply(cc, CONTROL_EXIT_OK, "", b);
 		return;
 	}
@@ -541,10 +554,18 @@ cmd_status(struct ctl_conn *cc)
 	    "\"tcp_in\":%llu,\"tcp_out\":%llu,\"conns_in\":%llu,"
 	    "\"conns_out\":%llu,\"dropped\":{\"rate_limited\":%llu,"
 	    "\"oversized\":%llu,\"truncated\":%llu,\"conns_refused\":%llu,"
-	    "\"send_failed\":%llu}}}\n", U(io->udp_in), U(io->udp_out),
+	    "\"send_failed\":%llu}},", U(io->udp_in), U(io->udp_out),
 	    U(io->tcp_in), U(io->tcp_out), U(io->conns_in), U(io->conns_out),
 	    U(io->rate_limited), U(io->oversized), U(io->truncated),
 	    U(io->conns_refused), U(io->send_failed));
+	evbuffer_add_printf(b, "\"dns\":{\"enabled\":%s,\"udp_queries\":%llu,"
+	    "\"tcp_queries\":%llu,\"overlay\":%llu,\"forwarded\":%llu,"
+	    "\"nxdomain\":%llu,\"servfail\":%llu,\"refused\":%llu,"
+	    "\"formerr\":%llu,\"dropped\":%llu,\"rate_limited\":%llu}}\n",
+	    daemon_dns(d) != NULL ? "true" : "false", U(dns.udp_queries),
+	    U(dns.tcp_queries), U(dns.overlay), U(dns.forwarded),
+	    U(dns.nxdomain), U(dns.servfail), U(dns.refused), U(dns.formerr),
+	    U(dns.dropped), U(dns.rate_limited));
 #undef U
 	reply(cc, CONTROL_EXIT_OK, "", b);
 }

@@ -1386,6 +1386,12 @@ daemon_store(struct daemon *d)
 	return d->store;
 }
 
+struct dns_node *
+daemon_dns(struct daemon *d)
+{
+	return d->dns;
+}
+
 struct log *
 daemon_log(struct daemon *d)
 {

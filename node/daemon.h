@@ -28,6 +28,7 @@
 
 struct daemon;
 struct event_base;
+struct dns_node;
 
 /* What the I/O layer counts, for `andna status`. */
 struct daemon_counters {
@@ -84,6 +85,7 @@ uint64_t daemon_now(void);
 struct event_base *daemon_base(struct daemon *d);
 struct engine *daemon_engine(struct daemon *d); /* NULL before start */
 struct store *daemon_store(struct daemon *d);   /* NULL before start */
+struct dns_node *daemon_dns(struct daemon *d);  /* NULL: no DNS front */
 struct log *daemon_log(struct daemon *d);
 const struct config *daemon_config(const struct daemon *d);
 const struct daemon_counters *daemon_counters(const struct daemon *d);

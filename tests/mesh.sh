@@ -179,7 +179,7 @@ for i in $(seq 1 $N); do
 done
 for i in $(seq 1 $N); do
 	wait_joined "$i"
-	check 'd["node_key"] and d["address"] and d["gnode_members"] >= 1'
+	check 'd["node_key"] and d["address"] and d["gnode_members"] >= 1 and d["dns"]["enabled"] is False'
 done
 addrs=$(for i in $(seq 1 $N); do cli "$i" status; echo "$out"; done |
     py -c 'import json,sys
