@@ -299,6 +299,28 @@ cli 1 status extra
 expect 2
 log "every andna command and its errors checked"
 
+# a record too large for one datagram: its messages go over TCP
+big=()
+for k in $(seq 1 16); do big+=("fd00::b:$k"); done
+big+=(--service 80 --proto tcp)
+for k in $(seq 1 16); do big+=("backend-server-number-$k.example.mesh"); done
+big+=(--service 443 --priority 2)
+for k in $(seq 1 8); do big+=("10.4.0.$k"); done
+cli 5 register big.mesh "${big[@]}"
+expect 0
+resolve_ok 7 big.mesh
+check 'len(d["record"]["entries"]) == 40'
+check 'sum(e["service"] == 443 and e["priority"] == 2 for e in d["record"]["entries"]) == 8'
+tcp=0
+for i in $(seq 1 $N); do
+	cli "$i" status
+	tcp=$((tcp + $(py -c 'import json,sys
+d = json.loads(sys.argv[1])["io"]
+print(min(d["tcp_in"], 1) + min(d["tcp_out"], 1))' "$out")))
+done
+[ "$tcp" -ge 2 ] || fail "no message went over TCP"
+log "a 40-address record went over TCP and resolves whole"
+
 # ---- kill -9 a holder of svc.mesh and another node ----
 holder=""
 for i in $(seq 1 $N); do
@@ -324,7 +346,7 @@ for i in 8 7 6 5 4; do
 	[ "$i" != "$holder" ] && other=$i && break
 done
 kill -9 "${pid[$holder]}" "${pid[$other]}"
-wait "${pid[$holder]}" "${pid[$other]}" 2>/dev/null
+{ wait "${pid[$holder]}" "${pid[$other]}"; } 2>/dev/null
 unset "pid[$holder]" "pid[$other]"
 log "killed holder node $holder and node $other with SIGKILL"
 sleep 2
