@@ -101,3 +101,9 @@ TESTS += tests/test_dns_engine
 
 TESTS += tests/dns_mesh.sh
 dist_check_SCRIPTS += tests/dns_mesh.sh
+
+check_PROGRAMS += tests/test_control
+tests_test_control_SOURCES = tests/test_control.c
+tests_test_control_CFLAGS = $(TEST_CFLAGS)
+tests_test_control_LDADD = $(TEST_LIBS)
+TESTS += tests/test_control
