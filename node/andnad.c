@@ -132,6 +132,7 @@ main(int argc, char **argv)
 	struct daemon *d = NULL;
 	char err[CONFIG_ERR_MAX];
 	int ready_fd = -1, rc;
+	bool ran = false;
 
 	if (config_flags_parse(&flags, argc, argv, err, sizeof(err)) != 0) {
 		fprintf(stderr, "andnad: %s\n", err);
@@ -171,15 +172,17 @@ main(int argc, char **argv)
 		if (ready_fd >= 0)
 			detach_done(ready_fd, &lg);
 		log_info(&lg, "andnad %s started", PACKAGE_VERSION);
+		ran = true;
 		rc = daemon_run(d);
 	}
 	daemon_free(d);
 	if (cfg.pid_file[0] != '\0')
 		unlink(cfg.pid_file);
+	/* what went wrong was logged where it happened */
 	if (rc == 0)
 		log_info(&lg, "stopped");
 	else
-		log_info(&lg, "stopped after an error: %s", andna_strerror(rc));
+		log_err(&lg, ran ? "stopped after an error" : "not started");
 	log_fini(&lg);
 	return rc == 0 ? 0 : 1;
 }

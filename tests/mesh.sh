@@ -434,6 +434,29 @@ lines=$(($(wc -l <"$tmp/n2/log") - before))
 	fail "node 2 wrote $lines log lines for the garbage"
 log "node 2 shrugged off garbage and counted it"
 
+# a ninth node detaches (its starter exits 0 once it runs), writes its pid
+# file, joins, and stops on SIGTERM; a second node on its data directory
+# refuses to start
+write_config 9
+"$ANDNAD" --config "$tmp/n9/andnad.conf" --pid-file "$tmp/n9/pid" \
+    2>"$tmp/n9/start.err" || fail "node 9 did not start: $(cat "$tmp/n9/start.err")"
+pid[9]=$(cat "$tmp/n9/pid")
+wait_joined 9
+"$ANDNAD" --config "$tmp/n9/andnad.conf" --listen "$net.10:$port" \
+    --control "$tmp/n9/control2" 2>"$tmp/n9/second.err" &&
+	fail "a second node started on node 9's data directory"
+grep -q "another andnad uses this data directory" "$tmp/n9/second.err" ||
+	fail "no reason given: $(cat "$tmp/n9/second.err")"
+kill -TERM "${pid[9]}"
+for _ in $(seq 1 50); do
+	kill -0 "${pid[9]}" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "${pid[9]}" 2>/dev/null && fail "node 9 did not stop on SIGTERM"
+unset "pid[9]"
+[ -e "$tmp/n9/pid" ] && fail "node 9 left its pid file behind"
+log "node 9 ran detached with a pid file"
+
 # SIGHUP reloads; every node stops cleanly
 echo "verbose = 1" >>"$tmp/n2/andnad.conf"
 kill -HUP "${pid[2]}"
