@@ -32,6 +32,7 @@ struct swim_news {
 struct swim_relay {
 	uint64_t our_id;   /* request id of our ping to the target */
 	uint64_t their_id; /* request id of their PING_REQ */
+	ovl_addr_t target; /* the member to ping */
 	struct endpoint requester;
 	uint64_t deadline;
 };
@@ -275,6 +276,9 @@ void swim_leave(struct engine *e);
 void hook_tick(struct engine *e, uint64_t now, uint64_t *wake);
 void hook_input(struct engine *e, const struct endpoint *from,
     const struct msg *m, uint64_t now);
+/* Puts us and our live members but `except` into r's MAP_FULL member
+ * list (owned by r).  Returns 0 or ANDNA_ENOMEM. */
+int hook_members(struct engine *e, struct msg *r, uint8_t except);
 /* Gives up our address and hooks again through the nodes we know. */
 void hook_restart(struct engine *e, uint64_t now);
 

@@ -84,8 +84,8 @@ gossip_entries_for(struct engine *e, ovl_addr_t to, struct msg_outer *out,
 	for (int level = first; level < ANDNA_LEVELS; level++) {
 		for (int i = 0; i < e->outer.n[level]; i++) {
 			const struct outer_entry *x = &e->outer.e[level][i];
-			if (level == diff && x->id == ovl_id(to, level))
-				continue; /* the receiver knows its own gnode best */
+			/* the receiver's own gnode goes too: our contacts there
+			 * may be members it has not met (see meet_unknown) */
 			picks[total++] = (struct pick){ level, i, x->heard_at, false };
 		}
 	}

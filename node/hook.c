@@ -343,6 +343,34 @@ join_allowed(struct engine *e, ovl_addr_t addr, const uint8_t *pk)
 	    memcmp(mb->pk, pk, ANDNA_PK_LEN) == 0;
 }
 
+int
+hook_members(struct engine *e, struct msg *r, uint8_t except)
+{
+	struct msg_member *v = calloc((size_t)e->inner.n + 1, sizeof(*v));
+	int k = 1;
+
+	if (v == NULL)
+		return ANDNA_ENOMEM;
+	v[0].addr = e->addr;
+	memcpy(v[0].key, e->key.pk, ANDNA_PK_LEN);
+	v[0].incarnation = e->inc;
+	v[0].n_eps = (uint8_t)e->n_eps;
+	memcpy(v[0].eps, e->eps, (size_t)e->n_eps * sizeof(e->eps[0]));
+	for (int i = 0; i < e->inner.n; i++) {
+		const struct member *x = &e->inner.m[i];
+		if (x->state > MEMBER_SUSPECT || x->id == except)
+			continue;
+		v[k].addr = ovl_prefix(e->addr, 1) | x->id;
+		memcpy(v[k].key, x->pk, ANDNA_PK_LEN);
+		v[k].incarnation = x->inc;
+		v[k].n_eps = x->n_eps;
+		memcpy(v[k++].eps, x->eps, x->n_eps * sizeof(x->eps[0]));
+	}
+	r->u.map_full.members = v;
+	r->u.map_full.n_members = (uint16_t)k;
+	return 0;
+}
+
 /* A node announces itself at its new address; we answer with our maps. */
 static void
 join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
@@ -390,29 +418,8 @@ join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 			swim_news_add(e, mb->id);
 			engine_maps_changed(e);
 		}
-		r.u.map_full.members = calloc((size_t)e->inner.n + 1,
-		    sizeof(*r.u.map_full.members));
-		if (r.u.map_full.members == NULL)
+		if (hook_members(e, &r, ovl_id(m->src, 0)) != 0)
 			return;
-		struct msg_member *me = &r.u.map_full.members[0];
-		me->addr = e->addr;
-		memcpy(me->key, e->key.pk, ANDNA_PK_LEN);
-		me->incarnation = e->inc;
-		me->n_eps = (uint8_t)e->n_eps;
-		memcpy(me->eps, e->eps, (size_t)e->n_eps * sizeof(e->eps[0]));
-		int k = 1;
-		for (int i = 0; i < e->inner.n; i++) {
-			const struct member *x = &e->inner.m[i];
-			if (x->state > MEMBER_SUSPECT || x->id == ovl_id(m->src, 0))
-				continue;
-			struct msg_member *o = &r.u.map_full.members[k++];
-			o->addr = ovl_prefix(e->addr, 1) | x->id;
-			memcpy(o->key, x->pk, ANDNA_PK_LEN);
-			o->incarnation = x->inc;
-			o->n_eps = x->n_eps;
-			memcpy(o->eps, x->eps, x->n_eps * sizeof(x->eps[0]));
-		}
-		r.u.map_full.n_members = (uint16_t)k;
 		/* tell the gnode now, not at the pace of news on pings, so
 		 * no member offers the same room twice */
 		swim_tell_all(e, ovl_id(m->src, 0));

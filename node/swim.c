@@ -322,13 +322,29 @@ swim_sweep(struct engine *e, uint64_t now)
 	}
 }
 
+/* Whether an ack with our probe's id really vouches for the member we
+ * probe: it comes from that member (same address and key: a node that
+ * moved to another address still answers at its old endpoint), or from a
+ * member we asked to ping it, which checked the same. */
+static bool
+probe_answered(struct engine *e, const struct msg *m)
+{
+	const struct member *mb = inner_find(&e->inner, e->probing);
+
+	if (mb == NULL)
+		return false;
+	if (m->src == (ovl_prefix(e->addr, 1) | mb->id))
+		return memcmp(m->key, mb->pk, ANDNA_PK_LEN) == 0;
+	return e->probe_indirect;
+}
+
 /* Passes a relayed ack back to the member that asked us to ping. */
 static bool
 relay_ack(struct engine *e, const struct msg *m)
 {
 	for (int i = 0; i < (int)(sizeof(e->relays) / sizeof(e->relays[0])); i++) {
 		struct swim_relay *r = &e->relays[i];
-		if (r->deadline == 0 || r->our_id != m->id)
+		if (r->deadline == 0 || r->our_id != m->id || m->src != r->target)
 			continue;
 		send_swim(e, &r->requester, MSG_ACK, r->their_id);
 		r->deadline = 0;
@@ -363,7 +379,7 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		send_swim(e, from, MSG_ACK, m->id);
 		break;
 	case MSG_ACK:
-		if (e->probe_active && m->id == e->probe_req)
+		if (e->probe_active && m->id == e->probe_req && probe_answered(e, m))
 			e->probe_active = false;
 		else
 			relay_ack(e, m);
@@ -375,6 +391,7 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 				continue;
 			r->our_id = engine_rand64(e);
 			r->their_id = m->id;
+			r->target = m->u.ping_req.target;
 			r->requester = *from;
 			r->deadline = now + e->cfg.ping_interval_ms;
 			send_swim(e, &m->u.ping_req.target_ep, MSG_PING, r->our_id);
