@@ -829,8 +829,13 @@ counter_done(struct engine *e, struct pending *p, const struct msg *m,
 	}
 	if (st == MSG_ST_NOT_RESPONSIBLE || st == MSG_ST_BAD_SIG)
 		st = MSG_ST_BUSY;
-	answer_peer(e, p, st, 0, 0, now);
+	/* forget the request before answering: an answer to ourselves runs
+	 * the origin's code at once, which may move the pending array */
+	struct pending q = *p;
+	p->rec = NULL;
 	pending_remove(e, p);
+	answer_peer(e, &q, st, 0, 0, now);
+	record_free(q.rec);
 }
 
 void
@@ -844,10 +849,12 @@ ns_pending_done(struct engine *e, struct pending *p, const struct msg *m,
 	case PK_COUNTER:
 		counter_done(e, p, m, now);
 		break;
-	case PK_REPLICAS:
-		answer_peer(e, p, p->peer_status, p->life, 0, now);
+	case PK_REPLICAS: {
+		struct pending q = *p; /* as in counter_done */
 		pending_remove(e, p);
+		answer_peer(e, &q, q.peer_status, q.life, 0, now);
 		break;
+	}
 	case PK_HANDOVER:
 	case PK_BULK:
 		ns_sync_pending_done(e, p, m, now);
