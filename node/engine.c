@@ -215,6 +215,7 @@ void
 pending_send(struct engine *e, struct pending *p, uint64_t now)
 {
 	struct msg m;
+	struct msg_item item; /* HANDOVER: lives until the message is sent */
 	bool routed = true;
 
 	msg_init(&m);
@@ -245,9 +246,12 @@ pending_send(struct engine *e, struct pending *p, uint64_t now)
 		routed = false;
 		break;
 	case PK_HANDOVER:
+		item = (struct msg_item){.kind = p->op,
+		    .age = p->age,
+		    .life = p->life,
+		    .rec = p->rec};
 		m.u.handover.items.n = 1;
-		m.u.handover.items.v = &(struct msg_item){ .kind = p->op,
-			.age = p->age, .life = p->life, .rec = p->rec };
+		m.u.handover.items.v = &item;
 		break;
 	case PK_BULK:
 		m.u.sync_page_req.kind = p->op;

@@ -159,6 +159,7 @@ struct engine {
 	uint8_t sync_kind;      /* which kind the next exchange is about */
 	uint64_t handover_at;   /* 0, or when to look for records to hand over */
 	uint64_t handover_seen; /* view version the last handover scan saw */
+	uint64_t handover_print; /* round_print() when the last scan began */
 	uint64_t next_renew;    /* next look at our names' age */
 	uint8_t bulk_kind;      /* joining: the kind being pulled, or done */
 	struct store_pos handover_pos; /* where the handover scan goes on */

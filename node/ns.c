@@ -174,7 +174,97 @@ put_record(struct store_txn *t, const struct record *rec, uint64_t stored_at,
 	return rc;
 }
 
-/* Queues `rec` as a claim on its name. */
+/* A name's queue of claims, copied out of the store in order. */
+struct queue_copy {
+	int n, cap;
+	struct queued {
+		uint8_t pk[ANDNA_PK_LEN];
+		uint8_t *rec;
+		size_t rec_len;
+		uint64_t stored_at, expires_at;
+	} * v;
+};
+
+static int
+queue_copy_cb(void *arg, const struct store_claim *c)
+{
+	struct queue_copy *q = arg;
+
+	if (q->n == q->cap) {
+		int cap = q->cap > 0 ? 2 * q->cap : 8;
+		struct queued *v = realloc(q->v, (size_t)cap * sizeof(*v));
+		if (v == NULL)
+			return ANDNA_ENOMEM;
+		q->v = v;
+		q->cap = cap;
+	}
+	struct queued *x = &q->v[q->n];
+	if ((x->rec = malloc(c->rec_len)) == NULL)
+		return ANDNA_ENOMEM;
+	memcpy(x->rec, c->rec, c->rec_len);
+	memcpy(x->pk, c->pk, ANDNA_PK_LEN);
+	x->rec_len = c->rec_len;
+	x->stored_at = c->stored_at;
+	x->expires_at = c->expires_at;
+	q->n++;
+	return 0;
+}
+
+static void
+queue_copy_free(struct queue_copy *q)
+{
+	for (int i = 0; i < q->n; i++)
+		free(q->v[i].rec);
+	free(q->v);
+}
+
+/* The claim `c` (of a record with sequence `seq`) renews the one its key
+ * already has on the name: that one keeps its place in the queue and
+ * takes the newer record and the later expiry, so a claimant that keeps
+ * renewing keeps waiting.  Returns 0, ANDNA_EEXIST when `c` brings
+ * nothing newer, or a store error. */
+static int
+refresh_claim(struct engine *e, struct store_txn *t,
+    const struct store_claim *c, uint64_t seq)
+{
+	struct queue_copy q = {0};
+	struct record *old = NULL;
+	int at = -1;
+	int rc = store_claim_list(t, c->h8, c->name, queue_copy_cb, &q);
+
+	for (int i = 0; rc == 0 && i < q.n; i++)
+		if (memcmp(q.v[i].pk, c->pk, ANDNA_PK_LEN) == 0)
+			at = i;
+	if (rc == 0 &&
+	    (at < 0 || record_decode(q.v[at].rec, q.v[at].rec_len, &old) != 0))
+		rc = ANDNA_EEXIST;
+	bool newer = rc == 0 && seq > old->seq;
+	if (rc == 0 && !newer && c->expires_at <= q.v[at].expires_at)
+		rc = ANDNA_EEXIST;
+	record_free(old);
+	/* the queue is written again in its order with the one claim
+	 * changed: the store appends in arrival order */
+	for (int i = 0; rc == 0 && i < q.n; i++)
+		rc = store_claim_del(t, c->h8, c->name, q.v[i].pk);
+	size_t cap = (size_t)(q.n > e->cfg.queue_len ? q.n : e->cfg.queue_len);
+	for (int i = 0; rc == 0 && i < q.n; i++) {
+		struct store_claim x = {.h8 = c->h8,
+		    .rec = i == at && newer ? c->rec : q.v[i].rec,
+		    .rec_len = i == at && newer ? c->rec_len : q.v[i].rec_len,
+		    .stored_at = q.v[i].stored_at,
+		    .expires_at = q.v[i].expires_at};
+		if (i == at && c->expires_at > x.expires_at)
+			x.expires_at = c->expires_at;
+		memcpy(x.name, c->name, sizeof(x.name));
+		memcpy(x.pk, q.v[i].pk, ANDNA_PK_LEN);
+		rc = store_claim_add(t, &x, cap, false);
+	}
+	queue_copy_free(&q);
+	return rc;
+}
+
+/* Queues `rec` as a claim on its name, or renews the claim its key has
+ * there already (see refresh_claim()). */
 static int
 put_claim(struct engine *e, struct store_txn *t, const struct record *rec,
     uint64_t stored_at, uint64_t expires_at, bool at_head)
@@ -191,8 +281,26 @@ put_claim(struct engine *e, struct store_txn *t, const struct record *rec,
 	c.rec = blob;
 	c.rec_len = len;
 	int rc = store_claim_add(t, &c, (size_t)e->cfg.queue_len, at_head);
+	if (rc == ANDNA_EEXIST && !at_head)
+		rc = refresh_claim(e, t, &c, rec->seq);
 	free(blob);
 	return rc;
+}
+
+/* The 1-based place of `pk` in the queue of `name`, or 0. */
+static uint32_t
+claim_place(
+    struct store_txn *t, uint64_t h8, const char *name, const uint8_t *pk)
+{
+	struct queue_copy q = {0};
+	uint32_t place = 0;
+
+	if (store_claim_list(t, h8, name, queue_copy_cb, &q) == 0)
+		for (int i = 0; place == 0 && i < q.n; i++)
+			if (memcmp(q.v[i].pk, pk, ANDNA_PK_LEN) == 0)
+				place = (uint32_t)i + 1;
+	queue_copy_free(&q);
+	return place;
 }
 
 /* Reads the live record of `name`; ANDNA_ENOTFOUND when none is held or
@@ -626,8 +734,8 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 	if (held) {
 		/* held by another key: the claim waits in the queue */
 		rc = put_claim(e, t, rec, now, exp, false);
-		size_t n = 0;
-		store_claim_count(t, h8, rec->name, &n);
+		/* its place: at the tail when new, where it was when renewed */
+		uint32_t n = claim_place(t, h8, rec->name, rec->owner);
 		txn_end(e, t, rc == ANDNA_EEXIST ? 0 : rc);
 		if (rc == ANDNA_EQUEUE_FULL) {
 			reply_register(e, m, MSG_ST_QUEUE_FULL, 0, 0, now);
@@ -639,8 +747,8 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 		}
 		struct msg_item it = item_for(MSG_KIND_CLAIMS, rec, now, exp, now);
 		ns_replicate(e, &it, 1, engine_rand64(e));
-		reply_register(e, m, MSG_ST_QUEUED, (uint32_t)n,
-		    (uint32_t)e->cfg.expiry_s, now);
+		reply_register(
+		    e, m, MSG_ST_QUEUED, n, (uint32_t)e->cfg.expiry_s, now);
 		return;
 	}
 	txn_end(e, t, 0);

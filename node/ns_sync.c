@@ -22,8 +22,12 @@ struct ident {
 	uint64_t seq;
 };
 
-/* The id of a record (its name), a claim (name and claimant) or a tally
- * (owner and name). */
+/* The id of a record (name and owner), a claim (name and claimant) or a
+ * tally (owner and name).  A record's owner is part of its id: two
+ * members holding the name under different owners (the halves of a split
+ * gnode met again) must each fetch the other's record so that both settle
+ * it by the same rule, which sequence numbers of different keys cannot
+ * decide. */
 static void
 ident_of(uint8_t kind, const struct record *rec, struct ident *out)
 {
@@ -36,7 +40,7 @@ ident_of(uint8_t kind, const struct record *rec, struct ident *out)
 	}
 	memcpy(buf + len, rec->name, nlen);
 	len += nlen;
-	if (kind == MSG_KIND_CLAIMS) {
+	if (kind != MSG_KIND_TALLIES) {
 		memcpy(buf + len, rec->owner, ANDNA_PK_LEN);
 		len += ANDNA_PK_LEN;
 	}
@@ -550,15 +554,16 @@ static void
 bulk_page(struct engine *e, struct pending *p, const struct msg *m,
     uint64_t now)
 {
+	/* forgotten first: applying an item may add requests (a promotion
+	 * tells the counter gnode), which can move the table under `p` */
+	pending_remove(e, p);
 	if (m == NULL) {
 		/* that member did not answer: start over with another */
-		pending_remove(e, p);
 		bulk_ask(e, NULL, now);
 		return;
 	}
 	for (int i = 0; i < m->u.sync_page.items.n; i++)
 		e->ns.synced += ns_apply_item(e, &m->u.sync_page.items.v[i], now) == 0;
-	pending_remove(e, p);
 	if (!m->u.sync_page.next.end) {
 		bulk_ask(e, &m->u.sync_page.next, now);
 		return;
@@ -717,6 +722,37 @@ handover_scan(struct engine *e, uint64_t now)
 	}
 }
 
+/* A fingerprint of what decides where names round: the gnode ids at each
+ * level and the children of the gnodes above level 1.  Members coming and
+ * going inside level-1 gnodes move no name, and a joining member pulls
+ * its gnode's items by itself, so they start no handover scan: a scan
+ * sends every item we are primary for to the backup gnode again. */
+static uint64_t
+round_print(struct engine *e)
+{
+	const struct round_view *v = route_view(e);
+	uint8_t buf[4 + 3 * sizeof(struct idset) + 2 * 256 * 2];
+	uint8_t h[ANDNA_HASH_LEN];
+	size_t n = 0;
+	uint64_t out = 0;
+
+	for (int i = 0; i < 4; i++)
+		buf[n++] = (uint8_t)(ovl_prefix(v->self, 1) >> (8 * i));
+	for (int level = 1; level < ANDNA_LEVELS; level++) {
+		memcpy(buf + n, &v->ids[level], sizeof(v->ids[level]));
+		n += sizeof(v->ids[level]);
+	}
+	for (int level = 2; level < ANDNA_LEVELS; level++)
+		for (int id = 0; id < 256; id++) {
+			buf[n++] = (uint8_t)v->children[level][id];
+			buf[n++] = (uint8_t)(v->children[level][id] >> 8);
+		}
+	hash_blake2b(h, buf, n);
+	for (int i = 0; i < 8; i++)
+		out = out << 8 | h[i];
+	return out;
+}
+
 void
 ns_sync_tick(struct engine *e, uint64_t now, uint64_t *wake)
 {
@@ -732,10 +768,15 @@ ns_sync_tick(struct engine *e, uint64_t now, uint64_t *wake)
 		uint32_t iv = e->cfg.sync_interval_ms;
 		e->next_sync = now + iv / 2 + engine_rand_below(e, iv);
 	}
-	if (e->handover_seen != e->view_version && e->handover_at == 0)
-		e->handover_at = now + HANDOVER_DELAY_MS;
-	if (e->handover_at != 0 && now >= e->handover_at) {
+	if (e->handover_seen != e->view_version && e->handover_at == 0) {
 		e->handover_seen = e->view_version;
+		if (round_print(e) != e->handover_print)
+			e->handover_at = now + HANDOVER_DELAY_MS;
+	}
+	if (e->handover_at != 0 && now >= e->handover_at) {
+		/* what changes during the scan's delay is covered by it */
+		e->handover_seen = e->view_version;
+		e->handover_print = round_print(e);
 		e->handover_at = 0;
 		handover_scan(e, now);
 	}
