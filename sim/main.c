@@ -16,6 +16,8 @@
 struct cli {
 	struct sim_params p;
 	double max_time_s, steady_s, split_s, spread_s;
+	double names_spread_s, settle_s, names_run_s, expiry_s, sync_s;
+	double converge_max_s;
 	bool json, quiet, help;
 };
 
@@ -69,6 +71,22 @@ static const struct opt opts[] = {
 	"routed probes per batch (default 10000)"},
     {"probe-spread", OPT_SECONDS, C(spread_s), 0, 3600, "S",
 	"simulated seconds a probe batch starts over (default 5)"},
+    {"converge-max", OPT_SECONDS, C(converge_max_s), 0, 8640000, "S",
+	"wait at most this for convergence, then go on (default: max time)"},
+    {"names", OPT_INT, P(names), 0, 10000000, "M",
+	"names to register, then resolve (default 0)"},
+    {"resolves", OPT_INT, P(resolves), 0, 10000000, "N",
+	"resolves per measure (default 10000; each name once if fewer)"},
+    {"names-spread", OPT_SECONDS, C(names_spread_s), 0, 86400, "S",
+	"seconds registrations start over (default 2 ms a name, >= 5)"},
+    {"names-run", OPT_SECONDS, C(names_run_s), 0, 8640000, "S",
+	"seconds the names live before they are resolved (default 0)"},
+    {"settle", OPT_SECONDS, C(settle_s), 0, 86400, "S",
+	"wait before measuring names after a phase (default sync + 10)"},
+    {"expiry", OPT_SECONDS, C(expiry_s), 2, 4294967295.0, "S",
+	"life of records, claims, tallies (default 2592000: 30 days)"},
+    {"sync-interval", OPT_SECONDS, C(sync_s), 0.001, 86400, "S",
+	"anti-entropy between members, in seconds (default 30)"},
     {"json", OPT_FLAG, C(json), 0, 0, NULL,
 	"print the figures as one JSON object, last on stdout"},
     {"quiet", OPT_FLAG, C(quiet), 0, 0, NULL, "no progress on stderr"},
@@ -226,6 +244,29 @@ secs(double v, char *buf, size_t len)
 	return buf;
 }
 
+/* The names figures of one measure. */
+static void
+print_names(const char *what, const struct sim_names_result *r)
+{
+	if (r->resolves > 0) {
+		printf("%-10s resolve success %.4f (%d resolves), hops p50 %d "
+		       "p99 %d max %d, ms p50 %.0f p99 %.0f\n",
+		    what, r->resolve_success, r->resolves, r->hops_p50,
+		    r->hops_p99, r->hops_max, r->ms_p50, r->ms_p99);
+		if (r->timeouts + r->errors + r->wrong > 0)
+			printf("%-10s failed: %d timed out, %d with an error, "
+			       "%d with a wrong record\n",
+			    "", r->timeouts, r->errors, r->wrong);
+	}
+	if (r->copies_min >= 0)
+		printf("%-10s copies min %d mean %.1f; %ld missing in hash "
+		       "gnodes, %ld in backups, %ld stray; record bytes/node "
+		       "max %.0f mean %.0f\n",
+		    what, r->copies_min, r->copies_mean, r->missing,
+		    r->missing_backup, r->stray, r->bytes_records_max,
+		    r->bytes_records_mean);
+}
+
 /* The figures for a reader, when --json is not given. */
 static void
 print_text(const struct sim_report *r)
@@ -241,16 +282,24 @@ print_text(const struct sim_report *r)
 	       "bytes of state/node\n",
 	    r->gnodes, r->levels, r->msgs_per_node_s, r->bytes_state_per_node);
 	print_probes("probes", &r->probes);
+	if (r->names.names > 0) {
+		printf("names %d: %d registered, %d failed, in %.1f s\n",
+		    r->names.names, r->names.registered, r->names.reg_failed,
+		    r->register_s);
+		print_names("names", &r->names);
+	}
 	if (r->crashed > 0) {
 		printf("crashed %d: converged after %s, agree %.4f\n",
 		    r->crashed, secs(r->crash_converged_s, b, sizeof(b)),
 		    r->crash_agree);
 		print_probes("  probes", &r->crash_probes);
+		print_names("  names", &r->crash_names);
 	}
 	if (r->left > 0) {
 		printf("left %d: converged after %s, agree %.4f\n", r->left,
 		    secs(r->leave_converged_s, b, sizeof(b)), r->leave_agree);
 		print_probes("  probes", &r->leave_probes);
+		print_names("  names", &r->leave_names);
 	}
 	if (r->partition) {
 		printf("split %.0f s (agree %.4f), healed: converged after "
@@ -258,6 +307,7 @@ print_text(const struct sim_report *r)
 		    r->split_s, r->split_agree,
 		    secs(r->heal_converged_s, b, sizeof(b)), r->heal_agree);
 		print_probes("  probes", &r->heal_probes);
+		print_names("  names", &r->heal_names);
 	}
 	printf("%.1f simulated s, %llu events, %llu messages; wall %.1f s, "
 	       "CPU %.1f s, peak RSS %ld kB\n",
@@ -279,6 +329,8 @@ main(int argc, char **argv)
 	cli.max_time_s = (double)cli.p.max_time_ms / 1000;
 	cli.steady_s = cli.p.steady_ms / 1000.0;
 	cli.spread_s = cli.p.probe_spread_ms / 1000.0;
+	cli.expiry_s = cli.p.engine.expiry_s;
+	cli.sync_s = cli.p.engine.sync_interval_ms / 1000.0;
 	if (parse(&cli, argc, argv) != 0)
 		return 2;
 	if (cli.help) {
@@ -289,6 +341,12 @@ main(int argc, char **argv)
 	cli.p.steady_ms = (uint32_t)(cli.steady_s * 1000);
 	cli.p.split_ms = (uint32_t)(cli.split_s * 1000);
 	cli.p.probe_spread_ms = (uint32_t)(cli.spread_s * 1000);
+	cli.p.names_spread_ms = (uint32_t)(cli.names_spread_s * 1000);
+	cli.p.settle_ms = (uint32_t)(cli.settle_s * 1000);
+	cli.p.names_run_ms = (uint64_t)(cli.names_run_s * 1000);
+	cli.p.converge_max_ms = (uint64_t)(cli.converge_max_s * 1000);
+	cli.p.engine.expiry_s = (uint32_t)cli.expiry_s;
+	cli.p.engine.sync_interval_ms = (uint32_t)(cli.sync_s * 1000);
 	cli.p.progress = cli.quiet ? NULL : stderr;
 	if (sim_params_check(&cli.p, &why) != 0) {
 		fprintf(stderr, "andna-sim: %s (see andna-sim --help)\n", why);

@@ -15,6 +15,7 @@
 
 #include "crypto/crypto.h"
 #include "proto/err.h"
+#include "proto/msg.h"
 #include "sim/sim.h"
 
 /* Engines see this as the time of sim_new(): a real clock is never near
@@ -24,10 +25,11 @@
 #define JOIN_RETRY_MS 100
 #define PROBE_POLL_MS 100
 
-enum sim_ev_type { EV_JOIN, EV_WAKE, EV_DELIVER, EV_PROBE };
+enum sim_ev_type { EV_JOIN, EV_WAKE, EV_DELIVER, EV_PROBE, EV_NSOP };
 
-/* One queued event.  `node` is the node it happens to (for EV_PROBE, the
- * probe record); a delivery owns `buf`. */
+/* One queued event.  `node` is the node it happens to (for EV_PROBE and
+ * EV_NSOP, the index of the probe or request in its batch); a delivery
+ * owns `buf`. */
 struct sim_event {
 	uint64_t time;
 	uint64_t seq;
@@ -44,6 +46,7 @@ enum node_state { NODE_IDLE, NODE_RUNNING, NODE_CRASHED, NODE_LEFT };
  * moved. */
 struct sim_node {
 	struct engine *e;
+	struct store *st; /* the engine's store, while it runs */
 	struct sim *sim;
 	uint64_t wake_at; /* the one live wake-up in the queue, or SIM_NEVER */
 	double x, y;
@@ -65,6 +68,52 @@ struct probe_rec {
 	ovl_addr_t target, addr;
 	int status, hops;
 	bool started, done;
+};
+
+/* What a name-service request of a batch is. */
+enum op_kind { OP_REGISTER, OP_RELEASE, OP_RESOLVE };
+
+/* One name-service request of a batch: of generated name `name`, or of
+ * the caller's name (s->one) when name < 0. */
+struct ns_op {
+	uint64_t id;
+	uint64_t start; /* absolute simulated ms of the call */
+	uint32_t node;
+	int32_t name;
+	uint8_t kind;
+	bool started, done, ok;
+	bool refused; /* the engine call itself failed */
+	int status, hops;
+	uint32_t ms, queue_pos, life_s, ttl_s;
+	struct record *rec; /* one resolve of the caller's: a copy */
+};
+
+/* The caller's request of sim_register() and friends. */
+struct one_req {
+	const char *name;
+	const struct record_entry *entries;
+	int n_entries;
+	const struct keypair *owner;
+};
+
+/* A generated name as the checks need it. */
+struct name_info {
+	uint64_t h8;
+	ovl_addr_t target; /* name_hash() */
+	uint8_t pk[ANDNA_PK_LEN];
+	int status; /* of its registration; 1: never tried */
+};
+
+/* A resolve seen on the wire: the last RESOLVE routed from `node` for a
+ * name, with the hops it had taken when delivered, or the last
+ * CACHE_READ `node` sent for it, with the member it asked. */
+struct wire_obs {
+	uint64_t h8;
+	uint64_t time;
+	uint32_t node; /* + 1; 0: empty slot */
+	uint32_t via;
+	uint8_t cache; /* CACHE_READ rather than RESOLVE */
+	uint8_t hops;
 };
 
 /* A target of the agreement check with its true rounded gnode. */
@@ -109,6 +158,26 @@ struct sim {
 	uint32_t *probe_hash; /* record index + 1, 0 empty */
 	size_t probe_mask;
 	int probing; /* record whose engine_probe() call is running, or -1 */
+
+	/* the batch of name-service requests under way, if any */
+	struct ns_op *ops;
+	int n_ops, ops_finished, resolving;
+	uint32_t *op_hash; /* request index + 1, 0 empty */
+	size_t op_mask;
+	int op_starting; /* request whose engine call is running, or -1 */
+	struct one_req one;
+
+	/* the generated names so far */
+	struct name_info *names;
+	int n_names;
+
+	/* resolves seen on the wire, for their hop counts */
+	struct wire_obs *wire;
+	size_t wire_mask, wire_used;
+
+	sim_filter_fn *filter;
+	void *filter_arg;
+	uint8_t *side_of; /* the halves of sim_partition_nodes(), or NULL */
 };
 
 /* Aborts: out of memory inside a callback has nowhere to go. */
@@ -307,7 +376,11 @@ static bool
 crosses_split(
     const struct sim *s, const struct sim_node *a, const struct sim_node *b)
 {
-	return s->split && node_west(s, a) != node_west(s, b);
+	if (!s->split)
+		return false;
+	if (s->side_of != NULL)
+		return s->side_of[a->idx] != s->side_of[b->idx];
+	return node_west(s, a) != node_west(s, b);
 }
 
 /* ---- grid of hooked nodes ---- */
@@ -457,6 +530,8 @@ random_cb(void *ctx, void *buf, size_t len)
 
 static void probe_done(
     struct sim *s, struct sim_node *nd, const struct engine_event *ev);
+static void op_event(
+    struct sim *s, struct sim_node *nd, const struct engine_event *ev);
 
 static void
 event_cb(void *ctx, const struct engine_event *ev)
@@ -469,6 +544,10 @@ event_cb(void *ctx, const struct engine_event *ev)
 		break;
 	case ENGINE_EV_PROBE_DONE:
 		probe_done(nd->sim, nd, ev);
+		break;
+	case ENGINE_EV_REGISTER_DONE:
+	case ENGINE_EV_RESOLVE_DONE:
+		op_event(nd->sim, nd, ev);
 		break;
 	default:
 		break;
@@ -534,6 +613,7 @@ node_join(struct sim *s, uint32_t i)
 	    .random_cb = random_cb,
 	    .event_cb = event_cb,
 	    .log_cb = s->p.engine_log ? log_cb : NULL};
+	struct store *st = NULL;
 	struct keypair kp;
 	struct endpoint self, peer;
 	int via = -1;
@@ -547,12 +627,17 @@ node_join(struct sim *s, uint32_t i)
 			return;
 		}
 	}
+	/* every node its own store, empty at each start */
+	if (store_mem_open(&st) != 0)
+		abort();
+	io.store = st;
 	node_key(s, i, &kp);
 	node_endpoint(i, &self);
 	nd->e = engine_new(&s->p.engine, &io, &kp, &self, 1, s->now);
 	keypair_wipe(&kp);
 	if (nd->e == NULL)
 		abort();
+	nd->st = st;
 	nd->state = NODE_RUNNING;
 	nd->wake_at = SIM_NEVER;
 	s->running++;
@@ -571,6 +656,8 @@ node_stop(struct sim *s, struct sim_node *nd, enum node_state how)
 	grid_remove(s, nd);
 	engine_free(nd->e);
 	nd->e = NULL;
+	store_close(nd->st); /* what the node held is gone with it */
+	nd->st = NULL;
 	nd->state = how;
 	nd->wake_at = SIM_NEVER;
 	s->running--;
@@ -594,6 +681,9 @@ sim_leave(struct sim *s, int i)
 	node_stop(s, &s->nodes[i], NODE_LEFT);
 	s->c.leaves++;
 }
+
+static void wire_observe(
+    struct sim *s, uint32_t from, uint32_t to, const uint8_t *b, size_t len);
 
 static void
 deliver(struct sim *s, const struct sim_event *ev)
@@ -620,12 +710,32 @@ deliver(struct sim *s, const struct sim_event *ev)
 		h = hash_mix(h, w);
 	}
 	s->c.hash = h;
+	const uint8_t *buf = ev->buf;
+	size_t len = ev->len;
+	uint8_t *out = NULL;
+	if (s->filter != NULL) {
+		size_t out_len = 0;
+		enum sim_verdict v = s->filter(s->filter_arg, (int)ev->from,
+		    (int)ev->node, ev->buf, ev->len, &out, &out_len);
+		if (v == SIM_DROP) {
+			free(out);
+			return;
+		}
+		if (v == SIM_REPLACE) {
+			buf = out;
+			len = out_len;
+		}
+	}
+	if (s->resolving > 0)
+		wire_observe(s, ev->from, ev->node, buf, len);
 	node_endpoint(ev->from, &from);
-	engine_input(dst->e, &from, ev->buf, ev->len, s->now);
+	engine_input(dst->e, &from, buf, len, s->now);
+	free(out);
 	node_rearm(s, dst);
 }
 
 static void probe_start(struct sim *s, uint32_t k);
+static void op_start(struct sim *s, uint32_t k);
 
 static void
 dispatch(struct sim *s, struct sim_event *ev)
@@ -649,6 +759,9 @@ dispatch(struct sim *s, struct sim_event *ev)
 		break;
 	case EV_PROBE:
 		probe_start(s, ev->node);
+		break;
+	case EV_NSOP:
+		op_start(s, ev->node);
 		break;
 	default:
 		abort();
@@ -723,6 +836,17 @@ sim_kill_fraction(struct sim *s, double f, bool graceful)
 void
 sim_partition(struct sim *s)
 {
+	free(s->side_of);
+	s->side_of = NULL;
+	s->split = true;
+}
+
+void
+sim_partition_nodes(struct sim *s, const uint8_t *side)
+{
+	free(s->side_of);
+	s->side_of = xmalloc((size_t)s->n);
+	memcpy(s->side_of, side, (size_t)s->n);
 	s->split = true;
 }
 
@@ -1226,6 +1350,1009 @@ out:
 	return err;
 }
 
+/* ---- nodes one by one ---- */
+
+void
+sim_join(struct sim *s, int i)
+{
+	if (i < 0 || i >= s->n || s->nodes[i].state == NODE_RUNNING)
+		return;
+	s->nodes[i].state = NODE_IDLE; /* a stopped node comes back afresh */
+	node_join(s, (uint32_t)i);
+}
+
+void
+sim_node_endpoint(const struct sim *s, int i, struct endpoint *ep)
+{
+	(void)s;
+	node_endpoint((uint32_t)i, ep);
+}
+
+void
+sim_node_key(const struct sim *s, int i, struct keypair *kp)
+{
+	node_key(s, (uint32_t)i, kp);
+}
+
+struct store *
+sim_store(const struct sim *s, int i)
+{
+	if (i < 0 || i >= s->n || s->nodes[i].state != NODE_RUNNING)
+		return NULL;
+	return s->nodes[i].st;
+}
+
+void
+sim_set_filter(struct sim *s, sim_filter_fn *fn, void *arg)
+{
+	s->filter = fn;
+	s->filter_arg = arg;
+}
+
+void
+sim_inject(struct sim *s, int from, int to, const uint8_t *buf, size_t len)
+{
+	if (from < 0 || from >= s->n || to < 0 || to >= s->n ||
+	    len > UINT32_MAX)
+		return;
+	deliver_schedule(
+	    s, &s->nodes[from], &s->nodes[to], buf, len, len >= SIM_STREAM_MIN);
+}
+
+/* ---- resolves on the wire ---- */
+
+/* The 8-byte name hash the store keys records by. */
+static uint64_t
+name_h8(const char *name)
+{
+	uint8_t h[ANDNA_HASH_LEN];
+	uint64_t v = 0;
+
+	hash_blake2b(h, name, strlen(name));
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | h[i];
+	return v;
+}
+
+static size_t
+wire_slot(const struct sim *s, uint32_t node, uint8_t cache, uint64_t h8)
+{
+	uint64_t x =
+	    h8 ^ (((uint64_t)node << 1 | cache) * 0x9e3779b97f4a7c15ULL);
+
+	return (size_t)splitmix64(&x) & s->wire_mask;
+}
+
+/* The observation of (node, kind, name), added when `add` (NULL when
+ * missing, or when the table is too full to add). */
+static struct wire_obs *
+wire_find(struct sim *s, uint32_t node, uint8_t cache, uint64_t h8, bool add)
+{
+	if (s->wire == NULL)
+		return NULL;
+	for (size_t h = wire_slot(s, node, cache, h8);;
+	     h = (h + 1) & s->wire_mask) {
+		struct wire_obs *w = &s->wire[h];
+		if (w->node == 0) {
+			if (!add || s->wire_used * 4 >= (s->wire_mask + 1) * 3)
+				return NULL;
+			w->node = node + 1;
+			w->cache = cache;
+			w->h8 = h8;
+			s->wire_used++;
+			return w;
+		}
+		if (w->node == node + 1 && w->cache == cache && w->h8 == h8)
+			return w;
+	}
+}
+
+/* Makes room for the observations of about `n` more resolves: what older
+ * requests left behind is forgotten when it takes half the table. */
+static void
+wire_reserve(struct sim *s, size_t n)
+{
+	size_t want = 4096;
+
+	while (want < 8 * n)
+		want <<= 1;
+	if (s->wire == NULL || s->wire_mask + 1 < want) {
+		free(s->wire);
+		s->wire = calloc(want, sizeof(*s->wire));
+		if (s->wire == NULL)
+			abort();
+		s->wire_mask = want - 1;
+		s->wire_used = 0;
+	} else if (s->wire_used * 2 > s->wire_mask + 1) {
+		memset(s->wire, 0, (s->wire_mask + 1) * sizeof(*s->wire));
+		s->wire_used = 0;
+	}
+}
+
+/* Notes a RESOLVE or CACHE_READ being delivered.  The envelope is a
+ * fixarray of 8 (0x98) whose version and type are one-byte fixints, so
+ * other messages are passed over without decoding them. */
+static void
+wire_observe(
+    struct sim *s, uint32_t from, uint32_t to, const uint8_t *b, size_t len)
+{
+	struct wire_obs *w;
+	struct msg m;
+
+	if (len < 3 || b[0] != 0x98 || b[1] != MSG_VERSION ||
+	    (b[2] != MSG_RESOLVE && b[2] != MSG_CACHE_READ))
+		return;
+	if (msg_decode(b, len, &m) != 0)
+		return;
+	if (m.type == MSG_RESOLVE) {
+		int origin = endpoint_node(s, &m.u.resolve.route.origin_ep);
+		int taken = s->p.engine.hop_limit - m.hops;
+		if (origin >= 0 &&
+		    (w = wire_find(s, (uint32_t)origin, 0,
+			 name_h8(m.u.resolve.name), true)) != NULL) {
+			w->time = s->now;
+			w->hops = (uint8_t)(taken < 0 ? 0 : taken);
+		}
+	} else if ((w = wire_find(s, from, 1, name_h8(m.u.cache_read.name),
+			true)) != NULL) {
+		w->time = s->now;
+		w->via = to;
+	}
+	msg_free(&m);
+}
+
+/* The hops of a resolve that just ended: the RESOLVE it routed itself,
+ * else one to the member it asked plus that member's RESOLVE, else none
+ * (answered from the resolver's own store). */
+static int
+op_hops(struct sim *s, const struct ns_op *op, uint64_t h8)
+{
+	const struct wire_obs *r = wire_find(s, op->node, 0, h8, false);
+	const struct wire_obs *c;
+
+	if (r != NULL && r->time >= op->start)
+		return r->hops;
+	c = wire_find(s, op->node, 1, h8, false);
+	if (c == NULL || c->time < op->start)
+		return 0;
+	r = wire_find(s, c->via, 0, h8, false);
+	return 1 + (r != NULL && r->time >= op->start ? r->hops : 0);
+}
+
+/* ---- generated names ---- */
+
+/* The stream of name k: a pure function of the seed and k. */
+static uint64_t
+name_stream(const struct sim *s, int k)
+{
+	return s->p.seed ^ 0x6e616d6573ULL ^
+	    ((uint64_t)(uint32_t)k * 0xd1b54a32d192ed03ULL);
+}
+
+void
+sim_name_gen(const struct sim *s, int k, char name[ANDNA_NAME_MAX + 1],
+    struct record_entry *entries, int *n_entries)
+{
+	static const struct {
+		uint16_t port;
+		uint8_t proto;
+	} svc[] = {{80, RECORD_PROTO_TCP}, {443, RECORD_PROTO_TCP},
+	    {53, RECORD_PROTO_UDP}, {5060, RECORD_PROTO_UDP}};
+	uint64_t x = name_stream(s, k);
+	uint64_t u = splitmix64(&x);
+
+	snprintf(name, ANDNA_NAME_MAX + 1, "n%d-%08x.sim", k, (uint32_t)u);
+	*n_entries = 1 + (int)((u >> 32) % SIM_NAME_ENTRIES_MAX);
+	for (int j = 0; j < *n_entries; j++) {
+		struct record_entry *e = &entries[j];
+		uint64_t v = splitmix64(&x), w = splitmix64(&x);
+		memset(e, 0, sizeof(*e));
+		/* the first entry is the host; a quarter of the others a
+		 * service */
+		if (j > 0 && v % 4 == 0) {
+			e->service = svc[(v >> 8) % 4].port;
+			e->proto = svc[(v >> 8) % 4].proto;
+		}
+		e->priority = (uint16_t)(10 + 10 * ((v >> 16) % 2));
+		e->weight = (uint16_t)(1 + (v >> 24) % 10);
+		if ((v >> 32) % 4 == 0) { /* a quarter IPv6 */
+			e->kind = RECORD_TARGET_IPV6;
+			e->target.ip[0] = 0xfd;
+			memcpy(e->target.ip + 1, &w, 8);
+			memcpy(e->target.ip + 9, &v, 7);
+		} else {
+			e->kind = RECORD_TARGET_IPV4;
+			e->target.ip[0] = 10;
+			memcpy(e->target.ip + 1, &w, 3);
+		}
+	}
+}
+
+void
+sim_name_owner(const struct sim *s, int k, struct keypair *kp)
+{
+	uint8_t in[24] = "andna-sim-owner";
+	uint8_t seed[ANDNA_HASH_LEN];
+	uint64_t x = name_stream(s, k);
+
+	for (int b = 0; b < 8; b++)
+		in[16 + b] = (uint8_t)(x >> (8 * b));
+	hash_blake2b(seed, in, sizeof(in));
+	keypair_from_seed(kp, seed);
+	sodium_memzero(seed, sizeof(seed));
+}
+
+static bool
+entry_same(const struct record_entry *a, const struct record_entry *b)
+{
+	if (a->service != b->service || a->proto != b->proto ||
+	    a->priority != b->priority || a->weight != b->weight ||
+	    a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case RECORD_TARGET_IPV4:
+		return memcmp(a->target.ip, b->target.ip, 4) == 0;
+	case RECORD_TARGET_IPV6:
+		return memcmp(a->target.ip, b->target.ip, 16) == 0;
+	default:
+		return strcmp(a->target.name, b->target.name) == 0;
+	}
+}
+
+/* Whether `rec` is exactly what generated name k was registered with:
+ * its name, its owner and its whole address set, under a valid
+ * signature. */
+static bool
+resolved_right(const struct sim *s, int k, const struct record *rec)
+{
+	char name[ANDNA_NAME_MAX + 1];
+	struct record_entry want[SIM_NAME_ENTRIES_MAX];
+	int n;
+
+	sim_name_gen(s, k, name, want, &n);
+	if (strcmp(rec->name, name) != 0 ||
+	    memcmp(rec->owner, s->names[k].pk, ANDNA_PK_LEN) != 0 ||
+	    rec->n_entries != n || record_verify(rec) != 0)
+		return false;
+	for (int j = 0; j < n; j++)
+		if (!entry_same(&rec->entries[j], &want[j]))
+			return false;
+	return true;
+}
+
+/* Generates names up to `upto` (exclusive). */
+static int
+names_grow(struct sim *s, int upto)
+{
+	if (upto <= s->n_names)
+		return 0;
+	struct name_info *v = realloc(s->names, (size_t)upto * sizeof(*v));
+	if (v == NULL)
+		return ANDNA_ENOMEM;
+	s->names = v;
+	for (int k = s->n_names; k < upto; k++) {
+		char name[ANDNA_NAME_MAX + 1];
+		struct record_entry ents[SIM_NAME_ENTRIES_MAX];
+		struct keypair kp;
+		int n;
+		sim_name_gen(s, k, name, ents, &n);
+		sim_name_owner(s, k, &kp);
+		v[k].h8 = name_h8(name);
+		v[k].target = name_hash(name);
+		memcpy(v[k].pk, kp.pk, ANDNA_PK_LEN);
+		v[k].status = 1;
+		keypair_wipe(&kp);
+	}
+	s->n_names = upto;
+	return 0;
+}
+
+/* ---- batches of name-service requests ---- */
+
+static size_t
+op_slot(const struct sim *s, uint32_t node, uint64_t id)
+{
+	uint64_t x = ((uint64_t)node << 32) ^ id ^ 0x6f7073ULL;
+
+	return (size_t)splitmix64(&x) & s->op_mask;
+}
+
+static int
+batch_new(struct sim *s, int n)
+{
+	s->ops = calloc((size_t)n, sizeof(*s->ops));
+	for (s->op_mask = 1; s->op_mask < 2 * (size_t)n;)
+		s->op_mask <<= 1;
+	s->op_hash = calloc(s->op_mask, sizeof(*s->op_hash));
+	s->op_mask--;
+	s->n_ops = n;
+	s->ops_finished = 0;
+	s->resolving = 0;
+	s->op_starting = -1;
+	if (s->ops == NULL || s->op_hash == NULL)
+		return ANDNA_ENOMEM;
+	return 0;
+}
+
+static void
+batch_free(struct sim *s)
+{
+	for (int k = 0; s->ops != NULL && k < s->n_ops; k++)
+		record_free(s->ops[k].rec);
+	free(s->ops);
+	free(s->op_hash);
+	s->ops = NULL;
+	s->op_hash = NULL;
+	s->n_ops = 0;
+	s->resolving = 0;
+}
+
+static void
+op_finish(struct sim *s, struct ns_op *op, int status)
+{
+	op->done = true;
+	op->status = status;
+	s->ops_finished++;
+	if (op->kind == OP_RESOLVE && op->started)
+		s->resolving--;
+}
+
+/* Deep copy of a record, or NULL. */
+static struct record *
+record_dup(const struct record *r)
+{
+	uint8_t *buf = xmalloc(RECORD_WIRE_MAX);
+	struct record *out = NULL;
+	size_t len;
+
+	if (record_encode(r, buf, RECORD_WIRE_MAX, &len) != 0 ||
+	    record_decode(buf, len, &out) != 0)
+		out = NULL;
+	free(buf);
+	return out;
+}
+
+/* Makes request k of the batch to its node's engine. */
+static void
+op_start(struct sim *s, uint32_t k)
+{
+	char name[ANDNA_NAME_MAX + 1];
+	struct record_entry ents[SIM_NAME_ENTRIES_MAX];
+	const struct record_entry *e = s->one.entries;
+	int n = s->one.n_entries;
+	const char *nm = s->one.name;
+	struct keypair kp;
+	uint64_t id = 0;
+	int rc;
+
+	if (s->ops == NULL || (int)k >= s->n_ops)
+		return;
+	struct ns_op *op = &s->ops[k];
+	struct sim_node *nd = &s->nodes[op->node];
+	op->started = true;
+	op->start = s->now;
+	if (op->kind == OP_RESOLVE)
+		s->resolving++;
+	if (nd->state != NODE_RUNNING) {
+		op_finish(s, op, ANDNA_EINVAL);
+		return;
+	}
+	if (op->name >= 0) {
+		sim_name_gen(s, op->name, name, ents, &n);
+		nm = name;
+		e = ents;
+	}
+	s->op_starting = (int)k;
+	switch (op->kind) {
+	case OP_REGISTER:
+		if (op->name >= 0) {
+			sim_name_owner(s, op->name, &kp);
+			rc = engine_register(nd->e, nm, e, n, &kp, s->now, &id);
+			keypair_wipe(&kp);
+		} else
+			rc = engine_register(
+			    nd->e, nm, e, n, s->one.owner, s->now, &id);
+		break;
+	case OP_RELEASE:
+		rc = engine_release(nd->e, nm, s->now, &id);
+		break;
+	default:
+		rc = engine_resolve(nd->e, nm, s->now, &id);
+		break;
+	}
+	s->op_starting = -1;
+	if (rc != 0) {
+		op->refused = true;
+		if (!op->done) {
+			op_finish(s, op, rc);
+			if (op->kind == OP_REGISTER && op->name >= 0)
+				s->names[op->name].status = rc;
+		}
+	} else if (!op->done) {
+		op->id = id;
+		size_t h = op_slot(s, op->node, id);
+		while (s->op_hash[h] != 0)
+			h = (h + 1) & s->op_mask;
+		s->op_hash[h] = k + 1;
+	}
+	node_rearm(s, nd);
+}
+
+/* An engine reported the outcome of a request: of the batch if it is one
+ * of it (a report from inside the engine call belongs to the request
+ * being made, whose id is not known yet), else it is ignored. */
+static void
+op_event(struct sim *s, struct sim_node *nd, const struct engine_event *ev)
+{
+	struct ns_op *op = NULL;
+
+	if (s->ops == NULL)
+		return;
+	for (size_t h = op_slot(s, nd->idx, ev->id); s->op_hash[h] != 0;
+	     h = (h + 1) & s->op_mask) {
+		struct ns_op *c = &s->ops[s->op_hash[h] - 1];
+		if (c->node == nd->idx && c->id == ev->id) {
+			op = c;
+			break;
+		}
+	}
+	if (op == NULL && s->op_starting >= 0 &&
+	    s->ops[s->op_starting].node == nd->idx)
+		op = &s->ops[s->op_starting];
+	if (op == NULL || op->done ||
+	    (op->kind == OP_RESOLVE) != (ev->type == ENGINE_EV_RESOLVE_DONE))
+		return;
+	op->queue_pos = ev->queue_pos;
+	op->life_s = ev->life_s;
+	op->ttl_s = ev->ttl_s;
+	op->ms = (uint32_t)(s->now - op->start);
+	if (op->kind == OP_RESOLVE) {
+		uint64_t h8 = op->name >= 0 ? s->names[op->name].h8
+					    : name_h8(s->one.name);
+		op->hops = op_hops(s, op, h8);
+		if (ev->status == 0 && ev->rec != NULL) {
+			if (op->name >= 0)
+				op->ok = resolved_right(s, op->name, ev->rec);
+			else
+				op->rec = record_dup(ev->rec);
+		}
+	} else if (op->name >= 0)
+		s->names[op->name].status = ev->status;
+	op_finish(s, op, ev->status);
+}
+
+/* How long after its start a request surely has its outcome: every try
+ * of the engine, a neighbour's wait, and room for slow routes. */
+static uint64_t
+op_slack(const struct sim *s)
+{
+	const struct engine_config *c = &s->p.engine;
+	uint64_t tries = c->request_tries > 0 ? (uint64_t)c->request_tries : 1;
+
+	return 2 * (uint64_t)c->request_timeout_ms * (tries + 1) + 10000;
+}
+
+/* Runs until every request of the batch ended or `end` (simulated ms). */
+static void
+batch_run(struct sim *s, uint64_t end, uint64_t step)
+{
+	while (s->ops_finished < s->n_ops && sim_now(s) < end)
+		sim_run_until(s, sim_now(s) + step);
+}
+
+/* Hooked running nodes, into `from` (room for s->n); returns how many. */
+static int
+hooked_nodes(const struct sim *s, uint32_t *from)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].state == NODE_RUNNING &&
+		    engine_hooked(s->nodes[i].e))
+			from[n++] = (uint32_t)i;
+	return n;
+}
+
+/* ---- one request at a time ---- */
+
+void
+sim_ns_result_fini(struct sim_ns_result *r)
+{
+	record_free(r->rec);
+	r->rec = NULL;
+}
+
+static int
+one_op(struct sim *s, int i, uint8_t kind, const char *name,
+    const struct record_entry *entries, int n_entries,
+    const struct keypair *owner, struct sim_ns_result *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->status = ANDNA_ETIMEOUT;
+	if (i < 0 || i >= s->n || s->nodes[i].state != NODE_RUNNING ||
+	    s->ops != NULL)
+		return ANDNA_EINVAL;
+	if ((err = batch_new(s, 1)) != 0) {
+		batch_free(s);
+		return err;
+	}
+	s->one = (struct one_req){name, entries, n_entries, owner};
+	struct ns_op *op = &s->ops[0];
+	op->node = (uint32_t)i;
+	op->name = -1;
+	op->kind = kind;
+	if (kind == OP_RESOLVE)
+		wire_reserve(s, 1);
+	op_start(s, 0);
+	if (op->refused)
+		err = op->status;
+	else {
+		batch_run(s, sim_now(s) + op_slack(s), 10);
+		if (op->done) {
+			out->status = op->status;
+			out->ms = op->ms;
+		}
+		out->queue_pos = op->queue_pos;
+		out->life_s = op->life_s;
+		out->ttl_s = op->ttl_s;
+		out->hops = op->hops;
+		out->rec = op->rec;
+		op->rec = NULL;
+	}
+	s->one = (struct one_req){0};
+	batch_free(s);
+	return err;
+}
+
+int
+sim_register(struct sim *s, int i, const char *name,
+    const struct record_entry *entries, int n_entries,
+    const struct keypair *owner, struct sim_ns_result *out)
+{
+	return one_op(s, i, OP_REGISTER, name, entries, n_entries, owner, out);
+}
+
+int
+sim_release(struct sim *s, int i, const char *name, struct sim_ns_result *out)
+{
+	return one_op(s, i, OP_RELEASE, name, NULL, 0, NULL, out);
+}
+
+int
+sim_resolve(struct sim *s, int i, const char *name, struct sim_ns_result *out)
+{
+	return one_op(s, i, OP_RESOLVE, name, NULL, 0, NULL, out);
+}
+
+/* ---- copies in the stores ---- */
+
+static int
+idset_count(const struct idset *v)
+{
+	int k = 0;
+
+	for (int w = 0; w < 4; w++)
+		k += __builtin_popcountll(v->w[w]);
+	return k;
+}
+
+/* The true backup gnode of target `t` whose hash gnode is `g`: where `t`
+ * rounds with `g` left out (its parents too when it is their only
+ * child); UINT32_MAX when `g` is the only gnode. */
+static ovl_addr_t
+truth_backup(const struct sim *s, ovl_addr_t t, ovl_addr_t g)
+{
+	int A = ovl_id(g, 3), B = ovl_id(g, 2), C = ovl_id(g, 1);
+	bool only1 = idset_count(&s->l1[A << 8 | B]) == 1;
+	bool only2 = idset_count(&s->l2[A]) == 1;
+	struct idset v = s->top;
+
+	if (only1 && only2)
+		v.w[A >> 6] &= ~((uint64_t)1 << (A & 63));
+	int a = round_nearest(&v, ovl_id(t, 3));
+	if (a < 0)
+		return UINT32_MAX;
+	v = s->l2[a];
+	if (a == A && only1)
+		v.w[B >> 6] &= ~((uint64_t)1 << (B & 63));
+	int b = round_nearest(&v, ovl_id(t, 2));
+	if (b < 0)
+		return UINT32_MAX;
+	v = s->l1[a << 8 | b];
+	if (a == A && b == B)
+		v.w[C >> 6] &= ~((uint64_t)1 << (C & 63));
+	int c = round_nearest(&v, ovl_id(t, 1));
+	if (c < 0)
+		return UINT32_MAX;
+	return (ovl_addr_t)a << 24 | (ovl_addr_t)b << 16 | (ovl_addr_t)c << 8;
+}
+
+/* Running hooked nodes in the level-1 gnode `prefix` (truth built). */
+static int
+gnode_members(const struct sim *s, ovl_addr_t prefix)
+{
+	return addrs_lower(s, (uint64_t)prefix + 256) - addrs_lower(s, prefix);
+}
+
+/* One node's records met by sim_names_copies(). */
+struct copy_walk {
+	const struct sim *s;
+	const uint32_t *tab; /* name index + 1 by h8, 0 empty */
+	size_t mask;
+	uint32_t *copies, *prim, *back;
+	const ovl_addr_t *g, *b;
+	ovl_addr_t self; /* the node's level-1 prefix, UINT32_MAX unhooked */
+	long stray;
+	double bytes;
+};
+
+static int
+copy_cb(void *arg, const struct store_record *r)
+{
+	struct copy_walk *w = arg;
+	uint64_t x = r->h8;
+
+	if (r->expires_at <= w->s->now)
+		return 0;
+	w->bytes += (double)r->rec_len;
+	for (size_t h = (size_t)splitmix64(&x) & w->mask; w->tab[h] != 0;
+	     h = (h + 1) & w->mask) {
+		uint32_t k = w->tab[h] - 1;
+		if (w->s->names[k].h8 != r->h8 ||
+		    memcmp(w->s->names[k].pk, r->pk, ANDNA_PK_LEN) != 0)
+			continue;
+		w->copies[k]++;
+		if (w->self == UINT32_MAX)
+			break;
+		if (w->self == w->g[k])
+			w->prim[k]++;
+		else if (w->self == w->b[k])
+			w->back[k]++;
+		else
+			w->stray++;
+		break;
+	}
+	return 0;
+}
+
+void
+sim_names_copies(struct sim *s, struct sim_names_result *out)
+{
+	int M = s->n_names;
+	size_t mask = 1;
+
+	out->copies_min = -1;
+	out->copies_mean = -1;
+	out->missing = out->missing_backup = out->stray = -1;
+	out->bytes_records_max = out->bytes_records_mean = -1;
+	truth_build(s);
+	if (s->n_addrs == 0 || M == 0)
+		return;
+	while (mask < 2 * (size_t)M)
+		mask <<= 1;
+	uint32_t *tab = calloc(mask, sizeof(*tab));
+	uint32_t *cnt = calloc(3 * (size_t)M, sizeof(*cnt));
+	ovl_addr_t *gb = malloc(2 * (size_t)M * sizeof(*gb));
+	if (tab == NULL || cnt == NULL || gb == NULL)
+		abort();
+	mask--;
+	struct copy_walk w = {.s = s,
+	    .tab = tab,
+	    .mask = mask,
+	    .copies = cnt,
+	    .prim = cnt + M,
+	    .back = cnt + 2 * M,
+	    .g = gb,
+	    .b = gb + M};
+	for (int k = 0; k < M; k++) {
+		uint64_t x = s->names[k].h8;
+		size_t h = (size_t)splitmix64(&x) & mask;
+		while (tab[h] != 0)
+			h = (h + 1) & mask;
+		tab[h] = (uint32_t)k + 1;
+		gb[k] = truth_round(s, s->names[k].target);
+		gb[M + k] = truth_backup(s, s->names[k].target, gb[k]);
+	}
+	double bytes_sum = 0, bytes_max = 0;
+	for (int i = 0; i < s->n; i++) {
+		struct sim_node *nd = &s->nodes[i];
+		struct store_txn *t = NULL;
+		struct store_pos pos = {0};
+		if (nd->state != NODE_RUNNING ||
+		    store_txn_begin(nd->st, false, &t) != 0)
+			continue;
+		w.self = engine_hooked(nd->e)
+		    ? ovl_prefix(engine_addr(nd->e), 1)
+		    : UINT32_MAX;
+		w.bytes = 0;
+		store_record_range(t, 0, UINT64_MAX, &pos, 0, copy_cb, &w);
+		store_txn_abort(t);
+		bytes_sum += w.bytes;
+		if (w.bytes > bytes_max)
+			bytes_max = w.bytes;
+	}
+	long missing = 0, missing_b = 0;
+	double sum = 0;
+	int min = INT32_MAX;
+	for (int k = 0; k < M; k++) {
+		int have = (int)w.copies[k];
+		sum += have;
+		min = have < min ? have : min;
+		missing += gnode_members(s, gb[k]) - (long)w.prim[k];
+		if (gb[M + k] != UINT32_MAX)
+			missing_b +=
+			    gnode_members(s, gb[M + k]) - (long)w.back[k];
+	}
+	out->copies_min = min;
+	out->copies_mean = sum / M;
+	out->missing = missing;
+	out->missing_backup = missing_b;
+	out->stray = w.stray;
+	out->bytes_records_max = bytes_max;
+	out->bytes_records_mean = s->running > 0 ? bytes_sum / s->running : 0;
+	free(tab);
+	free(cnt);
+	free(gb);
+}
+
+/* What the per-name counters below look for in one store. */
+struct find {
+	const uint8_t *pk;
+	uint64_t now;
+	bool hit;
+};
+
+static int
+claim_hit_cb(void *arg, const struct store_claim *c)
+{
+	struct find *f = arg;
+
+	if (c->expires_at > f->now && memcmp(c->pk, f->pk, ANDNA_PK_LEN) == 0)
+		f->hit = true;
+	return f->hit;
+}
+
+static int
+tally_hit_cb(void *arg, const struct store_counter *c)
+{
+	struct find *f = arg;
+
+	f->hit = f->hit || c->expires_at > f->now;
+	return f->hit;
+}
+
+enum find_kind { FIND_RECORD, FIND_CLAIM, FIND_TALLY };
+
+/* Running nodes whose store holds what `kind` says. */
+static int
+count_nodes(
+    struct sim *s, enum find_kind kind, const char *name, const uint8_t *pk)
+{
+	uint64_t h8 = name != NULL ? name_h8(name) : 0;
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		struct store_txn *t = NULL;
+		struct store_record r;
+		struct find f = {.pk = pk, .now = s->now};
+		if (s->nodes[i].state != NODE_RUNNING ||
+		    store_txn_begin(s->nodes[i].st, false, &t) != 0)
+			continue;
+		if (kind == FIND_RECORD)
+			f.hit = store_record_get(t, h8, name, &r) == 0 &&
+			    r.expires_at > s->now &&
+			    (pk == NULL || memcmp(r.pk, pk, ANDNA_PK_LEN) == 0);
+		else if (kind == FIND_CLAIM)
+			store_claim_list(t, h8, name, claim_hit_cb, &f);
+		else
+			store_counter_each(t, pk, tally_hit_cb, &f);
+		store_txn_abort(t);
+		n += f.hit;
+	}
+	return n;
+}
+
+int
+sim_record_copies(struct sim *s, const char *name, const uint8_t *owner)
+{
+	return count_nodes(s, FIND_RECORD, name, owner);
+}
+
+int
+sim_claim_copies(
+    struct sim *s, const char *name, const uint8_t claimant[ANDNA_PK_LEN])
+{
+	return count_nodes(s, FIND_CLAIM, name, claimant);
+}
+
+int
+sim_tally_copies(struct sim *s, const uint8_t owner[ANDNA_PK_LEN])
+{
+	return count_nodes(s, FIND_TALLY, NULL, owner);
+}
+
+ovl_addr_t
+sim_round_target(struct sim *s, ovl_addr_t target)
+{
+	truth_build(s);
+	return s->n_addrs == 0 ? UINT32_MAX : truth_round(s, target);
+}
+
+int
+sim_hash_gnode(
+    struct sim *s, const char *name, ovl_addr_t *gnode, ovl_addr_t *backup)
+{
+	ovl_addr_t t = name_hash(name);
+
+	truth_build(s);
+	*gnode = 0;
+	if (backup != NULL)
+		*backup = UINT32_MAX;
+	if (s->n_addrs == 0)
+		return -1;
+	*gnode = truth_round(s, t);
+	if (backup != NULL)
+		*backup = truth_backup(s, t, *gnode);
+	return gnode_members(s, *gnode);
+}
+
+/* ---- the names phase ---- */
+
+static void
+names_result_init(struct sim_names_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->resolve_success = -1;
+	r->hops_p50 = r->hops_p99 = r->hops_max = -1;
+	r->ms_p50 = r->ms_p99 = -1;
+	r->copies_min = -1;
+	r->copies_mean = -1;
+	r->missing = r->missing_backup = r->stray = -1;
+	r->bytes_records_max = r->bytes_records_mean = -1;
+}
+
+/* The name counts of `r`. */
+static void
+names_count(const struct sim *s, struct sim_names_result *r)
+{
+	r->names = s->n_names;
+	r->registered = r->reg_failed = 0;
+	for (int k = 0; k < s->n_names; k++) {
+		r->registered += s->names[k].status == 0;
+		r->reg_failed += s->names[k].status < 0;
+	}
+}
+
+int
+sim_names_register(struct sim *s, int first, int n, uint32_t spread_ms,
+    struct sim_names_result *out)
+{
+	uint32_t *from = NULL;
+	int nfrom, err;
+
+	names_result_init(out);
+	if (first < 0 || first > s->n_names || n < 0)
+		return ANDNA_EINVAL;
+	if ((err = names_grow(s, first + n)) != 0)
+		return err;
+	from = malloc((size_t)s->n * sizeof(*from));
+	if (from == NULL)
+		return ANDNA_ENOMEM;
+	nfrom = hooked_nodes(s, from);
+	if (n > 0 && nfrom > 0 && (err = batch_new(s, n)) == 0) {
+		for (int k = 0; k < n; k++) {
+			struct ns_op *op = &s->ops[k];
+			op->kind = OP_REGISTER;
+			op->name = first + k;
+			op->node = from[rng_below(&s->rng, (uint32_t)nfrom)];
+			uint64_t at =
+			    spread_ms ? rng_below(&s->rng, spread_ms) : 0;
+			push_simple(s, EV_NSOP, s->now + at, (uint32_t)k);
+		}
+		batch_run(
+		    s, sim_now(s) + spread_ms + op_slack(s), PROBE_POLL_MS);
+	}
+	batch_free(s);
+	free(from);
+	names_count(s, out);
+	return err;
+}
+
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The figures of the resolve batch that just ran. */
+static void
+names_score(struct sim *s, struct sim_names_result *out)
+{
+	int *hops = xmalloc((size_t)s->n_ops * sizeof(*hops));
+	uint32_t *ms = xmalloc((size_t)s->n_ops * sizeof(*ms));
+	int ok = 0;
+
+	out->resolves = 0;
+	for (int k = 0; k < s->n_ops; k++) {
+		const struct ns_op *op = &s->ops[k];
+		if (!op->started)
+			continue;
+		out->resolves++;
+		if (!op->done)
+			out->timeouts++;
+		else if (op->status != 0)
+			out->errors++;
+		else if (!op->ok)
+			out->wrong++;
+		else {
+			hops[ok] = op->hops;
+			ms[ok++] = op->ms;
+		}
+	}
+	out->resolve_success =
+	    out->resolves > 0 ? (double)ok / out->resolves : -1;
+	if (ok > 0) {
+		qsort(hops, (size_t)ok, sizeof(*hops), int_cmp);
+		qsort(ms, (size_t)ok, sizeof(*ms), u32_cmp);
+		out->hops_p50 = quantile(hops, ok, 0.5);
+		out->hops_p99 = quantile(hops, ok, 0.99);
+		out->hops_max = hops[ok - 1];
+		int r50 = (int)ceil(0.5 * ok), r99 = (int)ceil(0.99 * ok);
+		out->ms_p50 = ms[r50 < 1 ? 0 : r50 - 1];
+		out->ms_p99 = ms[r99 < 1 ? 0 : r99 - 1];
+	}
+	free(hops);
+	free(ms);
+}
+
+int
+sim_names_resolve(
+    struct sim *s, int n, uint32_t spread_ms, struct sim_names_result *out)
+{
+	uint32_t *from = NULL;
+	int nfrom, err = 0;
+
+	names_result_init(out);
+	names_count(s, out);
+	if (n <= 0 || s->n_names == 0)
+		goto copies;
+	bool each = n >= s->n_names;
+	if (each)
+		n = s->n_names;
+	from = malloc((size_t)s->n * sizeof(*from));
+	if (from == NULL)
+		return ANDNA_ENOMEM;
+	nfrom = hooked_nodes(s, from);
+	if (nfrom > 0 && (err = batch_new(s, n)) == 0) {
+		wire_reserve(s, (size_t)n);
+		for (int k = 0; k < n; k++) {
+			struct ns_op *op = &s->ops[k];
+			op->kind = OP_RESOLVE;
+			op->name = each
+			    ? k
+			    : (int32_t)rng_below(&s->rng, (uint32_t)s->n_names);
+			op->node = from[rng_below(&s->rng, (uint32_t)nfrom)];
+			uint64_t at =
+			    spread_ms ? rng_below(&s->rng, spread_ms) : 0;
+			push_simple(s, EV_NSOP, s->now + at, (uint32_t)k);
+		}
+		batch_run(
+		    s, sim_now(s) + spread_ms + op_slack(s), PROBE_POLL_MS);
+		names_score(s, out);
+	}
+	batch_free(s);
+	free(from);
+	if (err != 0)
+		return err;
+copies:
+	sim_names_copies(s, out);
+	return 0;
+}
+
 /* ---- set-up ---- */
 
 void
@@ -1242,6 +2369,7 @@ sim_params_defaults(struct sim_params *p)
 	p->probes = 10000;
 	p->probe_spread_ms = 5000;
 	p->max_time_ms = 1200000;
+	p->resolves = 10000;
 }
 
 int
@@ -1271,6 +2399,12 @@ sim_params_check(const struct sim_params *p, const char **why)
 		*why = "check period must be at least 1 ms";
 	else if (p->max_time_ms < 1 || p->max_time_ms > 100ULL * 86400000)
 		*why = "max time must be 1 ms to 100 days";
+	else if (p->names < 0 || p->names > 10000000)
+		*why = "names must be 0..10000000";
+	else if (p->resolves < 0 || p->resolves > 10000000)
+		*why = "resolves must be 0..10000000";
+	else if (p->engine.expiry_s < 2 || p->engine.sync_interval_ms < 1)
+		*why = "expiry must be at least 2 s and the sync interval 1 ms";
 	return *why != NULL ? ANDNA_EINVAL : 0;
 }
 
@@ -1295,6 +2429,7 @@ sim_new(const struct sim_params *p, struct sim **out)
 	s->side = 1000 * sqrt(p->nodes / 1000.0);
 	s->now = SIM_EPOCH_MS;
 	s->probing = -1;
+	s->op_starting = -1;
 	s->cells = (int)ceil(sqrt(p->nodes));
 	s->cell = s->side / s->cells;
 	rng_seed(&s->rng, p->seed);
@@ -1336,8 +2471,10 @@ sim_free(struct sim *s)
 {
 	if (s == NULL)
 		return;
-	for (int i = 0; s->nodes != NULL && i < s->n; i++)
+	for (int i = 0; s->nodes != NULL && i < s->n; i++) {
 		engine_free(s->nodes[i].e);
+		store_close(s->nodes[i].st);
+	}
 	for (size_t k = 0; k < s->heap_len; k++)
 		free(s->heap[k].buf);
 	free(s->heap);
@@ -1349,6 +2486,11 @@ sim_free(struct sim *s)
 	free(s->bad);
 	free(s->probes);
 	free(s->probe_hash);
+	free(s->ops);
+	free(s->op_hash);
+	free(s->names);
+	free(s->wire);
+	free(s->side_of);
 	free(s);
 }
 
@@ -1463,6 +2605,40 @@ split_default_ms(const struct engine_config *c)
 	return (a > b ? a : b) + 30000;
 }
 
+/* Registrations start over this long by default: 2 ms per name, at
+ * least 5 s. */
+static uint32_t
+names_spread(const struct sim_params *p)
+{
+	uint64_t ms = 2 * (uint64_t)p->names;
+
+	if (p->names_spread_ms > 0)
+		return p->names_spread_ms;
+	return ms < 5000 ? 5000 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
+/* Resolves names from random nodes and counts the copies, after letting
+ * anti-entropy and handovers work for a while when `settle`. */
+static int
+names_measure(struct sim *s, uint64_t deadline, double wall0, bool settle,
+    struct sim_names_result *r)
+{
+	const struct sim_params *p = &s->p;
+
+	names_result_init(r);
+	if (p->names == 0 || sim_now(s) >= deadline)
+		return 0;
+	if (settle) {
+		uint64_t t1 = sim_now(s) +
+		    (p->settle_ms ? p->settle_ms
+				  : p->engine.sync_interval_ms + 10000ULL);
+		run_reporting(s, t1 < deadline ? t1 : deadline, wall0,
+		    "settling: anti-entropy and handovers");
+	}
+	progress(s, wall0, "resolving names");
+	return sim_names_resolve(s, p->resolves, p->probe_spread_ms, r);
+}
+
 static void
 report_init(const struct sim_params *p, struct sim_report *r)
 {
@@ -1482,6 +2658,11 @@ report_init(const struct sim_params *p, struct sim_report *r)
 	probes_unrun(&r->leave_probes);
 	probes_unrun(&r->heal_probes);
 	r->partition = p->partition;
+	names_result_init(&r->names);
+	names_result_init(&r->crash_names);
+	names_result_init(&r->leave_names);
+	names_result_init(&r->heal_names);
+	r->register_s = -1;
 }
 
 static int
@@ -1495,8 +2676,11 @@ scenario_phases(struct sim *s, struct sim_report *r, double wall0)
 	uint64_t last = sim_join_all(s);
 	run_reporting(s, last < deadline ? last : deadline, wall0, "joining");
 	r->join_s = (double)sim_now(s) / 1000;
+	uint64_t until = deadline;
+	if (p->converge_max_ms > 0 && sim_now(s) + p->converge_max_ms < until)
+		until = sim_now(s) + p->converge_max_ms; /* then go on anyway */
 	phase_converge(
-	    s, deadline, wall0, "converging", &r->converged_s, &r->agree);
+	    s, until, wall0, "converging", &r->converged_s, &r->agree);
 	if (sim_now(s) < deadline) {
 		uint64_t sent = sim_engine_sent(s);
 		uint64_t t0 = sim_now(s), t1 = t0 + p->steady_ms;
@@ -1513,11 +2697,30 @@ scenario_phases(struct sim *s, struct sim_report *r, double wall0)
 	sim_gnodes(s, &r->gnodes, &r->levels);
 	if ((err = phase_probes(s, deadline, wall0, &r->probes)) != 0)
 		return err;
+	if (p->names > 0 && sim_now(s) < deadline) {
+		uint64_t t0 = sim_now(s);
+		progress(s, wall0, "registering names");
+		err = sim_names_register(
+		    s, 0, p->names, names_spread(p), &r->names);
+		if (err != 0)
+			return err;
+		r->register_s = (double)(sim_now(s) - t0) / 1000;
+		if (p->names_run_ms > 0) {
+			uint64_t t1 = sim_now(s) + p->names_run_ms;
+			run_reporting(s, t1 < deadline ? t1 : deadline, wall0,
+			    "names live");
+		}
+		if ((err = names_measure(s, deadline, wall0, false, &r->names)))
+			return err;
+	}
 	if (p->crash > 0 && sim_now(s) < deadline) {
 		r->crashed = sim_kill_fraction(s, p->crash, false);
 		phase_converge(s, deadline, wall0, "crashed",
 		    &r->crash_converged_s, &r->crash_agree);
 		if ((err = phase_probes(s, deadline, wall0, &r->crash_probes)))
+			return err;
+		if ((err = names_measure(
+			 s, deadline, wall0, true, &r->crash_names)))
 			return err;
 	}
 	if (p->leave > 0 && sim_now(s) < deadline) {
@@ -1525,6 +2728,9 @@ scenario_phases(struct sim *s, struct sim_report *r, double wall0)
 		phase_converge(s, deadline, wall0, "left",
 		    &r->leave_converged_s, &r->leave_agree);
 		if ((err = phase_probes(s, deadline, wall0, &r->leave_probes)))
+			return err;
+		if ((err = names_measure(
+			 s, deadline, wall0, true, &r->leave_names)))
 			return err;
 	}
 	if (p->partition && sim_now(s) < deadline) {
@@ -1540,6 +2746,9 @@ scenario_phases(struct sim *s, struct sim_report *r, double wall0)
 		phase_converge(s, deadline, wall0, "healed",
 		    &r->heal_converged_s, &r->heal_agree);
 		if ((err = phase_probes(s, deadline, wall0, &r->heal_probes)))
+			return err;
+		if ((err = names_measure(
+			 s, deadline, wall0, true, &r->heal_names)))
 			return err;
 	}
 	return 0;
@@ -1609,6 +2818,35 @@ json_probes(FILE *f, const char *prefix, const struct sim_probe_result *r)
 	    key, r->timeouts, r->errors, r->dead_responder, r->wrong_gnode);
 }
 
+/* The figures of a names measure; the name counts with the first. */
+static void
+json_names(FILE *f, const char *prefix, const struct sim_names_result *r)
+{
+	static const char *keys[] = {"resolves", "resolve_success",
+	    "resolve_hops_p50", "resolve_hops_p99", "resolve_hops_max",
+	    "resolve_ms_p50", "resolve_ms_p99", "copies_min", "copies_mean",
+	    "copies_missing", "copies_missing_backup", "copies_stray",
+	    "bytes_records_per_node_max", "bytes_records_per_node_mean"};
+	double v[] = {r->resolves, r->resolve_success, r->hops_p50, r->hops_p99,
+	    r->hops_max, r->ms_p50, r->ms_p99, r->copies_min, r->copies_mean,
+	    (double)r->missing, (double)r->missing_backup, (double)r->stray,
+	    r->bytes_records_max, r->bytes_records_mean};
+	char key[64];
+
+	if (*prefix == '\0') {
+		json_num(f, "names", r->names, false);
+		json_num(f, "names_registered", r->registered, false);
+		json_num(f, "names_failed", r->reg_failed, false);
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		snprintf(key, sizeof(key), "%s%s", prefix, keys[i]);
+		json_num(f, key, r->resolves > 0 || i >= 7 ? v[i] : -1, false);
+	}
+	snprintf(key, sizeof(key), "%sresolve_failures", prefix);
+	fprintf(f, ",\"%s\":{\"timeout\":%d,\"error\":%d,\"wrong\":%d}", key,
+	    r->timeouts, r->errors, r->wrong);
+}
+
 void
 sim_report_json(const struct sim_report *r, FILE *f)
 {
@@ -1628,20 +2866,25 @@ sim_report_json(const struct sim_report *r, FILE *f)
 	json_probes(f, "", &r->probes);
 	json_num(f, "msgs_per_node_s", r->msgs_per_node_s, false);
 	json_num(f, "bytes_state_per_node", r->bytes_state_per_node, false);
+	json_names(f, "", &r->names);
+	json_num(f, "register_s", r->register_s, false);
 	json_num(f, "crashed", r->crashed, false);
 	json_num(f, "crash_converged_s", r->crash_converged_s, false);
 	json_num(f, "crash_agree", r->crash_agree, false);
 	json_probes(f, "crash_", &r->crash_probes);
+	json_names(f, "crash_", &r->crash_names);
 	json_num(f, "left", r->left, false);
 	json_num(f, "leave_converged_s", r->leave_converged_s, false);
 	json_num(f, "leave_agree", r->leave_agree, false);
 	json_probes(f, "leave_", &r->leave_probes);
+	json_names(f, "leave_", &r->leave_names);
 	fprintf(f, ",\"partition\":%s", r->partition ? "true" : "false");
 	json_num(f, "split_s", r->split_s, false);
 	json_num(f, "split_agree", r->split_agree, false);
 	json_num(f, "heal_converged_s", r->heal_converged_s, false);
 	json_num(f, "heal_agree", r->heal_agree, false);
 	json_probes(f, "heal_", &r->heal_probes);
+	json_names(f, "heal_", &r->heal_names);
 	json_num(f, "sim_s", r->sim_s, false);
 	json_num(f, "events", (double)c->events, false);
 	json_num(f, "msgs", (double)c->sent, false);

@@ -38,10 +38,24 @@ struct sim_params {
 	uint64_t max_time_ms;	  /* bound on the simulated time of a run */
 	FILE *progress;		  /* progress lines, or NULL */
 	bool engine_log;	  /* engine warnings and errors to progress */
+	/* names (DESIGN.md section 4): registered after the first probes,
+	 * then resolved and counted after every phase */
+	int names;		  /* names to register, 0: no names phase */
+	int resolves;		  /* resolves per measure; all names if more */
+	uint32_t names_spread_ms; /* registrations start over this time;
+				   * 0: 2 ms per name, at least 5 s */
+	uint32_t settle_ms;	  /* wait before each measure after a
+				   * disturbance; 0: a sync interval + 10 s */
+	uint64_t names_run_ms;	  /* the names live this long (renewals,
+				   * expiry) before the first measure */
+	uint64_t converge_max_ms; /* after the joins, wait this long at most
+				   * for the maps to converge, then go on;
+				   * 0: up to the max time */
 };
 
 /* Fills `p` with the defaults: 1,000 nodes, seed 1, no loss, gnode size
- * 16, 10,000 targets and probes, 30 s steady window, 20 min bound. */
+ * 16, 10,000 targets and probes, 30 s steady window, 20 min bound, no
+ * names (10,000 resolves per measure when there are). */
 void sim_params_defaults(struct sim_params *p);
 
 /* Checks `p`; returns 0, or ANDNA_EINVAL and a one-line reason in `why`
@@ -109,6 +123,10 @@ int sim_kill_fraction(struct sim *s, double f, bool graceful);
 void sim_partition(struct sim *s);
 void sim_heal(struct sim *s);
 
+/* The same with the halves given: node i is on side side[i] (one byte
+ * per node, copied). */
+void sim_partition_nodes(struct sim *s, const uint8_t *side);
+
 /* Nodes running (joined, neither crashed nor left) and, of those, hooked. */
 int sim_running(const struct sim *s);
 int sim_hooked(const struct sim *s);
@@ -152,6 +170,151 @@ uint64_t sim_engine_sent(const struct sim *s);
 /* Mean engine_state_bytes() over running nodes. */
 double sim_state_bytes(const struct sim *s);
 
+/* ---- Nodes one by one ---------------------------------------------- */
+
+/* Node `i` joins now through the nearest hooked node (it founds the
+ * overlay when nothing runs).  A crashed or departed node comes back as a
+ * new engine with an empty store, as a rebooted router without a disk
+ * would.  No-op while it runs. */
+void sim_join(struct sim *s, int i);
+
+/* Node `i`'s underlay endpoint and node key (a pure function of the seed
+ * and i); the caller wipes the key. */
+void sim_node_endpoint(const struct sim *s, int i, struct endpoint *ep);
+void sim_node_key(const struct sim *s, int i, struct keypair *kp);
+
+/* The store of running node `i` (in memory, owned by the simulator), or
+ * NULL.  Read it only between calls that run the simulation. */
+struct store *sim_store(const struct sim *s, int i);
+
+/* ---- Tampering with the underlay --------------------------------------- */
+
+enum sim_verdict { SIM_PASS, SIM_DROP, SIM_REPLACE };
+
+/* Sees every message about to be handed to a running node's engine.  It
+ * returns SIM_PASS, SIM_DROP, or SIM_REPLACE after pointing *out at
+ * *out_len bytes from malloc() to hand over instead (the simulator frees
+ * them).  It must not call back into the simulator. */
+typedef enum sim_verdict sim_filter_fn(void *arg, int from, int to,
+    const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len);
+
+/* Installs `fn` (NULL: none). */
+void sim_set_filter(struct sim *s, sim_filter_fn *fn, void *arg);
+
+/* Hands `len` bytes (copied) to node `to` as if node `from` had sent them
+ * now; they arrive after the usual latency, split and loss aside. */
+void sim_inject(
+    struct sim *s, int from, int to, const uint8_t *buf, size_t len);
+
+/* ---- The name service, one request at a time --------------------------- */
+
+/* The outcome of one name-service request. */
+struct sim_ns_result {
+	int status;	    /* 0 or the ANDNA_E* code of the engine's event;
+			     * ANDNA_ETIMEOUT when none came in time */
+	uint32_t queue_pos; /* register: place in the queue */
+	uint32_t life_s;    /* register: seconds until the name expires */
+	uint32_t ttl_s;	    /* resolve: seconds the answer may be cached */
+	/* resolve: overlay messages on the way to the node that answered
+	 * (0: the resolver's own store; a neighbour's cache counts 1).  The
+	 * engine leaves ENGINE_EV_RESOLVE_DONE's hops at 0 (RESOLVE_REPLY
+	 * carries no hop count), so the simulator counts them on the wire. */
+	int hops;
+	uint32_t ms;	    /* simulated ms from the call to the outcome */
+	struct record *rec; /* resolve: a copy of the verified record, or
+			     * NULL; freed by sim_ns_result_fini() */
+};
+
+void sim_ns_result_fini(struct sim_ns_result *r);
+
+/* Each call below asks node `i`'s engine and runs the simulation until
+ * its outcome arrives or the engine's retries are surely over.  Returns 0
+ * with the outcome in *out, or at once the engine's refusal (for example
+ * ANDNA_ETOO_SOON, ANDNA_ENOT_HOOKED) or ANDNA_EINVAL (node not running)
+ * with nothing run. */
+int sim_register(struct sim *s, int i, const char *name,
+    const struct record_entry *entries, int n_entries,
+    const struct keypair *owner, struct sim_ns_result *out);
+int sim_release(
+    struct sim *s, int i, const char *name, struct sim_ns_result *out);
+int sim_resolve(
+    struct sim *s, int i, const char *name, struct sim_ns_result *out);
+
+/* Running nodes holding a live record of `name` (backups included) and,
+ * of those, the ones whose record is owned by `owner` (NULL: any). */
+int sim_record_copies(struct sim *s, const char *name, const uint8_t *owner);
+
+/* Running nodes holding a live claim of `claimant` on `name`. */
+int sim_claim_copies(
+    struct sim *s, const char *name, const uint8_t claimant[ANDNA_PK_LEN]);
+
+/* Running nodes holding a live tally entry of `owner` (any name). */
+int sim_tally_copies(struct sim *s, const uint8_t owner[ANDNA_PK_LEN]);
+
+/* The level-1 gnode that `target` truly rounds to over the running hooked
+ * nodes (a name's hash gnode for name_hash(), a key's counter gnode for
+ * key_hash()), or UINT32_MAX when none runs. */
+ovl_addr_t sim_round_target(struct sim *s, ovl_addr_t target);
+
+/* The true hash gnode of `name` (level-1 prefix) over the running hooked
+ * nodes and, when `backup` is not NULL, its backup gnode (UINT32_MAX when
+ * there is none); returns the members of the hash gnode, or -1 when no
+ * node runs. */
+int sim_hash_gnode(
+    struct sim *s, const char *name, ovl_addr_t *gnode, ovl_addr_t *backup);
+
+/* ---- Generated names ---------------------------------------------------- */
+
+/* Names of the names phase: name k, its owner key and its address set (1
+ * to 4 entries: IPv4, some IPv6, some services) are pure functions of the
+ * seed and k, and each has its own owner. */
+#define SIM_NAME_ENTRIES_MAX 4
+void sim_name_gen(const struct sim *s, int k, char name[ANDNA_NAME_MAX + 1],
+    struct record_entry *entries, int *n_entries);
+void sim_name_owner(const struct sim *s, int k, struct keypair *kp);
+
+/* What a batch of resolves found, and a count of the copies.  Figures are
+ * -1 when nothing ran. */
+struct sim_names_result {
+	int names;	/* generated names so far */
+	int registered; /* of them, registered (REGISTER_DONE status 0) */
+	int reg_failed; /* refused or timed out */
+	int resolves;	/* resolves started */
+	double resolve_success; /* resolved to exactly the registered set */
+	int hops_p50, hops_p99, hops_max;
+	double ms_p50, ms_p99;
+	/* why the others failed: no report, an error status, a record that
+	 * differs from the registered one (never expected: the engine checks
+	 * signatures) */
+	int timeouts, errors, wrong;
+	/* copies over the stores of running nodes */
+	int copies_min; /* fewest live copies of any name */
+	double copies_mean;
+	long missing;	     /* (name, live member of its true hash gnode)
+			      * pairs without a copy */
+	long missing_backup; /* the same for the true backup gnode */
+	long stray;	     /* copies on nodes of neither gnode */
+	/* record bytes (signed blobs, any name) held per running node */
+	double bytes_records_max, bytes_records_mean;
+};
+
+/* Registers names [first, first + n) from random hooked nodes, started over
+ * `spread_ms`, and runs until each reported or timed out; fills the name
+ * counts of *out.  Returns 0, ANDNA_EINVAL (`first` beyond the names so
+ * far) or ANDNA_ENOMEM. */
+int sim_names_register(struct sim *s, int first, int n, uint32_t spread_ms,
+    struct sim_names_result *out);
+
+/* Resolves `n` names (every generated name once when n is at least their
+ * number, else a random sample) from random hooked nodes, started over
+ * `spread_ms`, runs until each reported or timed out, and counts the
+ * copies.  Returns 0 or ANDNA_ENOMEM. */
+int sim_names_resolve(
+    struct sim *s, int n, uint32_t spread_ms, struct sim_names_result *out);
+
+/* Only the count of copies (the copy fields of *out). */
+void sim_names_copies(struct sim *s, struct sim_names_result *out);
+
 /* What a whole scenario measured.  Times in simulated seconds; a figure
  * that was not reached (no convergence within max time, phase not run) is
  * -1 and printed as null. */
@@ -175,6 +338,9 @@ struct sim_report {
 	bool partition;
 	double split_s, split_agree, heal_converged_s, heal_agree;
 	struct sim_probe_result heal_probes;
+	/* names: after the first probes and after each phase */
+	struct sim_names_result names, crash_names, leave_names, heal_names;
+	double register_s; /* registrations, first to last outcome */
 	double sim_s;
 	struct sim_counters counters;
 	double wall_s;
