@@ -30,6 +30,12 @@ tests_test_sim_CFLAGS = $(TEST_CFLAGS)
 tests_test_sim_LDADD = $(TEST_LIBS)
 TESTS += tests/test_sim
 
+check_PROGRAMS += tests/test_sim_ns
+tests_test_sim_ns_SOURCES = tests/test_sim_ns.c
+tests_test_sim_ns_CFLAGS = $(TEST_CFLAGS)
+tests_test_sim_ns_LDADD = $(TEST_LIBS)
+TESTS += tests/test_sim_ns
+
 check_PROGRAMS += tests/test_dns
 tests_test_dns_SOURCES = tests/test_dns.c
 tests_test_dns_CFLAGS = $(TEST_CFLAGS)

@@ -1,0 +1,1077 @@
+/* Name-service scenarios in the simulator (DESIGN.md sections 4 and 5):
+ * names resolve to exactly their signed address sets from random nodes;
+ * copies survive a crash and come back by anti-entropy; a new gnode takes
+ * over the names that round to it; the limits on names per key and claims
+ * per name hold; queues promote after a release and after an expiry;
+ * stale, forged and misplaced records are refused, and a lying member
+ * cannot make a resolver accept a wrong address; two owners of one name
+ * after a split are settled by the rule; and a month of expiry keeps the
+ * renewed names and forgets the others with their tallies.
+ *
+ * The issue's examples are larger (1,000 nodes, gnode size 16, 10,000
+ * names); each scenario here makes its point with 30 to 120 nodes so that
+ * it takes seconds, and andna-sim --names runs the big ones (see
+ * scripts/bench-ns.sh).  Nodes join at 5 a second: faster joins sometimes
+ * overfill gnodes (several members offer the same gnode's last places at
+ * once), and the maps then never converge. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crypto/crypto.h"
+#include "proto/err.h"
+#include "proto/msg.h"
+#include "sim/sim.h"
+
+/* A small deterministic generator for the tests' own choices. */
+static uint32_t
+pick(uint64_t *x, uint32_t n)
+{
+	*x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)((*x >> 33) % n);
+}
+
+typedef void tweak_fn(struct sim_params *p);
+
+/* A simulator with `joined` of its `nodes` nodes joined and converged. */
+static struct sim *
+start(int nodes, int joined, int gsize, uint64_t seed, tweak_fn *tweak)
+{
+	struct sim_params p;
+	struct sim *s = NULL;
+
+	sim_params_defaults(&p);
+	p.nodes = nodes;
+	p.engine.gnode_size = gsize;
+	p.seed = seed;
+	p.join_rate = 5;
+	p.targets = 2000;
+	p.engine.sync_interval_ms = 5000;
+	if (tweak != NULL)
+		tweak(&p);
+	assert_int_equal(sim_new(&p, &s), 0);
+	for (int i = 0; i < joined; i++) {
+		sim_join(s, i);
+		sim_run_until(s, sim_now(s) + 200);
+	}
+	assert_int_equal(sim_running(s), joined);
+	assert_true(sim_wait_converged(s, sim_now(s) + 300000) >= 0);
+	return s;
+}
+
+/* A random running hooked node among the first `nodes`. */
+static int
+random_node(struct sim *s, int nodes, uint64_t *x)
+{
+	assert_true(sim_hooked(s) > 0);
+	for (;;) {
+		int i = (int)pick(x, (uint32_t)nodes);
+		struct engine *e = sim_engine(s, i);
+		if (e != NULL && engine_hooked(e))
+			return i;
+	}
+}
+
+/* Running hooked nodes of the level-1 gnode `prefix`, into `out` (room
+ * for `max`); returns how many. */
+static int
+members_of(struct sim *s, int nodes, ovl_addr_t prefix, int *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < nodes && n < max; i++) {
+		struct engine *e = sim_engine(s, i);
+		if (e != NULL && engine_hooked(e) &&
+		    (engine_addr(e) & 0xffffff00u) == prefix)
+			out[n++] = i;
+	}
+	return n;
+}
+
+/* An IPv4 host entry. */
+static struct record_entry
+v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	struct record_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = RECORD_TARGET_IPV4;
+	e.priority = 10;
+	e.weight = 1;
+	e.target.ip[0] = a;
+	e.target.ip[1] = b;
+	e.target.ip[2] = c;
+	e.target.ip[3] = d;
+	return e;
+}
+
+/* A key of the tests' own, a pure function of `k`. */
+static void
+test_key(int k, struct keypair *kp)
+{
+	uint8_t seed[32];
+
+	memset(seed, 0, sizeof(seed));
+	snprintf((char *)seed, sizeof(seed), "test-sim-ns key %d", k);
+	keypair_from_seed(kp, seed);
+}
+
+/* Registers and asserts the outcome. */
+static void
+must_register(struct sim *s, int node, const char *name,
+    const struct record_entry *e, int n, const struct keypair *kp, int want)
+{
+	struct sim_ns_result r;
+
+	assert_int_equal(sim_register(s, node, name, e, n, kp, &r), 0);
+	if (r.status != want)
+		fail_msg("registering %s from node %d: %s, not %s", name, node,
+		    andna_strerror(r.status), andna_strerror(want));
+	sim_ns_result_fini(&r);
+}
+
+/* Resolves `name` from `node`; returns the status and, when 0, asserts
+ * the record is owned by `owner` with first address `ip0`. */
+static int
+resolve_check(struct sim *s, int node, const char *name,
+    const struct keypair *owner, uint8_t ip0)
+{
+	struct sim_ns_result r;
+
+	assert_int_equal(sim_resolve(s, node, name, &r), 0);
+	if (r.status == 0) {
+		assert_non_null(r.rec);
+		assert_string_equal(r.rec->name, name);
+		assert_memory_equal(r.rec->owner, owner->pk, ANDNA_PK_LEN);
+		assert_true(r.rec->n_entries >= 1);
+		assert_int_equal(r.rec->entries[0].target.ip[3], ip0);
+	}
+	int st = r.status;
+	sim_ns_result_fini(&r);
+	return st;
+}
+
+/* ---- resolution --------------------------------------------------------- */
+
+/* 120 nodes in gnodes of 8 use two levels; 2,000 names, each registered
+ * from a random node under its own key, resolve to exactly their address
+ * sets from random nodes, and every member of each name's hash gnode and
+ * of its backup gnode holds a copy, and nobody else. */
+static void
+test_resolve_all(void **state)
+{
+	struct sim_names_result reg, res;
+	int gnodes, levels;
+
+	(void)state;
+	struct sim *s = start(120, 120, 8, 11, NULL);
+	sim_gnodes(s, &gnodes, &levels);
+	assert_true(gnodes >= 15);
+	assert_int_equal(levels, 2);
+	assert_int_equal(sim_names_register(s, 0, 2000, 10000, &reg), 0);
+	assert_int_equal(reg.names, 2000);
+	assert_int_equal(reg.registered, 2000);
+	assert_int_equal(reg.reg_failed, 0);
+	assert_int_equal(sim_names_resolve(s, 2000, 5000, &res), 0);
+	assert_int_equal(res.resolves, 2000);
+	assert_true(res.resolve_success == 1.0);
+	assert_int_equal(res.wrong + res.errors + res.timeouts, 0);
+	/* a neighbour's cache or the hash gnode: 1 hop to the neighbour,
+	 * then at most one per level, and the exact node may add one */
+	assert_true(res.hops_p50 >= 1);
+	assert_true(res.hops_max <= 1 + levels + 1);
+	assert_true(res.ms_p50 > 0 && res.ms_p99 >= res.ms_p50);
+	assert_int_equal(res.missing, 0);
+	assert_int_equal(res.missing_backup, 0);
+	assert_int_equal(res.stray, 0);
+	assert_true(res.copies_min >= 2);
+	assert_true(res.bytes_records_mean > 0);
+	assert_true(res.bytes_records_max >= res.bytes_records_mean);
+	sim_free(s);
+}
+
+/* ---- crash, restart, anti-entropy ---------------------------------------- */
+
+/* Drops a REPLICATE now and then, so that members miss copies. */
+struct dropper {
+	uint64_t x;
+	int dropped;
+	bool on;
+};
+
+static enum sim_verdict
+drop_replicas(void *arg, int from, int to, const uint8_t *buf, size_t len,
+    uint8_t **out, size_t *out_len)
+{
+	struct dropper *d = arg;
+
+	(void)from;
+	(void)to;
+	(void)out;
+	(void)out_len;
+	if (!d->on || len < 3 || buf[2] != MSG_REPLICATE || pick(&d->x, 5) != 0)
+		return SIM_PASS;
+	d->dropped++;
+	return SIM_DROP;
+}
+
+/* A fifth of the replications are lost on the way: anti-entropy puts the
+ * missing copies in place.  Then 30% of the nodes crash at once: once
+ * the maps converge, names still resolve from random nodes; and when
+ * crashed nodes come back with empty stores, the bulk pull of joining
+ * members and anti-entropy put a copy on every live member of each hash
+ * gnode and backup gnode again.  Gnodes of 16 as in the issue: with
+ * gnodes of 8, a young gnode of one or two members and its backup may
+ * well die together, and their names with them. */
+static void
+test_crash_heal(void **state)
+{
+	struct sim_names_result reg, res;
+	struct dropper d = {.x = 5, .on = true};
+
+	(void)state;
+	struct sim *s = start(160, 160, 16, 12, NULL);
+	sim_set_filter(s, drop_replicas, &d);
+	assert_int_equal(sim_names_register(s, 0, 1000, 5000, &reg), 0);
+	d.on = false;
+	assert_int_equal(reg.registered, 1000);
+	assert_true(d.dropped > 100);
+	sim_names_copies(s, &res);
+	assert_true(res.missing > 0); /* the drops left holes */
+	/* sync intervals of 5 s, each about one kind of item in turn */
+	sim_run_until(s, sim_now(s) + 60000);
+	sim_names_copies(s, &res);
+	assert_int_equal(res.missing, 0);
+	assert_int_equal(res.missing_backup, 0);
+
+	assert_int_equal(sim_kill_fraction(s, 0.3, false), 48);
+	assert_true(sim_wait_converged(s, sim_now(s) + 300000) >= 0);
+	assert_int_equal(sim_names_resolve(s, 1000, 5000, &res), 0);
+	assert_true(res.resolve_success >= 0.999);
+	assert_int_equal(res.wrong, 0);
+
+	/* ten crashed nodes restart with empty stores */
+	int back = 0;
+	for (int i = 0; i < 160 && back < 10; i++)
+		if (sim_engine(s, i) == NULL) {
+			sim_join(s, i);
+			sim_run_until(s, sim_now(s) + 300);
+			back++;
+		}
+	assert_int_equal(sim_running(s), 122);
+	assert_true(sim_wait_converged(s, sim_now(s) + 300000) >= 0);
+	/* a few sync intervals of 5 s */
+	sim_run_until(s, sim_now(s) + 40000);
+	assert_int_equal(sim_names_resolve(s, 1000, 5000, &res), 0);
+	assert_true(res.resolve_success == 1.0);
+	assert_int_equal(res.missing, 0);
+	assert_int_equal(res.missing_backup, 0);
+	assert_int_equal(res.stray, 0);
+	sim_free(s);
+}
+
+/* ---- a new gnode -------------------------------------------------------- */
+
+/* Nodes join one by one until a new level-1 gnode appears; the names that
+ * now round to it move there, every member of it holds them, nothing is
+ * lost, and the old copies are gone once the handover is acknowledged
+ * (bar the backup copies, which the new backup gnode holds). */
+static void
+test_new_gnode(void **state)
+{
+	enum { NODES = 40, NAMES = 400 };
+	struct sim_names_result reg, res;
+	ovl_addr_t before[NAMES], after;
+	char name[ANDNA_NAME_MAX + 1];
+	struct record_entry ents[SIM_NAME_ENTRIES_MAX];
+	int n, gnodes0, gnodes, levels, joined = 20;
+
+	(void)state;
+	struct sim *s = start(NODES, joined, 8, 13, NULL);
+	sim_gnodes(s, &gnodes0, &levels);
+	assert_int_equal(sim_names_register(s, 0, NAMES, 5000, &reg), 0);
+	assert_int_equal(reg.registered, NAMES);
+	for (int k = 0; k < NAMES; k++) {
+		sim_name_gen(s, k, name, ents, &n);
+		assert_true(sim_hash_gnode(s, name, &before[k], NULL) > 0);
+	}
+	do {
+		assert_true(joined < NODES);
+		sim_join(s, joined++);
+		sim_run_until(s, sim_now(s) + 3000);
+		sim_gnodes(s, &gnodes, &levels);
+	} while (gnodes == gnodes0);
+	assert_true(sim_wait_converged(s, sim_now(s) + 300000) >= 0);
+	/* the handover waits for the maps to settle; then a few syncs */
+	sim_run_until(s, sim_now(s) + 40000);
+	int moved = 0;
+	for (int k = 0; k < NAMES; k++) {
+		sim_name_gen(s, k, name, ents, &n);
+		assert_true(sim_hash_gnode(s, name, &after, NULL) > 0);
+		moved += after != before[k];
+	}
+	assert_true(moved > 0);
+	assert_int_equal(sim_names_resolve(s, NAMES, 5000, &res), 0);
+	assert_true(res.resolve_success == 1.0);
+	assert_int_equal(res.missing, 0);
+	assert_int_equal(res.missing_backup, 0);
+	assert_int_equal(res.stray, 0);
+	sim_free(s);
+}
+
+/* ---- limits and queues -------------------------------------------------- */
+
+static void
+tweak_limits(struct sim_params *p)
+{
+	p->engine.expiry_s = 400;
+	p->engine.cache_cap_s = 1;
+	p->engine.negative_s = 1;
+}
+
+/* One key holds at most 256 names: the 257th is refused, and once one is
+ * released there is room again. */
+static void
+test_names_per_key(void **state)
+{
+	enum { NODES = 40 };
+	struct keypair kp;
+	struct record_entry e = v4(10, 1, 0, 1);
+	char name[64];
+	uint64_t x = 1;
+
+	(void)state;
+	struct sim *s = start(NODES, NODES, 8, 14, tweak_limits);
+	test_key(1, &kp);
+	int home = random_node(s, NODES, &x);
+	for (int k = 0; k < 256; k++) {
+		snprintf(name, sizeof(name), "k%d.limit", k);
+		must_register(s, home, name, &e, 1, &kp, 0);
+	}
+	assert_true(sim_tally_copies(s, kp.pk) > 0);
+	must_register(s, home, "k256.limit", &e, 1, &kp, ANDNA_ETOO_MANY_NAMES);
+	assert_int_equal(sim_record_copies(s, "k256.limit", NULL), 0);
+	struct sim_ns_result r;
+	assert_int_equal(sim_release(s, home, "k7.limit", &r), 0);
+	assert_int_equal(r.status, 0);
+	/* the counter gnode is told of the release without waiting */
+	sim_run_until(s, sim_now(s) + 3000);
+	must_register(s, home, "k256.limit", &e, 1, &kp, 0);
+	keypair_wipe(&kp);
+	sim_free(s);
+}
+
+/* The claimants of `name` in queue order at every member of its hash
+ * gnode: asserts they are the `n` keys of `want`, in that order. */
+struct queue_seen {
+	int n;
+	uint8_t pk[8][ANDNA_PK_LEN];
+};
+
+static int
+queue_seen_cb(void *arg, const struct store_claim *c)
+{
+	struct queue_seen *q = arg;
+
+	if (q->n < 8)
+		memcpy(q->pk[q->n++], c->pk, ANDNA_PK_LEN);
+	return 0;
+}
+
+static void
+assert_queue(struct sim *s, int nodes, const char *name,
+    const struct keypair *want, int n)
+{
+	int m[16];
+	ovl_addr_t g;
+	uint8_t h[ANDNA_HASH_LEN];
+	uint64_t h8 = 0;
+
+	hash_blake2b(h, name, strlen(name));
+	for (int i = 0; i < 8; i++)
+		h8 = h8 << 8 | h[i];
+	assert_true(sim_hash_gnode(s, name, &g, NULL) > 0);
+	int k = members_of(s, nodes, g, m, 16);
+	assert_true(k > 0);
+	for (int j = 0; j < k; j++) {
+		struct queue_seen q = {0};
+		struct store_txn *t = NULL;
+		assert_int_equal(
+		    store_txn_begin(sim_store(s, m[j]), false, &t), 0);
+		assert_int_equal(
+		    store_claim_list(t, h8, name, queue_seen_cb, &q), 0);
+		store_txn_abort(t);
+		assert_int_equal(q.n, n);
+		for (int i = 0; i < n; i++)
+			assert_memory_equal(q.pk[i], want[i].pk, ANDNA_PK_LEN);
+	}
+}
+
+/* A name takes five claims of other keys in order, the sixth is refused;
+ * when the owner releases it the first claim owns it, and when that one's
+ * node is gone and the name expires the next claim owns it. */
+static void
+test_queue(void **state)
+{
+	enum { NODES = 40 };
+	struct keypair owner, claim[6];
+	struct record_entry e;
+	int nodes[7];
+	uint64_t x = 2;
+
+	(void)state;
+	struct sim *s = start(NODES, NODES, 8, 15, tweak_limits);
+	test_key(100, &owner);
+	for (int k = 0; k < 6; k++)
+		test_key(101 + k, &claim[k]);
+	/* seven distinct nodes: a node holds a name under one key only */
+	for (int k = 0; k < 7; k++) {
+		bool dup;
+		do {
+			nodes[k] = random_node(s, NODES, &x);
+			dup = false;
+			for (int j = 0; j < k; j++)
+				dup = dup || nodes[j] == nodes[k];
+		} while (dup);
+	}
+	e = v4(10, 2, 0, 100);
+	must_register(s, nodes[0], "queued.name", &e, 1, &owner, 0);
+	for (int k = 0; k < 5; k++) {
+		struct sim_ns_result r;
+		e = v4(10, 2, 0, (uint8_t)(101 + k));
+		assert_int_equal(sim_register(s, nodes[1 + k], "queued.name",
+				     &e, 1, &claim[k], &r),
+		    0);
+		assert_int_equal(r.status, ANDNA_ENAME_QUEUED);
+		assert_int_equal(r.queue_pos, k + 1);
+		sim_ns_result_fini(&r);
+	}
+	e = v4(10, 2, 0, 106);
+	must_register(
+	    s, nodes[6], "queued.name", &e, 1, &claim[5], ANDNA_EQUEUE_FULL);
+	ovl_addr_t g;
+	int members = sim_hash_gnode(s, "queued.name", &g, NULL);
+	assert_true(members > 0);
+	assert_int_equal(
+	    sim_claim_copies(s, "queued.name", claim[4].pk), members);
+	assert_int_equal(sim_claim_copies(s, "queued.name", claim[5].pk), 0);
+	assert_queue(s, NODES, "queued.name", claim, 5);
+
+	/* two thirds of a life later the owner releases: the head claim
+	 * owns the name, everywhere */
+	sim_run_until(s, sim_now(s) + 260000);
+	struct sim_ns_result r;
+	assert_int_equal(sim_release(s, nodes[0], "queued.name", &r), 0);
+	assert_int_equal(r.status, 0);
+	sim_run_until(s, sim_now(s) + 3000);
+	assert_int_equal(resolve_check(s, random_node(s, NODES, &x),
+			     "queued.name", &claim[0], 101),
+	    0);
+	assert_int_equal(sim_record_copies(s, "queued.name", owner.pk), 0);
+	assert_true(
+	    sim_record_copies(s, "queued.name", claim[0].pk) >= members);
+	assert_int_equal(sim_claim_copies(s, "queued.name", claim[0].pk), 0);
+	/* the claimants renewed twice meanwhile, at half their life, and
+	 * kept their places */
+	assert_queue(s, NODES, "queued.name", claim + 1, 4);
+
+	/* the new owner's node dies; its name expires on every member and
+	 * passes to the next claim, which its node kept renewing */
+	sim_crash(s, nodes[1]);
+	assert_true(sim_wait_converged(s, sim_now(s) + 300000) >= 0);
+	sim_run_until(s, sim_now(s) + 420000);
+	assert_int_equal(resolve_check(s, random_node(s, NODES, &x),
+			     "queued.name", &claim[1], 102),
+	    0);
+	assert_int_equal(sim_record_copies(s, "queued.name", claim[0].pk), 0);
+	assert_true(
+	    sim_record_copies(s, "queued.name", claim[1].pk) >= members);
+	assert_queue(s, NODES, "queued.name", claim + 2, 3);
+	keypair_wipe(&owner);
+	for (int k = 0; k < 6; k++)
+		keypair_wipe(&claim[k]);
+	sim_free(s);
+}
+
+/* ---- refusals ----------------------------------------------------------- */
+
+/* Waits for the REGISTER_REPLY of request `id` to node `to`. */
+struct reply_tap {
+	int to;
+	uint64_t id;
+	int status; /* -1 until seen */
+};
+
+static enum sim_verdict
+tap_reply(void *arg, int from, int to, const uint8_t *buf, size_t len,
+    uint8_t **out, size_t *out_len)
+{
+	struct reply_tap *t = arg;
+	struct msg m;
+
+	(void)from;
+	(void)out;
+	(void)out_len;
+	if (to != t->to || len < 3 || buf[2] != MSG_REGISTER_REPLY ||
+	    msg_decode(buf, len, &m) != 0)
+		return SIM_PASS;
+	if (m.id == t->id)
+		t->status = m.u.reg_reply.status;
+	msg_free(&m);
+	return SIM_PASS;
+}
+
+/* Sends a REGISTER of `rec` from node `from` straight to `member` of the
+ * name's hash gnode and returns the status of the reply. */
+static int
+send_register(struct sim *s, int from, int member, const struct record *rec)
+{
+	struct reply_tap tap = {.to = from, .status = -1};
+	struct keypair node_kp;
+	struct msg m;
+	uint8_t buf[4096];
+	size_t len;
+
+	msg_init(&m);
+	m.type = MSG_REGISTER;
+	m.id = tap.id = 0x5eed0000ULL + (uint64_t)from * 7919 + sim_now(s);
+	m.hops = 8;
+	m.has_src = true;
+	m.src = engine_addr(sim_engine(s, from));
+	m.u.reg.route.target = name_hash(rec->name);
+	m.u.reg.route.origin = m.src;
+	sim_node_endpoint(s, from, &m.u.reg.route.origin_ep);
+	m.u.reg.rec = (struct record *)rec;
+	sim_node_key(s, from, &node_kp);
+	assert_int_equal(msg_encode(&m, &node_kp, buf, sizeof(buf), &len), 0);
+	keypair_wipe(&node_kp);
+	sim_set_filter(s, tap_reply, &tap);
+	sim_inject(s, from, member, buf, len);
+	for (int k = 0; k < 100 && tap.status < 0; k++)
+		sim_run_until(s, sim_now(s) + 100);
+	sim_set_filter(s, NULL, NULL);
+	return tap.status;
+}
+
+/* A signed record of `name` under `kp` with one IPv4 address. */
+static struct record *
+make_record(
+    const char *name, const struct keypair *kp, uint64_t seq, uint8_t last)
+{
+	struct record *rec = NULL;
+	struct record_entry e = v4(10, 3, 0, last);
+
+	assert_int_equal(record_new(name, kp->pk, seq, &rec), 0);
+	assert_int_equal(record_add_entry(rec, &e), 0);
+	assert_int_equal(record_sign(rec, kp), 0);
+	return rec;
+}
+
+/* Items sent by one member to another of its gnode. */
+static void
+send_replicate(struct sim *s, int from, int to, const struct record *rec)
+{
+	struct keypair node_kp;
+	struct msg m;
+	struct msg_item it = {.kind = MSG_KIND_RECORDS,
+	    .age = 1,
+	    .life = 300,
+	    .rec = (struct record *)rec};
+	uint8_t buf[4096];
+	size_t len;
+
+	msg_init(&m);
+	m.type = MSG_REPLICATE;
+	m.id = 0xabcd0000ULL + (uint64_t)to;
+	m.has_src = true;
+	m.src = engine_addr(sim_engine(s, from));
+	m.u.replicate.n = 1;
+	m.u.replicate.v = &it;
+	sim_node_key(s, from, &node_kp);
+	assert_int_equal(msg_encode(&m, &node_kp, buf, sizeof(buf), &len), 0);
+	keypair_wipe(&node_kp);
+	sim_inject(s, from, to, buf, len);
+	sim_run_until(s, sim_now(s) + 1000);
+}
+
+/* An update with an old or equal sequence number, a record whose
+ * signature does not cover its addresses and a record signed by another
+ * key are refused at the hash gnode, and nothing of them is stored; a
+ * member pushing a record of a name its gnode does not hold, or a forged
+ * one, gets nothing stored either. */
+static void
+test_refusals(void **state)
+{
+	enum { NODES = 40 };
+	struct keypair owner, other;
+	int g_members[16], far[16];
+	ovl_addr_t g;
+	uint64_t x = 3;
+
+	(void)state;
+	struct sim *s = start(NODES, NODES, 8, 16, tweak_limits);
+	test_key(200, &owner);
+	test_key(201, &other);
+	struct record_entry e = v4(10, 3, 0, 1);
+	int home = random_node(s, NODES, &x);
+	must_register(s, home, "guarded.name", &e, 1, &owner, 0);
+	int n = sim_hash_gnode(s, "guarded.name", &g, NULL);
+	assert_int_equal(members_of(s, NODES, g, g_members, 16), n);
+	int member = g_members[0];
+	int from = random_node(s, NODES, &x);
+
+	/* the stored record's seq: what a resolve hands back */
+	struct sim_ns_result r;
+	assert_int_equal(sim_resolve(s, from, "guarded.name", &r), 0);
+	assert_int_equal(r.status, 0);
+	uint64_t seq = r.rec->seq;
+	sim_ns_result_fini(&r);
+
+	struct record *old = make_record("guarded.name", &owner, seq - 1, 66);
+	assert_int_equal(send_register(s, from, member, old), MSG_ST_STALE);
+	record_free(old);
+	struct record *same = make_record("guarded.name", &owner, seq, 66);
+	assert_int_equal(send_register(s, from, member, same), MSG_ST_STALE);
+	record_free(same);
+	struct record *forged =
+	    make_record("guarded.name", &owner, seq + 5, 66);
+	forged->entries[0].target.ip[3] = 67; /* after signing */
+	assert_int_equal(
+	    send_register(s, from, member, forged), MSG_ST_BAD_SIG);
+	record_free(forged);
+	/* signed by a key that is not the owner's: a claim, not an update */
+	struct record *stolen =
+	    make_record("guarded.name", &other, seq + 5, 66);
+	memcpy(stolen->owner, owner.pk, ANDNA_PK_LEN);
+	assert_int_equal(
+	    send_register(s, from, member, stolen), MSG_ST_BAD_SIG);
+	record_free(stolen);
+	sim_run_until(s, sim_now(s) + 2000);
+	assert_int_equal(resolve_check(s, random_node(s, NODES, &x),
+			     "guarded.name", &owner, 1),
+	    0);
+	assert_int_equal(sim_record_copies(s, "guarded.name", NULL),
+	    sim_record_copies(s, "guarded.name", owner.pk));
+
+	/* a member pushes a record of a name whose hash gnode and backup
+	 * gnode are both elsewhere */
+	char name[32];
+	ovl_addr_t g2 = g, b2 = g;
+	for (int k = 0; g2 == g || b2 == g; k++) {
+		snprintf(name, sizeof(name), "elsewhere%d.name", k);
+		assert_true(sim_hash_gnode(s, name, &g2, &b2) > 0);
+	}
+	int nb = members_of(s, NODES, g, far, 16);
+	assert_true(nb >= 2);
+	struct record *misplaced = make_record(name, &other, 1, 9);
+	send_replicate(s, far[0], far[1], misplaced);
+	struct store *st = sim_store(s, far[1]);
+	struct store_txn *t = NULL;
+	struct store_record sr;
+	uint8_t h[32];
+	hash_blake2b(h, name, strlen(name));
+	uint64_t h8 = 0;
+	for (int i = 0; i < 8; i++)
+		h8 = h8 << 8 | h[i];
+	assert_int_equal(store_txn_begin(st, false, &t), 0);
+	assert_int_equal(store_record_get(t, h8, name, &sr), ANDNA_ENOTFOUND);
+	store_txn_abort(t);
+	assert_int_equal(sim_record_copies(s, name, NULL), 0);
+	record_free(misplaced);
+	/* and a forged record of a name the gnode does hold */
+	struct record *fake = make_record("forged.name", &other, 1, 9);
+	fake->entries[0].target.ip[3] = 10;
+	ovl_addr_t gf;
+	assert_true(sim_hash_gnode(s, "forged.name", &gf, NULL) > 0);
+	int fm[16];
+	int nf = members_of(s, NODES, gf, fm, 16);
+	assert_true(nf >= 2);
+	send_replicate(s, fm[0], fm[1], fake);
+	assert_int_equal(sim_record_copies(s, "forged.name", NULL), 0);
+	record_free(fake);
+	keypair_wipe(&owner);
+	keypair_wipe(&other);
+	sim_free(s);
+}
+
+/* ---- a lying member ----------------------------------------------------- */
+
+struct liar {
+	int node;
+	struct keypair kp;    /* its node key: it can sign envelopes */
+	struct record *decoy; /* a genuine record of another name */
+	int rewritten;
+};
+
+/* The liar's RESOLVE_REPLYs carry other addresses under the owner's
+ * signature (it cannot sign as the owner), or a genuine record of
+ * another name; the envelope is its own and signed. */
+static enum sim_verdict
+lie(void *arg, int from, int to, const uint8_t *buf, size_t len, uint8_t **out,
+    size_t *out_len)
+{
+	struct liar *l = arg;
+	struct msg m;
+
+	(void)to;
+	if (from != l->node || len < 3 || buf[2] != MSG_RESOLVE_REPLY ||
+	    msg_decode(buf, len, &m) != 0)
+		return SIM_PASS;
+	if (m.u.resolve_reply.rec == NULL) {
+		msg_free(&m);
+		return SIM_PASS;
+	}
+	if (l->rewritten % 2 == 0) {
+		struct record *rec = m.u.resolve_reply.rec;
+		rec->entries[0].kind = RECORD_TARGET_IPV4;
+		memcpy(rec->entries[0].target.ip, "\x06\x06\x06\x06", 4);
+	} else {
+		record_free(m.u.resolve_reply.rec);
+		m.u.resolve_reply.rec = NULL;
+		size_t n;
+		uint8_t *b = malloc(RECORD_WIRE_MAX);
+		assert_non_null(b);
+		assert_int_equal(
+		    record_encode(l->decoy, b, RECORD_WIRE_MAX, &n), 0);
+		assert_int_equal(
+		    record_decode(b, n, &m.u.resolve_reply.rec), 0);
+		free(b);
+	}
+	*out = malloc(MSG_STREAM_MAX);
+	assert_non_null(*out);
+	assert_int_equal(
+	    msg_encode(&m, &l->kp, *out, MSG_STREAM_MAX, out_len), 0);
+	msg_free(&m);
+	l->rewritten++;
+	return SIM_REPLACE;
+}
+
+/* A member of a hash gnode lies in every answer it gives: resolvers
+ * refuse the lies, resolve through the others or fail, and never take a
+ * wrong address, not even into a cache (of the default 300 s, which the
+ * last round reads). */
+static void
+test_liar(void **state)
+{
+	enum { NODES = 60 };
+	struct sim_names_result reg, res;
+	struct liar l = {0};
+	struct engine_ns_stats st;
+	uint64_t x = 4;
+
+	(void)state;
+	struct sim *s = start(NODES, NODES, 8, 17, NULL);
+	assert_int_equal(sim_names_register(s, 0, 200, 5000, &reg), 0);
+	assert_int_equal(reg.registered, 200);
+	l.node = random_node(s, NODES, &x);
+	sim_node_key(s, l.node, &l.kp);
+	struct sim_ns_result r;
+	char name[ANDNA_NAME_MAX + 1];
+	struct record_entry ents[SIM_NAME_ENTRIES_MAX];
+	int n;
+	sim_name_gen(s, 199, name, ents, &n);
+	assert_int_equal(
+	    sim_resolve(s, random_node(s, NODES, &x), name, &r), 0);
+	assert_int_equal(r.status, 0);
+	l.decoy = r.rec;
+	r.rec = NULL;
+	uint64_t rejected0 = 0;
+	for (int i = 0; i < NODES; i++)
+		if (sim_engine(s, i) != NULL) {
+			engine_ns_stats(sim_engine(s, i), &st);
+			rejected0 += st.rejected_sig;
+		}
+	sim_set_filter(s, lie, &l);
+	/* three rounds of every name from random nodes */
+	int ok = 0, total = 0;
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(sim_names_resolve(s, 200, 5000, &res), 0);
+		assert_int_equal(res.wrong, 0);
+		ok += (int)(res.resolve_success * res.resolves + 0.5);
+		total += res.resolves;
+		sim_run_until(s, sim_now(s) + 2000);
+	}
+	sim_set_filter(s, NULL, NULL);
+	uint64_t rejected = 0;
+	for (int i = 0; i < NODES; i++)
+		if (sim_engine(s, i) != NULL) {
+			engine_ns_stats(sim_engine(s, i), &st);
+			rejected += st.rejected_sig;
+		}
+	assert_true(l.rewritten > 0);
+	/* some lies come after the resolver had asked again and are dropped
+	 * unread; the others are refused */
+	assert_true(rejected > rejected0);
+	/* the others answer instead */
+	assert_true(ok >= total * 99 / 100);
+	/* and nothing wrong was kept anywhere */
+	sim_run_until(s, sim_now(s) + 2000);
+	assert_int_equal(sim_names_resolve(s, 200, 5000, &res), 0);
+	assert_true(res.resolve_success == 1.0);
+	record_free(l.decoy);
+	keypair_wipe(&l.kp);
+	sim_free(s);
+}
+
+/* ---- split and merge ---------------------------------------------------- */
+
+static void
+tweak_split(struct sim_params *p)
+{
+	/* the loser's node answers from its own names until its renewal,
+	 * at half the life, tells it that its claim waits */
+	p->engine.expiry_s = 120;
+	p->engine.cache_cap_s = 1;
+	p->engine.negative_s = 1;
+}
+
+/* Whether a node of `prefix` sits at exactly `target`. */
+static bool
+exact_member(struct sim *s, int nodes, ovl_addr_t prefix, ovl_addr_t target)
+{
+	int m[16], n = members_of(s, nodes, prefix, m, 16);
+
+	for (int i = 0; i < n; i++)
+		if (engine_addr(sim_engine(s, m[i])) == target)
+			return true;
+	return false;
+}
+
+/* Cuts the name service between two sets of nodes: every message of it
+ * (types from REGISTER on) that crosses is lost, the overlay's go
+ * through. */
+struct ns_cut {
+	const uint8_t *side;
+	bool on;
+	int cut;
+};
+
+static enum sim_verdict
+cut_ns(void *arg, int from, int to, const uint8_t *buf, size_t len,
+    uint8_t **out, size_t *out_len)
+{
+	struct ns_cut *c = arg;
+
+	(void)out;
+	(void)out_len;
+	if (!c->on || c->side[from] == c->side[to] || len < 3 ||
+	    buf[2] < MSG_REGISTER)
+		return SIM_PASS;
+	c->cut++;
+	return SIM_DROP;
+}
+
+/* The mesh is split in two, each gnode with members on both sides; each
+ * half registers one name under its own key, ten seconds apart.  Once
+ * healed, every copy of the name, and every node's answer, is the older
+ * registration (though its key is the greater one, so the tie rule does
+ * not decide), and the other claim waits in the queue on every member of
+ * its hash gnode.  The node that registered the other claim learns it at
+ * its next renewal, at half the life (120 s here), and from then on
+ * answers like every other node.
+ *
+ * The split cuts only the name service's messages.  A real split of the
+ * underlay does not heal in the overlay as it is: members cut apart stay
+ * suspected or dead for each other after the heal, and gnodes that left
+ * the outer map have nobody to bring them back, so anti-entropy and
+ * handovers never get to run across.  The registering nodes are members
+ * of the hash gnode, and the keys are counted there too, so that each
+ * half registers without routing across the cut. */
+static void
+test_split_merge(void **state)
+{
+	enum { NODES = 60 };
+	struct keypair a, b;
+	uint8_t side[NODES];
+	struct ns_cut cut = {.side = side};
+	int m[16], reg[2] = {-1, -1};
+	char name[32];
+	ovl_addr_t g = 0;
+
+	(void)state;
+	struct sim *s = start(NODES, NODES, 8, 18, tweak_split);
+	/* a name whose exact hash address is nobody's, whose gnode has
+	 * members enough for two halves */
+	for (int k = 0;; k++) {
+		snprintf(name, sizeof(name), "contested%d.name", k);
+		if (sim_hash_gnode(s, name, &g, NULL) >= 4 &&
+		    !exact_member(s, NODES, g, name_hash(name)))
+			break;
+	}
+	/* two keys counted in that gnode, away from any member's address */
+	struct keypair *want[2] = {&a, &b};
+	for (int k = 0, found = 0; found < 2; k++) {
+		test_key(1000 + k, want[found]);
+		ovl_addr_t t = key_hash(want[found]->pk);
+		if (sim_round_target(s, t) == g &&
+		    !exact_member(s, NODES, g, t))
+			found++;
+	}
+	if (memcmp(a.pk, b.pk, ANDNA_PK_LEN) < 0) {
+		struct keypair t = a;
+		a = b;
+		b = t;
+	}
+	/* every gnode's members alternate between the sides */
+	for (int i = 0; i < NODES; i++) {
+		ovl_addr_t self = engine_addr(sim_engine(s, i));
+		int below = 0,
+		    n = members_of(s, NODES, self & 0xffffff00u, m, 16);
+		for (int j = 0; j < n; j++)
+			below += engine_addr(sim_engine(s, m[j])) < self;
+		side[i] = (uint8_t)(below % 2);
+		if ((self & 0xffffff00u) == g && reg[side[i]] < 0)
+			reg[side[i]] = i;
+	}
+	assert_true(reg[0] >= 0 && reg[1] >= 0);
+	sim_set_filter(s, cut_ns, &cut);
+	cut.on = true;
+	struct record_entry ea = v4(10, 4, 0, 1), eb = v4(10, 4, 0, 2);
+	must_register(s, reg[0], name, &ea, 1, &a, 0);
+	sim_run_until(s, sim_now(s) + 10000);
+	must_register(s, reg[1], name, &eb, 1, &b, 0);
+	sim_run_until(s, sim_now(s) + 2000);
+	/* two owners, one per half */
+	assert_true(cut.cut > 0);
+	assert_true(sim_record_copies(s, name, a.pk) > 0);
+	assert_true(sim_record_copies(s, name, b.pk) > 0);
+	cut.on = false;
+	/* sync rounds of 5 s, one kind of item each in turn; renewals */
+	sim_run_until(s, sim_now(s) + 70000);
+	int holders = sim_record_copies(s, name, NULL);
+	int members = sim_hash_gnode(s, name, &g, NULL);
+	assert_true(holders >= members);
+	assert_int_equal(sim_record_copies(s, name, a.pk), holders);
+	assert_true(sim_claim_copies(s, name, b.pk) >= members);
+	for (int i = 0; i < NODES; i++)
+		assert_int_equal(resolve_check(s, i, name, &a, 1), 0);
+	sim_set_filter(s, NULL, NULL);
+	keypair_wipe(&a);
+	keypair_wipe(&b);
+	sim_free(s);
+}
+
+/* ---- a month ------------------------------------------------------------ */
+
+static void
+tweak_month(struct sim_params *p)
+{
+	/* 300 s of expiry stand for 30 days: the 1,200 s below are four
+	 * months of expiry periods, without hours of pings */
+	p->engine.expiry_s = 300;
+	p->engine.cache_cap_s = 1;
+	p->engine.negative_s = 1;
+}
+
+/* Forty names are registered from ten nodes; five of those nodes, the
+ * owners of twenty names, go away.  Four expiry periods later the other
+ * twenty, renewed by their nodes, resolve everywhere; the twenty orphans
+ * have vanished from every store, and their counter tallies with them. */
+static void
+test_month(void **state)
+{
+	enum { NODES = 30, NAMES = 40 };
+	char name[ANDNA_NAME_MAX + 1];
+	struct record_entry ents[SIM_NAME_ENTRIES_MAX];
+	struct keypair kp;
+	int n, home[10];
+	uint64_t x = 6;
+
+	(void)state;
+	struct sim *s = start(NODES, NODES, 8, 19, tweak_month);
+	for (int j = 0; j < 10; j++) {
+		bool dup;
+		do {
+			home[j] = random_node(s, NODES, &x);
+			dup = false;
+			for (int i = 0; i < j; i++)
+				dup = dup || home[i] == home[j];
+		} while (dup);
+	}
+	for (int k = 0; k < NAMES; k++) {
+		sim_name_gen(s, k, name, ents, &n);
+		sim_name_owner(s, k, &kp);
+		must_register(s, home[k % 10], name, ents, n, &kp, 0);
+		keypair_wipe(&kp);
+	}
+	for (int j = 5; j < 10; j++)
+		sim_crash(s, home[j]);
+	assert_true(sim_wait_converged(s, sim_now(s) + 300000) >= 0);
+	sim_run_until(s, sim_now(s) + 1200000);
+	for (int k = 0; k < NAMES; k++) {
+		sim_name_gen(s, k, name, ents, &n);
+		sim_name_owner(s, k, &kp);
+		int st = resolve_check(s, random_node(s, NODES, &x), name, &kp,
+		    ents[0].target.ip[3]);
+		if (k % 10 < 5) {
+			assert_int_equal(st, 0);
+			ovl_addr_t g;
+			int members = sim_hash_gnode(s, name, &g, NULL);
+			assert_true(
+			    sim_record_copies(s, name, kp.pk) >= members);
+			assert_true(sim_tally_copies(s, kp.pk) > 0);
+		} else {
+			assert_int_equal(st, ANDNA_ENOTFOUND);
+			assert_int_equal(sim_record_copies(s, name, NULL), 0);
+			assert_int_equal(sim_tally_copies(s, kp.pk), 0);
+		}
+		keypair_wipe(&kp);
+	}
+	sim_free(s);
+}
+
+/* ---- determinism -------------------------------------------------------- */
+
+static void
+names_run(uint64_t seed, struct sim_names_result *res, struct sim_counters *c)
+{
+	struct sim_names_result reg;
+	struct sim *s = start(30, 30, 8, seed, NULL);
+
+	assert_int_equal(sim_names_register(s, 0, 100, 3000, &reg), 0);
+	assert_int_equal(sim_names_resolve(s, 100, 3000, res), 0);
+	sim_counters(s, c);
+	sim_free(s);
+}
+
+/* The same seed gives the same names, the same outcomes and the same
+ * messages. */
+static void
+test_determinism(void **state)
+{
+	struct sim_names_result a, b;
+	struct sim_counters ca, cb;
+
+	(void)state;
+	names_run(21, &a, &ca);
+	names_run(21, &b, &cb);
+	assert_int_equal(a.registered, 100);
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_memory_equal(&ca, &cb, sizeof(ca));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_determinism),
+	    cmocka_unit_test(test_resolve_all),
+	    cmocka_unit_test(test_crash_heal),
+	    cmocka_unit_test(test_new_gnode),
+	    cmocka_unit_test(test_names_per_key),
+	    cmocka_unit_test(test_queue),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_liar),
+	    cmocka_unit_test(test_split_merge),
+	    cmocka_unit_test(test_month),
+	};
+
+	if (crypto_init() != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
