@@ -524,6 +524,32 @@ engine_outer_count(const struct engine *e, int level)
 	return level >= 1 && level < ANDNA_LEVELS ? e->outer.n[level] : 0;
 }
 
+void
+engine_peers(const struct engine *e, engine_peer_cb *cb, void *arg)
+{
+	if (e->hook != HOOK_DONE)
+		return;
+	for (int i = 0; i < e->inner.n; i++) {
+		const struct member *mb = &e->inner.m[i];
+		if (mb->state != MEMBER_ALIVE || mb->n_eps == 0)
+			continue;
+		struct engine_peer p = {.addr = ovl_prefix(e->addr, 1) | mb->id,
+		    .ep = &mb->eps[0], .pk = mb->pk};
+		if (cb(arg, &p) != 0)
+			return;
+	}
+	for (int level = 1; level < ANDNA_LEVELS; level++)
+		for (int i = 0; i < e->outer.n[level]; i++) {
+			const struct outer_entry *x = &e->outer.e[level][i];
+			for (int k = 0; k < x->n_contacts; k++) {
+				struct engine_peer p = {.addr = x->contacts[k].addr,
+				    .ep = &x->contacts[k].ep, .level = level};
+				if (cb(arg, &p) != 0)
+					return;
+			}
+		}
+}
+
 size_t
 engine_state_bytes(const struct engine *e)
 {

@@ -190,6 +190,24 @@ int engine_gnode_members(const struct engine *e);
 /* Number of known sibling gnodes at `level` (1..3), own excluded. */
 int engine_outer_count(const struct engine *e, int level);
 
+/* A live node the engine knows, for engine_peers(). */
+struct engine_peer {
+	ovl_addr_t addr;
+	const struct endpoint *ep;
+	const uint8_t *pk; /* NULL for a contact of a sibling gnode */
+	int level;         /* 0: a member of the node's gnode; 1..3: a
+			    * contact of a sibling gnode at that level */
+};
+
+/* Visits the live nodes the engine knows, for a host that keeps them to
+ * join through after a restart: the members of its gnode that are alive
+ * (not suspected), then the contacts of its sibling gnodes, level 1
+ * first.  Nothing while the node is not hooked.  Stops when `cb` returns
+ * non-zero.  The peer is valid only during the callback; `cb` must not
+ * call back into the engine. */
+typedef int engine_peer_cb(void *arg, const struct engine_peer *p);
+void engine_peers(const struct engine *e, engine_peer_cb *cb, void *arg);
+
 /* Bytes of overlay state the engine holds (maps, pending requests). */
 size_t engine_state_bytes(const struct engine *e);
 

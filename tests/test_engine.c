@@ -250,6 +250,55 @@ test_mutations_then_alive(void **state)
 		assert_int_equal(engine_gnode_members(W->e[i]), NODES);
 }
 
+/* engine_peers() visits the live members with their keys and endpoints,
+ * stops when told to, and forgets a member once it is found dead. */
+struct peer_list {
+	int n, stop_after;
+	ovl_addr_t addr[NODES];
+	int node[NODES];
+};
+
+static int
+peer_cb(void *arg, const struct engine_peer *p)
+{
+	struct peer_list *l = arg;
+
+	assert_true(l->n < NODES);
+	assert_int_equal(p->level, 0);
+	assert_non_null(p->pk);
+	l->addr[l->n] = p->addr;
+	l->node[l->n++] = p->ep->ip[3] - 1;
+	return l->n == l->stop_after;
+}
+
+static void
+test_peers(void **state)
+{
+	struct peer_list l = {0};
+
+	(void)state;
+	engine_peers(W->e[0], peer_cb, &l);
+	assert_int_equal(l.n, NODES - 1);
+	for (int k = 0; k < l.n; k++) {
+		assert_true(l.node[k] == 1 || l.node[k] == 2);
+		assert_int_equal(l.addr[k], engine_addr(W->e[l.node[k]]));
+	}
+	assert_int_not_equal(l.node[0], l.node[1]);
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 1;
+	engine_peers(W->e[0], peer_cb, &l);
+	assert_int_equal(l.n, 1);
+
+	/* node 2 dies without a word */
+	engine_free(W->e[2]);
+	W->e[2] = NULL;
+	run(30000);
+	memset(&l, 0, sizeof(l));
+	engine_peers(W->e[0], peer_cb, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.node[0], 1);
+}
+
 int
 main(void)
 {
@@ -258,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_garbage_counted),
 		cmocka_unit_test(test_tampered_counted),
 		cmocka_unit_test(test_mutations_then_alive),
+		cmocka_unit_test(test_peers), /* last: a node dies */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
