@@ -43,10 +43,12 @@
 #define RL_SLOTS 4096            /* sources tracked by the rate limiter */
 #define RL_WAYS 8                /* slots probed per source */
 #define PEERS_MAX 64             /* known peers kept */
+#define PEERS_MEMBERS_MAX 32     /* of them members of the node's gnode */
 #define PEERS_BOOT_MAX 32        /* peers handed to engine_bootstrap() */
-#define PEER_CHECK_MS 60000      /* re-read a peer's identity this often */
 #define PEER_MAX_AGE_MS (7ULL * 24 * 3600 * 1000)
 #define PEERS_SAVE_MS 10000      /* least time between two saves */
+#define PEERS_RESAVE_MS 3600000  /* save unchanged peers, to keep their
+				  * time of last being live on disk fresh */
 #define HOUSE_MS 1000            /* housekeeping period */
 #define ACCEPT_PAUSE_MS 1000     /* after EMFILE */
 #define ENGINE_WAKE_MAX_MS 60000
@@ -80,14 +82,18 @@ struct rl_slot {
 	uint64_t last_ms;
 };
 
-/* A peer heard from: saved to the store for the next start. */
+/* A live node the engine knows: saved to the store for the next start. */
 struct peer {
 	struct endpoint ep;
 	ovl_addr_t addr;
-	uint8_t pk[ANDNA_PK_LEN];
-	bool known;       /* addr and pk were read from one of its messages */
-	uint64_t heard;   /* engine time */
-	uint64_t checked; /* engine time addr and pk were last read */
+	uint8_t pk[ANDNA_PK_LEN]; /* zero for a contact of a sibling gnode */
+	uint64_t heard;           /* engine time it was last known live */
+};
+
+/* The known peers: the engine's live view, or the last run's. */
+struct peer_set {
+	struct peer v[PEERS_MAX];
+	int n, members;
 };
 
 struct daemon {
@@ -122,8 +128,7 @@ struct daemon {
 	int n_eps;
 	uint64_t started;
 
-	struct peer peers[PEERS_MAX];
-	int n_peers;
+	struct peer_set peers;
 	bool peers_dirty;
 	uint64_t peers_saved;
 
@@ -286,60 +291,86 @@ rate_allow(struct daemon *d, const struct endpoint *ep)
 /* ---- known peers ---------------------------------------------------- */
 
 static struct peer *
-peer_find(struct daemon *d, const struct endpoint *ep)
+peer_find(struct peer_set *set, const struct endpoint *ep)
 {
-	for (int i = 0; i < d->n_peers; i++)
-		if (ep_equal(&d->peers[i].ep, ep))
-			return &d->peers[i];
+	for (int i = 0; i < set->n; i++)
+		if (ep_equal(&set->v[i].ep, ep))
+			return &set->v[i];
 	return NULL;
 }
 
-/* A slot for a new peer: a free one, or the one heard from longest ago. */
-static struct peer *
-peer_slot(struct daemon *d)
+static bool
+own_endpoint(const struct daemon *d, const struct endpoint *ep)
 {
-	if (d->n_peers < PEERS_MAX)
-		return &d->peers[d->n_peers++];
-	struct peer *old = &d->peers[0];
-	for (int i = 1; i < d->n_peers; i++)
-		if (d->peers[i].heard < old->heard)
-			old = &d->peers[i];
-	return old;
+	for (int i = 0; i < d->n_eps; i++)
+		if (ep_equal(&d->eps[i], ep))
+			return true;
+	return false;
 }
 
-/* Notes that `ep` sent a message the engine accepted.  The engine does
- * not tell who its members are, so a peer's overlay address and key are
- * read from the envelope of one of its messages now and then. */
-static void
-peer_heard(struct daemon *d, const struct endpoint *ep, const uint8_t *buf,
-    size_t len)
-{
-	uint64_t now = daemon_now();
-	struct peer *p = peer_find(d, ep);
+/* Collects the engine's live peers into a peer_set (an engine_peers
+ * visitor): members first, up to PEERS_MEMBERS_MAX, so that contacts of
+ * other gnodes keep room. */
+struct peer_scan {
+	struct daemon *d;
+	struct peer_set set;
+	uint64_t now;
+};
 
-	if (p != NULL && now - p->checked < PEER_CHECK_MS) {
-		p->heard = now;
-		return;
+static int
+peer_scan_cb(void *arg, const struct engine_peer *ep)
+{
+	struct peer_scan *sc = arg;
+	struct peer_set *set = &sc->set;
+
+	if (set->n == PEERS_MAX)
+		return 1;
+	if ((ep->level == 0 && set->members == PEERS_MEMBERS_MAX) ||
+	    own_endpoint(sc->d, ep->ep) || peer_find(set, ep->ep) != NULL)
+		return 0; /* a contact may name us, from before a restart */
+	struct peer *p = &set->v[set->n++];
+	memset(p, 0, sizeof(*p));
+	p->ep = *ep->ep;
+	p->addr = ep->addr;
+	if (ep->pk != NULL)
+		memcpy(p->pk, ep->pk, ANDNA_PK_LEN);
+	p->heard = sc->now;
+	set->members += ep->level == 0;
+	return 0;
+}
+
+/* Whether every peer of `a` is in `b` at the same overlay address. */
+static bool
+peers_within(struct peer_set *a, struct peer_set *b)
+{
+	for (int i = 0; i < a->n; i++) {
+		const struct peer *q = peer_find(b, &a->v[i].ep);
+		if (q == NULL || q->addr != a->v[i].addr)
+			return false;
 	}
-	struct msg m;
-	if (msg_decode(buf, len, &m) != 0)
+	return true;
+}
+
+/* Takes the engine's live view as the known peers.  An empty view (not
+ * hooked, or alone) keeps the peers known before, so a node cut off for
+ * a while still knows whom to try when it restarts. */
+static void
+peers_refresh(struct daemon *d)
+{
+	struct peer_scan *sc = malloc(sizeof(*sc));
+
+	if (sc == NULL)
 		return;
-	if (m.has_src && memcmp(m.key, d->key.pk, ANDNA_PK_LEN) != 0) {
-		if (p == NULL) {
-			p = peer_slot(d);
-			memset(p, 0, sizeof(*p));
-			p->ep = *ep;
-		}
-		if (!p->known || p->addr != m.src ||
-		    memcmp(p->pk, m.key, ANDNA_PK_LEN) != 0)
+	sc->d = d;
+	sc->set.n = sc->set.members = 0;
+	sc->now = daemon_now();
+	engine_peers(d->engine, peer_scan_cb, sc);
+	if (sc->set.n > 0) {
+		if (sc->set.n != d->peers.n || !peers_within(&sc->set, &d->peers))
 			d->peers_dirty = true;
-		p->known = true;
-		p->addr = m.src;
-		memcpy(p->pk, m.key, ANDNA_PK_LEN);
-		p->heard = now;
-		p->checked = now;
+		d->peers = sc->set;
 	}
-	msg_free(&m);
+	free(sc);
 }
 
 /* Collects the addresses of the saved peers, to delete them. */
@@ -374,11 +405,9 @@ peers_save_txn(void *arg, struct store_txn *txn)
 	for (int i = 0; rc == 0 && i < old->n; i++)
 		rc = store_peer_del(txn, old->v[i]);
 	free(old);
-	for (int i = 0; rc == 0 && i < d->n_peers; i++) {
-		const struct peer *p = &d->peers[i];
+	for (int i = 0; rc == 0 && i < d->peers.n; i++) {
+		const struct peer *p = &d->peers.v[i];
 		uint8_t blob[1 + MSG_EP_MAX_LEN];
-		if (!p->known)
-			continue;
 		size_t n = msg_ep_encode(&p->ep, blob + 1);
 		blob[0] = (uint8_t)n;
 		struct store_peer sp = {.addr = p->addr, .endpoints = blob,
@@ -409,26 +438,44 @@ peer_load_cb(void *arg, const struct store_peer *sp)
 	struct daemon *d = arg;
 	struct endpoint ep;
 
+	if (d->peers.n == PEERS_MAX)
+		return 1;
 	if (sp->endpoints_len < 1 || sp->endpoints[0] + 1u > sp->endpoints_len ||
 	    msg_ep_decode(sp->endpoints + 1, sp->endpoints[0], &ep) != 0)
 		return 0; /* not ours, or damaged: skip it */
 	if (daemon_now() - sp->last_heard > PEER_MAX_AGE_MS ||
-	    peer_find(d, &ep) != NULL)
+	    own_endpoint(d, &ep) || peer_find(&d->peers, &ep) != NULL)
 		return 0;
-	struct peer *p = peer_slot(d);
+	struct peer *p = &d->peers.v[d->peers.n++];
 	memset(p, 0, sizeof(*p));
 	p->ep = ep;
 	p->addr = sp->addr;
 	memcpy(p->pk, sp->pk, ANDNA_PK_LEN);
-	p->known = true;
 	p->heard = sp->last_heard;
 	return 0;
 }
 
 static void
+peers_shuffle(struct peer *v, int n)
+{
+	for (int i = n - 1; i > 0; i--) {
+		int j = (int)randombytes_uniform((uint32_t)i + 1);
+		struct peer t = v[i];
+		v[i] = v[j];
+		v[j] = t;
+	}
+}
+
+/* Reads the peers of the last run: the members of the node's old gnode
+ * first, since once they have noticed it went they have a free place for
+ * it at once, where a sibling gnode may be full and send it on; each kind
+ * in random order, so that no one peer takes every restart. */
+static void
 peers_load(struct daemon *d)
 {
+	static const uint8_t zero[ANDNA_PK_LEN];
 	struct store_txn *txn = NULL;
+	int members = 0;
 
 	if (store_txn_begin(d->store, false, &txn) != 0)
 		return;
@@ -437,14 +484,16 @@ peers_load(struct daemon *d)
 	if (rc != 0)
 		log_warn(d->lg, "cannot read the peers of the last run: %s",
 		    andna_strerror(rc));
-}
-
-static int
-peer_cmp_recent(const void *a, const void *b)
-{
-	const struct peer *x = a, *y = b;
-
-	return x->heard < y->heard ? 1 : x->heard > y->heard ? -1 : 0;
+	for (int i = 0; i < d->peers.n; i++) {
+		if (memcmp(d->peers.v[i].pk, zero, ANDNA_PK_LEN) == 0)
+			continue;
+		struct peer t = d->peers.v[members];
+		d->peers.v[members++] = d->peers.v[i];
+		d->peers.v[i] = t;
+	}
+	d->peers.members = members;
+	peers_shuffle(d->peers.v, members);
+	peers_shuffle(d->peers.v + members, d->peers.n - members);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -637,8 +686,6 @@ engine_event_cb(void *ctx, const struct engine_event *ev)
 {
 	struct daemon *d = ctx;
 
-	if (ev->type == ENGINE_EV_HOOKED)
-		d->peers_dirty = true; /* save who let us in, soon */
 	control_event(d->ctl, ev);
 	dns_node_event(d->dns, ev);
 }
@@ -665,7 +712,7 @@ bad_drops(const struct engine *e)
 	    s->dropped[ENGINE_DROP_SIGNATURE];
 }
 
-/* Hands one message to the engine, and notes the peer if it was good. */
+/* Hands one message to the engine. */
 static void
 input(struct daemon *d, const struct endpoint *from, const uint8_t *buf,
     size_t len, bool udp)
@@ -679,8 +726,6 @@ input(struct daemon *d, const struct endpoint *from, const uint8_t *buf,
 		log_limited(d->lg, LOG_LEVEL_TRACE, LOG_KIND_INPUT,
 		    "dropped a malformed or badly signed message from %s",
 		    ep_str(from, b, sizeof(b)));
-	else if (udp)
-		peer_heard(d, from, buf, len);
 }
 
 static void
@@ -898,8 +943,8 @@ engine_timer_cb(evutil_socket_t fd, short what, void *arg)
 	daemon_engine_done(arg);
 }
 
-/* Closes idle connections and stalled frames, resumes accepting, saves
- * the known peers when they changed. */
+/* Closes idle connections and stalled frames, resumes accepting, takes
+ * the engine's live peers and saves them when they changed. */
 static void
 house_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -928,7 +973,9 @@ house_cb(evutil_socket_t fd, short what, void *arg)
 			evconnlistener_enable(d->tcp[i]);
 		d->accept_paused = false;
 	}
-	if (d->peers_dirty && now - d->peers_saved >= PEERS_SAVE_MS)
+	peers_refresh(d);
+	if ((d->peers_dirty && now - d->peers_saved >= PEERS_SAVE_MS) ||
+	    now - d->peers_saved >= PEERS_RESAVE_MS)
 		peers_save(d);
 	control_tick(d->ctl);
 }
@@ -1171,25 +1218,20 @@ static void
 boot_add(struct daemon *d, struct endpoint *list, int *n,
     const struct endpoint *ep)
 {
-	if (*n >= PEERS_BOOT_MAX)
+	if (*n >= PEERS_BOOT_MAX || own_endpoint(d, ep))
 		return;
 	for (int i = 0; i < *n; i++)
 		if (ep_equal(&list[i], ep))
 			return;
-	for (int i = 0; i < d->n_eps; i++)
-		if (ep_equal(&d->eps[i], ep))
-			return;
 	list[(*n)++] = *ep;
 }
 
-/* Joins through the configured bootstrap peers, then the peers of the last
- * run (most recently heard first); with none, founds a new overlay. */
-static void
-join(struct daemon *d)
+/* Resolves the configured bootstrap peers into `list`; returns how many. */
+static int
+boot_configured(struct daemon *d, struct endpoint *list)
 {
-	struct endpoint list[PEERS_BOOT_MAX];
-	int n = 0, saved;
-	char host[CONFIG_WORD_MAX], b[64];
+	char host[CONFIG_WORD_MAX];
+	int n = 0;
 
 	for (int i = 0; i < d->cfg.bootstrap.n; i++) {
 		struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
@@ -1213,12 +1255,31 @@ join(struct daemon *d)
 		}
 		freeaddrinfo(res);
 	}
-	saved = n;
-	qsort(d->peers, (size_t)d->n_peers, sizeof(d->peers[0]),
-	    peer_cmp_recent);
-	for (int i = 0; i < d->n_peers; i++)
-		boot_add(d, list, &n, &d->peers[i].ep);
-	saved = n - saved;
+	return n;
+}
+
+/* Joins through the peers of the last run and the configured bootstrap
+ * peers, taken in turn: the engine waits longer after each peer that
+ * does not answer, so the first few asked should be live.  The saved
+ * peers were the engine's live view at most PEERS_SAVE_MS before the last
+ * run ended; the configured ones are the operator's choice for a node
+ * that was away long.  With neither, the node founds a new overlay. */
+static void
+join(struct daemon *d)
+{
+	struct endpoint conf[PEERS_BOOT_MAX], list[PEERS_BOOT_MAX];
+	int n = 0, saved = 0, n_conf = boot_configured(d, conf);
+	char b[64];
+
+	for (int i = 0; i < PEERS_BOOT_MAX; i++) {
+		if (i < d->peers.n) {
+			int before = n;
+			boot_add(d, list, &n, &d->peers.v[i].ep);
+			saved += n - before;
+		}
+		if (i < n_conf)
+			boot_add(d, list, &n, &conf[i]);
+	}
 	if (n == 0)
 		log_info(d->lg, "no bootstrap peers: founding a new overlay");
 	else
@@ -1335,8 +1396,9 @@ daemon_free(struct daemon *d)
 	dns_node_free(d->dns);
 	d->dns = NULL;
 	if (d->engine != NULL) {
-		engine_leave(d->engine, daemon_now());
+		peers_refresh(d); /* before leaving empties the engine's view */
 		peers_save(d);
+		engine_leave(d->engine, daemon_now());
 		engine_free(d->engine);
 	}
 	control_close(d->ctl);
@@ -1420,7 +1482,7 @@ daemon_endpoints(const struct daemon *d, const struct endpoint **eps)
 int
 daemon_known_peers(const struct daemon *d)
 {
-	return d->n_peers;
+	return d->peers.n;
 }
 
 uint64_t

@@ -98,7 +98,8 @@ void daemon_engine_done(struct daemon *d);
  * the daemon). */
 int daemon_endpoints(const struct daemon *d, const struct endpoint **eps);
 
-/* Peers heard from and remembered for the next start. */
+/* Live peers known: the engine's view once joined (before that, the last
+ * run's), saved for the next start. */
 int daemon_known_peers(const struct daemon *d);
 
 /* Seconds since daemon_start(). */
