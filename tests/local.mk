@@ -84,6 +84,12 @@ tests_test_config_CFLAGS = $(TEST_CFLAGS)
 tests_test_config_LDADD = $(TEST_LIBS)
 TESTS += tests/test_config
 
+check_PROGRAMS += tests/test_log
+tests_test_log_SOURCES = tests/test_log.c
+tests_test_log_CFLAGS = $(TEST_CFLAGS)
+tests_test_log_LDADD = $(TEST_LIBS)
+TESTS += tests/test_log
+
 check_PROGRAMS += tests/test_dns_forward
 tests_test_dns_forward_SOURCES = tests/test_dns_forward.c tests/dns_util.h
 tests_test_dns_forward_CFLAGS = $(TEST_CFLAGS)
