@@ -385,6 +385,10 @@ main(int argc, char **argv)
 			rest[c.argc++] = argv[i];
 	}
 	c.argv = rest;
+	if (c.argc == 0 && c.json) {
+		free(rest);
+		return USAGE(&c, "no command given (try andna --help)");
+	}
 	if (c.argc == 0 || strcmp(rest[0], "-h") == 0 ||
 	    strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "help") == 0) {
 		usage(c.argc == 0 ? stderr : stdout);

@@ -298,6 +298,8 @@ expect 3
 check 'd["error"] == "node_unreachable"'
 cli 1 frobnicate
 expect 2
+cli 1
+expect 2
 cli 1 status extra
 expect 2
 # without --json: the answer on stdout, or nothing there and one line on
