@@ -105,6 +105,9 @@ TESTS += tests/test_dns_front
 TESTS += tests/mesh.sh
 dist_check_SCRIPTS += tests/mesh.sh
 
+TESTS += tests/install.sh
+dist_check_SCRIPTS += tests/install.sh
+
 check_PROGRAMS += tests/test_dns_engine
 tests_test_dns_engine_SOURCES = tests/test_dns_engine.c tests/dns_util.h
 tests_test_dns_engine_CFLAGS = $(TEST_CFLAGS)
