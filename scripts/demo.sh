@@ -52,10 +52,11 @@ while [ "$i" -le "$nodes" ]; do
 	sleep 0.3
 done
 
-# wait until the last node has joined (bounded)
+# wait until the last node has joined (bounded): while it joins, its
+# overlay address reads "none (joining)"
 tries=0
 until "$bin/andna" --control "$run/n$nodes.sock" status 2>/dev/null |
-    grep -q "^overlay address"; do
+    grep -q "^overlay address: *[0-9]"; do
 	tries=$((tries + 1))
 	[ "$tries" -lt 60 ] || { echo "the mesh did not form; see $run/*.log"; exit 1; }
 	sleep 0.5
@@ -77,7 +78,7 @@ echo
 cat <<MSG
 Try next (with --keep the mesh stays up):
   $bin/andna --control $run/n3.sock resolve web.demo
-  $bin/andna --control $run/n2.sock register --service 80 --proto tcp shop.demo 10.1.0.7
+  $bin/andna --control $run/n2.sock register shop.demo --service 80 --proto tcp 10.1.0.7
   $bin/andna --control $run/n5.sock names
   $bin/andna --control $run/n4.sock status
 MSG
