@@ -5,7 +5,8 @@
 # node resolves from every other one with its whole address set; it still
 # does after `kill -9` of one of its holders and of another node; the
 # holder, restarted without bootstrap peers, rejoins quickly through the
-# peers it saved and keeps its data; a node fed random bytes,
+# peers it saved and keeps its data; two nodes on ::1 form an overlay over
+# IPv6; a node fed random bytes,
 # truncated and oversized messages over UDP and TCP keeps serving and
 # counts the drops.  Only 127.0.0.0/8 addresses are used (a random /24 per
 # run, so parallel runs do not collide); every loop is bounded; every
@@ -36,10 +37,10 @@ log() { echo "[$((SECONDS - t0))s] $*"; }
 
 fail() {
 	echo "FAIL: $*"
-	for i in $(seq 1 $N); do
-		[ -f "$tmp/n$i/log" ] || continue
-		echo "--- node $i log (last lines)"
-		tail -n 15 "$tmp/n$i/log"
+	for f in "$tmp"/n*/log; do
+		[ -f "$f" ] || continue
+		echo "--- $(basename "$(dirname "$f")") log (last lines)"
+		tail -n 15 "$f"
 	done
 	exit 1
 }
@@ -496,6 +497,37 @@ kill -0 "${pid[9]}" 2>/dev/null && fail "node 9 did not stop on SIGTERM"
 unset "pid[9]"
 [ -e "$tmp/n9/pid" ] && fail "node 9 left its pid file behind"
 log "node 9 ran detached with a pid file"
+
+# ---- the overlay over IPv6: two more nodes on ::1, an overlay of their
+# own, with a record small enough for UDP and one that needs TCP ----
+if py -c 'import socket
+socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null
+then
+	for i in 10 11; do
+		write_config "$i"
+		sed -i -e "s/^listen = .*/listen = [::1]:$((port + i))/" \
+		    -e '/^bootstrap/d' "$tmp/n$i/andnad.conf"
+	done
+	echo "bootstrap = [::1]:$((port + 10))" >>"$tmp/n11/andnad.conf"
+	start_node 10
+	wait_joined 10
+	start_node 11
+	wait_joined 11
+	check 'd["endpoints"] == ["[::1]:'$((port + 11))'"] and d["gnode_members"] == 2'
+	cli 10 register v6.mesh fd00::6 10.6.0.6
+	expect 0
+	cli 10 register big6.mesh "${big[@]}"
+	expect 0
+	resolve_ok 11 v6.mesh
+	check 'sorted(e["target"] for e in d["record"]["entries"]) == ["10.6.0.6", "fd00::6"]'
+	resolve_ok 11 big6.mesh
+	check 'len(d["record"]["entries"]) == 40'
+	cli 11 status
+	check 'd["io"]["tcp_in"] + d["io"]["tcp_out"] > 0'
+	log "two nodes on ::1 form an overlay; names resolve over UDP and TCP"
+else
+	log "no IPv6 on loopback here: the IPv6 overlay is not tested"
+fi
 
 # SIGHUP reloads: a live option takes effect, one that needs a restart is
 # named in the log, and a broken file changes nothing
