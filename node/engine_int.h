@@ -10,9 +10,10 @@
 
 #define SWIM_UPDATES_MAX 8   /* piggybacked per ping or ack */
 #define SWIM_INDIRECT 2      /* members asked to ping a silent one */
-#define FORWARD_TRIES 3      /* contacts tried per hop */
+#define FORWARD_TRIES 5      /* next hops tried per hop */
 #define SEEN_MAX 256         /* routed requests remembered for dedupe */
 #define HOOK_OFFER_HOLD_MS 10000
+#define HOOK_OFFERS 16        /* places held for joiners at once */
 
 enum hook_state {
 	HOOK_IDLE,    /* not started */
@@ -40,6 +41,7 @@ struct swim_relay {
 /* A routed message handed to a next hop, awaiting its ROUTE_ACK. */
 struct forward {
 	uint64_t req_id;
+	ovl_addr_t prev; /* the hop it came from: never handed back there */
 	ovl_addr_t via; /* the contact it was sent to */
 	int tries;
 	ovl_addr_t tried[FORWARD_TRIES];
@@ -107,7 +109,9 @@ struct engine {
 	struct endpoint *peers; /* bootstrap peers */
 	int n_peers;
 	int peer_next;
-	int hook_tries;
+	int hook_tries;        /* HOOK_REQs to bootstrap peers: the backoff */
+	int hook_redirects;    /* redirects followed since the last of those */
+	int join_tries;        /* JOINs sent for the offer we took */
 	uint64_t hook_deadline;
 	uint64_t hook_req;     /* request id of HOOK_REQ or JOIN */
 	struct contact join_contacts[8];
@@ -118,7 +122,7 @@ struct engine {
 	struct {
 		ovl_addr_t addr;
 		uint64_t until;
-	} offers[8];
+	} offers[HOOK_OFFERS];
 
 	struct inner_map inner;
 	struct outer_map outer;

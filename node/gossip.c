@@ -84,8 +84,13 @@ gossip_entries_for(struct engine *e, ovl_addr_t to, struct msg_outer *out,
 	for (int level = first; level < ANDNA_LEVELS; level++) {
 		for (int i = 0; i < e->outer.n[level]; i++) {
 			const struct outer_entry *x = &e->outer.e[level][i];
-			/* the receiver's own gnode goes too: our contacts there
-			 * may be members it has not met (see meet_unknown) */
+			if (level == diff && x->id == ovl_id(to, diff) && n < max) {
+				/* the receiver's own gnode always goes: our
+				 * contacts there may be members it has not met
+				 * (see meet_unknown) */
+				entry_out(x, level, now, &out[n++]);
+				continue;
+			}
 			picks[total++] = (struct pick){ level, i, x->heard_at, false };
 		}
 	}
@@ -275,7 +280,11 @@ gossip_input(struct engine *e, const struct endpoint *from,
 		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
 		return;
 	}
-	gossip_merge(e, m->src, m->u.gossip.outer, m->u.gossip.n_outer, now);
+	/* answer from our maps as they were: merging first would put the
+	 * asker's own contacts in place of ours in its gnode's entry, and
+	 * ours may be members it never met (two groups that founded one id,
+	 * or the halves of a healed partition) */
 	if (m->u.gossip.want_reply)
 		gossip_send(e, from, m->src, false, m->id, now);
+	gossip_merge(e, m->src, m->u.gossip.outer, m->u.gossip.n_outer, now);
 }

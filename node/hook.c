@@ -8,14 +8,16 @@
 #include "node/engine_int.h"
 #include "proto/err.h"
 
-#define HOOK_RETRY_MS 2000
-#define HOOK_RETRY_MAX_MS 30000
+#define HOOK_ASK_MS 2000       /* the wait for an answer to one HOOK_REQ */
+#define HOOK_ASK_MAX_MS 16000  /* ... when peer after peer stays silent */
+#define HOOK_REDIRECTS_MAX 8   /* a redirect chain ends within this */
 #define JOIN_TRIES 3
 
 static void
 hook_done(struct engine *e, uint64_t now)
 {
 	e->hook = HOOK_DONE;
+	e->hook_tries = 0;
 	e->next_sync = 0; /* the name service pulls its new gnode's data */
 	e->bulk_kind = 0;
 	e->next_ping = now + engine_rand_below(e, e->cfg.ping_interval_ms);
@@ -28,9 +30,10 @@ hook_done(struct engine *e, uint64_t now)
 	engine_emit(e, &ev);
 }
 
-/* Sends HOOK_REQ to `to`, backing off as tries grow. */
+/* Sends HOOK_REQ to `to` and waits `wait_ms` for the answer. */
 static void
-ask_peer(struct engine *e, const struct endpoint *to, uint64_t now)
+ask_peer(struct engine *e, const struct endpoint *to, uint64_t wait_ms,
+    uint64_t now)
 {
 	struct msg m;
 
@@ -39,19 +42,38 @@ ask_peer(struct engine *e, const struct endpoint *to, uint64_t now)
 	m.type = MSG_HOOK_REQ;
 	m.id = e->hook_req = engine_rand64(e);
 	engine_send(e, to, &m);
-	uint64_t wait = (uint64_t)HOOK_RETRY_MS << (e->hook_tries < 4 ? e->hook_tries : 4);
-	e->hook_deadline = now + (wait < HOOK_RETRY_MAX_MS ? wait : HOOK_RETRY_MAX_MS);
-	e->hook_tries++;
+	e->hook_deadline = now + wait_ms;
 }
 
-/* Asks the next bootstrap peer, in turn. */
+/* Asks the next bootstrap peer, in turn.  Each round of the whole list
+ * waits twice as long as the last, so a node cut off from every peer
+ * asks seldom, while a joiner whose first peer is gone moves on soon. */
 static void
 ask_next_peer(struct engine *e, uint64_t now)
 {
 	const struct endpoint *to = &e->peers[e->peer_next];
+	int round = e->hook_tries++ / e->n_peers;
+	uint64_t wait = (uint64_t)HOOK_ASK_MS << (round < 4 ? round : 4);
 
 	e->peer_next = (e->peer_next + 1) % e->n_peers;
-	ask_peer(e, to, now);
+	e->hook_redirects = 0;
+	ask_peer(e, to, wait < HOOK_ASK_MAX_MS ? wait : HOOK_ASK_MAX_MS, now);
+}
+
+/* Follows a redirect to one of `c`, unless the chain grew too long (the
+ * views it followed disagree): then the wait ends and the next bootstrap
+ * peer is asked. */
+static void
+follow_redirect(struct engine *e, const struct msg_contact *c, int n,
+    uint64_t now)
+{
+	if (++e->hook_redirects > HOOK_REDIRECTS_MAX) {
+		engine_log(e, ENGINE_LOG_DEBUG,
+		    "joining: too many redirects; asking a bootstrap peer again");
+		e->hook = HOOK_ASKING; /* hook_tick asks when the wait ends */
+		return;
+	}
+	ask_peer(e, &c[engine_rand_below(e, (uint32_t)n)].ep, HOOK_ASK_MS, now);
 }
 
 /* Announces us at our new address to one contact of the offer (the next
@@ -68,9 +90,9 @@ send_join(struct engine *e, uint64_t now)
 	m.u.join.incarnation = e->inc;
 	m.u.join.n_eps = (uint8_t)e->n_eps;
 	memcpy(m.u.join.eps, e->eps, (size_t)e->n_eps * sizeof(e->eps[0]));
-	engine_send(e, &e->join_contacts[e->hook_tries % e->n_join_contacts].ep, &m);
-	e->hook_deadline = now + HOOK_RETRY_MS;
-	e->hook_tries++;
+	engine_send(e, &e->join_contacts[e->join_tries % e->n_join_contacts].ep, &m);
+	e->hook_deadline = now + HOOK_ASK_MS;
+	e->join_tries++;
 }
 
 void
@@ -142,7 +164,7 @@ hook_tick(struct engine *e, uint64_t now, uint64_t *wake)
 	if (now >= e->hook_deadline) {
 		if (e->hook == HOOK_ASKING)
 			ask_next_peer(e, now);
-		else if (e->hook_tries < JOIN_TRIES)
+		else if (e->join_tries < JOIN_TRIES)
 			send_join(e, now);
 		else
 			hook_restart(e, now);
@@ -157,12 +179,43 @@ offer_free(struct engine *e, ovl_addr_t addr, uint64_t now)
 {
 	if (addr == e->addr)
 		return false;
-	for (int i = 0; i < (int)(sizeof(e->offers) / sizeof(e->offers[0])); i++)
+	for (int i = 0; i < HOOK_OFFERS; i++)
 		if (e->offers[i].until > now && e->offers[i].addr == addr)
 			return false;
 	if (ovl_prefix(addr, 1) == ovl_prefix(e->addr, 1))
 		return inner_find(&e->inner, ovl_id(addr, 0)) == NULL;
 	return true;
+}
+
+/* Places we offered at `level` (0: a slot in our gnode; above: a new
+ * gnode in our parent) that nobody has taken yet: they count as taken. */
+static int
+offers_held(struct engine *e, int level, uint64_t now)
+{
+	int n = 0;
+
+	for (int i = 0; i < HOOK_OFFERS; i++) {
+		ovl_addr_t a = e->offers[i].addr;
+		if (e->offers[i].until <= now || a == e->addr ||
+		    ovl_diff_level(e->addr, a) != level)
+			continue;
+		n += level == 0 ? inner_find(&e->inner, ovl_id(a, 0)) == NULL :
+		    outer_find(&e->outer, level, ovl_id(a, level)) == NULL;
+	}
+	return n;
+}
+
+/* Holds `addr` for the joiner we offer it to. */
+static void
+offer_hold(struct engine *e, ovl_addr_t addr, uint64_t now)
+{
+	int slot = 0;
+
+	for (int i = 1; i < HOOK_OFFERS; i++)
+		if (e->offers[i].until < e->offers[slot].until)
+			slot = i; /* a lapsed hold, else the oldest */
+	e->offers[slot].addr = addr;
+	e->offers[slot].until = now + HOOK_OFFER_HOLD_MS;
 }
 
 /* A random id at `level` that no gnode inside our parent uses, or -1. */
@@ -183,9 +236,12 @@ free_gnode_id(struct engine *e, int level, uint64_t now)
 	return -1;
 }
 
-/* Contacts of our own gnode for a joiner: us and random live members. */
+/* Contacts of our own gnode for a joiner at `from`: us and random live
+ * members, never the joiner's own endpoint (a restarted node may still be
+ * listed under its old address). */
 static int
-own_contacts(struct engine *e, struct msg_contact *c, int max)
+own_contacts(struct engine *e, const struct endpoint *from,
+    struct msg_contact *c, int max)
 {
 	int n = 0, live = inner_live(&e->inner);
 
@@ -193,7 +249,8 @@ own_contacts(struct engine *e, struct msg_contact *c, int max)
 	c[n++].ep = e->eps[0];
 	for (int i = 0; i < e->inner.n && n < max; i++) {
 		const struct member *mb = &e->inner.m[i];
-		if (mb->state > MEMBER_SUSPECT)
+		if (mb->state > MEMBER_SUSPECT ||
+		    memcmp(&mb->eps[0], from, sizeof(*from)) == 0)
 			continue;
 		/* keep each member with the chance that fills the list */
 		if (engine_rand_below(e, (uint32_t)live) >= (uint32_t)(max - 1))
@@ -202,6 +259,55 @@ own_contacts(struct engine *e, struct msg_contact *c, int max)
 		c[n++].ep = mb->eps[0];
 	}
 	return n;
+}
+
+/* The member that admits joiners into our gnode: the live member with the
+ * lowest id, us included (NULL when that is us).  One member decides, so
+ * joiners arriving at once through different members do not overfill the
+ * gnode; maps that disagree for a moment cost a member or two too many,
+ * never a lost joiner. */
+static const struct member *
+admitter(const struct engine *e)
+{
+	for (int i = 0; i < e->inner.n; i++) {
+		const struct member *mb = &e->inner.m[i];
+		if (mb->id > ovl_id(e->addr, 0))
+			return NULL;
+		if (mb->state == MEMBER_ALIVE)
+			return mb;
+	}
+	return NULL;
+}
+
+/* New gnodes at `level` inside our parent are founded by one node: the
+ * admitter of the lowest child gnode, and so on down.  In agreeing maps
+ * that is one node, so two joiners never found one id twice and the
+ * parent never holds more than gnode_size children.  Fills `c` with
+ * contacts one level nearer to that node and returns how many; 0 when we
+ * are it. */
+static int
+founder_contacts(struct engine *e, int level, struct msg_contact *c)
+{
+	for (int k = level; k >= 1; k--) {
+		for (int i = 0; i < e->outer.n[k]; i++) {
+			const struct outer_entry *x = &e->outer.e[k][i];
+			if (x->id > ovl_id(e->addr, k))
+				break;
+			if (x->n_contacts == 0)
+				continue; /* cannot be reached: not its turn */
+			for (int j = 0; j < x->n_contacts; j++) {
+				c[j].addr = x->contacts[j].addr;
+				c[j].ep = x->contacts[j].ep;
+			}
+			return x->n_contacts;
+		}
+	}
+	const struct member *mb = admitter(e);
+	if (mb == NULL)
+		return 0;
+	c[0].addr = ovl_prefix(e->addr, 1) | mb->id;
+	c[0].ep = mb->eps[0];
+	return 1;
 }
 
 /* A sibling gnode at `level` with room that we can name contacts of, or
@@ -222,44 +328,57 @@ roomy_sibling(struct engine *e, int level)
 	return pick;
 }
 
-/* Fills the answer to a joiner.  Places are taken lowest first: a free
- * slot in our gnode; a sibling with room (the joiner is sent to ask a
- * member there, who knows that gnode); a new gnode beside ours; then the
- * same one level up.  Returns MSG_ST_OK, MSG_ST_REDIRECT or MSG_ST_FULL. */
+/* Fills the answer to a joiner at `from`.  Places are taken lowest first:
+ * a free slot in our gnode; a sibling with room; a new gnode beside ours;
+ * then the same one level up.  Each place is given by the one node that
+ * decides it (see admitter() and founder_contacts()); anyone else sends
+ * the joiner on to that node.  Returns MSG_ST_OK, MSG_ST_REDIRECT or
+ * MSG_ST_FULL. */
 static uint8_t
-make_offer(struct engine *e, uint64_t now, struct msg *r)
+make_offer(struct engine *e, const struct endpoint *from, uint64_t now,
+    struct msg *r)
 {
-	int size = e->cfg.gnode_size, held = 0;
+	struct msg_contact *c = r->u.hook_offer.contacts;
+	int size = e->cfg.gnode_size;
 	ovl_addr_t addr = 0;
 
-	for (int i = 0; i < (int)(sizeof(e->offers) / sizeof(e->offers[0])); i++)
-		held += e->offers[i].until > now &&
-		    ovl_prefix(e->offers[i].addr, 1) == ovl_prefix(e->addr, 1);
-	if (inner_live(&e->inner) + held + 1 < size) {
+	if (inner_live(&e->inner) + 1 + offers_held(e, 0, now) < size) {
+		const struct member *a = admitter(e);
+		if (a != NULL) {
+			c[0].addr = ovl_prefix(e->addr, 1) | a->id;
+			c[0].ep = a->eps[0];
+			r->u.hook_offer.n_contacts = 1;
+			return MSG_ST_REDIRECT;
+		}
 		int start = (int)engine_rand_below(e, 256);
 		for (int k = 0; k < 256 && addr == 0; k++) {
-			ovl_addr_t a = ovl_prefix(e->addr, 1) | (uint8_t)(start + k);
-			if (offer_free(e, a, now))
-				addr = a;
+			ovl_addr_t slot = ovl_prefix(e->addr, 1) | (uint8_t)(start + k);
+			if (offer_free(e, slot, now))
+				addr = slot;
 		}
 	}
 	if (addr != 0) {
-		r->u.hook_offer.n_contacts = (uint8_t)own_contacts(e,
-		    r->u.hook_offer.contacts, MSG_CONTACTS_MAX);
+		r->u.hook_offer.n_contacts = (uint8_t)own_contacts(e, from, c,
+		    MSG_CONTACTS_MAX);
 		goto hold;
 	}
 	for (int level = 1; level < ANDNA_LEVELS; level++) {
 		const struct outer_entry *x = roomy_sibling(e, level);
 		if (x != NULL) {
 			for (int i = 0; i < x->n_contacts; i++) {
-				r->u.hook_offer.contacts[i].addr = x->contacts[i].addr;
-				r->u.hook_offer.contacts[i].ep = x->contacts[i].ep;
+				c[i].addr = x->contacts[i].addr;
+				c[i].ep = x->contacts[i].ep;
 			}
 			r->u.hook_offer.n_contacts = x->n_contacts;
 			return MSG_ST_REDIRECT;
 		}
-		if (e->outer.n[level] + 1 >= size)
+		if (e->outer.n[level] + 1 + offers_held(e, level, now) >= size)
 			continue;
+		int n = founder_contacts(e, level, c);
+		if (n > 0) {
+			r->u.hook_offer.n_contacts = (uint8_t)n;
+			return MSG_ST_REDIRECT;
+		}
 		int id = free_gnode_id(e, level, now);
 		if (id < 0)
 			continue;
@@ -273,13 +392,11 @@ make_offer(struct engine *e, uint64_t now, struct msg *r)
 	if (addr == 0)
 		return MSG_ST_FULL;
 	/* the joiner is alone in its new gnode: it takes the maps from us */
-	r->u.hook_offer.contacts[0].addr = e->addr;
-	r->u.hook_offer.contacts[0].ep = e->eps[0];
+	c[0].addr = e->addr;
+	c[0].ep = e->eps[0];
 	r->u.hook_offer.n_contacts = 1;
-hold:;
-	int slot = (int)engine_rand_below(e, 8);
-	e->offers[slot].addr = addr;
-	e->offers[slot].until = now + HOOK_OFFER_HOLD_MS;
+hold:
+	offer_hold(e, addr, now);
 	r->u.hook_offer.addr = addr;
 	return MSG_ST_OK;
 }
@@ -295,7 +412,7 @@ hook_req_input(struct engine *e, const struct endpoint *from,
 	r.id = m->id;
 	r.u.hook_offer.gnode_size = (uint16_t)e->cfg.gnode_size;
 	r.u.hook_offer.status = e->hook != HOOK_DONE ? MSG_ST_BUSY :
-	    make_offer(e, now, &r);
+	    make_offer(e, from, now, &r);
 	engine_send(e, from, &r);
 }
 
@@ -308,8 +425,8 @@ hook_offer_input(struct engine *e, const struct msg *m, uint64_t now)
 	}
 	if (m->u.hook_offer.status == MSG_ST_REDIRECT &&
 	    m->u.hook_offer.n_contacts > 0) {
-		ask_peer(e, &m->u.hook_offer.contacts[engine_rand_below(e,
-		    m->u.hook_offer.n_contacts)].ep, now);
+		follow_redirect(e, m->u.hook_offer.contacts,
+		    m->u.hook_offer.n_contacts, now);
 		return;
 	}
 	if (m->u.hook_offer.status != MSG_ST_OK ||
@@ -321,7 +438,7 @@ hook_offer_input(struct engine *e, const struct msg *m, uint64_t now)
 	}
 	e->addr = m->u.hook_offer.addr;
 	e->hook = HOOK_JOINING;
-	e->hook_tries = 0;
+	e->join_tries = 0;
 	e->n_join_contacts = m->u.hook_offer.n_contacts;
 	for (int i = 0; i < e->n_join_contacts; i++) {
 		e->join_contacts[i].addr = m->u.hook_offer.contacts[i].addr;
@@ -466,7 +583,8 @@ map_full_input(struct engine *e, const struct endpoint *from,
 			engine_log(e, ENGINE_LOG_DEBUG,
 			    "the place we were offered is %s; asking again",
 			    m->u.map_full.status == MSG_ST_FULL ? "full" : "taken");
-			ask_peer(e, from, now);
+			struct msg_contact c = { m->src, *from };
+			follow_redirect(e, &c, 1, now);
 		}
 		return;
 	}

@@ -61,8 +61,30 @@ tried_has(const struct forward *f, ovl_addr_t a)
 	return false;
 }
 
-/* Picks the next hop for `r`, avoiding the contacts `f` already tried.
- * Returns 1 (forward to *via at *to), 0 (handle here) or -1 (no route). */
+/* A live member of our gnode that `f` has not tried, nor came from; or
+ * NULL.  When none of our contacts of a gnode answers, a member's contacts
+ * (learnt apart from ours) likely still do. */
+static const struct member *
+delegate(struct engine *e, const struct forward *f)
+{
+	const struct member *pick = NULL;
+	int n = 0;
+
+	for (int i = 0; i < e->inner.n; i++) {
+		const struct member *mb = &e->inner.m[i];
+		ovl_addr_t a = ovl_prefix(e->addr, 1) | mb->id;
+		if (mb->state != MEMBER_ALIVE || a == f->prev || tried_has(f, a))
+			continue;
+		if (engine_rand_below(e, (uint32_t)++n) == 0)
+			pick = mb; /* each candidate with chance 1/n */
+	}
+	return pick;
+}
+
+/* Picks the next hop for `r`, avoiding the hops `f` already tried: a
+ * contact of the gnode the target rounds to, else a member of ours to
+ * route it for us.  Returns 1 (forward to *via at *to), 0 (handle here)
+ * or -1 (no route). */
 static int
 next_hop(struct engine *e, const struct msg_route *r, const struct forward *f,
     ovl_addr_t *via, struct endpoint *to)
@@ -93,8 +115,14 @@ next_hop(struct engine *e, const struct msg_route *r, const struct forward *f,
 	for (int i = 0; x != NULL && i < x->n_contacts; i++)
 		if (!tried_has(f, x->contacts[i].addr))
 			cand[n++] = &x->contacts[i];
-	if (n == 0)
-		return -1;
+	if (n == 0) {
+		const struct member *mb = delegate(e, f);
+		if (mb == NULL)
+			return -1;
+		*via = ovl_prefix(e->addr, 1) | mb->id;
+		*to = mb->eps[0];
+		return 1;
+	}
 	const struct contact *c = cand[engine_rand_below(e, (uint32_t)n)];
 	*via = c->addr;
 	*to = c->ep;
@@ -129,7 +157,7 @@ static void
 route_deliver(struct engine *e, struct msg *m, uint64_t now)
 {
 	struct msg_route *r = route_of(m);
-	struct forward probe_f = { 0 };
+	struct forward probe_f = { .prev = m->has_src ? m->src : 0 };
 	ovl_addr_t via;
 	struct endpoint to;
 
@@ -153,6 +181,7 @@ route_deliver(struct engine *e, struct msg *m, uint64_t now)
 	struct forward *f = &e->fwd[e->n_fwd];
 	memset(f, 0, sizeof(*f));
 	f->req_id = m->id;
+	f->prev = probe_f.prev;
 	m->hops--;
 	m->has_src = true;
 	m->src = e->addr;
@@ -246,6 +275,13 @@ route_tick(struct engine *e, uint64_t now, uint64_t *wake)
 			i++;
 			continue;
 		}
+		/* a contact that did not ack goes: live ones come back with
+		 * the next news of their gnode */
+		int level = ovl_diff_level(e->addr, f->via);
+		struct outer_entry *x = level > 0 ? outer_find(&e->outer, level,
+		    ovl_id(f->via, level)) : NULL;
+		if (x != NULL)
+			outer_drop_contact(x, f->via);
 		ovl_addr_t via;
 		struct endpoint to;
 		if (f->tries < FORWARD_TRIES &&

@@ -38,28 +38,12 @@ assert_probes(const struct sim_probe_result *r, double min, int levels)
 	assert_true(r->hops_p99 <= levels + 1);
 }
 
-/* The four 1,000-node scenarios below do not pass yet: during the join
- * wave the engine overfills gnodes and founds one gnode id twice, and the
- * two groups never merge, so members miscount their gnode and the run never
- * converges (issue 3 stays open on it).  They are skipped unless
- * ANDNA_SIM_SCENARIOS=1 is set, so the suite says so instead of failing
- * for twelve minutes; run them with that variable to see where they stand. */
-static bool
-scenarios_skipped(void)
-{
-	const char *v = getenv("ANDNA_SIM_SCENARIOS");
-
-	return v == NULL || strcmp(v, "1") != 0;
-}
-
 static void
 test_converge_and_route(void **state)
 {
 	struct sim_params p;
 	struct sim_report r;
 
-	if (scenarios_skipped())
-		skip();
 	(void)state;
 	params_1000(&p, 1);
 	assert_int_equal(sim_scenario_run(&p, &r), 0);
@@ -84,8 +68,6 @@ test_loss(void **state)
 	struct sim_params p;
 	struct sim_report r;
 
-	if (scenarios_skipped())
-		skip();
 	(void)state;
 	params_1000(&p, 2);
 	p.loss = 0.05;
@@ -106,8 +88,6 @@ test_crash(void **state)
 	struct sim_params p;
 	struct sim_report r;
 
-	if (scenarios_skipped())
-		skip();
 	(void)state;
 	params_1000(&p, 3);
 	p.crash = 0.3;
@@ -127,8 +107,6 @@ test_partition_heal(void **state)
 	struct sim_params p;
 	struct sim_report r;
 
-	if (scenarios_skipped())
-		skip();
 	(void)state;
 	params_1000(&p, 4);
 	p.partition = true;
