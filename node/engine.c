@@ -230,6 +230,7 @@ pending_send(struct engine *e, struct pending *p, uint64_t now)
 		m.u.reg.rec = p->rec;
 		break;
 	case PK_COUNTER:
+	case PK_PROMOTE:
 		m.u.counter_check.op = p->op;
 		m.u.counter_check.rec = p->rec;
 		break;
@@ -343,7 +344,7 @@ reply_fits(const struct pending *p, uint8_t type)
 	case MSG_REGISTER_REPLY:
 		return p->kind == PK_REGISTER;
 	case MSG_COUNTER_REPLY:
-		return p->kind == PK_COUNTER;
+		return p->kind == PK_COUNTER || p->kind == PK_PROMOTE;
 	case MSG_RESOLVE_REPLY:
 		return p->kind == PK_RESOLVE || p->kind == PK_NEIGHBOUR;
 	case MSG_REVERSE_REPLY:
@@ -386,7 +387,7 @@ engine_handle_routed(struct engine *e, struct msg *m, int hops_taken,
 	struct msg r;
 
 	if (m->type != MSG_PROBE) {
-		ns_handle_routed(e, m, now);
+		ns_handle_routed(e, m, hops_taken, now);
 		return;
 	}
 	msg_init(&r);

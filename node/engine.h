@@ -47,7 +47,10 @@ enum engine_event_type {
 				  * life_s */
 	ENGINE_EV_RESOLVE_DONE,  /* resolve finished: status (ANDNA_ENOTFOUND
 				  * for no such name, ANDNA_ETIMEOUT when the
-				  * overlay did not answer), rec, ttl_s */
+				  * overlay did not answer), rec, ttl_s, hops
+				  * (0 from our own store, 1 for a member's
+				  * cache, plus the routed hops to the node
+				  * that had it), rtt_ms */
 	ENGINE_EV_REVERSE_DONE,  /* reverse finished: status, recs */
 };
 

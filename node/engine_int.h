@@ -62,6 +62,8 @@ enum pend_kind {
 	PK_REPLICAS,  /* waiting for REPLICATE_ACKs before we answer */
 	PK_HANDOVER,  /* HANDOVER of an item to the gnode now responsible */
 	PK_BULK,      /* SYNC_PAGE_REQ to a member while we join */
+	PK_PROMOTE,   /* COUNTER_CHECK for the claim next in a free name's
+		       * queue */
 };
 
 /* A request this node started and waits on (end to end).  Resolves and
@@ -77,8 +79,9 @@ struct pending {
 	uint64_t deadline;
 	ovl_addr_t target;  /* routed requests */
 	struct endpoint to; /* direct requests */
-	struct record *rec; /* REGISTER, COUNTER, HANDOVER: owned */
-	uint8_t op;         /* COUNTER: enum msg_op; HANDOVER, BULK: kind */
+	struct record *rec; /* REGISTER, COUNTER, HANDOVER, PROMOTE: owned */
+	uint8_t op;         /* COUNTER, PROMOTE: enum msg_op; HANDOVER,
+			     * BULK: kind */
 	uint32_t age;       /* HANDOVER: the item's age */
 	struct msg_cursor cursor; /* BULK: where the page starts */
 	char name[ANDNA_NAME_MAX + 1]; /* NEIGHBOUR, RESOLVE */
@@ -92,6 +95,8 @@ struct pending {
 	uint8_t peer_status;
 	int acks_left;      /* REPLICAS */
 	uint32_t life;      /* REPLICAS: the answer's remaining life */
+	uint32_t queue_pos; /* REPLICAS: the answer's queue position;
+			     * PROMOTE: the claim's, from 0 */
 };
 
 struct engine {
@@ -165,6 +170,7 @@ struct engine {
 	uint64_t handover_seen; /* view version the last handover scan saw */
 	uint64_t handover_print; /* round_print() when the last scan began */
 	uint64_t next_renew;    /* next look at our names' age */
+	uint64_t next_promote;  /* next look for free names with a queue */
 	uint8_t bulk_kind;      /* joining: the kind being pulled, or done */
 	struct store_pos handover_pos; /* where the handover scan goes on */
 	uint8_t handover_kind;
@@ -214,8 +220,10 @@ void ns_tick(struct engine *e, uint64_t now, uint64_t *wake);
 /* Handles a name-service message; false if it is not one. */
 bool ns_input(struct engine *e, const struct endpoint *from, struct msg *m,
     uint64_t now);
-/* Handles a routed name-service request that reached its gnode. */
-void ns_handle_routed(struct engine *e, struct msg *m, uint64_t now);
+/* Handles a routed name-service request that reached its gnode after
+ * `hops_taken` hops. */
+void ns_handle_routed(struct engine *e, struct msg *m, int hops_taken,
+    uint64_t now);
 /* A reply to a pending request of the name service arrived (or, with
  * m NULL, the request timed out for good). */
 void ns_pending_done(struct engine *e, struct pending *p, const struct msg *m,
@@ -238,8 +246,10 @@ struct record *ns_record_copy(const struct record *rec);
 void ns_sync_tick(struct engine *e, uint64_t now, uint64_t *wake);
 bool ns_sync_input(struct engine *e, const struct endpoint *from,
     struct msg *m, uint64_t now);
-/* Sends a copy of a record we are primary for to the backup gnode. */
-void ns_push_backup(struct engine *e, const struct msg_item *it, uint64_t now);
+/* Sends copies of `n` items of one name (or key) we are primary for to
+ * the backup gnode, in one message. */
+void ns_push_backup(struct engine *e, const struct msg_item *it, int n,
+    uint64_t now);
 void ns_handover_input(struct engine *e, struct msg *m, uint64_t now);
 /* A HANDOVER or bulk page request ended (m NULL: timed out). */
 void ns_sync_pending_done(struct engine *e, struct pending *p,
@@ -248,7 +258,8 @@ void ns_sync_pending_done(struct engine *e, struct pending *p,
 /* ns_resolve.c: resolution, caches, reverse */
 bool ns_resolve_input(struct engine *e, const struct endpoint *from,
     struct msg *m, uint64_t now);
-void ns_resolve_handle_routed(struct engine *e, struct msg *m, uint64_t now);
+void ns_resolve_handle_routed(struct engine *e, struct msg *m, int hops,
+    uint64_t now);
 /* Starts resolving `name` for a peer (a member asking our cache) or, with
  * peer NULL, for the host under `req_id`. */
 void ns_resolve_start(struct engine *e, const char *name,

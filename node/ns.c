@@ -218,6 +218,30 @@ queue_copy_free(struct queue_copy *q)
 	free(q->v);
 }
 
+/* Writes the queue of c's name again as `q` says, in q's order: the
+ * store appends in arrival order. */
+static int
+queue_write(struct engine *e, struct store_txn *t,
+    const struct store_claim *c, const struct queue_copy *q)
+{
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < q->n; i++) {
+		rc = store_claim_del(t, c->h8, c->name, q->v[i].pk);
+		rc = rc == ANDNA_ENOTFOUND ? 0 : rc;
+	}
+	size_t cap = (size_t)(q->n > e->cfg.queue_len ? q->n : e->cfg.queue_len);
+	for (int i = 0; rc == 0 && i < q->n; i++) {
+		struct store_claim x = {.h8 = c->h8, .rec = q->v[i].rec,
+		    .rec_len = q->v[i].rec_len, .stored_at = q->v[i].stored_at,
+		    .expires_at = q->v[i].expires_at};
+		memcpy(x.name, c->name, sizeof(x.name));
+		memcpy(x.pk, q->v[i].pk, ANDNA_PK_LEN);
+		rc = store_claim_add(t, &x, cap, false);
+	}
+	return rc;
+}
+
 /* The claim `c` (of a record with sequence `seq`) renews the one its key
  * already has on the name: that one keeps its place in the queue and
  * takes the newer record and the later expiry, so a claimant that keeps
@@ -242,22 +266,49 @@ refresh_claim(struct engine *e, struct store_txn *t,
 	if (rc == 0 && !newer && c->expires_at <= q.v[at].expires_at)
 		rc = ANDNA_EEXIST;
 	record_free(old);
-	/* the queue is written again in its order with the one claim
-	 * changed: the store appends in arrival order */
-	for (int i = 0; rc == 0 && i < q.n; i++)
-		rc = store_claim_del(t, c->h8, c->name, q.v[i].pk);
-	size_t cap = (size_t)(q.n > e->cfg.queue_len ? q.n : e->cfg.queue_len);
-	for (int i = 0; rc == 0 && i < q.n; i++) {
-		struct store_claim x = {.h8 = c->h8,
-		    .rec = i == at && newer ? c->rec : q.v[i].rec,
-		    .rec_len = i == at && newer ? c->rec_len : q.v[i].rec_len,
-		    .stored_at = q.v[i].stored_at,
-		    .expires_at = q.v[i].expires_at};
-		if (i == at && c->expires_at > x.expires_at)
-			x.expires_at = c->expires_at;
-		memcpy(x.name, c->name, sizeof(x.name));
-		memcpy(x.pk, q.v[i].pk, ANDNA_PK_LEN);
-		rc = store_claim_add(t, &x, cap, false);
+	if (rc == 0) {
+		struct queued *x = &q.v[at];
+		if (newer) {
+			uint8_t *blob = malloc(c->rec_len);
+			if (blob == NULL) {
+				queue_copy_free(&q);
+				return ANDNA_ENOMEM;
+			}
+			memcpy(blob, c->rec, c->rec_len);
+			free(x->rec);
+			x->rec = blob;
+			x->rec_len = c->rec_len;
+		}
+		if (c->expires_at > x->expires_at)
+			x->expires_at = c->expires_at;
+		rc = queue_write(e, t, c, &q);
+	}
+	queue_copy_free(&q);
+	return rc;
+}
+
+/* The claim `c`, just added at the tail, goes before the claims queued
+ * clearly later than it: copies of one queue reach a member in any order
+ * (anti-entropy, a bulk pull, one handover message a claim), and first
+ * come must stay first served.  Ages travel in whole seconds, so claims
+ * less than two seconds apart keep their order of arrival. */
+static int
+claim_order(struct engine *e, struct store_txn *t, const struct store_claim *c)
+{
+	const uint64_t tie_ms = 2000;
+	struct queue_copy q = {0};
+	int rc = store_claim_list(t, c->h8, c->name, queue_copy_cb, &q);
+	int at = 0;
+
+	while (rc == 0 && at < q.n - 1 &&
+	    q.v[at].stored_at <= c->stored_at + tie_ms)
+		at++;
+	if (rc == 0 && at < q.n - 1) {
+		struct queued last = q.v[q.n - 1];
+		memmove(&q.v[at + 1], &q.v[at],
+		    (size_t)(q.n - 1 - at) * sizeof(q.v[0]));
+		q.v[at] = last;
+		rc = queue_write(e, t, c, &q);
 	}
 	queue_copy_free(&q);
 	return rc;
@@ -283,22 +334,27 @@ put_claim(struct engine *e, struct store_txn *t, const struct record *rec,
 	int rc = store_claim_add(t, &c, (size_t)e->cfg.queue_len, at_head);
 	if (rc == ANDNA_EEXIST && !at_head)
 		rc = refresh_claim(e, t, &c, rec->seq);
+	else if (rc == 0 && !at_head)
+		rc = claim_order(e, t, &c);
 	free(blob);
 	return rc;
 }
 
-/* The 1-based place of `pk` in the queue of `name`, or 0. */
+/* The 1-based place of `pk` in the queue of `name`, or 0; *queued_at
+ * is when the claim was first queued. */
 static uint32_t
-claim_place(
-    struct store_txn *t, uint64_t h8, const char *name, const uint8_t *pk)
+claim_place(struct store_txn *t, uint64_t h8, const char *name,
+    const uint8_t *pk, uint64_t *queued_at)
 {
 	struct queue_copy q = {0};
 	uint32_t place = 0;
 
 	if (store_claim_list(t, h8, name, queue_copy_cb, &q) == 0)
 		for (int i = 0; place == 0 && i < q.n; i++)
-			if (memcmp(q.v[i].pk, pk, ANDNA_PK_LEN) == 0)
+			if (memcmp(q.v[i].pk, pk, ANDNA_PK_LEN) == 0) {
 				place = (uint32_t)i + 1;
+				*queued_at = q.v[i].stored_at;
+			}
 	queue_copy_free(&q);
 	return place;
 }
@@ -344,17 +400,18 @@ ns_replicate(struct engine *e, const struct msg_item *items, int n,
 
 /* Answers a routed request once the members hold the copies: replicates
  * `it` (and sends the backup gnode its copy when we are primary), then
- * waits for the acks before sending `status` to the origin of `route`. */
+ * waits for the acks before sending `status` (and, for a queued claim,
+ * its place `pos`) to the origin of `route`. */
 static void
 replicate_then_answer(struct engine *e, const struct msg_item *it,
     const struct msg_route *route, uint64_t reply_id, uint8_t reply_type,
-    uint8_t status, uint64_t now)
+    uint8_t status, uint32_t pos, uint64_t now)
 {
 	struct pending *p = pending_add(e, PK_REPLICAS, 0, now);
 	uint64_t wait_id = engine_rand64(e);
 
 	e->ns.replicated++;
-	ns_push_backup(e, it, now);
+	ns_push_backup(e, it, 1, now);
 	int n = ns_replicate(e, it, 1, wait_id);
 	if (p == NULL)
 		return;
@@ -364,6 +421,7 @@ replicate_then_answer(struct engine *e, const struct msg_item *it,
 	p->peer_id = reply_id;
 	p->peer_type = reply_type;
 	p->peer_status = status;
+	p->queue_pos = pos;
 	p->life = it->life;
 	p->acks_left = n;
 	/* a member that misses its copy gets it from anti-entropy later */
@@ -384,6 +442,7 @@ answer_peer(struct engine *e, const struct pending *p, uint8_t status,
 	r.id = p->peer_id;
 	if (r.type == MSG_REGISTER_REPLY) {
 		r.u.reg_reply.status = status;
+		r.u.reg_reply.queue_pos = p->queue_pos;
 		r.u.reg_reply.life = life;
 	} else {
 		r.u.status_count.status = status;
@@ -433,38 +492,6 @@ counter_ask(struct engine *e, const struct record *rec, uint8_t op,
 	pending_send(e, p, now);
 }
 
-/* ---- queue promotion ---------------------------------------------------- */
-
-static int
-first_claim_cb(void *arg, const struct store_claim *c)
-{
-	struct record **out = arg;
-
-	return record_decode(c->rec, c->rec_len, out) == 0 ? 1 : 0;
-}
-
-/* The name is free: the head of its queue becomes the owner, on every
- * member alike.  The gnode's leader tells the new owner's counter. */
-static int
-promote_head(struct engine *e, struct store_txn *t, uint64_t h8,
-    const char *name, uint64_t now)
-{
-	struct record *rec = NULL;
-	int rc = store_claim_list(t, h8, name, first_claim_cb, &rec);
-
-	if (rc != 0 || rec == NULL)
-		return rc;
-	rc = store_claim_pop(t, h8, name);
-	if (rc == 0)
-		rc = put_record(t, rec, now, now + (uint64_t)e->cfg.expiry_s * 1000,
-		    ns_role(e, name_hash(name)) == NS_BACKUP);
-	if (rc == 0 && gnode_leader(e) &&
-	    ns_role(e, name_hash(name)) == NS_PRIMARY)
-		counter_ask(e, rec, MSG_OP_ADD, NULL, now);
-	record_free(rec);
-	return rc;
-}
-
 /* ---- applying replicated items ------------------------------------------ */
 
 /* Two owners hold one name (the halves of a partition met): the older
@@ -503,7 +530,8 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 		if (!same || rec->seq <= cur.seq)
 			return 0;
 		rc = store_record_del(t, h8, rec->name);
-		return rc != 0 ? rc : promote_head(e, t, h8, rec->name, now);
+		e->next_promote = now; /* the queue's turn */
+		return rc;
 	}
 	if (!held) {
 		rc = put_record(t, rec, stored_at, expires_at, backup);
@@ -602,6 +630,166 @@ ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now)
 	return txn_end(e, t, rc);
 }
 
+/* ---- queue promotion ---------------------------------------------------- */
+
+/* A name is free and claims wait on it: the head claim owns it once its
+ * key's counter gnode consents, as a registration would; a key that
+ * holds the most names already is passed over (its claim keeps its place
+ * and is asked about again next time) for the claim after it.  Only the
+ * gnode's leader asks, and what it decides reaches the members and the
+ * backup gnode as the new owner's signed record. */
+
+struct claim_at {
+	uint32_t want; /* place sought, from 0 */
+	uint32_t place;
+	struct record *rec;
+};
+
+static int
+claim_at_cb(void *arg, const struct store_claim *c)
+{
+	struct claim_at *a = arg;
+
+	if (a->place++ < a->want)
+		return 0;
+	return record_decode(c->rec, c->rec_len, &a->rec) == 0 ? 1 : 0;
+}
+
+/* Asks the counter gnode about the claim at `place` (from 0) in the queue
+ * of the free name `name`, or at the first place after it that holds a
+ * claim; the answer comes to promote_done(). */
+static void
+promote_ask(struct engine *e, const char *name, uint32_t place, uint64_t now)
+{
+	struct claim_at a = { .want = place };
+	struct store_txn *t = txn_begin(e, false);
+	struct pending *p;
+
+	if (t == NULL)
+		return;
+	store_claim_list(t, ns_h8(name), name, claim_at_cb, &a);
+	store_txn_abort(t);
+	if (a.rec == NULL ||
+	    (p = pending_add(e, PK_PROMOTE, MSG_COUNTER_CHECK, now)) == NULL) {
+		record_free(a.rec);
+		return;
+	}
+	p->rec = a.rec;
+	p->op = MSG_OP_ADD;
+	p->queue_pos = a.place - 1;
+	p->target = key_hash(a.rec->owner);
+	pending_send(e, p, now);
+}
+
+/* The counter consented: the claim `rec` owns its name if the name is
+ * still free and the claim still waits. */
+static void
+promote(struct engine *e, const struct record *rec, uint64_t now)
+{
+	uint64_t h8 = ns_h8(rec->name);
+	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
+	struct store_record cur;
+	struct record *have = NULL;
+	struct store_txn *t;
+
+	if (ns_role(e, name_hash(rec->name)) != NS_PRIMARY ||
+	    (t = txn_begin(e, true)) == NULL)
+		return;
+	int rc = get_record(t, rec->name, now, &cur, &have);
+	record_free(have);
+	if (rc == 0)
+		rc = ANDNA_EEXIST; /* owned again meanwhile */
+	else if (rc == ANDNA_ENOTFOUND)
+		rc = store_claim_del(t, h8, rec->name, rec->owner);
+	if (rc == 0)
+		rc = put_record(t, rec, now, exp, false);
+	if (txn_end(e, t, rc) != 0)
+		return;
+	e->ns.registered++;
+	struct msg_item it = item_for(MSG_KIND_RECORDS, rec, now, exp, now);
+	ns_push_backup(e, &it, 1, now);
+	ns_replicate(e, &it, 1, engine_rand64(e));
+}
+
+/* The counter's answer about a claim we would promote. */
+static void
+promote_done(struct engine *e, struct pending *p, const struct msg *m,
+    uint64_t now)
+{
+	struct record *rec = p->rec;
+	uint32_t place = p->queue_pos;
+	uint8_t st = m == NULL ? MSG_ST_BUSY : m->u.status_count.status;
+
+	p->rec = NULL;
+	pending_remove(e, p);
+	if (st == MSG_ST_OK)
+		promote(e, rec, now);
+	else if (st == MSG_ST_TOO_MANY_NAMES)
+		promote_ask(e, rec->name, place + 1, now);
+	/* else the next look asks again */
+	record_free(rec);
+}
+
+/* Whether we are asking the counter about a claim on `name` already. */
+static bool
+promoting(const struct engine *e, const char *name)
+{
+	for (int i = 0; i < e->n_pend; i++)
+		if (e->pend[i].kind == PK_PROMOTE &&
+		    strcmp(e->pend[i].rec->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Free names with claims waiting, found by promote_scan(). */
+struct free_names {
+	struct engine *e;
+	struct store_txn *t;
+	uint64_t now;
+	char last[ANDNA_NAME_MAX + 1]; /* the queue looked at last */
+	int n;
+	char name[SWEEP_BATCH][ANDNA_NAME_MAX + 1];
+};
+
+static int
+free_name_cb(void *arg, const struct store_claim *c)
+{
+	struct free_names *f = arg;
+	struct store_record sr;
+
+	if (strcmp(c->name, f->last) == 0)
+		return 0; /* the rest of a queue seen already */
+	memcpy(f->last, c->name, sizeof(f->last));
+	if ((store_record_get(f->t, c->h8, c->name, &sr) == 0 &&
+	    sr.expires_at > f->now) ||
+	    ns_role(f->e, name_hash(c->name)) != NS_PRIMARY ||
+	    promoting(f->e, c->name))
+		return 0;
+	memcpy(f->name[f->n++], c->name, sizeof(f->name[0]));
+	return f->n == SWEEP_BATCH;
+}
+
+/* The leader looks for free names with a queue: the owner released one,
+ * it expired, a refused claim may fit now, or the leader that asked
+ * before is gone. */
+static void
+promote_scan(struct engine *e, uint64_t now)
+{
+	struct free_names *f;
+
+	if (!gnode_leader(e) || (f = calloc(1, sizeof(*f))) == NULL)
+		return;
+	f->e = e;
+	f->now = now;
+	if ((f->t = txn_begin(e, false)) != NULL) {
+		store_claim_each(f->t, free_name_cb, f);
+		store_txn_abort(f->t);
+	}
+	for (int i = 0; i < f->n; i++)
+		promote_ask(e, f->name[i], 0, now);
+	free(f);
+}
+
 /* ---- at the hash gnode -------------------------------------------------- */
 
 /* A release: by the owner it frees the name for the head of the queue, by
@@ -624,7 +812,7 @@ handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
 		struct msg_item it = item_for(MSG_KIND_CLAIMS, rec, now, now +
 		    (uint64_t)e->cfg.expiry_s * 1000, now);
 		replicate_then_answer(e, &it, &m->u.reg.route, m->id,
-		    MSG_REGISTER_REPLY, MSG_ST_OK, now);
+		    MSG_REGISTER_REPLY, MSG_ST_OK, 0, now);
 		return;
 	}
 	if (rec->seq <= cur->seq) {
@@ -633,8 +821,7 @@ handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
 		return;
 	}
 	rc = store_record_del(t, h8, rec->name);
-	if (rc == 0)
-		rc = promote_head(e, t, h8, rec->name, now);
+	e->next_promote = now; /* the queue's turn */
 	if (txn_end(e, t, rc) != 0) {
 		reply_register(e, m, MSG_ST_BUSY, 0, 0, now);
 		return;
@@ -643,7 +830,7 @@ handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
 	struct msg_item it = item_for(MSG_KIND_RECORDS, rec, now, now +
 	    (uint64_t)e->cfg.expiry_s * 1000, now);
 	replicate_then_answer(e, &it, &m->u.reg.route, m->id, MSG_REGISTER_REPLY,
-	    MSG_ST_OK, now);
+	    MSG_ST_OK, 0, now);
 }
 
 /* Stores a registration the counter allowed and tells the members. */
@@ -663,7 +850,7 @@ register_store(struct engine *e, const struct record *rec,
 	struct msg_item it = item_for(MSG_KIND_RECORDS, rec, now,
 	    exp, now);
 	replicate_then_answer(e, &it, route, reply_id, MSG_REGISTER_REPLY,
-	    status, now);
+	    status, 0, now);
 }
 
 static void
@@ -691,12 +878,12 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 	uint64_t h8 = ns_h8(rec->name);
 	int rc = get_record(t, rec->name, now, &cur, &have);
 	bool held = rc == 0;
-	if (!held && store_record_get(t, h8, rec->name, &cur) == 0) {
-		/* expired but not swept yet: the queue comes first */
-		if (store_record_del(t, h8, rec->name) == 0 &&
-		    promote_head(e, t, h8, rec->name, now) == 0)
-			held = get_record(t, rec->name, now, &cur, &have) == 0;
-	}
+	size_t waiting = 0;
+	if (!held && store_record_get(t, h8, rec->name, &cur) == 0 &&
+	    store_record_del(t, h8, rec->name) == 0)
+		e->next_promote = now; /* expired, not swept yet */
+	if (!held && store_claim_count(t, h8, rec->name, &waiting) != 0)
+		waiting = 0;
 	if (record_is_release(rec)) {
 		record_free(have);
 		handle_release(e, m, t, &cur, held, now);
@@ -727,15 +914,17 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 		struct msg_item it = item_for(MSG_KIND_RECORDS, rec, cur.stored_at,
 		    exp, now);
 		replicate_then_answer(e, &it, &m->u.reg.route, m->id,
-		    MSG_REGISTER_REPLY, MSG_ST_OK, now);
+		    MSG_REGISTER_REPLY, MSG_ST_OK, 0, now);
 		return;
 	}
 	record_free(have);
-	if (held) {
-		/* held by another key: the claim waits in the queue */
+	if (held || waiting > 0) {
+		/* held by another key, or free with claims first in line (the
+		 * leader promotes them in turn): the claim waits in the queue */
 		rc = put_claim(e, t, rec, now, exp, false);
 		/* its place: at the tail when new, where it was when renewed */
-		uint32_t n = claim_place(t, h8, rec->name, rec->owner);
+		uint64_t queued_at = now;
+		uint32_t n = claim_place(t, h8, rec->name, rec->owner, &queued_at);
 		txn_end(e, t, rc == ANDNA_EEXIST ? 0 : rc);
 		if (rc == ANDNA_EQUEUE_FULL) {
 			reply_register(e, m, MSG_ST_QUEUE_FULL, 0, 0, now);
@@ -745,10 +934,12 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 			reply_register(e, m, MSG_ST_BUSY, 0, 0, now);
 			return;
 		}
-		struct msg_item it = item_for(MSG_KIND_CLAIMS, rec, now, exp, now);
-		ns_replicate(e, &it, 1, engine_rand64(e));
-		reply_register(
-		    e, m, MSG_ST_QUEUED, n, (uint32_t)e->cfg.expiry_s, now);
+		/* every member and the backup gnode keep the claim, so that it
+		 * outlives crashes and handovers like a record */
+		struct msg_item it = item_for(MSG_KIND_CLAIMS, rec, queued_at,
+		    exp, now);
+		replicate_then_answer(e, &it, &m->u.reg.route, m->id,
+		    MSG_REGISTER_REPLY, MSG_ST_QUEUED, n, now);
 		return;
 	}
 	txn_end(e, t, 0);
@@ -808,7 +999,7 @@ handle_counter(struct engine *e, struct msg *m, uint64_t now)
 }
 
 void
-ns_handle_routed(struct engine *e, struct msg *m, uint64_t now)
+ns_handle_routed(struct engine *e, struct msg *m, int hops_taken, uint64_t now)
 {
 	switch (m->type) {
 	case MSG_REGISTER:
@@ -821,7 +1012,7 @@ ns_handle_routed(struct engine *e, struct msg *m, uint64_t now)
 		ns_handover_input(e, m, now);
 		break;
 	case MSG_RESOLVE:
-		ns_resolve_handle_routed(e, m, now);
+		ns_resolve_handle_routed(e, m, hops_taken, now);
 		break;
 	}
 }
@@ -956,6 +1147,9 @@ ns_pending_done(struct engine *e, struct pending *p, const struct msg *m,
 		break;
 	case PK_COUNTER:
 		counter_done(e, p, m, now);
+		break;
+	case PK_PROMOTE:
+		promote_done(e, p, m, now);
 		break;
 	case PK_REPLICAS: {
 		struct pending q = *p; /* as in counter_done */
@@ -1156,31 +1350,13 @@ renew_due(struct engine *e, uint64_t now)
 
 /* ---- expiry ------------------------------------------------------------- */
 
-struct expired_names {
-	int n;
-	uint64_t h8[SWEEP_BATCH];
-	char name[SWEEP_BATCH][ANDNA_NAME_MAX + 1];
-};
-
-static void
-expired_cb(void *arg, const struct store_expired *x)
-{
-	struct expired_names *s = arg;
-
-	if (s->n < SWEEP_BATCH) {
-		s->h8[s->n] = x->h8;
-		memcpy(s->name[s->n++], x->name, sizeof(s->name[0]));
-	}
-}
-
-/* Expires what is due on our own clock; a name that expires passes to the
- * head of its queue. */
+/* Expires what is due on our own clock; a name that expires passes to
+ * its queue (see promote_scan()). */
 static void
 sweep(struct engine *e, uint64_t now)
 {
 	static const enum store_table tables[] = { STORE_T_RECORDS,
 		STORE_T_CLAIMS, STORE_T_COUNTERS, STORE_T_CACHE };
-	struct expired_names x = { 0 };
 	struct store_txn *t = txn_begin(e, true);
 	int rc = 0;
 
@@ -1188,13 +1364,12 @@ sweep(struct engine *e, uint64_t now)
 		return;
 	for (size_t i = 0; rc == 0 && i < sizeof(tables) / sizeof(tables[0]); i++) {
 		size_t n = 0;
-		rc = store_sweep(t, tables[i], now, SWEEP_BATCH,
-		    tables[i] == STORE_T_RECORDS ? expired_cb : NULL, &x, &n);
+		rc = store_sweep(t, tables[i], now, SWEEP_BATCH, NULL, NULL, &n);
 		if (tables[i] != STORE_T_CACHE)
 			e->ns.expired += n;
+		if (tables[i] == STORE_T_RECORDS && n > 0)
+			e->next_promote = now;
 	}
-	for (int i = 0; rc == 0 && i < x.n; i++)
-		rc = promote_head(e, t, x.h8[i], x.name[i], now);
 	txn_end(e, t, rc);
 }
 
@@ -1208,8 +1383,14 @@ ns_tick(struct engine *e, uint64_t now, uint64_t *wake)
 		renew_due(e, now);
 		e->next_renew = now + 1000;
 	}
+	if (now >= e->next_promote) {
+		promote_scan(e, now);
+		e->next_promote = now + e->cfg.sync_interval_ms;
+	}
 	if (e->next_renew < *wake)
 		*wake = e->next_renew;
+	if (e->next_promote < *wake)
+		*wake = e->next_promote;
 	ns_sync_tick(e, now, wake);
 }
 

@@ -80,10 +80,11 @@ cache_put(struct engine *e, const char *name, const struct record *rec,
 	free(blob);
 }
 
-/* Sends a resolve answer to a member that asked us. */
+/* Sends a resolve answer to a member that asked us; `hops` are those the
+ * answer took to be found. */
 static void
 answer_member(struct engine *e, const struct endpoint *to, uint64_t id,
-    int status, struct record *rec, uint32_t ttl)
+    int status, struct record *rec, uint32_t ttl, int hops)
 {
 	struct msg r;
 
@@ -94,39 +95,45 @@ answer_member(struct engine *e, const struct endpoint *to, uint64_t id,
 	    status == ANDNA_ENOTFOUND ? MSG_ST_NOT_FOUND : MSG_ST_BUSY;
 	r.u.resolve_reply.rec = status == 0 ? rec : NULL;
 	r.u.resolve_reply.life = ttl;
+	r.u.resolve_reply.hops = (uint32_t)hops;
 	engine_send(e, to, &r);
 }
 
-/* Ends a resolution: tells the host or the member that asked. */
+/* Ends a resolution: tells the host or the member that asked.  `hops`
+ * counts the overlay hops the request took until a node had the answer
+ * (0 when we had it ourselves). */
 static void
 finish(struct engine *e, const struct pending *p, int status,
-    struct record *rec, uint32_t ttl, uint64_t now)
+    struct record *rec, uint32_t ttl, int hops, uint64_t now)
 {
 	if (status == 0)
 		e->ns.resolved++;
 	else
 		e->ns.resolve_failed++;
 	if (p->for_peer) {
-		answer_member(e, &p->peer_ep, p->peer_id, status, rec, ttl);
+		answer_member(e, &p->peer_ep, p->peer_id, status, rec, ttl, hops);
 		return;
 	}
 	struct engine_event ev = { .type = ENGINE_EV_RESOLVE_DONE,
 		.id = p->req_id, .status = status, .rec = status == 0 ? rec : NULL,
-		.ttl_s = ttl, .rtt_ms = (uint32_t)(now - p->started) };
+		.ttl_s = ttl, .hops = hops,
+		.rtt_ms = (uint32_t)(now - p->started) };
 	engine_emit(e, &ev);
 }
 
-/* Asks the hash gnode (or, first, a neighbour) for `name`. */
+/* Asks the hash gnode (or, first, a neighbour) for `name`, on behalf of a
+ * resolution that began at `started`. */
 static void
 ask(struct engine *e, uint8_t kind, const char *name, bool for_peer,
     const struct endpoint *peer, uint64_t peer_id, uint64_t req_id,
-    uint64_t now)
+    uint64_t started, uint64_t now)
 {
 	struct pending *p = pending_add(e, kind, kind == PK_NEIGHBOUR ?
 	    MSG_CACHE_READ : MSG_RESOLVE, now);
 
 	if (p == NULL)
 		return;
+	p->started = started;
 	memcpy(p->name, name, sizeof(p->name));
 	p->req_id = req_id;
 	p->target = name_hash(name);
@@ -164,7 +171,7 @@ ns_resolve_start(struct engine *e, const char *name,
 			p.peer_ep = *peer;
 			p.peer_id = peer_id;
 		}
-		finish(e, &p, rc, rec, ttl, now);
+		finish(e, &p, rc, rec, ttl, 0, now);
 		record_free(rec);
 		return;
 	}
@@ -172,7 +179,7 @@ ns_resolve_start(struct engine *e, const char *name,
 	 * another member would only add a hop */
 	bool neighbour = peer == NULL && inner_live(&e->inner) > 0;
 	ask(e, neighbour ? PK_NEIGHBOUR : PK_RESOLVE, name, peer != NULL, peer,
-	    peer_id, req_id, now);
+	    peer_id, req_id, now, now);
 }
 
 int
@@ -216,29 +223,34 @@ ns_resolve_pending_done(struct engine *e, struct pending *p,
 			p->rec = NULL;
 			pending_remove(e, p);
 			ask(e, PK_RESOLVE, q.name, q.for_peer, &q.peer_ep, q.peer_id,
-			    q.req_id, now);
+			    q.req_id, q.started, now);
 			return;
 		}
 		finish(e, p, m == NULL ? ANDNA_ETIMEOUT : ANDNA_EUNREACHABLE,
-		    NULL, 0, now);
+		    NULL, 0, 0, now);
 		pending_remove(e, p);
 		return;
 	}
+	/* a member asked for its cache is a hop of its own */
+	int hops = (int)(m->u.resolve_reply.hops < MSG_HOPS_MAX ?
+	    m->u.resolve_reply.hops : MSG_HOPS_MAX) + (p->kind == PK_NEIGHBOUR);
 	if (st == MSG_ST_OK) {
 		uint32_t life = m->u.resolve_reply.life;
 		cache_put(e, p->name, rec, life, now);
 		finish(e, p, 0, rec, life < e->cfg.cache_cap_s ? life :
-		    e->cfg.cache_cap_s, now);
+		    e->cfg.cache_cap_s, hops, now);
 	} else {
 		cache_put(e, p->name, NULL, 0, now);
-		finish(e, p, ANDNA_ENOTFOUND, NULL, e->cfg.negative_s, now);
+		finish(e, p, ANDNA_ENOTFOUND, NULL, e->cfg.negative_s, hops, now);
 	}
 	pending_remove(e, p);
 }
 
-/* A routed RESOLVE reached us: answer from the records we hold. */
+/* A routed RESOLVE reached us after `hops` hops: answer from the records
+ * we hold. */
 void
-ns_resolve_handle_routed(struct engine *e, struct msg *m, uint64_t now)
+ns_resolve_handle_routed(struct engine *e, struct msg *m, int hops,
+    uint64_t now)
 {
 	struct msg r;
 	struct store_record sr;
@@ -249,6 +261,7 @@ ns_resolve_handle_routed(struct engine *e, struct msg *m, uint64_t now)
 	r.type = MSG_RESOLVE_REPLY;
 	r.id = m->id;
 	r.u.resolve_reply.status = MSG_ST_NOT_FOUND;
+	r.u.resolve_reply.hops = (uint32_t)hops;
 	if (ns_role(e, name_hash(name)) == NS_NONE || t == NULL) {
 		r.u.resolve_reply.status = MSG_ST_NOT_RESPONSIBLE;
 	} else if (store_record_get(t, ns_h8(name), name, &sr) == 0 &&

@@ -407,15 +407,18 @@ fetch_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 
 /* ---- bulk sync while joining ---------------------------------------------- */
 
-/* A page of items from a cursor: records and tallies in store order.  The
- * cursor is the key to start from (a record's 8-byte name hash, a tally's
- * owner key and name hash); a page ends on a key boundary. */
+/* A page of items from a cursor, in store order.  The cursor is the key
+ * to start from (a record's or a queue's 8-byte name hash, a tally's
+ * owner key and name hash); a page ends on a key boundary, and never
+ * inside a queue, whose claims must arrive in order. */
 struct page {
 	struct engine *e;
 	uint64_t now;
 	int n;
 	struct msg_item items[MSG_ITEMS_MAX];
 	struct msg_cursor next;
+	uint64_t last_h8; /* claims: the queue of the last item */
+	bool more;        /* claims: the page stopped before the last */
 };
 
 static void
@@ -460,6 +463,32 @@ page_record_cb(void *arg, const struct store_record *r)
 	put_u64(key, r->h8 + 1);
 	cursor_set(&pg->next, key, r->h8 == UINT64_MAX ? 0 : 8);
 	pg->next.end = r->h8 == UINT64_MAX;
+	return 0;
+}
+
+static int
+page_claim_cb(void *arg, const struct store_claim *c)
+{
+	struct page *pg = arg;
+	const struct msg_cursor *from = &pg->next;
+	uint8_t key[8];
+
+	if (from->len == sizeof(key) && c->h8 < get_u64(from->bytes))
+		return 0; /* before the cursor */
+	if ((pg->n > 0 && c->h8 != pg->last_h8 &&
+	    pg->n + pg->e->cfg.queue_len > MSG_ITEMS_MAX) ||
+	    pg->n == MSG_ITEMS_MAX) {
+		pg->more = true; /* the next queue might not fit whole */
+		return 1;
+	}
+	if (c->expires_at > pg->now &&
+	    ns_item_of(pg->e, MSG_KIND_CLAIMS, c->rec, c->rec_len, c->stored_at,
+	    c->expires_at, pg->now, &pg->items[pg->n]) == 0)
+		pg->n++;
+	pg->last_h8 = c->h8;
+	/* as for records, names sharing an 8-byte hash are left to chance */
+	put_u64(key, c->h8 + 1);
+	cursor_set(&pg->next, key, c->h8 == UINT64_MAX ? 0 : 8);
 	return 0;
 }
 
@@ -510,7 +539,10 @@ page_req_input(struct engine *e, const struct endpoint *from,
 		rc = store_counter_each(t, NULL, page_counter_cb, pg);
 		pg->next.end = pg->n < MSG_ITEMS_MAX;
 	} else {
-		pg->next.end = true; /* claims come by anti-entropy */
+		/* few names have a queue: a walk of them all is cheap */
+		pg->next = *c;
+		rc = store_claim_each(t, page_claim_cb, pg);
+		pg->next.end = !pg->more;
 	}
 	store_txn_abort(t);
 	if (rc == 0) {
@@ -568,8 +600,8 @@ bulk_page(struct engine *e, struct pending *p, const struct msg *m,
 		bulk_ask(e, &m->u.sync_page.next, now);
 		return;
 	}
-	/* records, then tallies; claims come by anti-entropy */
-	e->bulk_kind = e->bulk_kind == MSG_KIND_RECORDS ? MSG_KIND_TALLIES : KINDS;
+	/* records, then the queues of claims on them, then tallies */
+	e->bulk_kind++;
 	if (e->bulk_kind < KINDS)
 		bulk_ask(e, NULL, now);
 }
@@ -591,7 +623,8 @@ page_input(struct engine *e, const struct msg *m, uint64_t now)
 /* ---- backups and handover ------------------------------------------------- */
 
 void
-ns_push_backup(struct engine *e, const struct msg_item *it, uint64_t now)
+ns_push_backup(struct engine *e, const struct msg_item *it, int n,
+    uint64_t now)
 {
 	struct msg m;
 
@@ -601,7 +634,7 @@ ns_push_backup(struct engine *e, const struct msg_item *it, uint64_t now)
 	/* the next gnode in rounding order: ours left out */
 	m.u.handover.route.n_exclude = 1;
 	m.u.handover.route.exclude[0] = ovl_prefix(e->addr, 1);
-	m.u.handover.items.n = 1;
+	m.u.handover.items.n = (uint8_t)n;
 	m.u.handover.items.v = (struct msg_item *)it;
 	route_send(e, &m, it->kind == MSG_KIND_TALLIES ? key_hash(it->rec->owner) :
 	    name_hash(it->rec->name), now);
@@ -660,14 +693,28 @@ handover_done(struct engine *e, struct pending *p, const struct msg *m,
 
 /* Looks at a batch of our items after the maps changed: what belongs to
  * another gnode now is handed over; the gnode's leader refreshes the
- * backup copies of what we are primary for. */
+ * backup copies of what we are primary for, claims included. */
 struct scan {
 	struct engine *e;
 	uint64_t now;
 	bool leader;
 	int seen;
 	uint8_t last[MSG_HASH8_LEN + ANDNA_PK_LEN];
+	/* the claims of one queue, pushed to the backup gnode in one
+	 * message so that they arrive in their order */
+	int n_queue;
+	struct msg_item queue[MSG_ITEMS_MAX];
 };
+
+static void
+scan_flush_queue(struct scan *s)
+{
+	if (s->n_queue > 0)
+		ns_push_backup(s->e, s->queue, s->n_queue, s->now);
+	for (int i = 0; i < s->n_queue; i++)
+		record_free(s->queue[i].rec);
+	s->n_queue = 0;
+}
 
 static int
 handover_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
@@ -695,8 +742,14 @@ handover_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
 			it.rec = NULL;
 			pending_send(e, p, s->now);
 		}
-	} else if (role == NS_PRIMARY && s->leader && kind != MSG_KIND_CLAIMS) {
-		ns_push_backup(e, &it, s->now);
+	} else if (role == NS_PRIMARY && s->leader && kind == MSG_KIND_CLAIMS) {
+		if (s->n_queue == MSG_ITEMS_MAX || (s->n_queue > 0 &&
+		    strcmp(s->queue[0].rec->name, it.rec->name) != 0))
+			scan_flush_queue(s);
+		s->queue[s->n_queue++] = it;
+		it.rec = NULL;
+	} else if (role == NS_PRIMARY && s->leader) {
+		ns_push_backup(e, &it, 1, s->now);
 	}
 	record_free(it.rec);
 	return 0;
@@ -719,6 +772,7 @@ handover_scan(struct engine *e, uint64_t now)
 			return;
 		walk_kind(t, kind, handover_cb, &s);
 		store_txn_abort(t);
+		scan_flush_queue(&s);
 	}
 }
 

@@ -757,7 +757,7 @@ unpack_cache_read(struct wire_dec *d, const msgpack_object *f, struct msg *m)
 	wire_name(d, &f[0], m->u.cache_read.name, ANDNA_EDEC_VALUE);
 }
 
-/* RESOLVE_REPLY: [status, record or nil, age, remaining life] */
+/* RESOLVE_REPLY: [status, record or nil, age, remaining life, hops] */
 static void
 pack_resolve_reply(struct wire_enc *e, const struct msg *m)
 {
@@ -768,6 +768,7 @@ pack_resolve_reply(struct wire_enc *e, const struct msg *m)
 		put_record(e, m->u.resolve_reply.rec);
 	wire_put_uint(e, m->u.resolve_reply.age, UINT32_MAX);
 	wire_put_uint(e, m->u.resolve_reply.life, UINT32_MAX);
+	wire_put_uint(e, m->u.resolve_reply.hops, UINT32_MAX);
 }
 
 static void
@@ -778,6 +779,7 @@ unpack_resolve_reply(struct wire_dec *d, const msgpack_object *f, struct msg *m)
 		get_record(d, &f[1], &m->u.resolve_reply.rec);
 	m->u.resolve_reply.age = (uint32_t)wire_uint(d, &f[2], 0, UINT32_MAX);
 	m->u.resolve_reply.life = (uint32_t)wire_uint(d, &f[3], 0, UINT32_MAX);
+	m->u.resolve_reply.hops = (uint32_t)wire_uint(d, &f[4], 0, UINT32_MAX);
 }
 
 /* REVERSE_REPLY: [records] */
@@ -847,7 +849,7 @@ static const struct msg_body msg_bodies[] = {
 	unpack_status_count},
     {MSG_RESOLVE, 2, "RESOLVE", pack_resolve, unpack_resolve},
     {MSG_CACHE_READ, 1, "CACHE_READ", pack_cache_read, unpack_cache_read},
-    {MSG_RESOLVE_REPLY, 4, "RESOLVE_REPLY", pack_resolve_reply,
+    {MSG_RESOLVE_REPLY, 5, "RESOLVE_REPLY", pack_resolve_reply,
 	unpack_resolve_reply},
     {MSG_REVERSE, 0, "REVERSE", NULL, NULL},
     {MSG_REVERSE_REPLY, 1, "REVERSE_REPLY", pack_reverse_reply,

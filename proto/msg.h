@@ -322,6 +322,7 @@ struct msg {
 			struct record *rec;
 			uint32_t age;
 			uint32_t life; /* remaining seconds */
+			uint32_t hops; /* hops the answer took to be found */
 		} resolve_reply;
 		/* REVERSE_REPLY */
 		struct {

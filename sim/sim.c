@@ -77,7 +77,6 @@ enum op_kind { OP_REGISTER, OP_RELEASE, OP_RESOLVE };
  * the caller's name (s->one) when name < 0. */
 struct ns_op {
 	uint64_t id;
-	uint64_t start; /* absolute simulated ms of the call */
 	uint32_t node;
 	int32_t name;
 	uint8_t kind;
@@ -102,18 +101,6 @@ struct name_info {
 	ovl_addr_t target; /* name_hash() */
 	uint8_t pk[ANDNA_PK_LEN];
 	int status; /* of its registration; 1: never tried */
-};
-
-/* A resolve seen on the wire: the last RESOLVE routed from `node` for a
- * name, with the hops it had taken when delivered, or the last
- * CACHE_READ `node` sent for it, with the member it asked. */
-struct wire_obs {
-	uint64_t h8;
-	uint64_t time;
-	uint32_t node; /* + 1; 0: empty slot */
-	uint32_t via;
-	uint8_t cache; /* CACHE_READ rather than RESOLVE */
-	uint8_t hops;
 };
 
 /* A target of the agreement check with its true rounded gnode. */
@@ -161,7 +148,7 @@ struct sim {
 
 	/* the batch of name-service requests under way, if any */
 	struct ns_op *ops;
-	int n_ops, ops_finished, resolving;
+	int n_ops, ops_finished;
 	uint32_t *op_hash; /* request index + 1, 0 empty */
 	size_t op_mask;
 	int op_starting; /* request whose engine call is running, or -1 */
@@ -171,9 +158,6 @@ struct sim {
 	struct name_info *names;
 	int n_names;
 
-	/* resolves seen on the wire, for their hop counts */
-	struct wire_obs *wire;
-	size_t wire_mask, wire_used;
 
 	sim_filter_fn *filter;
 	void *filter_arg;
@@ -682,9 +666,6 @@ sim_leave(struct sim *s, int i)
 	s->c.leaves++;
 }
 
-static void wire_observe(
-    struct sim *s, uint32_t from, uint32_t to, const uint8_t *b, size_t len);
-
 static void
 deliver(struct sim *s, const struct sim_event *ev)
 {
@@ -726,8 +707,6 @@ deliver(struct sim *s, const struct sim_event *ev)
 			len = out_len;
 		}
 	}
-	if (s->resolving > 0)
-		wire_observe(s, ev->from, ev->node, buf, len);
 	node_endpoint(ev->from, &from);
 	engine_input(dst->e, &from, buf, len, s->now);
 	free(out);
@@ -1399,7 +1378,7 @@ sim_inject(struct sim *s, int from, int to, const uint8_t *buf, size_t len)
 	    s, &s->nodes[from], &s->nodes[to], buf, len, len >= SIM_STREAM_MIN);
 }
 
-/* ---- resolves on the wire ---- */
+/* ---- names ---- */
 
 /* The 8-byte name hash the store keys records by. */
 static uint64_t
@@ -1412,111 +1391,6 @@ name_h8(const char *name)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | h[i];
 	return v;
-}
-
-static size_t
-wire_slot(const struct sim *s, uint32_t node, uint8_t cache, uint64_t h8)
-{
-	uint64_t x =
-	    h8 ^ (((uint64_t)node << 1 | cache) * 0x9e3779b97f4a7c15ULL);
-
-	return (size_t)splitmix64(&x) & s->wire_mask;
-}
-
-/* The observation of (node, kind, name), added when `add` (NULL when
- * missing, or when the table is too full to add). */
-static struct wire_obs *
-wire_find(struct sim *s, uint32_t node, uint8_t cache, uint64_t h8, bool add)
-{
-	if (s->wire == NULL)
-		return NULL;
-	for (size_t h = wire_slot(s, node, cache, h8);;
-	     h = (h + 1) & s->wire_mask) {
-		struct wire_obs *w = &s->wire[h];
-		if (w->node == 0) {
-			if (!add || s->wire_used * 4 >= (s->wire_mask + 1) * 3)
-				return NULL;
-			w->node = node + 1;
-			w->cache = cache;
-			w->h8 = h8;
-			s->wire_used++;
-			return w;
-		}
-		if (w->node == node + 1 && w->cache == cache && w->h8 == h8)
-			return w;
-	}
-}
-
-/* Makes room for the observations of about `n` more resolves: what older
- * requests left behind is forgotten when it takes half the table. */
-static void
-wire_reserve(struct sim *s, size_t n)
-{
-	size_t want = 4096;
-
-	while (want < 8 * n)
-		want <<= 1;
-	if (s->wire == NULL || s->wire_mask + 1 < want) {
-		free(s->wire);
-		s->wire = calloc(want, sizeof(*s->wire));
-		if (s->wire == NULL)
-			abort();
-		s->wire_mask = want - 1;
-		s->wire_used = 0;
-	} else if (s->wire_used * 2 > s->wire_mask + 1) {
-		memset(s->wire, 0, (s->wire_mask + 1) * sizeof(*s->wire));
-		s->wire_used = 0;
-	}
-}
-
-/* Notes a RESOLVE or CACHE_READ being delivered.  The envelope is a
- * fixarray of 8 (0x98) whose version and type are one-byte fixints, so
- * other messages are passed over without decoding them. */
-static void
-wire_observe(
-    struct sim *s, uint32_t from, uint32_t to, const uint8_t *b, size_t len)
-{
-	struct wire_obs *w;
-	struct msg m;
-
-	if (len < 3 || b[0] != 0x98 || b[1] != MSG_VERSION ||
-	    (b[2] != MSG_RESOLVE && b[2] != MSG_CACHE_READ))
-		return;
-	if (msg_decode(b, len, &m) != 0)
-		return;
-	if (m.type == MSG_RESOLVE) {
-		int origin = endpoint_node(s, &m.u.resolve.route.origin_ep);
-		int taken = s->p.engine.hop_limit - m.hops;
-		if (origin >= 0 &&
-		    (w = wire_find(s, (uint32_t)origin, 0,
-			 name_h8(m.u.resolve.name), true)) != NULL) {
-			w->time = s->now;
-			w->hops = (uint8_t)(taken < 0 ? 0 : taken);
-		}
-	} else if ((w = wire_find(s, from, 1, name_h8(m.u.cache_read.name),
-			true)) != NULL) {
-		w->time = s->now;
-		w->via = to;
-	}
-	msg_free(&m);
-}
-
-/* The hops of a resolve that just ended: the RESOLVE it routed itself,
- * else one to the member it asked plus that member's RESOLVE, else none
- * (answered from the resolver's own store). */
-static int
-op_hops(struct sim *s, const struct ns_op *op, uint64_t h8)
-{
-	const struct wire_obs *r = wire_find(s, op->node, 0, h8, false);
-	const struct wire_obs *c;
-
-	if (r != NULL && r->time >= op->start)
-		return r->hops;
-	c = wire_find(s, op->node, 1, h8, false);
-	if (c == NULL || c->time < op->start)
-		return 0;
-	r = wire_find(s, c->via, 0, h8, false);
-	return 1 + (r != NULL && r->time >= op->start ? r->hops : 0);
 }
 
 /* ---- generated names ---- */
@@ -1667,7 +1541,6 @@ batch_new(struct sim *s, int n)
 	s->op_mask--;
 	s->n_ops = n;
 	s->ops_finished = 0;
-	s->resolving = 0;
 	s->op_starting = -1;
 	if (s->ops == NULL || s->op_hash == NULL)
 		return ANDNA_ENOMEM;
@@ -1684,7 +1557,6 @@ batch_free(struct sim *s)
 	s->ops = NULL;
 	s->op_hash = NULL;
 	s->n_ops = 0;
-	s->resolving = 0;
 }
 
 static void
@@ -1693,8 +1565,6 @@ op_finish(struct sim *s, struct ns_op *op, int status)
 	op->done = true;
 	op->status = status;
 	s->ops_finished++;
-	if (op->kind == OP_RESOLVE && op->started)
-		s->resolving--;
 }
 
 /* Deep copy of a record, or NULL. */
@@ -1730,9 +1600,6 @@ op_start(struct sim *s, uint32_t k)
 	struct ns_op *op = &s->ops[k];
 	struct sim_node *nd = &s->nodes[op->node];
 	op->started = true;
-	op->start = s->now;
-	if (op->kind == OP_RESOLVE)
-		s->resolving++;
 	if (nd->state != NODE_RUNNING) {
 		op_finish(s, op, ANDNA_EINVAL);
 		return;
@@ -1805,11 +1672,10 @@ op_event(struct sim *s, struct sim_node *nd, const struct engine_event *ev)
 	op->queue_pos = ev->queue_pos;
 	op->life_s = ev->life_s;
 	op->ttl_s = ev->ttl_s;
-	op->ms = (uint32_t)(s->now - op->start);
+	/* what the engine measured: the simulator takes no shortcut */
+	op->ms = ev->rtt_ms;
 	if (op->kind == OP_RESOLVE) {
-		uint64_t h8 = op->name >= 0 ? s->names[op->name].h8
-					    : name_h8(s->one.name);
-		op->hops = op_hops(s, op, h8);
+		op->hops = ev->hops;
 		if (ev->status == 0 && ev->rec != NULL) {
 			if (op->name >= 0)
 				op->ok = resolved_right(s, op->name, ev->rec);
@@ -1883,8 +1749,6 @@ one_op(struct sim *s, int i, uint8_t kind, const char *name,
 	op->node = (uint32_t)i;
 	op->name = -1;
 	op->kind = kind;
-	if (kind == OP_RESOLVE)
-		wire_reserve(s, 1);
 	op_start(s, 0);
 	if (op->refused)
 		err = op->status;
@@ -2328,7 +2192,6 @@ sim_names_resolve(
 		return ANDNA_ENOMEM;
 	nfrom = hooked_nodes(s, from);
 	if (nfrom > 0 && (err = batch_new(s, n)) == 0) {
-		wire_reserve(s, (size_t)n);
 		for (int k = 0; k < n; k++) {
 			struct ns_op *op = &s->ops[k];
 			op->kind = OP_RESOLVE;
@@ -2489,7 +2352,6 @@ sim_free(struct sim *s)
 	free(s->ops);
 	free(s->op_hash);
 	free(s->names);
-	free(s->wire);
 	free(s->side_of);
 	free(s);
 }

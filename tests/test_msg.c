@@ -325,6 +325,7 @@ sample_msg(struct msg *m, uint8_t type, bool full, const struct keypair *kp)
 		m->u.resolve_reply.rec = full ? make_record(kp, 5, &rng) : NULL;
 		m->u.resolve_reply.age = 10;
 		m->u.resolve_reply.life = 20;
+		m->u.resolve_reply.hops = full ? UINT32_MAX : 3;
 		break;
 	case MSG_REVERSE_REPLY:
 		m->u.reverse_reply.n_records = full ? MSG_RECORDS_MAX : 1;
@@ -583,6 +584,8 @@ assert_msg_equal(const struct msg *a, const struct msg *b)
 		    a->u.resolve_reply.age, b->u.resolve_reply.age);
 		assert_int_equal(
 		    a->u.resolve_reply.life, b->u.resolve_reply.life);
+		assert_int_equal(
+		    a->u.resolve_reply.hops, b->u.resolve_reply.hops);
 		break;
 	case MSG_REVERSE_REPLY:
 		assert_int_equal(
@@ -1452,14 +1455,23 @@ test_field_faults(void **state)
 	msg_free(&m);
 
 	/* A reply without a record. */
+	raw_start(&r, kp, MSG_RESOLVE_REPLY, 5);
+	msgpack_pack_uint8(&r.pk, MSG_ST_NOT_FOUND);
+	msgpack_pack_nil(&r.pk);
+	msgpack_pack_uint8(&r.pk, 0);
+	msgpack_pack_uint8(&r.pk, 0);
+	msgpack_pack_uint8(&r.pk, 2);
+	assert_int_equal(raw_end_sig(&r, SIG_BIN8, &m), 0);
+	assert_null(m.u.resolve_reply.rec);
+	assert_int_equal(m.u.resolve_reply.hops, 2);
+	msg_free(&m);
+	/* the four fields of an older layout are refused */
 	raw_start(&r, kp, MSG_RESOLVE_REPLY, 4);
 	msgpack_pack_uint8(&r.pk, MSG_ST_NOT_FOUND);
 	msgpack_pack_nil(&r.pk);
 	msgpack_pack_uint8(&r.pk, 0);
 	msgpack_pack_uint8(&r.pk, 0);
-	assert_int_equal(raw_end_sig(&r, SIG_BIN8, &m), 0);
-	assert_null(m.u.resolve_reply.rec);
-	msg_free(&m);
+	assert_int_equal(raw_end(&r), ANDNA_EDEC_TYPE);
 }
 
 /* Re-signs a mutated message with the test key if it still ends in what

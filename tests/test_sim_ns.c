@@ -284,7 +284,9 @@ test_crash_heal(void **state)
 static void
 test_new_gnode(void **state)
 {
-	enum { NODES = 40, NAMES = 400 };
+	/* room for every gnode the first 20 may have started to fill up
+	 * before one more is needed */
+	enum { NODES = 64, NAMES = 400 };
 	struct sim_names_result reg, res;
 	ovl_addr_t before[NAMES], after;
 	char name[ANDNA_NAME_MAX + 1];
@@ -334,21 +336,49 @@ tweak_limits(struct sim_params *p)
 	p->engine.negative_s = 1;
 }
 
+static void assert_queue(struct sim *s, int nodes, const char *name,
+    const struct keypair *want, int n);
+
+/* Releases `name` from `node` and asserts it went through. */
+static void
+must_release(struct sim *s, int node, const char *name)
+{
+	struct sim_ns_result r;
+
+	assert_int_equal(sim_release(s, node, name, &r), 0);
+	if (r.status != 0)
+		fail_msg("releasing %s from node %d: %s", name, node,
+		    andna_strerror(r.status));
+	sim_ns_result_fini(&r);
+}
+
 /* One key holds at most 256 names: the 257th is refused, and once one is
- * released there is room again. */
+ * released there is room again.  A claim counts when it would own its
+ * name: a key holding 256 names waits at the head of a queue while the
+ * claim behind it, of a key with room, takes the free name; once the key
+ * has room, its claim takes the name in turn. */
 static void
 test_names_per_key(void **state)
 {
 	enum { NODES = 40 };
-	struct keypair kp;
+	struct keypair kp, holder, other;
 	struct record_entry e = v4(10, 1, 0, 1);
 	char name[64];
 	uint64_t x = 1;
+	int home, holder_node, other_node;
 
 	(void)state;
 	struct sim *s = start(NODES, NODES, 8, 14, tweak_limits);
 	test_key(1, &kp);
-	int home = random_node(s, NODES, &x);
+	test_key(2, &holder);
+	test_key(3, &other);
+	home = random_node(s, NODES, &x);
+	do
+		holder_node = random_node(s, NODES, &x);
+	while (holder_node == home);
+	do
+		other_node = random_node(s, NODES, &x);
+	while (other_node == home || other_node == holder_node);
 	for (int k = 0; k < 256; k++) {
 		snprintf(name, sizeof(name), "k%d.limit", k);
 		must_register(s, home, name, &e, 1, &kp, 0);
@@ -356,18 +386,51 @@ test_names_per_key(void **state)
 	assert_true(sim_tally_copies(s, kp.pk) > 0);
 	must_register(s, home, "k256.limit", &e, 1, &kp, ANDNA_ETOO_MANY_NAMES);
 	assert_int_equal(sim_record_copies(s, "k256.limit", NULL), 0);
-	struct sim_ns_result r;
-	assert_int_equal(sim_release(s, home, "k7.limit", &r), 0);
-	assert_int_equal(r.status, 0);
+
+	/* the full key queues first on a held name, another key second */
+	struct record_entry eh = v4(10, 1, 1, 1), ek = v4(10, 1, 1, 2),
+			    eo = v4(10, 1, 1, 3);
+	must_register(s, holder_node, "held.limit", &eh, 1, &holder, 0);
+	must_register(s, home, "held.limit", &ek, 1, &kp, ANDNA_ENAME_QUEUED);
+	must_register(
+	    s, other_node, "held.limit", &eo, 1, &other, ANDNA_ENAME_QUEUED);
+	struct keypair both[2] = {kp, other};
+	assert_queue(s, NODES, "held.limit", both, 2);
+	keypair_wipe(&both[0]);
+	keypair_wipe(&both[1]);
+	/* released: the full key is passed over, and keeps its place */
+	must_release(s, holder_node, "held.limit");
+	sim_run_until(s, sim_now(s) + 3000);
+	assert_int_equal(sim_record_copies(s, "held.limit", kp.pk), 0);
+	assert_int_equal(resolve_check(s, random_node(s, NODES, &x),
+			     "held.limit", &other, 3),
+	    0);
+	assert_queue(s, NODES, "held.limit", &kp, 1);
+
+	/* the key makes room: its claim takes the name when it is free */
+	must_release(s, home, "k7.limit");
 	/* the counter gnode is told of the release without waiting */
+	sim_run_until(s, sim_now(s) + 3000);
+	must_release(s, other_node, "held.limit");
+	sim_run_until(s, sim_now(s) + 3000);
+	assert_int_equal(resolve_check(s, random_node(s, NODES, &x),
+			     "held.limit", &kp, 2),
+	    0);
+	assert_queue(s, NODES, "held.limit", NULL, 0);
+	/* which counts: the key is full again */
+	must_register(s, home, "k256.limit", &e, 1, &kp, ANDNA_ETOO_MANY_NAMES);
+	must_release(s, home, "k8.limit");
 	sim_run_until(s, sim_now(s) + 3000);
 	must_register(s, home, "k256.limit", &e, 1, &kp, 0);
 	keypair_wipe(&kp);
+	keypair_wipe(&holder);
+	keypair_wipe(&other);
 	sim_free(s);
 }
 
 /* The claimants of `name` in queue order at every member of its hash
- * gnode: asserts they are the `n` keys of `want`, in that order. */
+ * gnode and of its backup gnode: asserts they are the `n` keys of `want`,
+ * in that order. */
 struct queue_seen {
 	int n;
 	uint8_t pk[8][ANDNA_PK_LEN];
@@ -387,17 +450,19 @@ static void
 assert_queue(struct sim *s, int nodes, const char *name,
     const struct keypair *want, int n)
 {
-	int m[16];
-	ovl_addr_t g;
+	int m[32];
+	ovl_addr_t g, b;
 	uint8_t h[ANDNA_HASH_LEN];
 	uint64_t h8 = 0;
 
 	hash_blake2b(h, name, strlen(name));
 	for (int i = 0; i < 8; i++)
 		h8 = h8 << 8 | h[i];
-	assert_true(sim_hash_gnode(s, name, &g, NULL) > 0);
+	assert_true(sim_hash_gnode(s, name, &g, &b) > 0);
 	int k = members_of(s, nodes, g, m, 16);
 	assert_true(k > 0);
+	if (b != UINT32_MAX)
+		k += members_of(s, nodes, b, m + k, 16);
 	for (int j = 0; j < k; j++) {
 		struct queue_seen q = {0};
 		struct store_txn *t = NULL;
@@ -454,11 +519,13 @@ test_queue(void **state)
 	e = v4(10, 2, 0, 106);
 	must_register(
 	    s, nodes[6], "queued.name", &e, 1, &claim[5], ANDNA_EQUEUE_FULL);
-	ovl_addr_t g;
-	int members = sim_hash_gnode(s, "queued.name", &g, NULL);
+	ovl_addr_t g, b;
+	int m[16];
+	int members = sim_hash_gnode(s, "queued.name", &g, &b);
 	assert_true(members > 0);
-	assert_int_equal(
-	    sim_claim_copies(s, "queued.name", claim[4].pk), members);
+	/* the backup gnode keeps the claims too */
+	assert_int_equal(sim_claim_copies(s, "queued.name", claim[4].pk),
+	    members + (b != UINT32_MAX ? members_of(s, NODES, b, m, 16) : 0));
 	assert_int_equal(sim_claim_copies(s, "queued.name", claim[5].pk), 0);
 	assert_queue(s, NODES, "queued.name", claim, 5);
 
@@ -494,6 +561,85 @@ test_queue(void **state)
 	assert_queue(s, NODES, "queued.name", claim + 2, 3);
 	keypair_wipe(&owner);
 	for (int k = 0; k < 6; k++)
+		keypair_wipe(&claim[k]);
+	sim_free(s);
+}
+
+/* Claims are kept like records: by every member of the hash gnode and of
+ * the backup gnode.  The whole hash gnode of a name with five claims
+ * crashes; the backup gnode takes the name over with its queue in order,
+ * hands a copy of both to the next gnode in line, and when the owner
+ * releases the name the first claim owns it. */
+static void
+test_queue_survives(void **state)
+{
+	enum { NODES = 48 };
+	struct keypair owner, claim[5];
+	struct record_entry e;
+	int nodes[6], m[16];
+	ovl_addr_t g, b, g2, b2;
+	uint64_t x = 7;
+	char name[32];
+
+	(void)state;
+	struct sim *s = start(NODES, NODES, 8, 20, tweak_limits);
+	/* a name whose hash gnode and backup gnode have a few members */
+	for (int k = 0;; k++) {
+		snprintf(name, sizeof(name), "kept%d.queue", k);
+		if (sim_hash_gnode(s, name, &g, &b) >= 3 && b != UINT32_MAX &&
+		    members_of(s, NODES, b, m, 16) >= 3)
+			break;
+	}
+	/* six nodes outside the hash gnode register and claim it */
+	for (int k = 0; k < 6; k++) {
+		bool bad;
+		do {
+			nodes[k] = random_node(s, NODES, &x);
+			bad = (engine_addr(sim_engine(s, nodes[k])) &
+				  0xffffff00u) == g;
+			for (int j = 0; j < k; j++)
+				bad = bad || nodes[j] == nodes[k];
+		} while (bad);
+	}
+	test_key(300, &owner);
+	e = v4(10, 5, 0, 100);
+	must_register(s, nodes[0], name, &e, 1, &owner, 0);
+	for (int k = 0; k < 5; k++) {
+		test_key(301 + k, &claim[k]);
+		e = v4(10, 5, 0, (uint8_t)(101 + k));
+		must_register(
+		    s, nodes[1 + k], name, &e, 1, &claim[k], ANDNA_ENAME_QUEUED);
+	}
+	int held = members_of(s, NODES, g, m, 16) +
+	    members_of(s, NODES, b, m, 16);
+	for (int k = 0; k < 5; k++)
+		assert_int_equal(sim_claim_copies(s, name, claim[k].pk), held);
+
+	/* the hash gnode dies whole */
+	int n = members_of(s, NODES, g, m, 16);
+	for (int j = 0; j < n; j++)
+		sim_crash(s, m[j]);
+	assert_true(sim_wait_converged(s, sim_now(s) + 300000) >= 0);
+	/* the handover waits for the maps to settle; then a few syncs */
+	sim_run_until(s, sim_now(s) + 30000);
+	assert_true(sim_hash_gnode(s, name, &g2, &b2) > 0);
+	assert_int_equal(g2, b);
+	assert_queue(s, NODES, name, claim, 5);
+	held = members_of(s, NODES, g2, m, 16) +
+	    (b2 != UINT32_MAX ? members_of(s, NODES, b2, m, 16) : 0);
+	for (int k = 0; k < 5; k++)
+		assert_int_equal(sim_claim_copies(s, name, claim[k].pk), held);
+	assert_int_equal(sim_record_copies(s, name, owner.pk), held);
+
+	must_release(s, nodes[0], name);
+	sim_run_until(s, sim_now(s) + 3000);
+	assert_int_equal(
+	    resolve_check(s, random_node(s, NODES, &x), name, &claim[0], 101),
+	    0);
+	assert_int_equal(sim_record_copies(s, name, claim[0].pk), held);
+	assert_queue(s, NODES, name, claim + 1, 4);
+	keypair_wipe(&owner);
+	for (int k = 0; k < 5; k++)
 		keypair_wipe(&claim[k]);
 	sim_free(s);
 }
@@ -1065,6 +1211,7 @@ main(void)
 	    cmocka_unit_test(test_new_gnode),
 	    cmocka_unit_test(test_names_per_key),
 	    cmocka_unit_test(test_queue),
+	    cmocka_unit_test(test_queue_survives),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_liar),
 	    cmocka_unit_test(test_split_merge),
