@@ -255,6 +255,19 @@ sig_verify(const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
 }
 
 void
+sig_digest(uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
+    const uint8_t pk[ANDNA_PK_LEN])
+{
+	_Static_assert(ANDNA_SIG_LEN <= crypto_generichash_BYTES_MAX &&
+	    ANDNA_PK_LEN <= crypto_generichash_KEYBYTES_MAX, "digest sizes");
+	int rc = crypto_generichash(sig, ANDNA_SIG_LEN, msg, len, pk,
+	    ANDNA_PK_LEN);
+
+	assert(rc == 0);
+	(void)rc;
+}
+
+void
 hash_blake2b(uint8_t out[ANDNA_HASH_LEN], const void *in, size_t len)
 {
 	int rc;

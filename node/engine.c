@@ -124,7 +124,7 @@ encode_into(struct engine *e, struct msg *m, uint8_t *buf, size_t cap)
 
 	m->has_src = e->hook == HOOK_DONE || e->hook == HOOK_JOINING;
 	m->src = e->addr;
-	int rc = msg_encode(m, &e->key, buf, cap, &len);
+	int rc = msg_encode_sealed(m, e->cfg.seal, &e->key, buf, cap, &len);
 	if (rc == 0)
 		return len;
 	if (rc != ANDNA_EENC_TOO_BIG || cap == MSG_STREAM_MAX)
@@ -406,7 +406,7 @@ engine_input(struct engine *e, const struct endpoint *from,
 
 	e->stats.received++;
 	e->stats.bytes_received += len;
-	int rc = msg_decode(buf, len, &m);
+	int rc = msg_decode_sealed(e->cfg.seal, buf, len, &m);
 	if (rc != 0) {
 		e->stats.dropped[rc == ANDNA_EDEC_SIG ? ENGINE_DROP_SIGNATURE :
 		    ENGINE_DROP_MALFORMED]++;

@@ -8,6 +8,7 @@
 
 #include "crypto/crypto.h"
 #include "node/round.h"
+#include "proto/msg.h"
 #include "proto/record.h"
 #include "proto/types.h"
 #include "store/store.h"
@@ -35,6 +36,8 @@ struct engine_config {
 	uint32_t negative_s;         /* life of a cached "no such name" */
 	int cache_max;               /* resolved cache entries */
 	uint32_t sync_interval_ms;   /* anti-entropy with a random member */
+	enum msg_seal seal;          /* MSG_SEAL_SIGNED; the simulator may
+				      * choose MSG_SEAL_DIGEST */
 };
 
 void engine_config_defaults(struct engine_config *cfg);

@@ -254,7 +254,7 @@ route_around(struct engine *e, const struct forward *f, uint64_t now)
 	memcpy(ex.prefix, f->route.exclude, (size_t)ex.n * sizeof(ex.prefix[0]));
 	if (ex.n >= MSG_EXCLUDE_MAX ||
 	    round_view_target(route_view(e), f->route.target, &ex, &prefix) != 1 ||
-	    msg_decode(f->buf, f->len, &m) != 0)
+	    msg_decode_sealed(e->cfg.seal, f->buf, f->len, &m) != 0)
 		return false;
 	struct msg_route *r = route_of(&m);
 	r->exclude[r->n_exclude++] = prefix;

@@ -941,6 +941,15 @@ int
 msg_encode(const struct msg *m, const struct keypair *node_key, uint8_t *buf,
     size_t cap, size_t *out_len)
 {
+	return msg_encode_sealed(m, MSG_SEAL_SIGNED, node_key, buf, cap,
+	    out_len);
+}
+
+int
+msg_encode_sealed(const struct msg *m, enum msg_seal seal,
+    const struct keypair *node_key, uint8_t *buf, size_t cap,
+    size_t *out_len)
+{
 	const struct msg_body *b = msg_body_of(m->type);
 	msgpack_packer pk;
 	struct wire_buf wb;
@@ -971,15 +980,32 @@ msg_encode(const struct msg *m, const struct keypair *node_key, uint8_t *buf,
 		return e.err;
 	buf[wb.len] = 0xc4; /* bin 8 */
 	buf[wb.len + 1] = ANDNA_SIG_LEN;
-	sig_sign(buf + wb.len + 2, buf, wb.len, node_key->sk);
+	if (seal == MSG_SEAL_SIGNED)
+		sig_sign(buf + wb.len + 2, buf, wb.len, node_key->sk);
+	else
+		sig_digest(buf + wb.len + 2, buf, wb.len, node_key->pk);
 	*out_len = wb.len + MSG_SIG_TRAILER;
 	return 0;
 }
 
+/* Checks the seal that ends the `len` bytes at `buf`: 0 or ANDNA_ESIG. */
+static int
+seal_check(enum msg_seal seal, const uint8_t *buf, size_t len,
+    const uint8_t pk[ANDNA_PK_LEN])
+{
+	const uint8_t *sig = buf + len - ANDNA_SIG_LEN;
+	uint8_t want[ANDNA_SIG_LEN];
+
+	if (seal == MSG_SEAL_SIGNED)
+		return sig_verify(sig, buf, len - MSG_SIG_TRAILER, pk);
+	sig_digest(want, buf, len - MSG_SIG_TRAILER, pk);
+	return memcmp(want, sig, ANDNA_SIG_LEN) == 0 ? 0 : ANDNA_ESIG;
+}
+
 /* Checks the envelope of an unpacked message and reads it into `m`. */
 static int
-msg_unpack(
-    const msgpack_object *o, const uint8_t *buf, size_t len, struct msg *m)
+msg_unpack(enum msg_seal seal, const msgpack_object *o, const uint8_t *buf,
+    size_t len, struct msg *m)
 {
 	struct wire_dec d = {0};
 	const msgpack_object *f = wire_tuple(&d, o, 8);
@@ -1009,9 +1035,7 @@ msg_unpack(
 	    buf[len - MSG_SIG_TRAILER] != 0xc4 ||
 	    buf[len - MSG_SIG_TRAILER + 1] != ANDNA_SIG_LEN)
 		wire_dec_fail(&d, ANDNA_EDEC_VALUE);
-	if (d.err == 0 &&
-	    sig_verify(buf + len - ANDNA_SIG_LEN, buf, len - MSG_SIG_TRAILER,
-		m->key) != 0)
+	if (d.err == 0 && seal_check(seal, buf, len, m->key) != 0)
 		wire_dec_fail(&d, ANDNA_EDEC_SIG);
 	return d.err;
 }
@@ -1019,6 +1043,13 @@ msg_unpack(
 /* Decodes and checks one message. */
 int
 msg_decode(const uint8_t *buf, size_t len, struct msg *out)
+{
+	return msg_decode_sealed(MSG_SEAL_SIGNED, buf, len, out);
+}
+
+int
+msg_decode_sealed(enum msg_seal seal, const uint8_t *buf, size_t len,
+    struct msg *out)
 {
 	msgpack_unpacked u;
 
@@ -1028,7 +1059,7 @@ msg_decode(const uint8_t *buf, size_t len, struct msg *out)
 	msgpack_unpacked_init(&u);
 	int r = wire_unpack(&u, buf, len);
 	if (r == 0)
-		r = msg_unpack(&u.data, buf, len, out);
+		r = msg_unpack(seal, &u.data, buf, len, out);
 	msgpack_unpacked_destroy(&u);
 	if (r != 0)
 		msg_free(out);

@@ -341,6 +341,23 @@ void msg_free(struct msg *m);
 /* Returns the name of a message type for logs ("PING"), or "UNKNOWN". */
 const char *msg_type_name(unsigned type);
 
+/* How an envelope is sealed.  Nodes sign with Ed25519.  The simulator may
+ * seal with sig_digest() instead, which catches damage but not lies: its
+ * nodes do not lie unless a test makes them, and a signature costs as much
+ * as all the rest of a simulated message, so 100,000 nodes would not fit
+ * the CPU of one machine. */
+enum msg_seal {
+	MSG_SEAL_SIGNED,
+	MSG_SEAL_DIGEST,
+};
+
+/* msg_encode() and msg_decode() with the seal given. */
+int msg_encode_sealed(const struct msg *m, enum msg_seal seal,
+    const struct keypair *node_key, uint8_t *buf, size_t cap,
+    size_t *out_len);
+int msg_decode_sealed(enum msg_seal seal, const uint8_t *buf, size_t len,
+    struct msg *out);
+
 /* Encodes `m` into the caller's `buf` of `cap` bytes, signed by node_key
  * (whose public key goes into the envelope; m->key is not used), and its
  * length into *out_len.  Returns 0, ANDNA_EINVAL (a field out of range, a

@@ -337,6 +337,8 @@ struct sim_report {
 	struct sim_probe_result leave_probes;
 	bool partition;
 	double split_s, split_agree, heal_converged_s, heal_agree;
+	int split_members_wrong; /* nodes miscounting their gnode at the end
+				  * of the split: halves that lost each other */
 	struct sim_probe_result heal_probes;
 	/* names: after the first probes and after each phase */
 	struct sim_names_result names, crash_names, leave_names, heal_names;

@@ -657,6 +657,32 @@ test_round_trip_every_type(void **state)
 	}
 }
 
+/* The simulator's digest seal: a message sealed so decodes only as such,
+ * a damaged one does not, and neither seal passes for the other. */
+static void
+test_digest_seal(void **state)
+{
+	const struct keypair *kp = *state;
+	uint8_t buf[MSG_DGRAM_MAX], sig[MSG_DGRAM_MAX];
+	size_t len, slen;
+	struct msg m, back;
+
+	sample_msg(&m, MSG_PROBE, false, kp);
+	assert_int_equal(msg_encode_sealed(&m, MSG_SEAL_DIGEST, kp, buf,
+	    sizeof(buf), &len), 0);
+	assert_int_equal(msg_encode(&m, kp, sig, sizeof(sig), &slen), 0);
+	assert_int_equal(msg_decode_sealed(MSG_SEAL_DIGEST, buf, len, &back), 0);
+	assert_msg_equal(&m, &back);
+	msg_free(&back);
+	assert_int_equal(msg_decode(buf, len, &back), ANDNA_EDEC_SIG);
+	assert_int_equal(msg_decode_sealed(MSG_SEAL_DIGEST, sig, slen, &back),
+	    ANDNA_EDEC_SIG);
+	buf[len / 2] ^= 1;
+	assert_int_not_equal(
+	    msg_decode_sealed(MSG_SEAL_DIGEST, buf, len, &back), 0);
+	msg_free(&m);
+}
+
 /* The fullest failure-detector message still fits one datagram. */
 static void
 test_full_ping_fits_datagram(void **state)
@@ -1623,6 +1649,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip_every_type),
+	    cmocka_unit_test(test_digest_seal),
 	    cmocka_unit_test(test_full_ping_fits_datagram),
 	    cmocka_unit_test(test_encode_refusals),
 	    cmocka_unit_test(test_caps),

@@ -113,8 +113,11 @@ test_partition_heal(void **state)
 	p.max_time_ms = 700000; /* a split of 150 s, then the heal */
 	assert_int_equal(sim_scenario_run(&p, &r), 0);
 	assert_true(r.converged_s >= 0);
-	/* the split lasted long enough for the halves to forget each other */
-	assert_true(r.split_agree < 1.0);
+	/* the split lasted long enough for the halves to forget each other:
+	 * gnodes are spread over the plane (joiners arrive in random order,
+	 * so the first members of each gnode come from anywhere), so every
+	 * gnode lives on in both halves and it is members that are lost */
+	assert_true(r.split_members_wrong > 0);
 	assert_true(r.counters.cut > 0);
 	assert_true(r.heal_converged_s >= 0);
 	assert_true(r.heal_agree == 1.0);

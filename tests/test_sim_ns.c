@@ -52,6 +52,7 @@ start(int nodes, int joined, int gsize, uint64_t seed, tweak_fn *tweak)
 	p.join_rate = 5;
 	p.targets = 2000;
 	p.engine.sync_interval_ms = 5000;
+	p.engine.seal = MSG_SEAL_DIGEST; /* what the taps below decode */
 	if (tweak != NULL)
 		tweak(&p);
 	assert_int_equal(sim_new(&p, &s), 0);
@@ -664,7 +665,7 @@ tap_reply(void *arg, int from, int to, const uint8_t *buf, size_t len,
 	(void)out;
 	(void)out_len;
 	if (to != t->to || len < 3 || buf[2] != MSG_REGISTER_REPLY ||
-	    msg_decode(buf, len, &m) != 0)
+	    msg_decode_sealed(MSG_SEAL_DIGEST, buf, len, &m) != 0)
 		return SIM_PASS;
 	if (m.id == t->id)
 		t->status = m.u.reg_reply.status;
@@ -694,7 +695,8 @@ send_register(struct sim *s, int from, int member, const struct record *rec)
 	sim_node_endpoint(s, from, &m.u.reg.route.origin_ep);
 	m.u.reg.rec = (struct record *)rec;
 	sim_node_key(s, from, &node_kp);
-	assert_int_equal(msg_encode(&m, &node_kp, buf, sizeof(buf), &len), 0);
+	assert_int_equal(msg_encode_sealed(&m, MSG_SEAL_DIGEST, &node_kp, buf,
+	    sizeof(buf), &len), 0);
 	keypair_wipe(&node_kp);
 	sim_set_filter(s, tap_reply, &tap);
 	sim_inject(s, from, member, buf, len);
@@ -739,7 +741,8 @@ send_replicate(struct sim *s, int from, int to, const struct record *rec)
 	m.u.replicate.n = 1;
 	m.u.replicate.v = &it;
 	sim_node_key(s, from, &node_kp);
-	assert_int_equal(msg_encode(&m, &node_kp, buf, sizeof(buf), &len), 0);
+	assert_int_equal(msg_encode_sealed(&m, MSG_SEAL_DIGEST, &node_kp, buf,
+	    sizeof(buf), &len), 0);
 	keypair_wipe(&node_kp);
 	sim_inject(s, from, to, buf, len);
 	sim_run_until(s, sim_now(s) + 1000);
@@ -866,7 +869,7 @@ lie(void *arg, int from, int to, const uint8_t *buf, size_t len, uint8_t **out,
 
 	(void)to;
 	if (from != l->node || len < 3 || buf[2] != MSG_RESOLVE_REPLY ||
-	    msg_decode(buf, len, &m) != 0)
+	    msg_decode_sealed(MSG_SEAL_DIGEST, buf, len, &m) != 0)
 		return SIM_PASS;
 	if (m.u.resolve_reply.rec == NULL) {
 		msg_free(&m);
@@ -891,7 +894,8 @@ lie(void *arg, int from, int to, const uint8_t *buf, size_t len, uint8_t **out,
 	*out = malloc(MSG_STREAM_MAX);
 	assert_non_null(*out);
 	assert_int_equal(
-	    msg_encode(&m, &l->kp, *out, MSG_STREAM_MAX, out_len), 0);
+	    msg_encode_sealed(&m, MSG_SEAL_DIGEST, &l->kp, *out,
+		MSG_STREAM_MAX, out_len), 0);
 	msg_free(&m);
 	l->rewritten++;
 	return SIM_REPLACE;
