@@ -196,6 +196,35 @@ test_resolve_all(void **state)
 	sim_free(s);
 }
 
+/* The scale the issue names: 1,000 nodes in gnodes of 16 join in one wave,
+ * then 10,000 names are registered from random nodes and resolved from
+ * random nodes, every one to exactly its signed address set, with a copy
+ * on every member of its hash gnode and of its backup gnode. */
+static void
+test_thousand(void **state)
+{
+	struct sim_params p;
+	struct sim_report r;
+
+	(void)state;
+	sim_params_defaults(&p);
+	p.nodes = 1000;
+	p.engine.gnode_size = 16;
+	p.names = 10000;
+	p.steady_ms = 5000;
+	p.max_time_ms = 600000;
+	assert_int_equal(sim_scenario_run(&p, &r), 0);
+	assert_true(r.converged_s >= 0);
+	assert_int_equal(r.names.registered, 10000);
+	assert_int_equal(r.names.resolves, 10000);
+	assert_true(r.names.resolve_success == 1.0);
+	assert_int_equal(r.names.wrong + r.names.errors + r.names.timeouts, 0);
+	assert_int_equal(r.names.missing, 0);
+	assert_int_equal(r.names.missing_backup, 0);
+	assert_true(r.names.copies_min >= 2);
+	assert_true(r.names.hops_p99 <= 1 + r.levels + 1);
+}
+
 /* ---- crash, restart, anti-entropy ---------------------------------------- */
 
 /* Drops a REPLICATE now and then, so that members miss copies. */
@@ -1211,6 +1240,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_determinism),
 	    cmocka_unit_test(test_resolve_all),
+	    cmocka_unit_test(test_thousand),
 	    cmocka_unit_test(test_crash_heal),
 	    cmocka_unit_test(test_new_gnode),
 	    cmocka_unit_test(test_names_per_key),
