@@ -404,14 +404,15 @@ udp_send(struct fq *q, const uint8_t *buf, size_t len)
 		f->st.dropped++;
 }
 
-/* Sends an answer to the client of q and counts its rcode. */
+/* Sends an answer to the client of q and counts its rcode (the whole 12
+ * bits: BADVERS has 0 in the header). */
 static void
-fq_send(struct fq *q, const uint8_t *buf, size_t len)
+fq_send(struct fq *q, const uint8_t *buf, size_t len, uint16_t rcode)
 {
 	struct dns_front_stats *st = &q->f->st;
 	uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
 
-	switch (len >= 4 ? buf[3] & 0x0f : DNS_RCODE_SERVFAIL) {
+	switch (rcode) {
 	case DNS_RCODE_NOERROR:
 		st->noerror++;
 		break;
@@ -429,6 +430,9 @@ fq_send(struct fq *q, const uint8_t *buf, size_t len)
 		break;
 	case DNS_RCODE_REFUSED:
 		st->refused++;
+		break;
+	case DNS_RCODE_BADVERS:
+		st->badvers++;
 		break;
 	}
 	if (len >= 3 && (buf[2] & 0x02))
@@ -491,7 +495,7 @@ fq_finish(struct fq *q)
 	size_t len;
 
 	if (dns_response_finish(&q->b, &len) == 0)
-		fq_send(q, q->abuf, len);
+		fq_send(q, q->abuf, len, q->b.rcode);
 	fq_done(q);
 }
 
@@ -504,8 +508,6 @@ fq_error(struct fq *q, uint16_t rcode)
 		fq_done(q);
 		return;
 	}
-	if (rcode == DNS_RCODE_BADVERS)
-		q->f->st.badvers++;
 	dns_response_set_rcode(&q->b, rcode);
 	fq_finish(q);
 }
@@ -1011,14 +1013,14 @@ forward_cb(void *arg, int status, const uint8_t *ans, size_t len)
 		return;
 	}
 	if (len <= q->alimit) {
-		fq_send(q, ans, len);
+		fq_send(q, ans, len, ans[3] & 0x0f);
 		fq_done(q);
 		return;
 	}
 	dns_response_set_rcode(&q->b, ans[3] & 0x0f);
 	if (dns_response_finish(&q->b, &out) == 0) {
 		q->abuf[2] |= DNS_FLAG_TC >> 8;
-		fq_send(q, q->abuf, out);
+		fq_send(q, q->abuf, out, q->b.rcode);
 	}
 	fq_done(q);
 }

@@ -1162,6 +1162,7 @@ test_notimp_badvers(void **state)
 	size_t n;
 	struct got *g = got_new();
 	struct dns_msg m;
+	struct dns_front_stats st;
 
 	front_default(t);
 	/* opcode STATUS (2) and NOTIFY (4) */
@@ -1186,6 +1187,14 @@ test_notimp_badvers(void **state)
 	assert_int_equal(dns_msg_parse(g->pkt, g->len, &m), 0);
 	assert_int_equal(m.rcode, DNS_RCODE_REFUSED);
 	free(g);
+	/* each answer counted once, by its whole rcode: BADVERS has 0 in
+	 * the header but is no NOERROR */
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.udp_queries, 4);
+	assert_int_equal(st.notimp, 2);
+	assert_int_equal(st.badvers, 1);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(st.noerror, 0);
 }
 
 static void
