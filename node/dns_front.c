@@ -131,10 +131,11 @@ struct hot_slot {
 	char *name;	    /* a copy */
 };
 
+/* Control messages of a datagram: room for IP_PKTINFO and IPV6_PKTINFO
+ * (72 bytes on Linux; CMSG_SPACE() is no constant to every compiler). */
 union udp_ctl {
-	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-	    CMSG_SPACE(sizeof(struct in_pktinfo))];
-	struct cmsghdr align;
+	char buf[128];
+	size_t align; /* that of struct cmsghdr */
 };
 
 /* A datagram read in a batch. */
