@@ -1056,19 +1056,19 @@ test_cut_datagram(void **state)
 }
 
 /* Many queries at once are read in batches and every one is answered,
- * each to its own id. */
+ * each to its own id.  N is over one batch (64 datagrams) and under what
+ * fills a client's default receive buffer, so no answer can be lost. */
 static void
 test_batch(void **state)
 {
 	struct fixture *t = *state;
-	enum { N = 200 };
+	enum { N = 100 };
 	bool seen[N];
-	int got = 0, rcvbuf = 1 << 20;
+	int got = 0;
 	uint64_t end;
 
 	front_default(t);
 	memset(seen, 0, sizeof(seen));
-	setsockopt(t->udp, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	for (int i = 0; i < N; i++) {
 		uint8_t q[512];
 		size_t qlen = tu_query(
