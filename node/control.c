@@ -430,6 +430,54 @@ addr_str(ovl_addr_t a, char *buf, size_t len)
 
 /* ---- commands ------------------------------------------------------------ */
 
+#define U(x) ((unsigned long long)(x))
+
+/* The DNS front's lines of `status`: what came in, what went out by
+ * rcode (NODATA is a NOERROR without answers, BADVERS an extended rcode),
+ * and what was turned away. */
+static void
+status_dns_text(struct evbuffer *b, bool on, const struct dns_front_stats *s)
+{
+	if (!on) {
+		evbuffer_add_printf(b, "DNS:             off\n");
+		return;
+	}
+	evbuffer_add_printf(b, "DNS:             %llu queries (%llu UDP, %llu "
+	    "TCP on %llu connections), %llu from the overlay (%llu kept), "
+	    "%llu forwarded, %llu timed out\n", U(s->udp_queries +
+	    s->tcp_queries), U(s->udp_queries), U(s->tcp_queries),
+	    U(s->tcp_conns), U(s->overlay), U(s->cached), U(s->forwarded),
+	    U(s->timeouts));
+	evbuffer_add_printf(b, "DNS answers:     %llu NOERROR (%llu NODATA), "
+	    "%llu NXDOMAIN, %llu SERVFAIL, %llu FORMERR, %llu NOTIMP, "
+	    "%llu REFUSED, %llu BADVERS, %llu truncated (TC)\n",
+	    U(s->noerror), U(s->nodata), U(s->nxdomain), U(s->servfail),
+	    U(s->formerr), U(s->notimp), U(s->refused), U(s->badvers),
+	    U(s->truncated));
+	evbuffer_add_printf(b, "DNS turned away: %llu dropped, %llu over "
+	    "rate, %llu TCP connections refused\n", U(s->dropped),
+	    U(s->rate_limited), U(s->tcp_rejected));
+}
+
+/* The same as the last member of the JSON status, closing it. */
+static void
+status_dns_json(struct evbuffer *b, bool on, const struct dns_front_stats *s)
+{
+	evbuffer_add_printf(b, "\"dns\":{\"enabled\":%s,\"udp_queries\":%llu,"
+	    "\"tcp_queries\":%llu,\"tcp_conns\":%llu,\"overlay\":%llu,"
+	    "\"cached\":%llu,\"forwarded\":%llu,\"timeouts\":%llu,"
+	    "\"noerror\":%llu,\"nodata\":%llu,\"nxdomain\":%llu,"
+	    "\"servfail\":%llu,\"formerr\":%llu,\"notimp\":%llu,"
+	    "\"refused\":%llu,\"badvers\":%llu,\"truncated\":%llu,"
+	    "\"dropped\":%llu,\"rate_limited\":%llu,\"tcp_rejected\":%llu}}\n",
+	    on ? "true" : "false", U(s->udp_queries), U(s->tcp_queries),
+	    U(s->tcp_conns), U(s->overlay), U(s->cached), U(s->forwarded),
+	    U(s->timeouts), U(s->noerror), U(s->nodata), U(s->nxdomain),
+	    U(s->servfail), U(s->formerr), U(s->notimp), U(s->refused),
+	    U(s->badvers), U(s->truncated), U(s->dropped), U(s->rate_limited),
+	    U(s->tcp_rejected));
+}
+
 static void
 cmd_status(struct ctl_conn *cc)
 {
@@ -500,16 +548,7 @@ cmd_status(struct ctl_conn *cc)
 		    (unsigned long long)io->oversized,
 		    (unsigned long long)io->truncated,
 		    (unsigned long long)io->conns_refused);
-		evbuffer_add_printf(b, "DNS:             %llu queries (%llu "
-		    "UDP, %llu TCP), %llu from the overlay, %llu forwarded, "
-		    "%llu refused, %llu over rate\n",
-		    (unsigned long long)(dns.udp_queries + dns.tcp_queries),
-		    (unsigned long long)dns.udp_queries,
-		    (unsigned long long)dns.tcp_queries,
-		    (unsigned long long)dns.overlay,
-		    (unsigned long long)dns.forwarded,
-		    (unsigned long long)dns.refused,
-		    (unsigned long long)dns.rate_limited);
+		status_dns_text(b, daemon_dns(d) != NULL, &dns);
 		reply(cc, CONTROL_EXIT_OK, "", b);
 		return;
 	}
@@ -524,7 +563,6 @@ cmd_status(struct ctl_conn *cc)
 		config_format_endpoint(&eps[i], ep, sizeof(ep));
 		evbuffer_add_printf(b, "%s\"%s\"", i > 0 ? "," : "", ep);
 	}
-#define U(x) ((unsigned long long)(x))
 	evbuffer_add_printf(b, "],\"uptime_s\":%llu,\"gnode_members\":%d,"
 	    "\"outer\":[%d,%d,%d],\"own_names\":%llu,\"records\":%llu,"
 	    "\"claims\":%llu,\"tallies\":%llu,\"cache\":%llu,"
@@ -558,17 +596,11 @@ cmd_status(struct ctl_conn *cc)
 	    U(io->tcp_in), U(io->tcp_out), U(io->conns_in), U(io->conns_out),
 	    U(io->rate_limited), U(io->oversized), U(io->truncated),
 	    U(io->conns_refused), U(io->send_failed));
-	evbuffer_add_printf(b, "\"dns\":{\"enabled\":%s,\"udp_queries\":%llu,"
-	    "\"tcp_queries\":%llu,\"overlay\":%llu,\"forwarded\":%llu,"
-	    "\"nxdomain\":%llu,\"servfail\":%llu,\"refused\":%llu,"
-	    "\"formerr\":%llu,\"dropped\":%llu,\"rate_limited\":%llu}}\n",
-	    daemon_dns(d) != NULL ? "true" : "false", U(dns.udp_queries),
-	    U(dns.tcp_queries), U(dns.overlay), U(dns.forwarded),
-	    U(dns.nxdomain), U(dns.servfail), U(dns.refused), U(dns.formerr),
-	    U(dns.dropped), U(dns.rate_limited));
-#undef U
+	status_dns_json(b, daemon_dns(d) != NULL, &dns);
 	reply(cc, CONTROL_EXIT_OK, "", b);
 }
+
+#undef U
 
 /* Renders one own name (a store_own_each visitor). */
 struct names_walk {

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,13 @@
 #define DNS_CHASE_MAX 8		  /* CNAME hops followed inside the overlay */
 #define RATE_SLOTS 4096		  /* token buckets (clients seen recently) */
 #define RR_SLOTS 4096		  /* per-name rotation counters */
-#define UDP_BATCH 64		  /* datagrams read per wake-up */
+#define UDP_BATCH 64		  /* datagrams per recvmmsg()/sendmmsg() */
+#define UDP_ROUNDS 4		  /* batches per wake-up: TCP gets its turn */
+#define UDP_RX_MAX 4096		  /* a longer datagram is cut: FORMERR */
+#define HOT_SETS 1024		  /* overlay outcomes kept (hot_ms), */
+#define HOT_WAYS 4		  /* in sets of this many names */
+#define FQ_POOL 256		  /* finished queries kept for reuse */
+#define FQ_KEEP 2048		  /* larger buffers are not kept */
 #define TCP_OUT_HIGH (256 * 1024) /* stop reading while this much is queued */
 #define ZONE_REFRESH 3600
 #define ZONE_RETRY 600
@@ -50,10 +57,16 @@ struct listener {
 
 enum fq_phase { PHASE_NONE, PHASE_RESOLVE, PHASE_REVERSE, PHASE_FORWARD };
 
-/* One query from a client, from arrival to answer. */
+/* One query from a client, from arrival to answer.  Finished queries go
+ * to a pool with their timer and buffers (timer..abuf_cap survive reuse). */
 struct fq {
+	struct event *timer;
+	uint8_t *pkt;
+	size_t pkt_cap;
+	uint8_t *abuf;
+	size_t abuf_cap;
 	struct dns_front *f;
-	struct fq *prev, *next;	  /* every query of the front */
+	struct fq *prev, *next;	  /* every query of the front, or the pool */
 	struct fq *cprev, *cnext; /* the queries of its connection */
 	struct conn *conn;	  /* TCP, or NULL for UDP */
 	struct listener *l;	  /* UDP: the socket it came on */
@@ -63,13 +76,13 @@ struct fq {
 	bool has_local; /* UDP on a wildcard: the address it came to */
 	struct endpoint local;
 	unsigned ifindex;
-	uint8_t *pkt;
+	bool cut; /* UDP: longer than UDP_RX_MAX */
 	size_t pkt_len;
 	struct dns_msg msg;
 	struct dns_qinfo qi;
 	enum fq_phase phase;
-	struct event *timer;
 	bool lookup;		     /* a resolver call in flight */
+	char lname[ANDNA_NAME_MAX + 1]; /* the name it is for */
 	struct dns_forward_req *fwd; /* a forwarded query in flight */
 	int busy;		     /* inside a resolver call */
 	bool done;		     /* answered: free when not busy */
@@ -77,7 +90,6 @@ struct fq {
 	uint64_t seen[DNS_CHASE_MAX + 1];
 	struct dns_name owner; /* owner of what the lookup answers */
 	uint32_t ttl;
-	uint8_t *abuf;
 	size_t alimit;
 	struct dns_builder b;
 };
@@ -109,6 +121,39 @@ struct rr_slot {
 	uint64_t key, count;
 };
 
+/* An overlay outcome kept for hot_ms: a record, or no such name. */
+struct hot_slot {
+	uint64_t key;	    /* hash of name; 0: empty */
+	uint64_t stale_ms;  /* the resolver is asked again from then on */
+	uint64_t until_ms;  /* the end of the resolver's TTL */
+	int status;	    /* 0 or ANDNA_ENOTFOUND */
+	struct record *rec; /* status 0: a copy */
+	char *name;	    /* a copy */
+};
+
+/* Control messages of a datagram: room for IP_PKTINFO and IPV6_PKTINFO
+ * (72 bytes on Linux; CMSG_SPACE() is no constant to every compiler). */
+union udp_ctl {
+	char buf[128];
+	size_t align; /* that of struct cmsghdr */
+};
+
+/* A datagram read in a batch. */
+struct udp_in {
+	struct sockaddr_storage peer;
+	union udp_ctl ctl;
+	struct iovec iov;
+	uint8_t buf[UDP_RX_MAX];
+};
+
+/* An answer waiting for the end of its batch. */
+struct udp_out {
+	struct sockaddr_storage peer;
+	union udp_ctl ctl;
+	struct iovec iov;
+	uint8_t buf[DNS_EDNS_UDP_SIZE];
+};
+
 struct dns_front {
 	struct event_base *base;
 	struct dns_front_config cfg;
@@ -124,13 +169,22 @@ struct dns_front {
 	struct dns_probe *probe;
 	struct fq *queries;
 	int nq;
+	struct fq *pool;
+	int npool;
 	struct conn *conns;
 	int nconns;
 	uint64_t salt;
 	struct rate_slot rate[RATE_SLOTS];
 	struct rr_slot rr[RR_SLOTS];
+	struct hot_slot hot[HOT_SETS][HOT_WAYS];
 	struct dns_front_stats st;
-	uint8_t ubuf[DNS_TCP_LIMIT];
+	uint64_t now_ms;	  /* inside a batch: when it was read */
+	struct listener *batch;	  /* the listener whose batch is open */
+	int nout;
+	struct mmsghdr inh[UDP_BATCH], outh[UDP_BATCH];
+	struct udp_in in[UDP_BATCH];
+	struct udp_out out[UDP_BATCH];
+	uint8_t ubuf[DNS_TCP_LIMIT]; /* a TCP query being read */
 };
 
 void
@@ -148,6 +202,7 @@ dns_front_config_defaults(struct dns_front_config *cfg)
 	cfg->reverse_timeout_ms = 1500;
 	cfg->negative_ttl = 30;
 	cfg->zone_ttl = 300;
+	cfg->hot_ms = 1000;
 	cfg->tcp_idle_ms = 10000;
 	cfg->tcp_max_conns = 256;
 	cfg->tcp_max_inflight = 32;
@@ -186,6 +241,14 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Now, for rate limits and kept outcomes: a batch of datagrams shares the
+ * time it was read. */
+static uint64_t
+front_now(const struct dns_front *f)
+{
+	return f->batch != NULL ? f->now_ms : mono_ms();
+}
+
 /*
  * Rate limit: one token bucket per client (an IPv4 address, or an IPv6
  * /64, since one host holds a whole /64), rate_qps tokens a second up to
@@ -208,7 +271,7 @@ rate_allow(struct dns_front *f, const struct endpoint *ep)
 	key = dns_hash(DNS_HASH_INIT ^ f->salt, &ep->family, 1);
 	key = dns_hash(key, ep->ip, ep->family == 4 ? 4 : 8);
 	s = &f->rate[key % RATE_SLOTS];
-	now = mono_ms();
+	now = front_now(f);
 	cap = (uint64_t)(f->cfg.rate_burst > 0 ? f->cfg.rate_burst : 1) * 1000;
 	if (s->key != key || s->last_ms == 0) {
 		s->key = key;
@@ -243,61 +306,114 @@ rr_next(struct dns_front *f, uint64_t key)
 static void fq_free(struct fq *q);
 static void conn_check(struct conn *c);
 
-/* Sends one UDP answer, from the address the query came to. */
+/* Sends the answers queued in the open batch, in as few calls as the
+ * kernel allows. */
 static void
-udp_send(struct fq *q, const uint8_t *buf, size_t len)
+udp_flush(struct dns_front *f)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = {(void *)buf, len};
-	struct msghdr mh;
+	int fd, done = 0, n = f->nout;
+
+	if (n == 0)
+		return;
+	fd = f->batch->ufd;
+	f->nout = 0;
+	while (done < n) {
+		int r = sendmmsg(fd, f->outh + done, (unsigned)(n - done),
+		    MSG_DONTWAIT);
+		if (r > 0) {
+			done += r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* a full socket buffer drops the answer, as the network
+		 * might; the rest may still fit */
+		f->st.dropped++;
+		done++;
+	}
+}
+
+/* Fills mh to send iov to q's client from the address the query came to
+ * (a wildcard listener's replies must leave from it); peer and ctl are
+ * the storage mh points to. */
+static void
+udp_msghdr(const struct fq *q, struct msghdr *mh, struct iovec *iov,
+    struct sockaddr_storage *peer, union udp_ctl *ctl)
+{
 	struct cmsghdr *cm;
 
-	memset(&mh, 0, sizeof(mh));
-	memset(&ctl, 0, sizeof(ctl));
-	mh.msg_name = &q->peer;
-	mh.msg_namelen = q->peer_len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (q->has_local && q->local.family == 4) {
+	memset(mh, 0, sizeof(*mh));
+	memcpy(peer, &q->peer, q->peer_len);
+	mh->msg_name = peer;
+	mh->msg_namelen = q->peer_len;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
+	if (!q->has_local)
+		return;
+	memset(ctl, 0, sizeof(*ctl));
+	mh->msg_control = ctl->buf;
+	cm = (struct cmsghdr *)ctl->buf;
+	if (q->local.family == 4) {
 		struct in_pktinfo pi;
 		memset(&pi, 0, sizeof(pi));
 		memcpy(&pi.ipi_spec_dst, q->local.ip, 4);
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&mh);
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
 		cm->cmsg_level = IPPROTO_IP;
 		cm->cmsg_type = IP_PKTINFO;
 		cm->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	} else if (q->has_local && q->local.family == 6) {
+	} else {
 		struct in6_pktinfo pi;
 		memset(&pi, 0, sizeof(pi));
 		memcpy(&pi.ipi6_addr, q->local.ip, 16);
 		pi.ipi6_ifindex = q->ifindex;
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm = CMSG_FIRSTHDR(&mh);
+		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
 		cm->cmsg_level = IPPROTO_IPV6;
 		cm->cmsg_type = IPV6_PKTINFO;
 		cm->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
 	}
-	/* a full socket buffer drops the answer, as the network might */
-	if (sendmsg(q->l->ufd, &mh, MSG_DONTWAIT) < 0)
-		q->f->st.dropped++;
 }
 
-/* Sends an answer to the client of q and counts its rcode. */
+/* Sends one UDP answer: queued while its listener's batch is open (sent
+ * with the others by udp_flush()), else at once. */
 static void
-fq_send(struct fq *q, const uint8_t *buf, size_t len)
+udp_send(struct fq *q, const uint8_t *buf, size_t len)
+{
+	struct dns_front *f = q->f;
+	struct sockaddr_storage peer;
+	union udp_ctl ctl;
+	struct iovec iov = {(void *)buf, len};
+	struct msghdr mh;
+	struct udp_out *o;
+
+	if (f->batch == q->l && len <= sizeof(o->buf)) {
+		if (f->nout == UDP_BATCH)
+			udp_flush(f);
+		o = &f->out[f->nout];
+		memcpy(o->buf, buf, len);
+		o->iov.iov_base = o->buf;
+		o->iov.iov_len = len;
+		udp_msghdr(q, &f->outh[f->nout].msg_hdr, &o->iov, &o->peer,
+		    &o->ctl);
+		f->nout++;
+		return;
+	}
+	udp_msghdr(q, &mh, &iov, &peer, &ctl);
+	/* a full socket buffer drops the answer, as the network might */
+	if (sendmsg(q->l->ufd, &mh, MSG_DONTWAIT) < 0)
+		f->st.dropped++;
+}
+
+/* Sends an answer to the client of q and counts its rcode (the whole 12
+ * bits: BADVERS has 0 in the header). */
+static void
+fq_send(struct fq *q, const uint8_t *buf, size_t len, uint16_t rcode)
 {
 	struct dns_front_stats *st = &q->f->st;
 	uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
 
-	switch (len >= 4 ? buf[3] & 0x0f : DNS_RCODE_SERVFAIL) {
+	switch (rcode) {
 	case DNS_RCODE_NOERROR:
 		st->noerror++;
 		break;
@@ -315,6 +431,9 @@ fq_send(struct fq *q, const uint8_t *buf, size_t len)
 		break;
 	case DNS_RCODE_REFUSED:
 		st->refused++;
+		break;
+	case DNS_RCODE_BADVERS:
+		st->badvers++;
 		break;
 	}
 	if (len >= 3 && (buf[2] & 0x02))
@@ -342,7 +461,7 @@ fq_begin(struct fq *q, bool ours)
 {
 	int rc;
 
-	if (q->abuf == NULL) {
+	if (q->alimit == 0) {
 		if (q->conn != NULL)
 			q->alimit = DNS_TCP_LIMIT;
 		else {
@@ -353,8 +472,13 @@ fq_begin(struct fq *q, bool ours)
 			if (q->alimit > DNS_EDNS_UDP_SIZE)
 				q->alimit = DNS_EDNS_UDP_SIZE;
 		}
+	}
+	if (q->abuf_cap < q->alimit) {
+		free(q->abuf);
+		q->abuf_cap = 0;
 		if ((q->abuf = malloc(q->alimit)) == NULL)
 			return ANDNA_ENOMEM;
+		q->abuf_cap = q->alimit;
 	}
 	rc = dns_response_init(&q->b, q->abuf, q->alimit, q->alimit, &q->msg);
 	if (rc != 0)
@@ -372,7 +496,7 @@ fq_finish(struct fq *q)
 	size_t len;
 
 	if (dns_response_finish(&q->b, &len) == 0)
-		fq_send(q, q->abuf, len);
+		fq_send(q, q->abuf, len, q->b.rcode);
 	fq_done(q);
 }
 
@@ -385,8 +509,6 @@ fq_error(struct fq *q, uint16_t rcode)
 		fq_done(q);
 		return;
 	}
-	if (rcode == DNS_RCODE_BADVERS)
-		q->f->st.badvers++;
 	dns_response_set_rcode(&q->b, rcode);
 	fq_finish(q);
 }
@@ -700,15 +822,111 @@ answer_srv(struct fq *q, const struct record *rec, uint32_t ttl)
 	fq_finish(q);
 }
 
-/* The outcome of a name lookup. */
-static void
-resolve_cb(void *arg, int status, const struct record *rec, uint32_t ttl)
+/* A copy of rec that record_free() frees, or NULL. */
+static struct record *
+rec_copy(const struct record *rec)
 {
-	struct fq *q = arg;
+	struct record *c = malloc(sizeof(*c));
+	size_t len = (size_t)rec->n_entries * sizeof(rec->entries[0]);
 
-	q->lookup = false;
-	if (q->done)
+	if (c == NULL)
+		return NULL;
+	*c = *rec;
+	c->entries = NULL;
+	if (len > 0 && (c->entries = malloc(len)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	if (len > 0)
+		memcpy(c->entries, rec->entries, len);
+	return c;
+}
+
+/* The set of slots name may be kept in, and its key. */
+static struct hot_slot *
+hot_set(struct dns_front *f, const char *name, uint64_t *key)
+{
+	*key = dns_hash(DNS_HASH_INIT ^ f->salt, name, strlen(name)) | 1;
+	return f->hot[*key % HOT_SETS];
+}
+
+/* Empties a slot. */
+static void
+hot_clear(struct hot_slot *h)
+{
+	record_free(h->rec);
+	free(h->name);
+	memset(h, 0, sizeof(*h));
+}
+
+/* Keeps a resolver's outcome for name (a record, or no such name) for
+ * hot_ms, never beyond its TTL, in the slot of its set that held it, or
+ * else in the one that goes stale first.  Other outcomes are not kept:
+ * the next query asks again. */
+static void
+hot_put(struct dns_front *f, const char *name, int status,
+    const struct record *rec, uint32_t ttl)
+{
+	struct hot_slot *set, *h;
+	struct record *copy = NULL;
+	char *ncopy = NULL;
+	uint64_t key, now = front_now(f);
+
+	if (f->cfg.hot_ms == 0 || ttl == 0 ||
+	    (status != 0 && status != ANDNA_ENOTFOUND))
 		return;
+	if ((status == 0 && (copy = rec_copy(rec)) == NULL) ||
+	    (ncopy = strdup(name)) == NULL) {
+		record_free(copy);
+		return;
+	}
+	set = hot_set(f, name, &key);
+	h = &set[0];
+	for (int i = 0; i < HOT_WAYS; i++) {
+		if (set[i].key == key && strcmp(set[i].name, name) == 0) {
+			h = &set[i];
+			break;
+		}
+		if (set[i].stale_ms < h->stale_ms)
+			h = &set[i];
+	}
+	hot_clear(h);
+	h->key = key;
+	h->status = status;
+	h->rec = copy;
+	h->name = ncopy;
+	h->until_ms = now + (uint64_t)ttl * 1000;
+	h->stale_ms = now + f->cfg.hot_ms;
+	if (h->stale_ms > h->until_ms)
+		h->stale_ms = h->until_ms;
+}
+
+/* The kept outcome of name, or NULL when there is none or it is stale. */
+static const struct hot_slot *
+hot_get(struct dns_front *f, const char *name)
+{
+	uint64_t key, now = front_now(f);
+	const struct hot_slot *set = hot_set(f, name, &key);
+
+	for (int i = 0; i < HOT_WAYS; i++)
+		if (set[i].key == key && now < set[i].stale_ms &&
+		    strcmp(set[i].name, name) == 0)
+			return &set[i];
+	return NULL;
+}
+
+void
+dns_front_forget(struct dns_front *f)
+{
+	for (int i = 0; i < HOT_SETS; i++)
+		for (int j = 0; j < HOT_WAYS; j++)
+			hot_clear(&f->hot[i][j]);
+}
+
+/* Answers q from the outcome of a lookup. */
+static void
+fq_resolved(struct fq *q, int status, const struct record *rec, uint32_t ttl)
+{
 	if (status == ANDNA_ENOTFOUND ||
 	    (status == 0 && (rec == NULL || record_is_release(rec)))) {
 		fq_negative(q, DNS_RCODE_NXDOMAIN);
@@ -727,15 +945,36 @@ resolve_cb(void *arg, int status, const struct record *rec, uint32_t ttl)
 		answer_host(q, rec, q->ttl);
 }
 
-/* Starts a lookup of name in the overlay for q; the deadline runs from
- * the first lookup of the query. */
+/* The outcome of a name lookup, kept for the next queries of the name. */
+static void
+resolve_cb(void *arg, int status, const struct record *rec, uint32_t ttl)
+{
+	struct fq *q = arg;
+
+	q->lookup = false;
+	hot_put(q->f, q->lname, status, rec, ttl);
+	if (!q->done)
+		fq_resolved(q, status, rec, ttl);
+}
+
+/* Answers q from the outcome kept for name, or starts a lookup of name
+ * in the overlay; the deadline runs from the first lookup of the query. */
 static void
 fq_lookup(struct fq *q, const char *name)
 {
 	struct dns_front *f = q->f;
+	const struct hot_slot *h = hot_get(f, name);
 	struct timeval tv;
 	int rc;
 
+	if (h != NULL) {
+		/* the TTL counts down as it would in the resolver's cache */
+		uint64_t left = h->until_ms - front_now(f);
+		f->st.cached++;
+		fq_resolved(q, h->status, h->rec, (uint32_t)((left + 999) / 1000));
+		return;
+	}
+	snprintf(q->lname, sizeof(q->lname), "%s", name);
 	if (q->phase != PHASE_RESOLVE) {
 		q->phase = PHASE_RESOLVE;
 		tv.tv_sec = f->cfg.timeout_ms / 1000;
@@ -744,7 +983,7 @@ fq_lookup(struct fq *q, const char *name)
 	}
 	q->busy++;
 	q->lookup = true;
-	rc = f->res.resolve(f->res.ctx, name, resolve_cb, q);
+	rc = f->res.resolve(f->res.ctx, q->lname, resolve_cb, q);
 	q->busy--;
 	if (rc != 0) {
 		q->lookup = false;
@@ -775,14 +1014,14 @@ forward_cb(void *arg, int status, const uint8_t *ans, size_t len)
 		return;
 	}
 	if (len <= q->alimit) {
-		fq_send(q, ans, len);
+		fq_send(q, ans, len, ans[3] & 0x0f);
 		fq_done(q);
 		return;
 	}
 	dns_response_set_rcode(&q->b, ans[3] & 0x0f);
 	if (dns_response_finish(&q->b, &out) == 0) {
 		q->abuf[2] |= DNS_FLAG_TC >> 8;
-		fq_send(q, q->abuf, out);
+		fq_send(q, q->abuf, out, q->b.rcode);
 	}
 	fq_done(q);
 }
@@ -911,7 +1150,8 @@ query_start(struct fq *q)
 		fq_error(q, DNS_RCODE_NOTIMP);
 		return;
 	}
-	if (rc != 0) {
+	/* a datagram cut by our read buffer cannot be read whole */
+	if (rc != 0 || q->cut) {
 		fq_error(q, DNS_RCODE_FORMERR);
 		return;
 	}
@@ -987,22 +1227,46 @@ query_start(struct fq *q)
 	}
 }
 
-/* Makes a query of len bytes from a client (conn NULL: UDP on l). */
+/* Frees a query that is in no list, with its timer and buffers. */
+static void
+fq_destroy(struct fq *q)
+{
+	event_free(q->timer);
+	free(q->pkt);
+	free(q->abuf);
+	free(q);
+}
+
+/* Makes a query of len bytes from a client (conn NULL: UDP on l), from
+ * the pool when it has one. */
 static struct fq *
 fq_new(struct dns_front *f, struct conn *conn, struct listener *l,
     const uint8_t *pkt, size_t len)
 {
-	struct fq *q = calloc(1, sizeof(*q));
+	struct fq *q = f->pool;
 
-	if (q == NULL)
-		return NULL;
+	if (q != NULL) {
+		f->pool = q->next;
+		f->npool--;
+	} else {
+		if ((q = calloc(1, sizeof(*q))) == NULL)
+			return NULL;
+		if ((q->timer = evtimer_new(f->base, timer_cb, q)) == NULL) {
+			free(q);
+			return NULL;
+		}
+	}
+	memset(&q->f, 0, sizeof(*q) - offsetof(struct fq, f));
 	q->f = f;
 	q->l = l;
-	if ((q->pkt = malloc(len)) == NULL ||
-	    (q->timer = evtimer_new(f->base, timer_cb, q)) == NULL) {
+	if (q->pkt_cap < len) {
 		free(q->pkt);
-		free(q);
-		return NULL;
+		q->pkt_cap = 0;
+		if ((q->pkt = malloc(len)) == NULL) {
+			fq_destroy(q);
+			return NULL;
+		}
+		q->pkt_cap = len;
 	}
 	memcpy(q->pkt, pkt, len);
 	q->pkt_len = len;
@@ -1022,7 +1286,8 @@ fq_new(struct dns_front *f, struct conn *conn, struct listener *l,
 	return q;
 }
 
-/* Frees a query, cancelling what it waits for. */
+/* Frees a query, cancelling what it waits for; it goes to the pool with
+ * its timer and its buffers unless they are large. */
 static void
 fq_free(struct fq *q)
 {
@@ -1033,9 +1298,7 @@ fq_free(struct fq *q)
 		f->res.cancel(f->res.ctx, q);
 	if (q->fwd != NULL)
 		dns_forward_cancel(q->fwd);
-	event_free(q->timer);
-	free(q->pkt);
-	free(q->abuf);
+	evtimer_del(q->timer);
 	if (q->prev != NULL)
 		q->prev->next = q->next;
 	else
@@ -1054,7 +1317,23 @@ fq_free(struct fq *q)
 		if (!c->freeing)
 			conn_check(c);
 	}
-	free(q);
+	if (f->npool >= FQ_POOL) {
+		fq_destroy(q);
+		return;
+	}
+	if (q->pkt_cap > FQ_KEEP) {
+		free(q->pkt);
+		q->pkt = NULL;
+		q->pkt_cap = 0;
+	}
+	if (q->abuf_cap > FQ_KEEP) {
+		free(q->abuf);
+		q->abuf = NULL;
+		q->abuf_cap = 0;
+	}
+	q->next = f->pool;
+	f->pool = q;
+	f->npool++;
 }
 
 /* ---- UDP ---------------------------------------------------------- */
@@ -1084,60 +1363,83 @@ udp_local(struct fq *q, struct msghdr *mh)
 	}
 }
 
-/* Reads a batch of datagrams; each becomes a query. */
+/* Makes datagram slot i of the batch ready for recvmmsg() (which writes
+ * the lengths back).  Sockets that give no control messages leave the
+ * control buffer alone. */
+static void
+udp_in_reset(struct dns_front *f, int i)
+{
+	struct udp_in *in = &f->in[i];
+	struct msghdr *mh = &f->inh[i].msg_hdr;
+
+	memset(mh, 0, sizeof(*mh));
+	in->iov.iov_base = in->buf;
+	in->iov.iov_len = sizeof(in->buf);
+	mh->msg_name = &in->peer;
+	mh->msg_namelen = sizeof(in->peer);
+	mh->msg_iov = &in->iov;
+	mh->msg_iovlen = 1;
+	mh->msg_control = in->ctl.buf;
+	mh->msg_controllen = sizeof(in->ctl.buf);
+}
+
+/* One datagram of a batch: rate limit, then a query. */
+static void
+udp_query(struct listener *l, struct msghdr *mh, size_t n)
+{
+	struct dns_front *f = l->f;
+	const uint8_t *pkt = mh->msg_iov[0].iov_base;
+	struct endpoint ep;
+	struct fq *q;
+
+	f->st.udp_queries++;
+	if (dns_endpoint_from_sockaddr(mh->msg_name, &ep) != 0 ||
+	    !rate_allow(f, &ep))
+		return;
+	/* no header, or a response: never answered */
+	if (n < DNS_HEADER_LEN || (pkt[2] & 0x80)) {
+		f->st.dropped++;
+		return;
+	}
+	if ((q = fq_new(f, NULL, l, pkt, n)) == NULL) {
+		f->st.dropped++;
+		return;
+	}
+	memcpy(&q->peer, mh->msg_name, mh->msg_namelen);
+	q->peer_len = mh->msg_namelen;
+	q->peer_ep = ep;
+	q->cut = (mh->msg_flags & MSG_TRUNC) != 0;
+	if (l->wildcard)
+		udp_local(q, mh);
+	query_start(q);
+}
+
+/* Drains the socket in batches of UDP_BATCH datagrams (UDP_ROUNDS of
+ * them at most, so TCP and the overlay get their turn); the answers to
+ * each batch leave together. */
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
 	struct dns_front *f = l->f;
 
-	for (int i = 0; i < UDP_BATCH; i++) {
-		union {
-			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-			    CMSG_SPACE(sizeof(struct in_pktinfo))];
-			struct cmsghdr align;
-		} ctl;
-		struct sockaddr_storage peer;
-		struct iovec iov = {f->ubuf, sizeof(f->ubuf)};
-		struct msghdr mh;
-		struct endpoint ep;
-		struct fq *q;
-		ssize_t n;
-
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_name = &peer;
-		mh.msg_namelen = sizeof(peer);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		n = recvmsg(fd, &mh, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return; /* EAGAIN, or an error to shrug off */
-		}
-		f->st.udp_queries++;
-		if (dns_endpoint_from_sockaddr((struct sockaddr *)&peer, &ep) !=
-			0 ||
-		    !rate_allow(f, &ep))
+	f->batch = l;
+	for (int round = 0; round < UDP_ROUNDS; round++) {
+		int n = recvmmsg(fd, f->inh, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0 && errno == EINTR)
 			continue;
-		/* no header, or a response: never answered */
-		if (n < DNS_HEADER_LEN || (f->ubuf[2] & 0x80)) {
-			f->st.dropped++;
-			continue;
+		if (n <= 0)
+			break; /* EAGAIN, or an error to shrug off */
+		f->now_ms = mono_ms();
+		for (int i = 0; i < n; i++) {
+			udp_query(l, &f->inh[i].msg_hdr, f->inh[i].msg_len);
+			udp_in_reset(f, i);
 		}
-		if ((q = fq_new(f, NULL, l, f->ubuf, (size_t)n)) == NULL) {
-			f->st.dropped++;
-			continue;
-		}
-		q->peer = peer;
-		q->peer_len = mh.msg_namelen;
-		q->peer_ep = ep;
-		if (l->wildcard)
-			udp_local(q, &mh);
-		query_start(q);
+		udp_flush(f);
+		if (n < UDP_BATCH)
+			break;
 	}
+	f->batch = NULL;
 }
 
 /* ---- TCP ---------------------------------------------------------- */
@@ -1502,6 +1804,8 @@ dns_front_new(struct event_base *base, const struct dns_front_config *cfg,
 	f->serial =
 	    cfg->soa_serial != 0 ? cfg->soa_serial : (uint32_t)time(NULL);
 	randombytes_buf(&f->salt, sizeof(f->salt));
+	for (int i = 0; i < UDP_BATCH; i++)
+		udp_in_reset(f, i);
 	if (cfg->probe &&
 	    (f->probe = dns_probe_new(base, &cfg->probe_cfg)) == NULL) {
 		rc = ANDNA_ENOMEM;
@@ -1529,6 +1833,12 @@ dns_front_free(struct dns_front *f)
 		conn_free(f->conns);
 	while (f->queries != NULL)
 		fq_free(f->queries);
+	while (f->pool != NULL) {
+		struct fq *q = f->pool;
+		f->pool = q->next;
+		fq_destroy(q);
+	}
+	dns_front_forget(f);
 	for (int i = 0; i < f->n_ls; i++)
 		listener_close(&f->ls[i]);
 	dns_probe_free(f->probe);

@@ -24,7 +24,13 @@
  *    transfers and classes other than IN, SERVFAIL when the overlay does
  *    not answer within timeout_ms.  EDNS0 with the client's UDP size, TC
  *    when an answer does not fit, the question's letter case kept.
- *  - Per-client token buckets (see the rate limit in dns_front.c). */
+ *  - Per-client token buckets (see the rate limit in dns_front.c).
+ *
+ * Speed: an overlay outcome (a record, or "no such name") is kept by the
+ * front for hot_ms and answers every query of that name meanwhile without
+ * calling the resolver; its TTL still counts down from the resolver's.
+ * UDP is read and answered in batches (recvmmsg/sendmmsg), and finished
+ * queries are kept for reuse, so a cached answer costs no allocation. */
 #ifndef ANDNA_NODE_DNS_FRONT_H
 #define ANDNA_NODE_DNS_FRONT_H
 
@@ -93,6 +99,7 @@ struct dns_front_config {
 	uint32_t negative_ttl;	     /* SOA minimum, the engine's negative_s */
 	uint32_t zone_ttl;	     /* TTL of SOA, NS and glue */
 	uint32_t soa_serial;	     /* 0: the time the front started */
+	uint32_t hot_ms;	     /* reuse of an overlay outcome; 0: none */
 	uint32_t tcp_idle_ms;	     /* a connection with nothing to do */
 	int tcp_max_conns;	     /* more are closed at once */
 	int tcp_max_inflight;	     /* queries per connection at once */
@@ -109,13 +116,13 @@ struct dns_front_config {
 
 /* Fills the defaults: [::] and 0.0.0.0 port 53, suffix "ntk", the apex as
  * NS, 3000 ms overlay deadline, 1500 ms reverse deadline, negative TTL 30,
- * zone TTL 300, TCP idle 10 s, 256 connections of 32 queries, 4096 queries
+ * zone TTL 300, overlay outcomes reused for 1000 ms, TCP idle 10 s, 256 connections of 32 queries, 4096 queries
  * waiting, 100 queries/s with a burst of 200 per client, no probes (port
  * 80, every 5 s when on), no forwarder. */
 void dns_front_config_defaults(struct dns_front_config *cfg);
 
 struct dns_front_stats {
-	uint64_t udp_queries, tcp_queries, overlay, forwarded;
+	uint64_t udp_queries, tcp_queries, overlay, forwarded, cached;
 	uint64_t noerror, nxdomain, nodata, servfail, formerr, notimp;
 	uint64_t refused, badvers, truncated, dropped, rate_limited;
 	uint64_t tcp_conns, tcp_rejected, timeouts;
@@ -139,6 +146,10 @@ void dns_front_free(struct dns_front *f);
 /* The address and port listener i is bound to (the port chosen when the
  * configuration said 0).  Returns 0 or ANDNA_EINVAL. */
 int dns_front_local(const struct dns_front *f, int i, struct endpoint *out);
+
+/* Forgets every overlay outcome the front keeps (hot_ms), so the next
+ * query of each name asks the resolver: call it when a name changed. */
+void dns_front_forget(struct dns_front *f);
 
 void dns_front_get_stats(
     const struct dns_front *f, struct dns_front_stats *out);

@@ -153,8 +153,13 @@ out:
 void
 dns_node_event(struct dns_node *n, const struct engine_event *ev)
 {
-	if (n != NULL)
-		dns_engine_event(n->de, ev);
+	if (n == NULL)
+		return;
+	/* a name of ours changed: answer it from the store at once, not
+	 * from what the front kept */
+	if (ev->type == ENGINE_EV_REGISTER_DONE)
+		dns_front_forget(n->front);
+	dns_engine_event(n->de, ev);
 }
 
 void

@@ -19,8 +19,9 @@ struct dns_node;
  * (logged): ANDNA_EBIND, ANDNA_EINVAL, ANDNA_ENOMEM. */
 int dns_node_new(struct daemon *d, struct dns_node **out);
 
-/* Hands an engine event over (RESOLVE_DONE and REVERSE_DONE matter).
- * NULL is fine. */
+/* Hands an engine event over (RESOLVE_DONE and REVERSE_DONE end
+ * lookups; REGISTER_DONE makes the front forget what it kept).  NULL is
+ * fine. */
 void dns_node_event(struct dns_node *n, const struct engine_event *ev);
 
 /* The front's counters (zeros for NULL). */

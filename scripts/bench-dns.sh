@@ -13,6 +13,10 @@
 # server runs one thread on 127.0.0.0/8 and forwards nothing; nothing reads
 # /etc/resolv.conf.  Latency percentiles come from dnsperf -v (one line per
 # answer), which costs the client a little: the same for every server.
+# On a shared machine qps and latency move with the load of others and with
+# dnsperf's own share of the CPU, so each server's CPU time per answer
+# (user + system, from /proc) is printed too: it says what the server
+# itself costs.
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,6 +85,7 @@ for i in 1 2; do
 	"$ANDNAD" --config "$tmp/n$i/andnad.conf" --foreground \
 	    >"$tmp/n$i/log" 2>&1 &
 	pids+=($!)
+	andnad_pid=$!
 	for _ in $(seq 1 100); do
 		"$ANDNA" --control "$tmp/n$i/control" --json status 2>/dev/null |
 		    grep -q '"joined":true' && break
@@ -120,6 +125,7 @@ ok=$(dnsperf -s "$net.2" -p "$dport" -d "$tmp/queries" -n 1 -t 10 2>&1 |
 "$DNSMASQ" --keep-in-foreground --conf-file="$tmp/dnsmasq.conf" \
     --pid-file="$tmp/dnsmasq.pid" --log-facility="$tmp/dnsmasq.log" &
 pids+=($!)
+dnsmasq_pid=$!
 
 # ---- unbound: the same names in a static local zone, one thread ----
 {
@@ -146,6 +152,7 @@ pids+=($!)
 } >"$tmp/unbound.conf"
 "$UNBOUND" -d -c "$tmp/unbound.conf" >"$tmp/unbound.out" 2>&1 &
 pids+=($!)
+unbound_pid=$!
 
 for a in 3 4; do
 	for _ in $(seq 1 50); do
@@ -156,13 +163,21 @@ for a in 3 4; do
 done
 
 # ---- the runs ----
+# clock ticks of user + system time of a process
+ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
 run() {
-	local label=$1 addr=$2
+	local label=$1 addr=$2 pid=$3 t0
+	t0=$(ticks "$pid")
 	dnsperf -s "$addr" -p "$dport" -d "$tmp/queries" -l "$T" -c "$C" \
 	    -q "$Q" -v >"$tmp/$label.out" 2>&1
-	python3 - "$label" "$tmp/$label.out" <<-'EOF'
+	python3 - "$label" "$tmp/$label.out" $(($(ticks "$pid") - t0)) \
+	    "$(getconf CLK_TCK)" <<-'EOF'
 	import re, sys
 	label, path = sys.argv[1], sys.argv[2]
+	cpu_s = int(sys.argv[3]) / float(sys.argv[4])
 	lat, qps, lost, codes = [], None, None, {}
 	for line in open(path, errors="replace"):
 	    if line.startswith("> "):
@@ -177,16 +192,17 @@ run() {
 	def pct(p):
 	    return lat[min(len(lat) - 1, int(p / 100.0 * len(lat)))] * 1e3 if lat else float("nan")
 	ok = codes.get("NOERROR", 0) * 100.0 / max(1, sum(codes.values()))
-	print("%-8s %10.0f %8.3f %8.3f %8.3f %8.3f %8.3f  %5.1f%%  %s" % (
+	print("%-8s %10.0f %8.3f %8.3f %8.3f %8.3f %8.3f %8.2f  %5.1f%%  %s" % (
 	    label, qps or 0, pct(50), pct(90), pct(99), pct(99.9),
-	    lat[-1] * 1e3 if lat else float("nan"), ok, lost))
+	    lat[-1] * 1e3 if lat else float("nan"),
+	    cpu_s * 1e6 / max(1, len(lat)), ok, lost))
 	EOF
 }
 
 echo
 echo "dnsperf: $T s per server, $K names (A), $C clients, $Q outstanding"
-printf '%-8s %10s %8s %8s %8s %8s %8s  %6s  %s\n' server qps p50_ms p90_ms \
-    p99_ms p99.9_ms max_ms NOERR lost
-run andnad "$net.2"
-run dnsmasq "$net.3"
-run unbound "$net.4"
+printf '%-8s %10s %8s %8s %8s %8s %8s %8s  %6s  %s\n' server qps p50_ms \
+    p90_ms p99_ms p99.9_ms max_ms cpu_us/q NOERR lost
+run andnad "$net.2" "$andnad_pid"
+run dnsmasq "$net.3" "$dnsmasq_pid"
+run unbound "$net.4" "$unbound_pid"

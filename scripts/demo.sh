@@ -1,9 +1,14 @@
 #!/bin/sh
 # The README's demo: installs what it needs, builds everything, starts a
 # small mesh of andnad nodes on loopback addresses (127.0.1.1 to 127.0.1.N),
-# registers a name with two addresses on one node, resolves it from another,
-# and stops every node it started.  With --keep the mesh stays up and the
+# registers a name with two addresses on one node, resolves it from another
+# (with `andna resolve`, then with dig through that node's DNS front), and
+# stops every node it started.  With --keep the mesh stays up and the
 # script says how to stop it.
+#
+# The DNS fronts listen on port 7253, so the demo needs neither root nor a
+# free port 53, and they forward nothing: names outside the overlay get
+# REFUSED, and this machine's /etc/resolv.conf is never read.
 set -eu
 keep=no
 nodes=8
@@ -23,6 +28,7 @@ mkdir -p build-demo
     make -s -j"$(nproc 2>/dev/null || echo 2)")
 bin=$top/build-demo
 run=$(mktemp -d /tmp/andna-demo.XXXXXX)
+dport=7253
 
 stop() {
 	for f in "$run"/*.pid; do
@@ -45,7 +51,8 @@ while [ "$i" -le "$nodes" ]; do
 	# shellcheck disable=SC2086
 	"$bin/andnad" --foreground --data-dir "$run/n$i" \
 	    --control "$run/n$i.sock" --listen "127.0.1.$i:7269" \
-	    --dns-listen "127.0.1.$i:53" --gnode-size 4 $boot \
+	    --dns-listen "127.0.1.$i:$dport" --dns-resolv-conf "" \
+	    --gnode-size 4 $boot \
 	    >"$run/n$i.log" 2>&1 &
 	echo $! >"$run/n$i.pid"
 	i=$((i + 1))
@@ -75,10 +82,22 @@ echo
 echo "== and in JSON, for scripts"
 "$bin/andna" --control "$run/n$nodes.sock" --json resolve web.demo
 echo
+echo "== and over plain DNS: dig asks node $nodes's DNS front for web.demo.ntk"
+dig @"127.0.1.$nodes" -p "$dport" +tries=2 +time=3 web.demo.ntk A
+echo "== twice more: every answer holds both addresses, the first one rotates"
+dig @"127.0.1.$nodes" -p "$dport" +tries=2 +time=3 +short web.demo.ntk A
+dig @"127.0.1.$nodes" -p "$dport" +tries=2 +time=3 +short web.demo.ntk A
+echo
+echo "== node $nodes counted those queries"
+"$bin/andna" --control "$run/n$nodes.sock" status | grep "^DNS"
+echo
 cat <<MSG
 Try next (with --keep the mesh stays up):
   $bin/andna --control $run/n3.sock resolve web.demo
+  dig @127.0.1.3 -p $dport web.demo.ntk
+  dig @127.0.1.3 -p $dport ntk SOA
   $bin/andna --control $run/n2.sock register shop.demo --service 80 --proto tcp 10.1.0.7
+  dig @127.0.1.2 -p $dport _http._tcp.shop.demo.ntk SRV
   $bin/andna --control $run/n5.sock names
   $bin/andna --control $run/n4.sock status
 MSG

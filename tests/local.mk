@@ -48,6 +48,11 @@ tests_fuzz_fuzz_dns_SOURCES = tests/fuzz/fuzz_dns.c
 tests_fuzz_fuzz_dns_CFLAGS = $(AM_CFLAGS)
 tests_fuzz_fuzz_dns_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_dns_LDADD = $(LIBANDNA_LIBS)
+noinst_PROGRAMS += tests/fuzz/fuzz_dns_front
+tests_fuzz_fuzz_dns_front_SOURCES = tests/fuzz/fuzz_dns_front.c
+tests_fuzz_fuzz_dns_front_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_fuzz_dns_front_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_dns_front_LDADD = $(LIBANDNA_LIBS)
 noinst_PROGRAMS += tests/fuzz/fuzz_msg
 tests_fuzz_fuzz_msg_SOURCES = tests/fuzz/fuzz_msg.c
 tests_fuzz_fuzz_msg_CFLAGS = $(AM_CFLAGS)

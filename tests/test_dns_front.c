@@ -82,8 +82,8 @@ fake_answer(struct fake *fk, const char *name, dns_resolve_cb cb, void *arg)
 {
 	struct fake_name *n = fake_find(fk, name);
 
-	if (n == NULL)
-		cb(arg, ANDNA_ENOTFOUND, NULL, 0);
+	if (n == NULL) /* cacheable for the negative TTL, as the engine's */
+		cb(arg, ANDNA_ENOTFOUND, NULL, NEG_TTL);
 	else
 		cb(arg, 0, n->rec, TTL);
 }
@@ -1025,6 +1025,135 @@ test_malformed(void **state)
 	free(g);
 }
 
+/* A datagram longer than the front reads (4096 bytes) is not taken for
+ * the message it starts with: its first 4096 bytes are a whole query
+ * here, so only the cut itself can make the answer FORMERR. */
+static void
+test_cut_datagram(void **state)
+{
+	struct fixture *t = *state;
+	static uint8_t p[5000];
+	size_t n, rdlen;
+
+	front_default(t);
+	memset(p, 0, sizeof(p));
+	n = raw_header(p, 0x0100, 1, 0);
+	p[11] = 1; /* one additional record: the OPT */
+	memcpy(p + n, "\x03web\x03ntk\x00\x00\x01\x00\x01", 13);
+	n += 13;
+	rdlen = 4096 - n - DNS_OPT_LEN;
+	p[n + 2] = DNS_TYPE_OPT;
+	p[n + 3] = 1232 >> 8;
+	p[n + 4] = 1232 & 0xff;
+	p[n + 9] = (uint8_t)(rdlen >> 8);
+	p[n + 10] = (uint8_t)rdlen;
+	n += DNS_OPT_LEN;
+	p[n + 1] = DNS_EDNS_PADDING;
+	p[n + 2] = (uint8_t)((rdlen - 4) >> 8);
+	p[n + 3] = (uint8_t)(rdlen - 4);
+	assert_int_equal(n + rdlen, 4096);
+	assert_formerr(t, p, sizeof(p));
+}
+
+/* Many queries at once are read in batches and every one is answered,
+ * each to its own id.  N is over one batch (64 datagrams) and under what
+ * fills a client's default receive buffer, so no answer can be lost. */
+static void
+test_batch(void **state)
+{
+	struct fixture *t = *state;
+	enum { N = 100 };
+	bool seen[N];
+	int got = 0;
+	uint64_t end;
+
+	front_default(t);
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < N; i++) {
+		uint8_t q[512];
+		size_t qlen = tu_query(
+		    q, sizeof(q), (uint16_t)(0x1000 + i), "web.ntk", 1, 0);
+		assert_int_equal(send(t->udp, q, qlen, 0), (ssize_t)qlen);
+	}
+	end = tu_now_ms() + 5000;
+	while (got < N && tu_now_ms() < end) {
+		struct got *g = got_new();
+		if (!tu_wait_fd(t->base, t->udp, 100)) {
+			free(g);
+			continue;
+		}
+		ssize_t len = recv(t->udp, g->pkt, sizeof(g->pkt), 0);
+		assert_true(len > 0);
+		g->len = (size_t)len;
+		got_parse(g);
+		int i = g->m.hdr.id - 0x1000;
+		assert_true(i >= 0 && i < N);
+		assert_false(seen[i]);
+		seen[i] = true;
+		assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+		assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+		got++;
+		free(g);
+	}
+	assert_int_equal(got, N);
+}
+
+/* An outcome is kept for hot_ms: later queries of the name are answered
+ * without the resolver, in their own letter case and rotation, with the
+ * TTL counting down; when hot_ms has passed, or after
+ * dns_front_forget(), the resolver is asked again. */
+static void
+test_kept_outcomes(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct dns_front_stats st;
+	struct timespec pause = {1, 200 * 1000000}, more = {3, 0};
+	char buf[DNS_NAME_TEXT_MAX];
+	struct got *g;
+	int n, first;
+
+	front_cfg(&cfg);
+	cfg.hot_ms = 4000;
+	front_start(t, &cfg);
+	g = ask(t, "rr2.ntk", DNS_TYPE_A, 0);
+	n = t->fk.resolves;
+	first = a_last(g, 0);
+	assert_int_equal(g->rr[0].ttl, TTL);
+	free(g);
+	g = ask(t, "RR2.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(t->fk.resolves, n);
+	assert_string_equal(name_text(&g->rr[0].name, buf), "RR2.ntk");
+	assert_int_not_equal(a_last(g, 0), first); /* rotated */
+	assert_int_equal(g->rr[0].ttl, TTL);
+	free(g);
+	/* no such name is kept too */
+	free(ask(t, "nosuch.ntk", DNS_TYPE_A, 0));
+	g = ask(t, "nosuch.ntk", DNS_TYPE_A, 0);
+	assert_negative(g, DNS_RCODE_NXDOMAIN, "ntk");
+	assert_int_equal(t->fk.resolves, n + 1);
+	free(g);
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.cached, 2);
+	/* 1.2 s later: still kept, one second less to live */
+	nanosleep(&pause, NULL);
+	g = ask(t, "rr2.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(t->fk.resolves, n + 1);
+	assert_int_equal(g->rr[0].ttl, TTL - 1);
+	free(g);
+	/* 4.2 s: past hot_ms, asked again */
+	nanosleep(&more, NULL);
+	g = ask(t, "rr2.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(t->fk.resolves, n + 2);
+	assert_int_equal(g->rr[0].ttl, TTL);
+	free(g);
+	free(ask(t, "rr2.ntk", DNS_TYPE_A, 0));
+	assert_int_equal(t->fk.resolves, n + 2);
+	dns_front_forget(t->front);
+	free(ask(t, "rr2.ntk", DNS_TYPE_A, 0));
+	assert_int_equal(t->fk.resolves, n + 3);
+}
+
 static void
 test_notimp_badvers(void **state)
 {
@@ -1033,6 +1162,7 @@ test_notimp_badvers(void **state)
 	size_t n;
 	struct got *g = got_new();
 	struct dns_msg m;
+	struct dns_front_stats st;
 
 	front_default(t);
 	/* opcode STATUS (2) and NOTIFY (4) */
@@ -1057,6 +1187,14 @@ test_notimp_badvers(void **state)
 	assert_int_equal(dns_msg_parse(g->pkt, g->len, &m), 0);
 	assert_int_equal(m.rcode, DNS_RCODE_REFUSED);
 	free(g);
+	/* each answer counted once, by its whole rcode: BADVERS has 0 in
+	 * the header but is no NOERROR */
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.udp_queries, 4);
+	assert_int_equal(st.notimp, 2);
+	assert_int_equal(st.badvers, 1);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(st.noerror, 0);
 }
 
 static void
@@ -1728,6 +1866,9 @@ main(void)
 	    T(test_forty_addresses),
 	    T(test_case_kept),
 	    T(test_malformed),
+	    T(test_cut_datagram),
+	    T(test_batch),
+	    T(test_kept_outcomes),
 	    T(test_notimp_badvers),
 	    T(test_servfail_on_timeout),
 	    T(test_refused_without_upstream),
