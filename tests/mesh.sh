@@ -6,7 +6,8 @@
 # does after `kill -9` of one of its holders and of another node; the
 # holder, restarted without bootstrap peers, rejoins quickly through the
 # peers it saved and keeps its data; two nodes on ::1 form an overlay over
-# IPv6; a node fed random bytes,
+# IPv6, and one of them restarts with its names, records, tallies and
+# cache; a node fed random bytes,
 # truncated and oversized messages over UDP and TCP keeps serving and
 # counts the drops.  Only 127.0.0.0/8 addresses are used (a random /24 per
 # run, so parallel runs do not collide); every loop is bounded; every
@@ -503,10 +504,13 @@ log "node 9 ran detached with a pid file"
 if py -c 'import socket
 socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null
 then
+	# answers live long in caches here, to show that a cache outlives a
+	# restart
 	for i in 10 11; do
 		write_config "$i"
 		sed -i -e "s/^listen = .*/listen = [::1]:$((port + i))/" \
-		    -e '/^bootstrap/d' "$tmp/n$i/andnad.conf"
+		    -e '/^bootstrap/d' -e 's/^cache_cap = .*/cache_cap = 10m/' \
+		    "$tmp/n$i/andnad.conf"
 	done
 	echo "bootstrap = [::1]:$((port + 10))" >>"$tmp/n11/andnad.conf"
 	start_node 10
@@ -522,9 +526,25 @@ then
 	check 'sorted(e["target"] for e in d["record"]["entries"]) == ["10.6.0.6", "fd00::6"]'
 	resolve_ok 11 big6.mesh
 	check 'len(d["record"]["entries"]) == 40'
+	cli 11 register own11.mesh 10.11.0.1
+	expect 0
 	cli 11 status
 	check 'd["io"]["tcp_in"] + d["io"]["tcp_out"] > 0'
-	log "two nodes on ::1 form an overlay; names resolve over UDP and TCP"
+	# in an overlay of two, each node holds every record and tally
+	check 'd["own_names"] == 1 and d["records"] == 3 and d["tallies"] > 0 and d["cache"] > 0'
+	before=$out
+	kill -TERM "${pid[11]}"
+	wait "${pid[11]}" || fail "node 11 exited with $? on SIGTERM"
+	unset "pid[11]"
+	sed -i '/^bootstrap/d' "$tmp/n11/andnad.conf"
+	start_node 11
+	wait_joined 11
+	py -c 'import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+sys.exit(0 if all(b[k] >= a[k] for k in ("own_names", "records", "tallies", "cache")) else 1)' "$before" "$out" ||
+		fail "node 11 lost state over a restart: before $before, after $out"
+	log "two nodes on ::1 form an overlay; names resolve over UDP and TCP;" \
+	    "one restarts with its names, records, tallies and cache"
 else
 	log "no IPv6 on loopback here: the IPv6 overlay is not tested"
 fi
