@@ -366,7 +366,8 @@ peers_refresh(struct daemon *d)
 	sc->now = daemon_now();
 	engine_peers(d->engine, peer_scan_cb, sc);
 	if (sc->set.n > 0) {
-		if (sc->set.n != d->peers.n || !peers_within(&sc->set, &d->peers))
+		if (sc->set.n != d->peers.n ||
+		    !peers_within(&sc->set, &d->peers))
 			d->peers_dirty = true;
 		d->peers = sc->set;
 	}

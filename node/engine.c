@@ -543,7 +543,8 @@ engine_peers(const struct engine *e, engine_peer_cb *cb, void *arg)
 		for (int i = 0; i < e->outer.n[level]; i++) {
 			const struct outer_entry *x = &e->outer.e[level][i];
 			for (int k = 0; k < x->n_contacts; k++) {
-				struct engine_peer p = {.addr = x->contacts[k].addr,
+				struct engine_peer p = {
+				    .addr = x->contacts[k].addr,
 				    .ep = &x->contacts[k].ep, .level = level};
 				if (cb(arg, &p) != 0)
 					return;

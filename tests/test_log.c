@@ -119,7 +119,8 @@ test_sanitize(void **state)
 
 	log_init(&lg, "andnad", 0, 20);
 	capture_begin(&c);
-	log_info(&lg, "name %s", "evil\n2026-01-01 andnad: error: \x1b[31mfake\xff");
+	log_info(&lg, "name %s",
+	    "evil\n2026-01-01 andnad: error: \x1b[31mfake\xff");
 	char *out = capture_end(&c);
 	assert_int_equal(count_lines(out), 1);
 	assert_non_null(strstr(out, "name evil?2026-01-01 andnad: error: "
@@ -143,7 +144,8 @@ test_rate_limit(void **state)
 		log_limited(&lg, LOG_LEVEL_WARN, LOG_KIND_INPUT,
 		    "dropped a malformed message %d", i);
 	for (int i = 0; i < 50; i++)
-		log_limited(&lg, LOG_LEVEL_WARN, LOG_KIND_RATE, "over rate %d", i);
+		log_limited(&lg, LOG_LEVEL_WARN, LOG_KIND_RATE, "over rate %d",
+		    i);
 	for (int i = 0; i < 100; i++)
 		log_info(&lg, "our own line %d", i);
 	char *out = capture_end(&c);
