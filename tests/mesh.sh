@@ -477,8 +477,8 @@ lines=$(($(wc -l <"$tmp/n2/log") - before))
 log "node 2 shrugged off garbage and counted it"
 
 # a ninth node detaches (its starter exits 0 once it runs), writes its pid
-# file, joins, and stops on SIGTERM; a second node on its data directory
-# refuses to start
+# file, joins, logs to syslog from then on, and stops on SIGTERM; a second
+# node on its data directory refuses to start
 write_config 9
 "$ANDNAD" --config "$tmp/n9/andnad.conf" --pid-file "$tmp/n9/pid" \
     2>"$tmp/n9/start.err" || fail "node 9 did not start: $(cat "$tmp/n9/start.err")"
@@ -497,7 +497,12 @@ done
 kill -0 "${pid[9]}" 2>/dev/null && fail "node 9 did not stop on SIGTERM"
 unset "pid[9]"
 [ -e "$tmp/n9/pid" ] && fail "node 9 left its pid file behind"
-log "node 9 ran detached with a pid file"
+# its log went to stderr until it detached, then to syslog
+grep -q "listening on" "$tmp/n9/start.err" ||
+	fail "node 9 said nothing on stderr while starting"
+grep -q "started\|joined the overlay\|shutting down" "$tmp/n9/start.err" &&
+	fail "node 9 wrote to stderr once detached: $(cat "$tmp/n9/start.err")"
+log "node 9 ran detached with a pid file, its log on syslog"
 
 # ---- the overlay over IPv6: two more nodes on ::1, an overlay of their
 # own, with a record small enough for UDP and one that needs TCP ----
