@@ -261,6 +261,17 @@ own_contacts(struct engine *e, const struct endpoint *from,
 	return n;
 }
 
+/* Copies the contacts of a sibling entry into `c`; returns how many. */
+static int
+entry_contacts(const struct outer_entry *x, struct msg_contact *c)
+{
+	for (int i = 0; i < x->n_contacts; i++) {
+		c[i].addr = x->contacts[i].addr;
+		c[i].ep = x->contacts[i].ep;
+	}
+	return x->n_contacts;
+}
+
 /* The member that admits joiners into our gnode: the live member with the
  * lowest id, us included (NULL when that is us).  One member decides, so
  * joiners arriving at once through different members do not overfill the
@@ -295,11 +306,7 @@ founder_contacts(struct engine *e, int level, struct msg_contact *c)
 				break;
 			if (x->n_contacts == 0)
 				continue; /* cannot be reached: not its turn */
-			for (int j = 0; j < x->n_contacts; j++) {
-				c[j].addr = x->contacts[j].addr;
-				c[j].ep = x->contacts[j].ep;
-			}
-			return x->n_contacts;
+			return entry_contacts(x, c);
 		}
 	}
 	const struct member *mb = admitter(e);
@@ -365,11 +372,7 @@ make_offer(struct engine *e, const struct endpoint *from, uint64_t now,
 	for (int level = 1; level < ANDNA_LEVELS; level++) {
 		const struct outer_entry *x = roomy_sibling(e, level);
 		if (x != NULL) {
-			for (int i = 0; i < x->n_contacts; i++) {
-				c[i].addr = x->contacts[i].addr;
-				c[i].ep = x->contacts[i].ep;
-			}
-			r->u.hook_offer.n_contacts = x->n_contacts;
+			r->u.hook_offer.n_contacts = (uint8_t)entry_contacts(x, c);
 			return MSG_ST_REDIRECT;
 		}
 		if (e->outer.n[level] + 1 + offers_held(e, level, now) >= size)
