@@ -388,7 +388,36 @@ unpack_ping_req(struct wire_dec *d, const msgpack_object *f, struct msg *m)
 	get_updates(d, &f[2], &m->u.ping_req.updates);
 }
 
-/* HOOK_OFFER: [status, offered addr, gnode_size, contacts] */
+/* Writes a `lowest key, lowest age` pair (two body elements). */
+static void
+put_lowest(struct wire_enc *e, const struct msg_lowest *l)
+{
+	wire_put_bin(e, l->key, ANDNA_PK_LEN);
+	wire_put_uint(e, l->age, UINT32_MAX);
+}
+
+static void
+get_lowest(struct wire_dec *d, const msgpack_object *f, struct msg_lowest *l)
+{
+	wire_bin(d, &f[0], l->key, ANDNA_PK_LEN);
+	l->age = (uint32_t)wire_uint(d, &f[1], 0, UINT32_MAX);
+}
+
+/* HOOK_REQ: [lowest key, lowest age] */
+static void
+pack_hook_req(struct wire_enc *e, const struct msg *m)
+{
+	put_lowest(e, &m->u.hook_req.lowest);
+}
+
+static void
+unpack_hook_req(struct wire_dec *d, const msgpack_object *f, struct msg *m)
+{
+	get_lowest(d, &f[0], &m->u.hook_req.lowest);
+}
+
+/* HOOK_OFFER: [status, offered addr, gnode_size, contacts, lowest key,
+ * lowest age] */
 static void
 pack_hook_offer(struct wire_enc *e, const struct msg *m)
 {
@@ -399,6 +428,7 @@ pack_hook_offer(struct wire_enc *e, const struct msg *m)
 		wire_enc_fail(e, ANDNA_EINVAL);
 	put_contacts(e, m->u.hook_offer.n_contacts, m->u.hook_offer.contacts,
 	    MSG_CONTACTS_MAX);
+	put_lowest(e, &m->u.hook_offer.lowest);
 }
 
 static void
@@ -410,6 +440,7 @@ unpack_hook_offer(struct wire_dec *d, const msgpack_object *f, struct msg *m)
 	    (uint16_t)wire_uint(d, &f[2], 1, MSG_GNODE_SIZE_MAX);
 	m->u.hook_offer.n_contacts =
 	    get_contacts(d, &f[3], m->u.hook_offer.contacts, MSG_CONTACTS_MAX);
+	get_lowest(d, &f[4], &m->u.hook_offer.lowest);
 }
 
 /* JOIN: [incarnation, eps] */
@@ -818,8 +849,8 @@ static const struct msg_body msg_bodies[] = {
     {MSG_PING, 1, "PING", pack_updates, unpack_updates},
     {MSG_ACK, 1, "ACK", pack_updates, unpack_updates},
     {MSG_PING_REQ, 3, "PING_REQ", pack_ping_req, unpack_ping_req},
-    {MSG_HOOK_REQ, 0, "HOOK_REQ", NULL, NULL},
-    {MSG_HOOK_OFFER, 4, "HOOK_OFFER", pack_hook_offer, unpack_hook_offer},
+    {MSG_HOOK_REQ, 2, "HOOK_REQ", pack_hook_req, unpack_hook_req},
+    {MSG_HOOK_OFFER, 6, "HOOK_OFFER", pack_hook_offer, unpack_hook_offer},
     {MSG_JOIN, 2, "JOIN", pack_join, unpack_join},
     {MSG_MAP_FULL, 3, "MAP_FULL", pack_map_full, unpack_map_full},
     {MSG_LEAVE, 1, "LEAVE", pack_leave, unpack_leave},

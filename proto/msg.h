@@ -156,6 +156,15 @@ struct msg_route {
 	ovl_addr_t exclude[MSG_EXCLUDE_MAX]; /* level-1 prefixes, low byte 0 */
 };
 
+/* What a joining node tells the others it asks or answers while none of
+ * them has a place to offer (a whole mesh restarting): the lowest node
+ * key of a joiner it has heard of, its own included, and the seconds
+ * since that joiner was heard from. */
+struct msg_lowest {
+	uint8_t key[ANDNA_PK_LEN];
+	uint32_t age;
+};
+
 /* A replicated item [kind, age, life, record]; the item owns the record.
  * `age` is the seconds since the record's owner first registered the name
  * (it settles which of two owners keeps a name), `life` the seconds left
@@ -206,6 +215,10 @@ struct msg {
 			struct endpoint target_ep;
 			struct msg_updates updates;
 		} ping_req;
+		/* HOOK_REQ */
+		struct {
+			struct msg_lowest lowest;
+		} hook_req;
 		/* HOOK_OFFER */
 		struct {
 			uint8_t status;
@@ -213,6 +226,7 @@ struct msg {
 			uint16_t gnode_size; /* 1..MSG_GNODE_SIZE_MAX */
 			uint8_t n_contacts;
 			struct msg_contact contacts[MSG_CONTACTS_MAX];
+			struct msg_lowest lowest;
 		} hook_offer;
 		/* JOIN */
 		struct {

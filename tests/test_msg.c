@@ -200,13 +200,19 @@ sample_msg(struct msg *m, uint8_t type, bool full, const struct keypair *kp)
 		fill_ep(&m->u.ping_req.target_ep, &rng);
 		fill_updates(&m->u.ping_req.updates, full, &rng);
 		break;
+	case MSG_HOOK_REQ:
+		memset(m->u.hook_req.lowest.key, 0x11, ANDNA_PK_LEN);
+		m->u.hook_req.lowest.age = full ? UINT32_MAX : 0;
+		break;
 	case MSG_HOOK_OFFER:
-		m->u.hook_offer.status = full ? MSG_ST_MAX : MSG_ST_OK;
+		m->u.hook_offer.status = full ? MSG_ST_MAX : MSG_ST_BUSY;
 		m->u.hook_offer.addr = 0x01020300;
 		m->u.hook_offer.gnode_size = full ? MSG_GNODE_SIZE_MAX : 8;
 		m->u.hook_offer.n_contacts =
 		    fill_contacts(m->u.hook_offer.contacts,
 			full ? MSG_CONTACTS_MAX : 1, &rng);
+		memset(m->u.hook_offer.lowest.key, 0x22, ANDNA_PK_LEN);
+		m->u.hook_offer.lowest.age = full ? UINT32_MAX : 61;
 		break;
 	case MSG_JOIN:
 		m->u.join.incarnation = 77;
@@ -439,7 +445,17 @@ assert_msg_equal(const struct msg *a, const struct msg *b)
 		assert_updates_equal(
 		    &a->u.ping_req.updates, &b->u.ping_req.updates);
 		break;
+	case MSG_HOOK_REQ:
+		assert_memory_equal(a->u.hook_req.lowest.key,
+		    b->u.hook_req.lowest.key, ANDNA_PK_LEN);
+		assert_int_equal(
+		    a->u.hook_req.lowest.age, b->u.hook_req.lowest.age);
+		break;
 	case MSG_HOOK_OFFER:
+		assert_memory_equal(a->u.hook_offer.lowest.key,
+		    b->u.hook_offer.lowest.key, ANDNA_PK_LEN);
+		assert_int_equal(
+		    a->u.hook_offer.lowest.age, b->u.hook_offer.lowest.age);
 		assert_int_equal(
 		    a->u.hook_offer.status, b->u.hook_offer.status);
 		assert_int_equal(a->u.hook_offer.addr, b->u.hook_offer.addr);
@@ -886,6 +902,14 @@ r_contacts(struct raw *r, uint32_t n)
 	}
 }
 
+/* A lowest key of `key_len` bytes and its age. */
+static void
+r_lowest(struct raw *r, size_t key_len, uint64_t age)
+{
+	msgpack_pack_bin_with_body(&r->pk, r->kp->pk, key_len);
+	msgpack_pack_uint64(&r->pk, age);
+}
+
 static void
 r_outer(struct raw *r, uint32_t n, uint8_t level, uint32_t n_contacts)
 {
@@ -965,11 +989,12 @@ test_caps(void **state)
 		r_update(&r, 0, MSG_EPS_MAX + over);
 		assert_int_equal(raw_end(&r), want);
 
-		raw_start(&r, kp, MSG_HOOK_OFFER, 4);
+		raw_start(&r, kp, MSG_HOOK_OFFER, 6);
 		msgpack_pack_uint8(&r.pk, 0);
 		msgpack_pack_uint32(&r.pk, 0x01020300);
 		msgpack_pack_uint16(&r.pk, 8);
 		r_contacts(&r, MSG_CONTACTS_MAX + over);
+		r_lowest(&r, ANDNA_PK_LEN, 0);
 		assert_int_equal(raw_end(&r), want);
 
 		raw_start(&r, kp, MSG_PROBE, 1);
@@ -1085,14 +1110,14 @@ test_envelope_faults(void **state)
 	msg_free(&m);
 
 	/* No address yet: nil. */
-	raw_env(&r, kp, MSG_VERSION, MSG_HOOK_REQ, 0, NIL_SRC, 0);
+	raw_env(&r, kp, MSG_VERSION, MSG_REVERSE, 0, NIL_SRC, 0);
 	assert_int_equal(raw_end_sig(&r, SIG_BIN8, &m), 0);
 	assert_false(m.has_src);
 	msg_free(&m);
 
 	const uint64_t versions[] = {0, 2, 255, 1ull << 40};
 	for (size_t i = 0; i < 4; i++) {
-		raw_env(&r, kp, versions[i], MSG_HOOK_REQ, 0, 1, 0);
+		raw_env(&r, kp, versions[i], MSG_REVERSE, 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_VERSION);
 	}
 	const uint64_t types[] = {0, 4, 16, 48, 99, 255, 256, 1ull << 40};
@@ -1100,9 +1125,9 @@ test_envelope_faults(void **state)
 		raw_env(&r, kp, MSG_VERSION, types[i], 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_UNKNOWN);
 	}
-	raw_env(&r, kp, MSG_VERSION, MSG_HOOK_REQ, MSG_HOPS_MAX + 1, 1, 0);
+	raw_env(&r, kp, MSG_VERSION, MSG_REVERSE, MSG_HOPS_MAX + 1, 1, 0);
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
-	raw_env(&r, kp, MSG_VERSION, MSG_HOOK_REQ, 0, 1ull << 32, 0);
+	raw_env(&r, kp, MSG_VERSION, MSG_REVERSE, 0, 1ull << 32, 0);
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
 	raw_start(&r, kp, MSG_LEAVE, 2); /* body of the wrong length */
 	msgpack_pack_uint8(&r.pk, 5);
@@ -1132,7 +1157,7 @@ test_envelope_faults(void **state)
 	msgpack_packer_init(&r.pk, &r.sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&r.pk, 8);
 	msgpack_pack_uint8(&r.pk, 1);
-	msgpack_pack_uint8(&r.pk, MSG_HOOK_REQ);
+	msgpack_pack_uint8(&r.pk, MSG_REVERSE);
 	msgpack_pack_uint8(&r.pk, 1);
 	msgpack_pack_uint8(&r.pk, 1);
 	msgpack_pack_nil(&r.pk);
@@ -1427,13 +1452,27 @@ test_field_faults(void **state)
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
 	for (unsigned size = 0; size <= MSG_GNODE_SIZE_MAX + 1;
 	     size += MSG_GNODE_SIZE_MAX) {
-		raw_start(&r, kp, MSG_HOOK_OFFER, 4);
+		raw_start(&r, kp, MSG_HOOK_OFFER, 6);
 		msgpack_pack_uint8(&r.pk, MSG_ST_FULL);
 		msgpack_pack_uint8(&r.pk, 0);
 		msgpack_pack_uint16(&r.pk, (uint16_t)(size + (size > 0)));
 		r_contacts(&r, 0);
+		r_lowest(&r, ANDNA_PK_LEN, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
 	}
+	/* The lowest key of a joiner: 32 bytes, its age a uint32; the body
+	 * of HOOK_REQ before it had one is refused. */
+	raw_start(&r, kp, MSG_HOOK_REQ, 2);
+	r_lowest(&r, ANDNA_PK_LEN, UINT32_MAX);
+	assert_int_equal(raw_end(&r), 0);
+	raw_start(&r, kp, MSG_HOOK_REQ, 2);
+	r_lowest(&r, ANDNA_PK_LEN - 1, 0);
+	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
+	raw_start(&r, kp, MSG_HOOK_REQ, 2);
+	r_lowest(&r, ANDNA_PK_LEN, (uint64_t)UINT32_MAX + 1);
+	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
+	raw_start(&r, kp, MSG_HOOK_REQ, 0);
+	assert_int_equal(raw_end(&r), ANDNA_EDEC_TYPE);
 	raw_start(&r, kp, MSG_SYNC_FETCH, 2);
 	msgpack_pack_uint8(&r.pk, MSG_KIND_TALLIES + 1);
 	msgpack_pack_array(&r.pk, 0);
