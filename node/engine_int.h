@@ -111,10 +111,22 @@ struct engine {
 	enum hook_state hook;
 	ovl_addr_t addr;
 	uint32_t inc;          /* our incarnation */
-	struct endpoint *peers; /* bootstrap peers */
+	struct endpoint *peers; /* bootstrap peers, and joiners that asked us */
 	int n_peers;
 	int peer_next;
-	int hook_tries;        /* HOOK_REQs to bootstrap peers: the backoff */
+	int hook_tries;        /* HOOK_REQs to bootstrap peers */
+	/* Rounds through the peer list, and the last round (-1: none) in
+	 * which a hooked node answered, a joiner was heard (a BUSY answer or
+	 * a HOOK_REQ), and a joiner with a lower node key was heard of: what
+	 * decides whether a whole mesh restarted at once is ours to found
+	 * (see round_ended() in hook.c). */
+	int hook_round;
+	int silent_rounds;     /* rounds in a row in which nobody answered */
+	int hooked_round, joiner_round, lower_round;
+	/* the lowest key of a joiner heard of, if lower than ours, and when
+	 * its owner was heard from (0: none) */
+	uint8_t low_key[ANDNA_PK_LEN];
+	uint64_t low_heard;
 	int hook_redirects;    /* redirects followed since the last of those */
 	int join_tries;        /* JOINs sent for the offer we took */
 	uint64_t hook_deadline;
@@ -311,6 +323,9 @@ void gossip_merge(struct engine *e, ovl_addr_t from,
     const struct msg_outer *in, int n, uint64_t now);
 /* Drops the entries nobody refreshed within the outer timeout. */
 void gossip_sweep(struct engine *e, uint64_t now);
+/* Sends our entries to a node whose overlay address we do not know (a
+ * peer that may be in another mesh), asking for its own. */
+void gossip_hello(struct engine *e, const struct endpoint *to, uint64_t now);
 
 /* route.c */
 void route_tick(struct engine *e, uint64_t now, uint64_t *wake);

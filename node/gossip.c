@@ -228,6 +228,14 @@ gossip_send(struct engine *e, const struct endpoint *to, ovl_addr_t to_addr,
 }
 
 void
+gossip_hello(struct engine *e, const struct endpoint *to, uint64_t now)
+{
+	/* as if to ourselves: every level of ours, since we do not know
+	 * where the receiver is */
+	gossip_send(e, to, e->addr, true, engine_rand64(e), now);
+}
+
+void
 gossip_tick(struct engine *e, uint64_t now, uint64_t *wake)
 {
 	if (now >= e->next_gossip) {

@@ -8,10 +8,16 @@
 #include "node/engine_int.h"
 #include "proto/err.h"
 
-#define HOOK_ASK_MS 2000       /* the wait for an answer to one HOOK_REQ */
+#define HOOK_ASK_MS 2000       /* the wait for a redirect's or a JOIN's
+				* answer; the backoff starts from it */
 #define HOOK_ASK_MAX_MS 16000  /* ... when peer after peer stays silent */
 #define HOOK_REDIRECTS_MAX 8   /* a redirect chain ends within this */
+#define HOOK_PEERS_MAX 64      /* peers asked, joiners that asked us added */
+#define HOOK_LOW_TTL_MS 60000  /* a joiner's key counts this long after its
+				* owner was last heard from */
 #define JOIN_TRIES 3
+
+static void gossip_peers(struct engine *e, uint64_t now);
 
 static void
 hook_done(struct engine *e, uint64_t now)
@@ -27,7 +33,61 @@ hook_done(struct engine *e, uint64_t now)
 	engine_log(e, ENGINE_LOG_INFO, "joined the overlay as %u.%u.%u.%u",
 	    ovl_id(e->addr, 3), ovl_id(e->addr, 2), ovl_id(e->addr, 1),
 	    ovl_id(e->addr, 0));
+	if (e->joiner_round >= 0)
+		gossip_peers(e, now);
 	engine_emit(e, &ev);
+}
+
+/* We joined while other nodes were joining too (a mesh restarting): if
+ * two of them founded meshes apart, or a hooked peer's offer was lost
+ * and we founded beside its mesh, our peers are now in another mesh than
+ * ours.  Gossip with each of them once: whichever of two such nodes
+ * hooks later reaches the other, and the outer maps of both meshes merge
+ * into one (gossip_merge(); messages to peers still joining are only
+ * dropped). */
+static void
+gossip_peers(struct engine *e, uint64_t now)
+{
+	for (int i = 0; i < e->n_peers; i++)
+		gossip_hello(e, &e->peers[i], now);
+}
+
+/* Whether a joiner with a lower key than ours was heard from lately. */
+static bool
+low_fresh(const struct engine *e, uint64_t now)
+{
+	return e->low_heard != 0 && now - e->low_heard < HOOK_LOW_TTL_MS;
+}
+
+/* The lowest key of a joiner we heard of, ours included, for the joiners
+ * we ask and answer.  The age grows by a second at each hop, so a key
+ * passed around among nodes that all outlived its owner ages out. */
+static void
+lowest_out(const struct engine *e, uint64_t now, struct msg_lowest *l)
+{
+	if (low_fresh(e, now)) {
+		memcpy(l->key, e->low_key, ANDNA_PK_LEN);
+		l->age = (uint32_t)((now - e->low_heard) / 1000) + 1;
+	} else {
+		memcpy(l->key, e->key.pk, ANDNA_PK_LEN);
+		l->age = 0;
+	}
+}
+
+/* Learns that a joiner with key `pk` was heard from `age_ms` ago. */
+static void
+low_learn(struct engine *e, const uint8_t *pk, uint64_t age_ms, uint64_t now)
+{
+	if (age_ms >= HOOK_LOW_TTL_MS || age_ms >= now ||
+	    memcmp(pk, e->key.pk, ANDNA_PK_LEN) >= 0)
+		return;
+	e->lower_round = e->hook_round;
+	int cmp = memcmp(pk, e->low_key, ANDNA_PK_LEN);
+	if (low_fresh(e, now) && (cmp > 0 ||
+	    (cmp == 0 && now - age_ms <= e->low_heard)))
+		return;
+	memcpy(e->low_key, pk, ANDNA_PK_LEN);
+	e->low_heard = now - age_ms;
 }
 
 /* Sends HOOK_REQ to `to` and waits `wait_ms` for the answer. */
@@ -40,24 +100,104 @@ ask_peer(struct engine *e, const struct endpoint *to, uint64_t wait_ms,
 	e->hook = HOOK_ASKING;
 	msg_init(&m);
 	m.type = MSG_HOOK_REQ;
+	lowest_out(e, now, &m.u.hook_req.lowest);
 	m.id = e->hook_req = engine_rand64(e);
 	engine_send(e, to, &m);
 	e->hook_deadline = now + wait_ms;
 }
 
-/* Asks the next bootstrap peer, in turn.  Each round of the whole list
- * waits twice as long as the last, so a node cut off from every peer
- * asks seldom, while a joiner whose first peer is gone moves on soon. */
+/* Founds the overlay alone at a random address. */
+static void
+found(struct engine *e, uint64_t now)
+{
+	e->addr = (ovl_addr_t)engine_rand64(e);
+	hook_done(e, now);
+}
+
+/* A round through the peer list ended.  When a whole mesh is restarted at
+ * once, every node is joining and answers BUSY, so nobody can offer a
+ * place: one of them must found the overlay again.  It is the node with
+ * the lowest key among the joiners: each passes on the lowest key it
+ * heard of in its HOOK_REQs and BUSY answers, so all learn it.  It
+ * founds once two rounds went by with joiners heard (in the last one), no
+ * hooked node answering and no lower key heard of; the others keep
+ * asking and are admitted by it.  Two rounds, not one, so the lowest key
+ * has time to spread, and a message lost once does not make a second
+ * founder.  A node that heard no joiner (its peers are all silent: dead,
+ * or cut off) never founds, and keeps asking.  Returns whether we
+ * founded. */
+static bool
+round_ended(struct engine *e, uint64_t now)
+{
+	int r = e->hook_round++;
+
+	if (e->joiner_round == r || e->hooked_round == r)
+		e->silent_rounds = 0;
+	else
+		e->silent_rounds++;
+	if (r < 1 || e->joiner_round != r || e->hooked_round >= r - 1 ||
+	    e->lower_round >= r - 1 || low_fresh(e, now))
+		return false;
+	engine_log(e, ENGINE_LOG_INFO, "every peer that answered is joining "
+	    "too (a restart of the whole mesh?) and our node key is the "
+	    "lowest among them: founding the overlay for them to join");
+	found(e, now);
+	return true;
+}
+
+/* Asks the next bootstrap peer, in turn.  While peers answer (the first
+ * round, and every round after one in which someone answered), a silent
+ * peer is waited for as long as a hop's ack: it is dead, or its answer
+ * was lost, and should not hold the node up.  After each round in which
+ * nobody answered at all, the wait doubles from HOOK_ASK_MS, so a node
+ * cut off from every peer asks seldom. */
 static void
 ask_next_peer(struct engine *e, uint64_t now)
 {
+	if (e->hook_tries > 0 && e->peer_next == 0 && round_ended(e, now))
+		return;
 	const struct endpoint *to = &e->peers[e->peer_next];
-	int round = e->hook_tries++ / e->n_peers;
-	uint64_t wait = (uint64_t)HOOK_ASK_MS << (round < 4 ? round : 4);
+	int k = e->silent_rounds;
+	uint64_t wait = k == 0 ? e->cfg.hop_timeout_ms :
+	    (uint64_t)HOOK_ASK_MS << (k < 4 ? k : 4);
 
+	e->hook_tries++;
 	e->peer_next = (e->peer_next + 1) % e->n_peers;
 	e->hook_redirects = 0;
 	ask_peer(e, to, wait < HOOK_ASK_MAX_MS ? wait : HOOK_ASK_MAX_MS, now);
+}
+
+/* The pause before the next HOOK_REQ after a BUSY answer: the peer is
+ * alive, so there is nothing to wait for but a bound on the traffic while
+ * a whole mesh restarts. */
+static uint64_t
+busy_pace(const struct engine *e)
+{
+	return e->cfg.hop_timeout_ms / 4;
+}
+
+/* Another joiner, with node key `pk` at `from`, answered BUSY or asked
+ * us for a place, and told us the lowest key it heard of: note both for
+ * round_ended(), and ask it in our next rounds, since it may be hooked
+ * by then. */
+static void
+joiner_heard(struct engine *e, const struct endpoint *from,
+    const uint8_t *pk, const struct msg_lowest *l, uint64_t now)
+{
+	e->joiner_round = e->hook_round;
+	low_learn(e, pk, 0, now);
+	low_learn(e, l->key, (uint64_t)l->age * 1000, now);
+	for (int i = 0; i < e->n_peers; i++)
+		if (memcmp(&e->peers[i], from, sizeof(*from)) == 0)
+			return;
+	if (e->n_peers >= HOOK_PEERS_MAX)
+		return;
+	struct endpoint *v = realloc(e->peers,
+	    ((size_t)e->n_peers + 1) * sizeof(*v));
+	if (v == NULL)
+		return; /* we ask the peers we have */
+	e->peers = v;
+	e->peers[e->n_peers++] = *from;
 }
 
 /* Follows a redirect to one of `c`, unless the chain grew too long (the
@@ -103,10 +243,12 @@ engine_bootstrap(struct engine *e, const struct endpoint *peers, int n_peers,
 	e->peers = NULL;
 	e->n_peers = 0;
 	e->hook_tries = 0;
+	e->hook_round = e->silent_rounds = 0;
+	e->hooked_round = e->joiner_round = e->lower_round = -1;
+	e->low_heard = 0;
 	if (n_peers == 0) {
-		/* the first node: found the overlay at a random address */
-		e->addr = (ovl_addr_t)engine_rand64(e);
-		hook_done(e, now);
+		/* the first node */
+		found(e, now);
 		return;
 	}
 	e->peers = malloc((size_t)n_peers * sizeof(*peers));
@@ -414,18 +556,33 @@ hook_req_input(struct engine *e, const struct endpoint *from,
 	r.type = MSG_HOOK_OFFER;
 	r.id = m->id;
 	r.u.hook_offer.gnode_size = (uint16_t)e->cfg.gnode_size;
-	r.u.hook_offer.status = e->hook != HOOK_DONE ? MSG_ST_BUSY :
-	    make_offer(e, from, now, &r);
+	if (e->hook == HOOK_DONE)
+		r.u.hook_offer.status = make_offer(e, from, now, &r);
+	else {
+		r.u.hook_offer.status = MSG_ST_BUSY;
+		if (e->hook == HOOK_ASKING)
+			joiner_heard(e, from, m->key, &m->u.hook_req.lowest, now);
+	}
+	lowest_out(e, now, &r.u.hook_offer.lowest);
 	engine_send(e, from, &r);
 }
 
 static void
-hook_offer_input(struct engine *e, const struct msg *m, uint64_t now)
+hook_offer_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m, uint64_t now)
 {
 	if (e->hook != HOOK_ASKING || m->id != e->hook_req) {
 		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
 		return;
 	}
+	if (m->u.hook_offer.status == MSG_ST_BUSY) {
+		/* alive, but joining like us: ask the next peer soon */
+		joiner_heard(e, from, m->key, &m->u.hook_offer.lowest, now);
+		if (e->hook_deadline > now + busy_pace(e))
+			e->hook_deadline = now + busy_pace(e);
+		return;
+	}
+	e->hooked_round = e->hook_round;
 	if (m->u.hook_offer.status == MSG_ST_REDIRECT &&
 	    m->u.hook_offer.n_contacts > 0) {
 		follow_redirect(e, m->u.hook_offer.contacts,
@@ -613,7 +770,7 @@ hook_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		hook_req_input(e, from, m, now);
 		break;
 	case MSG_HOOK_OFFER:
-		hook_offer_input(e, m, now);
+		hook_offer_input(e, from, m, now);
 		break;
 	case MSG_JOIN:
 		join_input(e, from, m, now);

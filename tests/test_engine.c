@@ -1,5 +1,7 @@
 /* The engine facing hostile bytes: every message that fails a check is
- * dropped and counted, never fatal, and a node keeps working afterwards. */
+ * dropped and counted, never fatal, and a node keeps working afterwards.
+ * And joining when no peer can offer a place: a whole mesh restarted at
+ * once re-forms as one, a node whose peers are all silent waits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,12 +13,14 @@
 #include "node/engine.h"
 #include "proto/msg.h"
 
-#define NODES 3
+#define NODES 3     /* in the first group of tests */
+#define NODES_MAX 8
 
 /* A tiny wire: messages are kept in a list and delivered in order. */
 struct wire {
-	struct engine *e[NODES];
-	int idx[NODES];
+	struct engine *e[NODES_MAX];
+	int idx[NODES_MAX];
+	int founded[NODES_MAX]; /* "founding" lines each node logged */
 	struct {
 		int to, from;
 		size_t len;
@@ -49,7 +53,7 @@ send_cb(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 {
 	int from = *(int *)ctx, dst = to->ip[3] - 1;
 
-	if (dst < 0 || dst >= NODES || W->n == 4096)
+	if (dst < 0 || dst >= NODES_MAX || W->n == 4096)
 		return;
 	W->q[W->n].to = dst;
 	W->q[W->n].from = from;
@@ -88,7 +92,7 @@ run(uint64_t ms)
 	uint64_t end = W->now + ms;
 
 	for (; W->now < end; W->now += 10) {
-		for (int i = 0; i < NODES; i++)
+		for (int i = 0; i < NODES_MAX; i++)
 			if (W->e[i] != NULL)
 				engine_tick(W->e[i], W->now);
 		/* deliver what is queued now; replies queue behind it */
@@ -141,7 +145,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	for (int i = 0; i < NODES; i++)
+	for (int i = 0; i < NODES_MAX; i++)
 		engine_free(W->e[i]);
 	for (int k = 0; k < W->n; k++)
 		free(W->q[k].buf);
@@ -299,6 +303,160 @@ test_peers(void **state)
 	assert_int_equal(l.node[0], 1);
 }
 
+/* ---- joining when no peer can offer a place ---- */
+
+static void
+log_cb(void *ctx, enum engine_log_level level, const char *msg)
+{
+	(void)level;
+	if (strstr(msg, "founding") != NULL)
+		W->founded[*(int *)ctx]++;
+}
+
+static int
+wire_setup(void **state)
+{
+	W = calloc(1, sizeof(*W));
+	W->rng = 0x2545f4914f6cdd1dull;
+	W->now = 1000000;
+	*state = W;
+	return 0;
+}
+
+/* Starts node i (key and endpoint a pure function of i) joining through
+ * the `n` nodes in `peers` (none: it founds an overlay). */
+static void
+node_start(int i, const int *peers, int n)
+{
+	struct engine_config cfg;
+	struct keypair kp;
+	uint8_t seed[32] = { (uint8_t)(i + 1) };
+	struct endpoint ep, boot[NODES_MAX];
+
+	engine_config_defaults(&cfg);
+	W->idx[i] = i;
+	keypair_from_seed(&kp, seed);
+	ep_of(i, &ep);
+	struct engine_io io = { .ctx = &W->idx[i], .send_cb = send_cb,
+		.random_cb = random_cb, .log_cb = log_cb };
+	W->e[i] = engine_new(&cfg, &io, &kp, &ep, 1, W->now);
+	assert_non_null(W->e[i]);
+	for (int k = 0; k < n; k++)
+		ep_of(peers[k], &boot[k]);
+	engine_bootstrap(W->e[i], boot, n, W->now);
+}
+
+/* The node of the lowest key among the first n. */
+static int
+lowest_key(int n)
+{
+	int low = 0;
+
+	for (int i = 1; i < n; i++)
+		if (memcmp(engine_node_key(W->e[i]), engine_node_key(W->e[low]),
+		    ANDNA_PK_LEN) < 0)
+			low = i;
+	return low;
+}
+
+/* Six nodes restart at once, each with the other five as its peers and a
+ * seventh that never comes back: every HOOK_REQ is answered BUSY, until
+ * the node with the lowest key founds the overlay, alone; the others join
+ * it, all in one gnode, within a few rounds. */
+static void
+test_restart_all(void **state)
+{
+	const int n = 6;
+
+	(void)state;
+	for (int i = 0; i < n; i++) {
+		int peers[NODES_MAX], k = 0;
+		for (int j = 0; j < n; j++)
+			if (j != i)
+				peers[k++] = j;
+		peers[k++] = 7; /* dead */
+		node_start(i, peers, k);
+	}
+	uint64_t start = W->now;
+	int hooked = 0;
+	while (hooked < n && W->now - start < 60000) {
+		run(100);
+		hooked = 0;
+		for (int i = 0; i < n; i++)
+			hooked += engine_hooked(W->e[i]);
+	}
+	assert_int_equal(hooked, n);
+	/* two rounds of five BUSY answers and a dead peer, then the joins */
+	assert_true(W->now - start <= 10000);
+	run(5000);
+	int low = lowest_key(n);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(engine_gnode_members(W->e[i]), n);
+		assert_int_equal(W->founded[i], i == low);
+	}
+}
+
+/* A node whose peers are all silent (dead, or cut off) never founds an
+ * overlay of its own: it keeps asking, the first round as fast as hops
+ * are waited for, later rounds ever more seldom. */
+static void
+test_silent_peers_wait(void **state)
+{
+	const int dead[] = { 6, 7 };
+
+	(void)state;
+	node_start(0, dead, 2);
+	run(2500);
+	assert_int_equal(engine_stats(W->e[0])->sent, 3);
+	run(300000);
+	assert_false(engine_hooked(W->e[0]));
+	assert_int_equal(W->founded[0], 0);
+	/* 2 s, then 8 s, 16 s and 16 s a peer: about 20 asks in 5 min */
+	uint64_t sent = engine_stats(W->e[0])->sent;
+	assert_true(sent >= 15 && sent <= 30);
+	/* no peers at all: the first node of an overlay founds it at once */
+	node_start(1, NULL, 0);
+	assert_true(engine_hooked(W->e[1]));
+}
+
+/* Sum of the sibling gnodes node i knows at every level. */
+static int
+siblings(int i)
+{
+	return engine_outer_count(W->e[i], 1) + engine_outer_count(W->e[i], 2) +
+	    engine_outer_count(W->e[i], 3);
+}
+
+/* Two overlays founded apart (0 with 1, 2 with 3), and two joiners that
+ * heard each other BUSY (4 and 5), then joined one overlay each: the one
+ * that hooks last gossips with its peers, the other joiner among them,
+ * and the maps of both overlays merge into one. */
+static void
+test_islands_merge(void **state)
+{
+	const int to0[] = { 0 }, to2[] = { 2 }, p4[] = { 5, 1 }, p5[] = { 4, 3 };
+
+	(void)state;
+	node_start(0, NULL, 0);
+	node_start(2, NULL, 0);
+	node_start(1, to0, 1);
+	node_start(3, to2, 1);
+	run(10000);
+	for (int i = 0; i < 4; i++) {
+		assert_true(engine_hooked(W->e[i]));
+		assert_int_equal(siblings(i), 0);
+	}
+	int level = ovl_diff_level(engine_addr(W->e[0]), engine_addr(W->e[2]));
+	assert_true(level > 0); /* two random addresses in one gnode: no */
+	node_start(4, p4, 2);
+	node_start(5, p5, 2);
+	run(30000);
+	for (int i = 0; i < 6; i++) {
+		assert_true(engine_hooked(W->e[i]));
+		assert_int_equal(engine_outer_count(W->e[i], level), 1);
+	}
+}
+
 int
 main(void)
 {
@@ -309,5 +467,14 @@ main(void)
 		cmocka_unit_test(test_mutations_then_alive),
 		cmocka_unit_test(test_peers), /* last: a node dies */
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	const struct CMUnitTest joins[] = {
+		cmocka_unit_test_setup_teardown(test_restart_all, wire_setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_silent_peers_wait,
+		    wire_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_islands_merge, wire_setup,
+		    teardown),
+	};
+	int failed = cmocka_run_group_tests(tests, setup, teardown);
+	return failed + cmocka_run_group_tests(joins, NULL, NULL);
 }
