@@ -25,7 +25,8 @@
 #define JOIN_RETRY_MS 100
 #define PROBE_POLL_MS 100
 
-enum sim_ev_type { EV_JOIN, EV_WAKE, EV_DELIVER, EV_PROBE, EV_NSOP };
+enum sim_ev_type { EV_JOIN, EV_WAKE, EV_DELIVER, EV_PROBE, EV_NSOP,
+	EV_RESTART };
 
 /* One queued event.  `node` is the node it happens to (for EV_PROBE and
  * EV_NSOP, the index of the probe or request in its batch); a delivery
@@ -40,13 +41,18 @@ struct sim_event {
 	uint8_t type;
 };
 
-enum node_state { NODE_IDLE, NODE_RUNNING, NODE_CRASHED, NODE_LEFT };
+enum node_state { NODE_IDLE, NODE_RUNNING, NODE_CRASHED, NODE_LEFT,
+	NODE_DOWN /* restarting: its store and peers kept */ };
+
+#define SIM_PEERS_MAX 32 /* peers kept over a restart, as andnad does */
 
 /* One node slot.  The engine's io.ctx points here, so the array is never
  * moved. */
 struct sim_node {
 	struct engine *e;
-	struct store *st; /* the engine's store, while it runs */
+	struct store *st; /* the engine's store, while it runs or is down */
+	struct endpoint *peers; /* NODE_DOWN: the live peers it knew */
+	int n_peers;
 	struct sim *sim;
 	uint64_t wake_at; /* the one live wake-up in the queue, or SIM_NEVER */
 	double x, y;
@@ -585,6 +591,30 @@ node_key(const struct sim *s, uint32_t i, struct keypair *kp)
 	sodium_memzero(seed, sizeof(seed));
 }
 
+/* Runs a new engine for node `nd` on its store nd->st. */
+static void
+node_start(struct sim *s, struct sim_node *nd)
+{
+	struct engine_io io = {.ctx = nd,
+	    .send_cb = send_cb,
+	    .random_cb = random_cb,
+	    .event_cb = event_cb,
+	    .log_cb = s->p.engine_log ? log_cb : NULL,
+	    .store = nd->st};
+	struct keypair kp;
+	struct endpoint self;
+
+	node_key(s, nd->idx, &kp);
+	node_endpoint(nd->idx, &self);
+	nd->e = engine_new(&s->p.engine, &io, &kp, &self, 1, s->now);
+	keypair_wipe(&kp);
+	if (nd->e == NULL)
+		abort();
+	nd->state = NODE_RUNNING;
+	nd->wake_at = SIM_NEVER;
+	s->running++;
+}
+
 /* Node i joins now through the nearest hooked node; the very first node
  * founds the overlay.  While nodes run but none has hooked yet, the join
  * waits. */
@@ -592,14 +622,8 @@ static void
 node_join(struct sim *s, uint32_t i)
 {
 	struct sim_node *nd = &s->nodes[i];
-	struct engine_io io = {.ctx = nd,
-	    .send_cb = send_cb,
-	    .random_cb = random_cb,
-	    .event_cb = event_cb,
-	    .log_cb = s->p.engine_log ? log_cb : NULL};
 	struct store *st = NULL;
-	struct keypair kp;
-	struct endpoint self, peer;
+	struct endpoint peer;
 	int via = -1;
 
 	if (nd->state != NODE_IDLE)
@@ -614,23 +638,31 @@ node_join(struct sim *s, uint32_t i)
 	/* every node its own store, empty at each start */
 	if (store_mem_open(&st) != 0)
 		abort();
-	io.store = st;
-	node_key(s, i, &kp);
-	node_endpoint(i, &self);
-	nd->e = engine_new(&s->p.engine, &io, &kp, &self, 1, s->now);
-	keypair_wipe(&kp);
-	if (nd->e == NULL)
-		abort();
 	nd->st = st;
-	nd->state = NODE_RUNNING;
-	nd->wake_at = SIM_NEVER;
-	s->running++;
+	node_start(s, nd);
 	s->c.joins++;
 	if (via >= 0) {
 		node_endpoint((uint32_t)via, &peer);
 		engine_bootstrap(nd->e, &peer, 1, s->now);
 	} else
 		engine_bootstrap(nd->e, NULL, 0, s->now);
+	node_rearm(s, nd);
+}
+
+/* A node that sim_restart_all() took down comes back with its store and
+ * joins through the peers it knew, as a restarted andnad does. */
+static void
+node_restart(struct sim *s, uint32_t i)
+{
+	struct sim_node *nd = &s->nodes[i];
+
+	if (nd->state != NODE_DOWN)
+		return;
+	node_start(s, nd);
+	engine_bootstrap(nd->e, nd->peers, nd->n_peers, s->now);
+	free(nd->peers);
+	nd->peers = NULL;
+	nd->n_peers = 0;
 	node_rearm(s, nd);
 }
 
@@ -654,6 +686,37 @@ sim_crash(struct sim *s, int i)
 		return;
 	node_stop(s, &s->nodes[i], NODE_CRASHED);
 	s->c.crashes++;
+}
+
+/* Keeps what a host keeps of its engine's live peers. */
+static int
+peer_keep_cb(void *arg, const struct engine_peer *p)
+{
+	struct sim_node *nd = arg;
+
+	nd->peers[nd->n_peers++] = *p->ep;
+	return nd->n_peers == SIM_PEERS_MAX;
+}
+
+void
+sim_restart_all(struct sim *s, uint32_t spread_ms)
+{
+	for (int i = 0; i < s->n; i++) {
+		struct sim_node *nd = &s->nodes[i];
+		if (nd->state != NODE_RUNNING)
+			continue;
+		nd->peers = xmalloc(SIM_PEERS_MAX * sizeof(*nd->peers));
+		nd->n_peers = 0;
+		engine_peers(nd->e, peer_keep_cb, nd);
+		grid_remove(s, nd);
+		engine_free(nd->e);
+		nd->e = NULL;
+		nd->state = NODE_DOWN;
+		nd->wake_at = SIM_NEVER;
+		s->running--;
+		push_simple(s, EV_RESTART,
+		    s->now + rng_below(&s->rng, spread_ms + 1), nd->idx);
+	}
 }
 
 void
@@ -741,6 +804,9 @@ dispatch(struct sim *s, struct sim_event *ev)
 		break;
 	case EV_NSOP:
 		op_start(s, ev->node);
+		break;
+	case EV_RESTART:
+		node_restart(s, ev->node);
 		break;
 	default:
 		abort();
@@ -1334,8 +1400,9 @@ out:
 void
 sim_join(struct sim *s, int i)
 {
-	if (i < 0 || i >= s->n || s->nodes[i].state == NODE_RUNNING)
-		return;
+	if (i < 0 || i >= s->n || s->nodes[i].state == NODE_RUNNING ||
+	    s->nodes[i].state == NODE_DOWN)
+		return; /* a node down comes back by itself */
 	s->nodes[i].state = NODE_IDLE; /* a stopped node comes back afresh */
 	node_join(s, (uint32_t)i);
 }
@@ -2340,6 +2407,7 @@ sim_free(struct sim *s)
 	for (int i = 0; s->nodes != NULL && i < s->n; i++) {
 		engine_free(s->nodes[i].e);
 		store_close(s->nodes[i].st);
+		free(s->nodes[i].peers);
 	}
 	for (size_t k = 0; k < s->heap_len; k++)
 		free(s->heap[k].buf);

@@ -114,6 +114,12 @@ void sim_leave(struct sim *s, int i);
 /* Node `i` crashes now: its engine vanishes without a word. */
 void sim_crash(struct sim *s, int i);
 
+/* Stops every running node at once, as a power cut of the whole mesh
+ * would, and starts each again at a random moment within `spread_ms`
+ * with the store and the live peers (at most 32) it had, as a restarted
+ * andnad does. */
+void sim_restart_all(struct sim *s, uint32_t spread_ms);
+
 /* Crashes (or, with `graceful`, makes leave) round(f * running) random
  * running nodes at once; returns how many. */
 int sim_kill_fraction(struct sim *s, double f, bool graceful);
@@ -175,7 +181,7 @@ double sim_state_bytes(const struct sim *s);
 /* Node `i` joins now through the nearest hooked node (it founds the
  * overlay when nothing runs).  A crashed or departed node comes back as a
  * new engine with an empty store, as a rebooted router without a disk
- * would.  No-op while it runs. */
+ * would.  No-op while it runs or restarts (sim_restart_all()). */
 void sim_join(struct sim *s, int i);
 
 /* Node `i`'s underlay endpoint and node key (a pure function of the seed
