@@ -113,6 +113,9 @@ dist_check_SCRIPTS += tests/mesh.sh
 TESTS += tests/install.sh
 dist_check_SCRIPTS += tests/install.sh
 
+TESTS += tests/syslog.sh
+dist_check_SCRIPTS += tests/syslog.sh
+
 check_PROGRAMS += tests/test_dns_engine
 tests_test_dns_engine_SOURCES = tests/test_dns_engine.c tests/dns_util.h
 tests_test_dns_engine_CFLAGS = $(TEST_CFLAGS)
