@@ -25,8 +25,14 @@
 #define JOIN_RETRY_MS 100
 #define PROBE_POLL_MS 100
 
-enum sim_ev_type { EV_JOIN, EV_WAKE, EV_DELIVER, EV_PROBE, EV_NSOP,
-	EV_RESTART };
+enum sim_ev_type {
+	EV_JOIN,
+	EV_WAKE,
+	EV_DELIVER,
+	EV_PROBE,
+	EV_NSOP,
+	EV_RESTART
+};
 
 /* One queued event.  `node` is the node it happens to (for EV_PROBE and
  * EV_NSOP, the index of the probe or request in its batch); a delivery
@@ -41,8 +47,8 @@ struct sim_event {
 	uint8_t type;
 };
 
-enum node_state { NODE_IDLE, NODE_RUNNING, NODE_CRASHED, NODE_LEFT,
-	NODE_DOWN /* restarting: its store and peers kept */ };
+/* NODE_DOWN: restarting (sim_restart_all()), its store and peers kept */
+enum node_state { NODE_IDLE, NODE_RUNNING, NODE_CRASHED, NODE_LEFT, NODE_DOWN };
 
 #define SIM_PEERS_MAX 32 /* peers kept over a restart, as andnad does */
 
@@ -1400,9 +1406,10 @@ out:
 void
 sim_join(struct sim *s, int i)
 {
+	/* a node down comes back by itself */
 	if (i < 0 || i >= s->n || s->nodes[i].state == NODE_RUNNING ||
 	    s->nodes[i].state == NODE_DOWN)
-		return; /* a node down comes back by itself */
+		return;
 	s->nodes[i].state = NODE_IDLE; /* a stopped node comes back afresh */
 	node_join(s, (uint32_t)i);
 }
