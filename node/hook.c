@@ -184,6 +184,11 @@ static void
 joiner_heard(struct engine *e, const struct endpoint *from,
     const uint8_t *pk, const struct msg_lowest *l, uint64_t now)
 {
+	if (e->joiner_round < 0)
+		engine_log(e, ENGINE_LOG_INFO, "other nodes are joining at the "
+		    "same time (a restart of the whole mesh?): unless a peer "
+		    "can offer a place, the one with the lowest node key "
+		    "will found the overlay");
 	e->joiner_round = e->hook_round;
 	low_learn(e, pk, 0, now);
 	low_learn(e, l->key, (uint64_t)l->age * 1000, now);
