@@ -22,8 +22,9 @@ skip() {
 
 [ "$(id -u)" = 0 ] || skip "not root: cannot make a private mount namespace"
 command -v unshare >/dev/null || skip "no unshare(1)"
-unshare -m --propagation private true 2>/dev/null ||
-	skip "unshare cannot make a mount namespace here"
+unshare -m --propagation private /bin/sh -c \
+    'mount -t tmpfs -o size=64k andna-test-probe /dev' 2>/dev/null ||
+	skip "unshare cannot make a mount namespace with its own /dev here"
 command -v python3 >/dev/null || skip "no python3"
 PY=$(python3 -c 'import sys; print(sys.executable)')
 [ -x "$ANDNAD" ] && [ -x "$ANDNA" ] || { echo "FAIL: build andnad and andna first"; exit 1; }
