@@ -473,6 +473,7 @@ engine_tick(struct engine *e, uint64_t now)
 		if (now >= e->next_sweep) {
 			swim_sweep(e, now);
 			gossip_sweep(e, now);
+			hook_sweep(e, now);
 			e->next_sweep = now + 1000;
 		}
 		ns_tick(e, now, &wake);

@@ -228,6 +228,13 @@ gossip_send(struct engine *e, const struct endpoint *to, ovl_addr_t to_addr,
 }
 
 void
+gossip_push(struct engine *e, const struct endpoint *to, ovl_addr_t to_addr,
+    uint64_t now)
+{
+	gossip_send(e, to, to_addr, false, engine_rand64(e), now);
+}
+
+void
 gossip_tick(struct engine *e, uint64_t now, uint64_t *wake)
 {
 	if (now >= e->next_gossip) {

@@ -21,6 +21,7 @@
 #define MSG_OUTER_CONTACTS_MAX 3
 #define MSG_MEMBERS_MAX 256
 #define MSG_OUTER_MAX 768
+#define MSG_HOOK_FULL_MAX 16  /* full gnodes named in one HOOK_REQ */
 #define MSG_ITEMS_MAX 64
 #define MSG_IDS_MAX 512
 #define MSG_RECORDS_MAX 64
@@ -206,6 +207,13 @@ struct msg {
 			struct endpoint target_ep;
 			struct msg_updates updates;
 		} ping_req;
+		/* HOOK_REQ: gnodes that turned the joiner away as full, each
+		 * as the gnode's address prefix with its level (1..3) in the
+		 * low byte */
+		struct {
+			uint8_t n_full;
+			ovl_addr_t full[MSG_HOOK_FULL_MAX];
+		} hook_req;
 		/* HOOK_OFFER */
 		struct {
 			uint8_t status;

@@ -200,6 +200,13 @@ sample_msg(struct msg *m, uint8_t type, bool full, const struct keypair *kp)
 		fill_ep(&m->u.ping_req.target_ep, &rng);
 		fill_updates(&m->u.ping_req.updates, full, &rng);
 		break;
+	case MSG_HOOK_REQ:
+		m->u.hook_req.n_full = full ? MSG_HOOK_FULL_MAX : 1;
+		for (int i = 0; i < m->u.hook_req.n_full; i++)
+			m->u.hook_req.full[i] = i % 2 ?
+			    0x01000002u | (uint32_t)i << 16 : /* level 2 */
+			    0x01020001u | (uint32_t)i << 8;   /* level 1 */
+		break;
 	case MSG_HOOK_OFFER:
 		m->u.hook_offer.status = full ? MSG_ST_MAX : MSG_ST_OK;
 		m->u.hook_offer.addr = 0x01020300;
@@ -438,6 +445,12 @@ assert_msg_equal(const struct msg *a, const struct msg *b)
 		    &a->u.ping_req.target_ep, &b->u.ping_req.target_ep);
 		assert_updates_equal(
 		    &a->u.ping_req.updates, &b->u.ping_req.updates);
+		break;
+	case MSG_HOOK_REQ:
+		assert_int_equal(a->u.hook_req.n_full, b->u.hook_req.n_full);
+		for (int i = 0; i < a->u.hook_req.n_full; i++)
+			assert_int_equal(
+			    a->u.hook_req.full[i], b->u.hook_req.full[i]);
 		break;
 	case MSG_HOOK_OFFER:
 		assert_int_equal(
@@ -965,6 +978,12 @@ test_caps(void **state)
 		r_update(&r, 0, MSG_EPS_MAX + over);
 		assert_int_equal(raw_end(&r), want);
 
+		raw_start(&r, kp, MSG_HOOK_REQ, 1);
+		msgpack_pack_array(&r.pk, MSG_HOOK_FULL_MAX + over);
+		for (uint32_t i = 0; i < MSG_HOOK_FULL_MAX + over; i++)
+			msgpack_pack_uint32(&r.pk, 0x01020301);
+		assert_int_equal(raw_end(&r), want);
+
 		raw_start(&r, kp, MSG_HOOK_OFFER, 4);
 		msgpack_pack_uint8(&r.pk, 0);
 		msgpack_pack_uint32(&r.pk, 0x01020300);
@@ -1085,14 +1104,14 @@ test_envelope_faults(void **state)
 	msg_free(&m);
 
 	/* No address yet: nil. */
-	raw_env(&r, kp, MSG_VERSION, MSG_HOOK_REQ, 0, NIL_SRC, 0);
+	raw_env(&r, kp, MSG_VERSION, MSG_ROUTE_ACK, 0, NIL_SRC, 0);
 	assert_int_equal(raw_end_sig(&r, SIG_BIN8, &m), 0);
 	assert_false(m.has_src);
 	msg_free(&m);
 
 	const uint64_t versions[] = {0, 2, 255, 1ull << 40};
 	for (size_t i = 0; i < 4; i++) {
-		raw_env(&r, kp, versions[i], MSG_HOOK_REQ, 0, 1, 0);
+		raw_env(&r, kp, versions[i], MSG_ROUTE_ACK, 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_VERSION);
 	}
 	const uint64_t types[] = {0, 4, 16, 48, 99, 255, 256, 1ull << 40};
@@ -1100,9 +1119,9 @@ test_envelope_faults(void **state)
 		raw_env(&r, kp, MSG_VERSION, types[i], 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_UNKNOWN);
 	}
-	raw_env(&r, kp, MSG_VERSION, MSG_HOOK_REQ, MSG_HOPS_MAX + 1, 1, 0);
+	raw_env(&r, kp, MSG_VERSION, MSG_ROUTE_ACK, MSG_HOPS_MAX + 1, 1, 0);
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
-	raw_env(&r, kp, MSG_VERSION, MSG_HOOK_REQ, 0, 1ull << 32, 0);
+	raw_env(&r, kp, MSG_VERSION, MSG_ROUTE_ACK, 0, 1ull << 32, 0);
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
 	raw_start(&r, kp, MSG_LEAVE, 2); /* body of the wrong length */
 	msgpack_pack_uint8(&r.pk, 5);
@@ -1132,7 +1151,7 @@ test_envelope_faults(void **state)
 	msgpack_packer_init(&r.pk, &r.sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&r.pk, 8);
 	msgpack_pack_uint8(&r.pk, 1);
-	msgpack_pack_uint8(&r.pk, MSG_HOOK_REQ);
+	msgpack_pack_uint8(&r.pk, MSG_ROUTE_ACK);
 	msgpack_pack_uint8(&r.pk, 1);
 	msgpack_pack_uint8(&r.pk, 1);
 	msgpack_pack_nil(&r.pk);
@@ -1406,6 +1425,23 @@ test_field_faults(void **state)
 	raw_start(&r, kp, MSG_PROBE, 1);
 	r_route(&r, 2, 0x01020304);
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
+
+	/* Full gnodes in HOOK_REQ: a level from 1 to 3 in the low byte,
+	 * nothing else below the gnode's prefix. */
+	const struct {
+		uint32_t g;
+		int rc;
+	} full[] = { { 0x01020301, 0 }, { 0x01020002, 0 },
+		{ 0x01000003, 0 }, { 0x01020300, ANDNA_EDEC_VALUE },
+		{ 0x01020302, ANDNA_EDEC_VALUE },
+		{ 0x01020003, ANDNA_EDEC_VALUE },
+		{ 0x01000004, ANDNA_EDEC_VALUE } };
+	for (size_t i = 0; i < sizeof(full) / sizeof(full[0]); i++) {
+		raw_start(&r, kp, MSG_HOOK_REQ, 1);
+		msgpack_pack_array(&r.pk, 1);
+		msgpack_pack_uint32(&r.pk, full[i].g);
+		assert_int_equal(raw_end(&r), full[i].rc);
+	}
 
 	/* Outer-map levels 1..3, booleans. */
 	for (uint8_t level = 0; level <= 4; level++) {
