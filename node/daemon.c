@@ -43,8 +43,9 @@
 #define RL_SLOTS 4096            /* sources tracked by the rate limiter */
 #define RL_WAYS 8                /* slots probed per source */
 #define PEERS_MAX 64             /* known peers kept */
-#define PEERS_MEMBERS_MAX 32     /* of them members of the node's gnode */
-#define PEERS_BOOT_MAX 32        /* peers handed to engine_bootstrap() */
+#define PEERS_BOOT_MAX 40        /* peers handed to engine_bootstrap(): the
+				  * saved ones (ENGINE_KEEP_MAX) and a few
+				  * configured */
 #define PEER_MAX_AGE_MS (7ULL * 24 * 3600 * 1000)
 #define PEERS_SAVE_MS 10000      /* least time between two saves */
 #define PEERS_RESAVE_MS 3600000  /* save unchanged peers, to keep their
@@ -309,11 +310,12 @@ own_endpoint(const struct daemon *d, const struct endpoint *ep)
 }
 
 /* Collects the engine's live peers into a peer_set (an engine_peers
- * visitor): members first, up to PEERS_MEMBERS_MAX, so that contacts of
- * other gnodes keep room. */
+ * visitor): those engine_keep_peer() keeps, members and contacts of
+ * other gnodes at every level. */
 struct peer_scan {
 	struct daemon *d;
 	struct peer_set set;
+	struct engine_keep keep;
 	uint64_t now;
 };
 
@@ -325,8 +327,8 @@ peer_scan_cb(void *arg, const struct engine_peer *ep)
 
 	if (set->n == PEERS_MAX)
 		return 1;
-	if ((ep->level == 0 && set->members == PEERS_MEMBERS_MAX) ||
-	    own_endpoint(sc->d, ep->ep) || peer_find(set, ep->ep) != NULL)
+	if (own_endpoint(sc->d, ep->ep) || peer_find(set, ep->ep) != NULL ||
+	    !engine_keep_peer(&sc->keep, ep))
 		return 0; /* a contact may name us, from before a restart */
 	struct peer *p = &set->v[set->n++];
 	memset(p, 0, sizeof(*p));
@@ -363,6 +365,7 @@ peers_refresh(struct daemon *d)
 		return;
 	sc->d = d;
 	sc->set.n = sc->set.members = 0;
+	memset(&sc->keep, 0, sizeof(sc->keep));
 	sc->now = daemon_now();
 	engine_peers(d->engine, peer_scan_cb, sc);
 	if (sc->set.n > 0) {

@@ -473,6 +473,7 @@ engine_tick(struct engine *e, uint64_t now)
 		if (now >= e->next_sweep) {
 			swim_sweep(e, now);
 			gossip_sweep(e, now);
+			hook_sweep(e, now);
 			e->next_sweep = now + 1000;
 		}
 		ns_tick(e, now, &wake);
@@ -550,6 +551,29 @@ engine_peers(const struct engine *e, engine_peer_cb *cb, void *arg)
 					return;
 			}
 		}
+}
+
+bool
+engine_keep_peer(struct engine_keep *k, const struct engine_peer *p)
+{
+	int level = p->level;
+
+	if (level < 0 || level >= ANDNA_LEVELS)
+		return false;
+	if (level == 0) {
+		if (k->n[0] >= ENGINE_KEEP_MEMBERS)
+			return false;
+		k->n[0]++;
+		return true;
+	}
+	/* the contacts of one sibling come one after the other */
+	ovl_addr_t g = ovl_prefix(p->addr, level);
+	if (k->n[level] >= ENGINE_KEEP_PER_LEVEL ||
+	    (k->n[level] > 0 && k->last[level] == g))
+		return false;
+	k->last[level] = g;
+	k->n[level]++;
+	return true;
 }
 
 size_t

@@ -214,6 +214,25 @@ struct engine_peer {
 typedef int engine_peer_cb(void *arg, const struct engine_peer *p);
 void engine_peers(const struct engine *e, engine_peer_cb *cb, void *arg);
 
+/* Which of the peers engine_peers() visits a host keeps to join through
+ * after a restart: members of the node's gnode, then one contact of each
+ * sibling gnode, a few at each level.  Spread over every level, so that
+ * when a whole mesh restarts at once each node knows nodes outside its
+ * own gnode: a host that kept only the members of a big gnode would hear
+ * of nobody else, and the mesh would re-form as one overlay per gnode. */
+#define ENGINE_KEEP_MEMBERS 16
+#define ENGINE_KEEP_PER_LEVEL 5
+#define ENGINE_KEEP_MAX \
+    (ENGINE_KEEP_MEMBERS + (ANDNA_LEVELS - 1) * ENGINE_KEEP_PER_LEVEL)
+struct engine_keep {
+	int n[ANDNA_LEVELS];        /* kept at each level */
+	ovl_addr_t last[ANDNA_LEVELS]; /* the gnode of the last one kept */
+};
+
+/* Whether to keep `p`, given what `k` (zeroed before the first call)
+ * kept so far; counts it if so.  Never more than ENGINE_KEEP_MAX. */
+bool engine_keep_peer(struct engine_keep *k, const struct engine_peer *p);
+
 /* Bytes of overlay state the engine holds (maps, pending requests). */
 size_t engine_state_bytes(const struct engine *e);
 

@@ -19,6 +19,7 @@ enum hook_state {
 	HOOK_IDLE,    /* not started */
 	HOOK_ASKING,  /* sent HOOK_REQ, waiting for an offer */
 	HOOK_JOINING, /* took an address, waiting for MAP_FULL */
+	HOOK_AGAIN,   /* a node with every place held asked us to come back */
 	HOOK_DONE,
 	HOOK_GONE,    /* left the overlay */
 };
@@ -116,7 +117,7 @@ struct engine {
 	int peer_next;
 	int hook_tries;        /* HOOK_REQs to bootstrap peers */
 	/* Rounds through the peer list, and the last round (-1: none) in
-	 * which a hooked node answered, a joiner was heard (a BUSY answer or
+	 * which a hooked node answered, a joiner was heard (a JOINING answer or
 	 * a HOOK_REQ), and a joiner with a lower node key was heard of: what
 	 * decides whether a whole mesh restarted at once is ours to found
 	 * (see round_ended() in hook.c). */
@@ -131,6 +132,10 @@ struct engine {
 	int join_tries;        /* JOINs sent for the offer we took */
 	uint64_t hook_deadline;
 	uint64_t hook_req;     /* request id of HOOK_REQ or JOIN */
+	struct endpoint hook_again; /* whom to ask when HOOK_AGAIN ends */
+	ovl_addr_t hook_full[MSG_HOOK_FULL_MAX]; /* gnodes that sent us on */
+	int n_hook_full;
+	unsigned full_told;    /* bit L: siblings told our level-L gnode is full */
 	struct contact join_contacts[8];
 	int n_join_contacts;
 
@@ -302,6 +307,8 @@ void swim_leave(struct engine *e);
 
 /* hook.c */
 void hook_tick(struct engine *e, uint64_t now, uint64_t *wake);
+/* Tells the siblings of each of our gnodes that has just filled up. */
+void hook_sweep(struct engine *e, uint64_t now);
 void hook_input(struct engine *e, const struct endpoint *from,
     const struct msg *m, uint64_t now);
 /* Puts us and our live members but `except` into r's MAP_FULL member
@@ -312,6 +319,9 @@ void hook_restart(struct engine *e, uint64_t now);
 
 /* gossip.c */
 void gossip_tick(struct engine *e, uint64_t now, uint64_t *wake);
+/* Sends our entries to `to` unasked. */
+void gossip_push(struct engine *e, const struct endpoint *to,
+    ovl_addr_t to_addr, uint64_t now);
 void gossip_input(struct engine *e, const struct endpoint *from,
     const struct msg *m, uint64_t now);
 /* Fills `out` with the outer entries the node at `to` should hear from

@@ -236,6 +236,13 @@ gossip_hello(struct engine *e, const struct endpoint *to, uint64_t now)
 }
 
 void
+gossip_push(struct engine *e, const struct endpoint *to, ovl_addr_t to_addr,
+    uint64_t now)
+{
+	gossip_send(e, to, to_addr, false, engine_rand64(e), now);
+}
+
+void
 gossip_tick(struct engine *e, uint64_t now, uint64_t *wake)
 {
 	if (now >= e->next_gossip) {

@@ -11,7 +11,8 @@
 #define HOOK_ASK_MS 2000       /* the wait for a redirect's or a JOIN's
 				* answer; the backoff starts from it */
 #define HOOK_ASK_MAX_MS 16000  /* ... when peer after peer stays silent */
-#define HOOK_REDIRECTS_MAX 8   /* a redirect chain ends within this */
+#define HOOK_REDIRECTS_MAX 16  /* a redirect chain ends within this */
+#define HOOK_AGAIN_MS 250      /* ... a busy node asks us back after this */
 #define HOOK_PEERS_MAX 64      /* peers asked, joiners that asked us added */
 #define HOOK_LOW_TTL_MS 60000  /* a joiner's key counts this long after its
 				* owner was last heard from */
@@ -24,6 +25,7 @@ hook_done(struct engine *e, uint64_t now)
 {
 	e->hook = HOOK_DONE;
 	e->hook_tries = 0;
+	e->n_hook_full = 0;
 	e->next_sync = 0; /* the name service pulls its new gnode's data */
 	e->bulk_kind = 0;
 	e->next_ping = now + engine_rand_below(e, e->cfg.ping_interval_ms);
@@ -102,23 +104,28 @@ ask_peer(struct engine *e, const struct endpoint *to, uint64_t wait_ms,
 	m.type = MSG_HOOK_REQ;
 	lowest_out(e, now, &m.u.hook_req.lowest);
 	m.id = e->hook_req = engine_rand64(e);
+	m.u.hook_req.n_full = (uint8_t)e->n_hook_full;
+	memcpy(m.u.hook_req.full, e->hook_full,
+	    (size_t)e->n_hook_full * sizeof(e->hook_full[0]));
 	engine_send(e, to, &m);
 	e->hook_deadline = now + wait_ms;
 }
 
-/* Founds the overlay alone at a random address. */
+/* Founds the overlay alone, in a random top-level gnode (two meshes
+ * founded apart rarely share one), with id 0 below, so each place it
+ * gives later lies above its own. */
 static void
 found(struct engine *e, uint64_t now)
 {
-	e->addr = (ovl_addr_t)engine_rand64(e);
+	e->addr = (ovl_addr_t)engine_rand_below(e, 256) << 24;
 	hook_done(e, now);
 }
 
 /* A round through the peer list ended.  When a whole mesh is restarted at
- * once, every node is joining and answers BUSY, so nobody can offer a
+ * once, every node is joining and answers JOINING, so nobody can offer a
  * place: one of them must found the overlay again.  It is the node with
  * the lowest key among the joiners: each passes on the lowest key it
- * heard of in its HOOK_REQs and BUSY answers, so all learn it.  It
+ * heard of in its HOOK_REQs and JOINING answers, so all learn it.  It
  * founds once two rounds went by with joiners heard (in the last one), no
  * hooked node answering and no lower key heard of; the others keep
  * asking and are admitted by it.  Two rounds, not one, so the lowest key
@@ -167,7 +174,7 @@ ask_next_peer(struct engine *e, uint64_t now)
 	ask_peer(e, to, wait < HOOK_ASK_MAX_MS ? wait : HOOK_ASK_MAX_MS, now);
 }
 
-/* The pause before the next HOOK_REQ after a BUSY answer: the peer is
+/* The pause before the next HOOK_REQ after a JOINING answer: the peer is
  * alive, so there is nothing to wait for but a bound on the traffic while
  * a whole mesh restarts. */
 static uint64_t
@@ -176,7 +183,7 @@ busy_pace(const struct engine *e)
 	return e->cfg.hop_timeout_ms / 4;
 }
 
-/* Another joiner, with node key `pk` at `from`, answered BUSY or asked
+/* Another joiner, with node key `pk` at `from`, answered JOINING or asked
  * us for a place, and told us the lowest key it heard of: note both for
  * round_ended(), and ask it in our next rounds, since it may be hooked
  * by then. */
@@ -203,6 +210,28 @@ joiner_heard(struct engine *e, const struct endpoint *from,
 		return; /* we ask the peers we have */
 	e->peers = v;
 	e->peers[e->n_peers++] = *from;
+}
+
+/* Notes that `from` sent us on to `to`: `from` found no room for us in
+ * its gnode at the level where the two differ, and the next node we ask
+ * should not send us back there on older news.  The newest few count. */
+static void
+note_full(struct engine *e, ovl_addr_t from, ovl_addr_t to)
+{
+	int level = ovl_diff_level(from, to);
+	ovl_addr_t g = ovl_prefix(from, level) | (ovl_addr_t)level;
+
+	if (level < 1)
+		return;
+	for (int i = 0; i < e->n_hook_full; i++)
+		if (e->hook_full[i] == g)
+			return;
+	if (e->n_hook_full == MSG_HOOK_FULL_MAX)
+		memmove(&e->hook_full[0], &e->hook_full[1],
+		    (MSG_HOOK_FULL_MAX - 1) * sizeof(e->hook_full[0]));
+	else
+		e->n_hook_full++;
+	e->hook_full[e->n_hook_full - 1] = g;
 }
 
 /* Follows a redirect to one of `c`, unless the chain grew too long (the
@@ -306,11 +335,14 @@ hook_restart(struct engine *e, uint64_t now)
 void
 hook_tick(struct engine *e, uint64_t now, uint64_t *wake)
 {
-	if (e->hook != HOOK_ASKING && e->hook != HOOK_JOINING)
+	if (e->hook != HOOK_ASKING && e->hook != HOOK_JOINING &&
+	    e->hook != HOOK_AGAIN)
 		return;
 	if (now >= e->hook_deadline) {
 		if (e->hook == HOOK_ASKING)
 			ask_next_peer(e, now);
+		else if (e->hook == HOOK_AGAIN)
+			ask_peer(e, &e->hook_again, HOOK_ASK_MS, now);
 		else if (e->join_tries < JOIN_TRIES)
 			send_join(e, now);
 		else
@@ -334,78 +366,65 @@ offer_free(struct engine *e, ovl_addr_t addr, uint64_t now)
 	return true;
 }
 
+/* Whether offer slot `i` holds a place that nobody has taken yet. */
+static bool
+offer_pending(const struct engine *e, int i, uint64_t now)
+{
+	ovl_addr_t a = e->offers[i].addr;
+	int level = ovl_diff_level(e->addr, a);
+
+	if (e->offers[i].until <= now || a == e->addr)
+		return false;
+	return level == 0 ? inner_find(&e->inner, ovl_id(a, 0)) == NULL :
+	    outer_find(&e->outer, level, ovl_id(a, level)) == NULL;
+}
+
 /* Places we offered at `level` (0: a slot in our gnode; above: a new
  * gnode in our parent) that nobody has taken yet: they count as taken. */
 static int
-offers_held(struct engine *e, int level, uint64_t now)
+offers_held(const struct engine *e, int level, uint64_t now)
 {
 	int n = 0;
 
-	for (int i = 0; i < HOOK_OFFERS; i++) {
-		ovl_addr_t a = e->offers[i].addr;
-		if (e->offers[i].until <= now || a == e->addr ||
-		    ovl_diff_level(e->addr, a) != level)
-			continue;
-		n += level == 0 ? inner_find(&e->inner, ovl_id(a, 0)) == NULL :
-		    outer_find(&e->outer, level, ovl_id(a, level)) == NULL;
-	}
+	for (int i = 0; i < HOOK_OFFERS; i++)
+		n += offer_pending(e, i, now) &&
+		    ovl_diff_level(e->addr, e->offers[i].addr) == level;
 	return n;
 }
 
-/* Holds `addr` for the joiner we offer it to. */
-static void
-offer_hold(struct engine *e, ovl_addr_t addr, uint64_t now)
-{
-	int slot = 0;
-
-	for (int i = 1; i < HOOK_OFFERS; i++)
-		if (e->offers[i].until < e->offers[slot].until)
-			slot = i; /* a lapsed hold, else the oldest */
-	e->offers[slot].addr = addr;
-	e->offers[slot].until = now + HOOK_OFFER_HOLD_MS;
-}
-
-/* A random id at `level` that no gnode inside our parent uses, or -1. */
+/* A slot for one more offer, or -1 while every slot holds a place not yet
+ * taken: dropping one would give its place away twice. */
 static int
-free_gnode_id(struct engine *e, int level, uint64_t now)
+offer_slot(const struct engine *e, uint64_t now)
 {
-	int start = (int)engine_rand_below(e, 256);
-
-	for (int k = 0; k < 256; k++) {
-		uint8_t id = (uint8_t)(start + k);
-		if (id == ovl_id(e->addr, level) || outer_find(&e->outer, level, id))
-			continue;
-		ovl_addr_t addr = ovl_prefix(e->addr, level + 1) |
-		    ((ovl_addr_t)id << (8 * level));
-		if (offer_free(e, addr, now))
-			return id;
-	}
+	for (int i = 0; i < HOOK_OFFERS; i++)
+		if (!offer_pending(e, i, now))
+			return i;
 	return -1;
 }
 
-/* Contacts of our own gnode for a joiner at `from`: us and random live
- * members, never the joiner's own endpoint (a restarted node may still be
- * listed under its old address). */
+/* A random free id at `level` inside our parent (0: a slot in our gnode),
+ * above ours when one is: joiners are admitted by the lowest member and
+ * new gnodes founded from the lowest child (see admitter() and
+ * founder_contacts()), and a place below ours would hand that role to a
+ * node that does not know the places we still hold.  -1 when none. */
 static int
-own_contacts(struct engine *e, const struct endpoint *from,
-    struct msg_contact *c, int max)
+free_id(struct engine *e, int level, uint64_t now)
 {
-	int n = 0, live = inner_live(&e->inner);
+	int own = ovl_id(e->addr, level), pick[2] = { -1, -1 };
+	uint32_t seen[2] = { 0, 0 };
 
-	c[n].addr = e->addr;
-	c[n++].ep = e->eps[0];
-	for (int i = 0; i < e->inner.n && n < max; i++) {
-		const struct member *mb = &e->inner.m[i];
-		if (mb->state > MEMBER_SUSPECT ||
-		    memcmp(&mb->eps[0], from, sizeof(*from)) == 0)
+	for (int id = 0; id < 256; id++) {
+		ovl_addr_t addr = ovl_prefix(e->addr, level + 1) |
+		    ((ovl_addr_t)id << (8 * level));
+		if (id == own || !offer_free(e, addr, now) ||
+		    (level > 0 && outer_find(&e->outer, level, (uint8_t)id)))
 			continue;
-		/* keep each member with the chance that fills the list */
-		if (engine_rand_below(e, (uint32_t)live) >= (uint32_t)(max - 1))
-			continue;
-		c[n].addr = ovl_prefix(e->addr, 1) | mb->id;
-		c[n++].ep = mb->eps[0];
+		int above = id > own;
+		if (engine_rand_below(e, ++seen[above]) == 0)
+			pick[above] = id; /* each candidate with chance 1/seen */
 	}
-	return n;
+	return pick[1] >= 0 ? pick[1] : pick[0];
 }
 
 /* Copies the contacts of a sibling entry into `c`; returns how many. */
@@ -464,17 +483,61 @@ founder_contacts(struct engine *e, int level, struct msg_contact *c)
 	return 1;
 }
 
+/* Whether the joiner's request names the level-`level` gnode `id` inside
+ * our parent as one that sent it on for want of room. */
+static bool
+named_full(const struct engine *e, const struct msg *req, int level, uint8_t id)
+{
+	ovl_addr_t g = ovl_prefix(e->addr, level + 1) |
+	    (ovl_addr_t)id << (8 * level) | (ovl_addr_t)level;
+
+	for (int i = 0; i < req->u.hook_req.n_full; i++)
+		if (req->u.hook_req.full[i] == g)
+			return true;
+	return false;
+}
+
+/* News that one of our gnodes has filled up goes at once to a contact in
+ * every sibling, from the one node that fills it (see founder_contacts()):
+ * gossip takes many seconds to spread it, and meanwhile joiners would be
+ * sent there on older news and sent on again. */
+void
+hook_sweep(struct engine *e, uint64_t now)
+{
+	struct msg_contact c[MSG_CONTACTS_MAX];
+
+	for (int level = 1; level < ANDNA_LEVELS; level++) {
+		unsigned bit = 1u << level;
+		if (engine_own_children(e, level) < e->cfg.gnode_size) {
+			e->full_told &= ~bit;
+			continue;
+		}
+		if ((e->full_told & bit) != 0)
+			continue;
+		e->full_told |= bit;
+		if (founder_contacts(e, level - 1, c) != 0)
+			continue;
+		for (int i = 0; i < e->outer.n[level]; i++) {
+			const struct outer_entry *x = &e->outer.e[level][i];
+			if (x->n_contacts > 0)
+				gossip_push(e, &x->contacts[0].ep,
+				    x->contacts[0].addr, now);
+		}
+	}
+}
+
 /* A sibling gnode at `level` with room that we can name contacts of, or
- * NULL. */
+ * NULL.  Our news of a sibling's size may be older than the joiner's. */
 static const struct outer_entry *
-roomy_sibling(struct engine *e, int level)
+roomy_sibling(struct engine *e, const struct msg *req, int level)
 {
 	int n = 0;
 	const struct outer_entry *pick = NULL;
 
 	for (int i = 0; i < e->outer.n[level]; i++) {
 		const struct outer_entry *x = &e->outer.e[level][i];
-		if (x->children >= e->cfg.gnode_size || x->n_contacts == 0)
+		if (x->children >= e->cfg.gnode_size || x->n_contacts == 0 ||
+		    named_full(e, req, level, x->id))
 			continue;
 		if (engine_rand_below(e, (uint32_t)++n) == 0)
 			pick = x; /* each candidate with chance 1/n */
@@ -486,14 +549,14 @@ roomy_sibling(struct engine *e, int level)
  * a free slot in our gnode; a sibling with room; a new gnode beside ours;
  * then the same one level up.  Each place is given by the one node that
  * decides it (see admitter() and founder_contacts()); anyone else sends
- * the joiner on to that node.  Returns MSG_ST_OK, MSG_ST_REDIRECT or
- * MSG_ST_FULL. */
+ * the joiner on to that node.  Returns MSG_ST_OK, MSG_ST_REDIRECT,
+ * MSG_ST_FULL, or MSG_ST_BUSY while every offer slot holds a place. */
 static uint8_t
-make_offer(struct engine *e, const struct endpoint *from, uint64_t now,
+make_offer(struct engine *e, const struct msg *req, uint64_t now,
     struct msg *r)
 {
 	struct msg_contact *c = r->u.hook_offer.contacts;
-	int size = e->cfg.gnode_size;
+	int size = e->cfg.gnode_size, slot = offer_slot(e, now), id = -1;
 	ovl_addr_t addr = 0;
 
 	if (inner_live(&e->inner) + 1 + offers_held(e, 0, now) < size) {
@@ -504,20 +567,13 @@ make_offer(struct engine *e, const struct endpoint *from, uint64_t now,
 			r->u.hook_offer.n_contacts = 1;
 			return MSG_ST_REDIRECT;
 		}
-		int start = (int)engine_rand_below(e, 256);
-		for (int k = 0; k < 256 && addr == 0; k++) {
-			ovl_addr_t slot = ovl_prefix(e->addr, 1) | (uint8_t)(start + k);
-			if (offer_free(e, slot, now))
-				addr = slot;
-		}
+		id = free_id(e, 0, now);
+		addr = ovl_prefix(e->addr, 1) | (uint8_t)id;
 	}
-	if (addr != 0) {
-		r->u.hook_offer.n_contacts = (uint8_t)own_contacts(e, from, c,
-		    MSG_CONTACTS_MAX);
-		goto hold;
-	}
+	if (id >= 0)
+		goto hold; /* a slot in our gnode */
 	for (int level = 1; level < ANDNA_LEVELS; level++) {
-		const struct outer_entry *x = roomy_sibling(e, level);
+		const struct outer_entry *x = roomy_sibling(e, req, level);
 		if (x != NULL) {
 			r->u.hook_offer.n_contacts = (uint8_t)entry_contacts(x, c);
 			return MSG_ST_REDIRECT;
@@ -529,24 +585,27 @@ make_offer(struct engine *e, const struct endpoint *from, uint64_t now,
 			r->u.hook_offer.n_contacts = (uint8_t)n;
 			return MSG_ST_REDIRECT;
 		}
-		int id = free_gnode_id(e, level, now);
+		id = free_id(e, level, now);
 		if (id < 0)
 			continue;
-		/* a new gnode, with random ids below it */
-		ovl_addr_t below = (ovl_addr_t)engine_rand64(e) &
-		    (((ovl_addr_t)1 << (8 * level)) - 1);
+		/* a new gnode; its founder takes id 0 at every level below,
+		 * so each place it gives later lies above its own */
 		addr = ovl_prefix(e->addr, level + 1) |
-		    ((ovl_addr_t)id << (8 * level)) | below;
+		    ((ovl_addr_t)id << (8 * level));
 		break;
 	}
-	if (addr == 0)
+	if (id < 0)
 		return MSG_ST_FULL;
-	/* the joiner is alone in its new gnode: it takes the maps from us */
+hold:
+	if (slot < 0)
+		return MSG_ST_BUSY;
+	/* the joiner announces itself to us alone: we counted the place, and
+	 * another member might admit it on an older count */
 	c[0].addr = e->addr;
 	c[0].ep = e->eps[0];
 	r->u.hook_offer.n_contacts = 1;
-hold:
-	offer_hold(e, addr, now);
+	e->offers[slot].addr = addr;
+	e->offers[slot].until = now + HOOK_OFFER_HOLD_MS;
 	r->u.hook_offer.addr = addr;
 	return MSG_ST_OK;
 }
@@ -562,10 +621,10 @@ hook_req_input(struct engine *e, const struct endpoint *from,
 	r.id = m->id;
 	r.u.hook_offer.gnode_size = (uint16_t)e->cfg.gnode_size;
 	if (e->hook == HOOK_DONE)
-		r.u.hook_offer.status = make_offer(e, from, now, &r);
+		r.u.hook_offer.status = make_offer(e, m, now, &r);
 	else {
-		r.u.hook_offer.status = MSG_ST_BUSY;
-		if (e->hook == HOOK_ASKING)
+		r.u.hook_offer.status = MSG_ST_JOINING;
+		if (e->hook == HOOK_ASKING || e->hook == HOOK_AGAIN)
 			joiner_heard(e, from, m->key, &m->u.hook_req.lowest, now);
 	}
 	lowest_out(e, now, &r.u.hook_offer.lowest);
@@ -580,7 +639,7 @@ hook_offer_input(struct engine *e, const struct endpoint *from,
 		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
 		return;
 	}
-	if (m->u.hook_offer.status == MSG_ST_BUSY) {
+	if (m->u.hook_offer.status == MSG_ST_JOINING) {
 		/* alive, but joining like us: ask the next peer soon */
 		joiner_heard(e, from, m->key, &m->u.hook_offer.lowest, now);
 		if (e->hook_deadline > now + busy_pace(e))
@@ -590,8 +649,20 @@ hook_offer_input(struct engine *e, const struct endpoint *from,
 	e->hooked_round = e->hook_round;
 	if (m->u.hook_offer.status == MSG_ST_REDIRECT &&
 	    m->u.hook_offer.n_contacts > 0) {
+		if (m->has_src)
+			note_full(e, m->src, m->u.hook_offer.contacts[0].addr);
 		follow_redirect(e, m->u.hook_offer.contacts,
 		    m->u.hook_offer.n_contacts, now);
+		return;
+	}
+	if (m->u.hook_offer.status == MSG_ST_BUSY && e->hook_redirects > 0 &&
+	    ++e->hook_redirects <= HOOK_REDIRECTS_MAX) {
+		/* a node we were sent to holds every place it may give for
+		 * joiners still on their way: one will be free in a moment */
+		e->hook = HOOK_AGAIN;
+		e->hook_again = *from;
+		e->hook_deadline = now + HOOK_AGAIN_MS / 2 +
+		    engine_rand_below(e, HOOK_AGAIN_MS);
 		return;
 	}
 	if (m->u.hook_offer.status != MSG_ST_OK ||

@@ -13,6 +13,7 @@
 
 #define SWEEP_BATCH 64     /* entries expired per table per tick */
 #define RENEW_RETRY_MS 60000
+#define NS_SYNC_SOON_MS 2000 /* digest exchange after a release */
 
 uint64_t
 ns_h8(const char *name)
@@ -511,6 +512,16 @@ incoming_wins(uint64_t in_at, const uint8_t *in_pk, uint64_t cur_at,
 	return memcmp(in_pk, cur_pk, ANDNA_PK_LEN) < 0;
 }
 
+/* Whether the key of `rec` holds the live record of its name. */
+static bool
+owns_name(struct store_txn *t, const struct record *rec, uint64_t now)
+{
+	struct store_record cur;
+
+	return store_record_get(t, ns_h8(rec->name), rec->name, &cur) == 0 &&
+	    cur.expires_at > now && memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) == 0;
+}
+
 /* Applies a replicated record (or release) of a name we hold a role for. */
 static int
 apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
@@ -531,6 +542,11 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 			return 0;
 		rc = store_record_del(t, h8, rec->name);
 		e->next_promote = now; /* the queue's turn */
+		/* the record of the claim the leader promotes next may have
+		 * crossed this release on its way here and been queued as a
+		 * claim: a digest exchange soon brings it back */
+		if (e->next_sync > now + NS_SYNC_SOON_MS)
+			e->next_sync = now + NS_SYNC_SOON_MS;
 		return rc;
 	}
 	if (!held) {
@@ -605,6 +621,8 @@ ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now)
 			rc = store_claim_del(t, ns_h8(rec->name), rec->name,
 			    rec->owner);
 			rc = rc == ANDNA_ENOTFOUND ? 0 : rc;
+		} else if (owns_name(t, rec, now)) {
+			rc = 0; /* a copy from before its claim was promoted */
 		} else {
 			rc = put_claim(e, t, rec, stored_at, expires_at, false);
 			rc = rc == ANDNA_EEXIST || rc == ANDNA_EQUEUE_FULL ? 0 : rc;

@@ -403,17 +403,33 @@ get_lowest(struct wire_dec *d, const msgpack_object *f, struct msg_lowest *l)
 	l->age = (uint32_t)wire_uint(d, &f[1], 0, UINT32_MAX);
 }
 
-/* HOOK_REQ: [lowest key, lowest age] */
+/* HOOK_REQ: [full gnodes, lowest key, lowest age] */
 static void
 pack_hook_req(struct wire_enc *e, const struct msg *m)
 {
+	wire_put_array(e, m->u.hook_req.n_full, 0, MSG_HOOK_FULL_MAX);
+	for (size_t i = 0; e->err == 0 && i < m->u.hook_req.n_full; i++)
+		put_addr(e, m->u.hook_req.full[i]);
 	put_lowest(e, &m->u.hook_req.lowest);
 }
 
 static void
 unpack_hook_req(struct wire_dec *d, const msgpack_object *f, struct msg *m)
 {
-	get_lowest(d, &f[0], &m->u.hook_req.lowest);
+	const msgpack_object *el;
+
+	m->u.hook_req.n_full =
+	    (uint8_t)wire_list(d, &f[0], 0, MSG_HOOK_FULL_MAX, &el);
+	for (size_t i = 0; i < m->u.hook_req.n_full; i++) {
+		ovl_addr_t g = get_addr(d, &el[i]);
+		int level = ovl_id(g, 0);
+		/* a level from 1 to 3, and nothing else below the prefix */
+		if (level < 1 || level >= ANDNA_LEVELS ||
+		    (g >> 8 & ((1u << (8 * level - 8)) - 1)) != 0)
+			wire_dec_fail(d, ANDNA_EDEC_VALUE);
+		m->u.hook_req.full[i] = g;
+	}
+	get_lowest(d, &f[1], &m->u.hook_req.lowest);
 }
 
 /* HOOK_OFFER: [status, offered addr, gnode_size, contacts, lowest key,
@@ -849,7 +865,7 @@ static const struct msg_body msg_bodies[] = {
     {MSG_PING, 1, "PING", pack_updates, unpack_updates},
     {MSG_ACK, 1, "ACK", pack_updates, unpack_updates},
     {MSG_PING_REQ, 3, "PING_REQ", pack_ping_req, unpack_ping_req},
-    {MSG_HOOK_REQ, 2, "HOOK_REQ", pack_hook_req, unpack_hook_req},
+    {MSG_HOOK_REQ, 3, "HOOK_REQ", pack_hook_req, unpack_hook_req},
     {MSG_HOOK_OFFER, 6, "HOOK_OFFER", pack_hook_offer, unpack_hook_offer},
     {MSG_JOIN, 2, "JOIN", pack_join, unpack_join},
     {MSG_MAP_FULL, 3, "MAP_FULL", pack_map_full, unpack_map_full},

@@ -21,6 +21,7 @@
 #define MSG_OUTER_CONTACTS_MAX 3
 #define MSG_MEMBERS_MAX 256
 #define MSG_OUTER_MAX 768
+#define MSG_HOOK_FULL_MAX 16  /* full gnodes named in one HOOK_REQ */
 #define MSG_ITEMS_MAX 64
 #define MSG_IDS_MAX 512
 #define MSG_RECORDS_MAX 64
@@ -81,8 +82,9 @@ enum msg_status {
 	MSG_ST_ADDR_TAKEN = 12,	    /* hooking: the address is already used */
 	MSG_ST_FULL = 13,	    /* hooking: no free place */
 	MSG_ST_REDIRECT = 14,       /* hooking: ask one of these contacts */
+	MSG_ST_JOINING = 15,	    /* hooking: the sender is joining too */
 };
-#define MSG_ST_MAX MSG_ST_REDIRECT
+#define MSG_ST_MAX MSG_ST_JOINING
 
 /* States of a member update. */
 enum msg_state {
@@ -215,8 +217,12 @@ struct msg {
 			struct endpoint target_ep;
 			struct msg_updates updates;
 		} ping_req;
-		/* HOOK_REQ */
+		/* HOOK_REQ: gnodes that turned the joiner away as full, each
+		 * as the gnode's address prefix with its level (1..3) in the
+		 * low byte; the lowest key of a joiner it heard of */
 		struct {
+			uint8_t n_full;
+			ovl_addr_t full[MSG_HOOK_FULL_MAX];
 			struct msg_lowest lowest;
 		} hook_req;
 		/* HOOK_OFFER */

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Simulator benchmark (not a test): 10,000 nodes with gnode size 16 and
-# 256, then 100,000 nodes with gnode size 16.  Builds andna-sim optimised
+# 256, then 100,000 nodes with gnode size 32 (four levels of 16 hold at
+# most 65,536 nodes).  Builds andna-sim optimised
 # in build-bench/ if needed, prints progress on stderr and one JSON line
 # per run on stdout.  Extra arguments go to every run (e.g. --seed 2).
 # BUILD=dir picks another build directory; SIZES="10000:16" other runs.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build-bench}
-sizes=${SIZES:-"10000:16 10000:256 100000:16"}
+sizes=${SIZES:-"10000:16 10000:256 100000:32"}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 if [ ! -f "$build/Makefile" ]; then

@@ -50,8 +50,6 @@ struct sim_event {
 /* NODE_DOWN: restarting (sim_restart_all()), its store and peers kept */
 enum node_state { NODE_IDLE, NODE_RUNNING, NODE_CRASHED, NODE_LEFT, NODE_DOWN };
 
-#define SIM_PEERS_MAX 32 /* peers kept over a restart, as andnad does */
-
 /* One node slot.  The engine's io.ctx points here, so the array is never
  * moved. */
 struct sim_node {
@@ -694,14 +692,21 @@ sim_crash(struct sim *s, int i)
 	s->c.crashes++;
 }
 
-/* Keeps what a host keeps of its engine's live peers. */
+/* What a node keeps of its engine's live peers over a restart. */
+struct peer_keep {
+	struct sim_node *nd;
+	struct engine_keep keep;
+};
+
+/* Keeps what andnad keeps of its engine's live peers. */
 static int
 peer_keep_cb(void *arg, const struct engine_peer *p)
 {
-	struct sim_node *nd = arg;
+	struct peer_keep *pk = arg;
 
-	nd->peers[nd->n_peers++] = *p->ep;
-	return nd->n_peers == SIM_PEERS_MAX;
+	if (engine_keep_peer(&pk->keep, p))
+		pk->nd->peers[pk->nd->n_peers++] = *p->ep;
+	return 0;
 }
 
 void
@@ -711,9 +716,10 @@ sim_restart_all(struct sim *s, uint32_t spread_ms)
 		struct sim_node *nd = &s->nodes[i];
 		if (nd->state != NODE_RUNNING)
 			continue;
-		nd->peers = xmalloc(SIM_PEERS_MAX * sizeof(*nd->peers));
+		struct peer_keep pk = {.nd = nd};
+		nd->peers = xmalloc(ENGINE_KEEP_MAX * sizeof(*nd->peers));
 		nd->n_peers = 0;
-		engine_peers(nd->e, peer_keep_cb, nd);
+		engine_peers(nd->e, peer_keep_cb, &pk);
 		grid_remove(s, nd);
 		engine_free(nd->e);
 		nd->e = NULL;
@@ -840,19 +846,47 @@ sim_now(const struct sim *s)
 	return s->now - SIM_EPOCH_MS;
 }
 
+struct join_at {
+	double d; /* distance from the first joiner */
+	uint32_t i;
+};
+
+static int
+join_at_cmp(const void *a, const void *b)
+{
+	const struct join_at *x = a, *y = b;
+
+	if (x->d != y->d)
+		return x->d < y->d ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i; /* a total order: deterministic */
+}
+
 uint64_t
 sim_join_all(struct sim *s)
 {
 	double gap = 1000.0 / s->p.join_rate;
 	uint64_t last = s->now;
-	uint64_t k = 0;
+	struct join_at *order = xmalloc((size_t)s->n * sizeof(*order));
+	int n = 0;
 
+	/* the mesh grows outward from where it starts, as a real one does:
+	 * each joiner has hooked neighbours, so gnodes are local */
+	const struct sim_node *o = NULL;
 	for (int i = 0; i < s->n; i++) {
-		if (s->nodes[i].state != NODE_IDLE)
+		const struct sim_node *nd = &s->nodes[i];
+		if (nd->state != NODE_IDLE)
 			continue;
-		last = s->now + (uint64_t)((double)k++ * gap);
-		push_simple(s, EV_JOIN, last, (uint32_t)i);
+		if (o == NULL)
+			o = nd;
+		order[n].i = (uint32_t)i;
+		order[n++].d = hypot(nd->x - o->x, nd->y - o->y);
 	}
+	qsort(order, (size_t)n, sizeof(*order), join_at_cmp);
+	for (int k = 0; k < n; k++) {
+		last = s->now + (uint64_t)((double)k * gap);
+		push_simple(s, EV_JOIN, last, order[k].i);
+	}
+	free(order);
 	return last - SIM_EPOCH_MS;
 }
 
@@ -1201,6 +1235,16 @@ sim_wait_converged(struct sim *s, uint64_t deadline)
 	}
 }
 
+static int
+idset_count(const struct idset *set)
+{
+	int k = 0;
+
+	for (int w = 0; w < 4; w++)
+		k += __builtin_popcountll(set->w[w]);
+	return k;
+}
+
 void
 sim_gnodes(struct sim *s, int *gnodes, int *levels)
 {
@@ -1208,23 +1252,36 @@ sim_gnodes(struct sim *s, int *gnodes, int *levels)
 
 	truth_build(s);
 	for (int p = 0; p < 65536; p++) {
-		int k = 0;
-		for (int w = 0; w < 4; w++)
-			k += __builtin_popcountll(s->l1[p].w[w]);
+		int k = idset_count(&s->l1[p]);
 		g += k;
 		l1 |= k > 1;
 	}
-	for (int t = 0; t < 256; t++) {
-		int k = 0;
-		for (int w = 0; w < 4; w++)
-			k += __builtin_popcountll(s->l2[t].w[w]);
-		l2 |= k > 1;
-	}
-	int l3 = 0;
-	for (int w = 0; w < 4; w++)
-		l3 += __builtin_popcountll(s->top.w[w]);
+	for (int t = 0; t < 256; t++)
+		l2 |= idset_count(&s->l2[t]) > 1;
+	int l3 = idset_count(&s->top);
 	*gnodes = g;
 	*levels = l1 + l2 + (l3 > 1);
+}
+
+int
+sim_widest(struct sim *s)
+{
+	int widest = 0;
+
+	truth_build(s);
+	for (int a = 0; a < s->n_addrs;) {
+		int b = a;
+		while (b < s->n_addrs && s->addrs[b] >> 8 == s->addrs[a] >> 8)
+			b++;
+		widest = b - a > widest ? b - a : widest;
+		a = b;
+	}
+	for (int p = 0; p < 65536 + 256 + 1; p++) {
+		int k = idset_count(p < 65536 ? &s->l1[p] :
+		    p < 65536 + 256 ? &s->l2[p - 65536] : &s->top);
+		widest = k > widest ? k : widest;
+	}
+	return widest;
 }
 
 /* ---- probes ---- */
@@ -1865,16 +1922,6 @@ sim_resolve(struct sim *s, int i, const char *name, struct sim_ns_result *out)
 }
 
 /* ---- copies in the stores ---- */
-
-static int
-idset_count(const struct idset *v)
-{
-	int k = 0;
-
-	for (int w = 0; w < 4; w++)
-		k += __builtin_popcountll(v->w[w]);
-	return k;
-}
 
 /* The true backup gnode of target `t` whose hash gnode is `g`: where `t`
  * rounds with `g` left out (its parents too when it is their only
@@ -2635,6 +2682,7 @@ scenario_phases(struct sim *s, struct sim_report *r, double wall0)
 		r->bytes_state_per_node = sim_state_bytes(s);
 	}
 	sim_gnodes(s, &r->gnodes, &r->levels);
+	r->widest = sim_widest(s);
 	if ((err = phase_probes(s, deadline, wall0, &r->probes)) != 0)
 		return err;
 	if (p->names > 0 && sim_now(s) < deadline) {
@@ -2804,6 +2852,7 @@ sim_report_json(const struct sim_report *r, FILE *f)
 	json_num(f, "agree", r->agree, false);
 	json_num(f, "gnodes", r->gnodes, false);
 	json_num(f, "levels", r->levels, false);
+	json_num(f, "widest_gnode", r->widest, false);
 	json_probes(f, "", &r->probes);
 	json_num(f, "msgs_per_node_s", r->msgs_per_node_s, false);
 	json_num(f, "bytes_state_per_node", r->bytes_state_per_node, false);

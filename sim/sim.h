@@ -105,7 +105,8 @@ uint64_t sim_now(const struct sim *s);
 void sim_run_until(struct sim *s, uint64_t t);
 
 /* Schedules the joins of every node not yet joined, one by one at the
- * join rate starting now; returns the time of the last join. */
+ * join rate starting now, nearest to the first of them first; returns the
+ * time of the last join. */
 uint64_t sim_join_all(struct sim *s);
 
 /* Node `i` leaves gracefully now (engine_leave); no-op if not running. */
@@ -116,8 +117,8 @@ void sim_crash(struct sim *s, int i);
 
 /* Stops every running node at once, as a power cut of the whole mesh
  * would, and starts each again at a random moment within `spread_ms`
- * with the store and the live peers (at most 32) it had, as a restarted
- * andnad does. */
+ * with the store and the live peers it had (those engine_keep_peer()
+ * keeps), as a restarted andnad does. */
 void sim_restart_all(struct sim *s, uint32_t spread_ms);
 
 /* Crashes (or, with `graceful`, makes leave) round(f * running) random
@@ -160,6 +161,11 @@ double sim_wait_converged(struct sim *s, uint64_t deadline);
 /* Level-1 gnodes that exist, and levels (1..3) at which some parent holds
  * more than one gnode. */
 void sim_gnodes(struct sim *s, int *gnodes, int *levels);
+
+/* The most members any level-1 gnode has, or child gnodes any higher
+ * gnode has, or top-level gnodes there are: at most gnode_size when the
+ * hooking rules hold. */
+int sim_widest(struct sim *s);
 
 /* Runs `n` probes from random hooked nodes to random targets, started over
  * `spread_ms`, and runs the simulation until each reported back or timed
@@ -332,6 +338,7 @@ struct sim_report {
 	double converged_s; /* last join to agreement */
 	double agree;
 	int gnodes, levels;
+	int widest;	    /* see sim_widest() */
 	struct sim_probe_result probes;
 	double msgs_per_node_s;
 	double bytes_state_per_node;

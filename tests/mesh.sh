@@ -558,7 +558,7 @@ fi
 # ---- the whole mesh restarts at once ----
 # Every node stops, half of them by power cut (kill -9), half cleanly, and
 # all start again at once with their data directories.  Each asks the
-# peers it saved, which are all joining too and answer BUSY, until the one
+# peers it saved, which are all joining too and answer so, until the one
 # with the lowest node key founds the overlay and the others join it.
 # They must form one mesh again: every node's maps count exactly the
 # members and sibling gnodes that the addresses of all eight imply.  Over

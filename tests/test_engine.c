@@ -303,6 +303,46 @@ test_peers(void **state)
 	assert_int_equal(l.node[0], 1);
 }
 
+/* What a host keeps to rejoin through: 16 members, then one contact of
+ * each sibling gnode, five at each level. */
+static void
+test_keep_peers(void **state)
+{
+	struct engine_keep k;
+	struct endpoint ep;
+	int kept[ANDNA_LEVELS] = { 0 }, total = 0;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	ep_of(0, &ep);
+	for (int i = 0; i < 40; i++) {
+		struct engine_peer p = { .addr = 0x0a0b0c00u | (uint32_t)i,
+			.ep = &ep, .level = 0 };
+		kept[0] += engine_keep_peer(&k, &p);
+	}
+	for (int level = 1; level < ANDNA_LEVELS; level++)
+		for (int g = 0; g < 7; g++)
+			for (int c = 0; c < 3; c++) {
+				/* contact c of sibling g at this level */
+				struct engine_peer p = { .ep = &ep,
+					.level = level,
+					.addr = (ovl_addr_t)(g + 1) << (8 * level) |
+					    (uint32_t)c };
+				bool keep = engine_keep_peer(&k, &p);
+				kept[level] += keep;
+				/* the first contact of each of the first five */
+				assert_true(keep == (c == 0 && g < 5));
+			}
+	struct engine_peer odd = { .ep = &ep, .level = ANDNA_LEVELS };
+	assert_false(engine_keep_peer(&k, &odd));
+	assert_int_equal(kept[0], ENGINE_KEEP_MEMBERS);
+	for (int level = 1; level < ANDNA_LEVELS; level++) {
+		assert_int_equal(kept[level], ENGINE_KEEP_PER_LEVEL);
+		total += kept[level];
+	}
+	assert_int_equal(kept[0] + total, ENGINE_KEEP_MAX);
+}
+
 /* ---- joining when no peer can offer a place ---- */
 
 static void
@@ -360,7 +400,7 @@ lowest_key(int n)
 }
 
 /* Six nodes restart at once, each with the other five as its peers and a
- * seventh that never comes back: every HOOK_REQ is answered BUSY, until
+ * seventh that never comes back: every HOOK_REQ is answered JOINING, until
  * the node with the lowest key founds the overlay, alone; the others join
  * it, all in one gnode, within a few rounds. */
 static void
@@ -386,7 +426,7 @@ test_restart_all(void **state)
 			hooked += engine_hooked(W->e[i]);
 	}
 	assert_int_equal(hooked, n);
-	/* two rounds of five BUSY answers and a dead peer, then the joins */
+	/* two rounds of five JOINING answers and a dead peer, then the joins */
 	assert_true(W->now - start <= 10000);
 	run(5000);
 	int low = lowest_key(n);
@@ -428,7 +468,7 @@ siblings(int i)
 }
 
 /* Two overlays founded apart (0 with 1, 2 with 3), and two joiners that
- * heard each other BUSY (4 and 5), then joined one overlay each: the one
+ * heard each other joining (4 and 5), then joined one overlay each: the one
  * that hooks last gossips with its peers, the other joiner among them,
  * and the maps of both overlays merge into one. */
 static void
@@ -468,6 +508,7 @@ main(void)
 		cmocka_unit_test(test_peers), /* last: a node dies */
 	};
 	const struct CMUnitTest joins[] = {
+		cmocka_unit_test(test_keep_peers),
 		cmocka_unit_test_setup_teardown(test_restart_all, wire_setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_silent_peers_wait,

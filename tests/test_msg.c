@@ -201,6 +201,11 @@ sample_msg(struct msg *m, uint8_t type, bool full, const struct keypair *kp)
 		fill_updates(&m->u.ping_req.updates, full, &rng);
 		break;
 	case MSG_HOOK_REQ:
+		m->u.hook_req.n_full = full ? MSG_HOOK_FULL_MAX : 1;
+		for (int i = 0; i < m->u.hook_req.n_full; i++)
+			m->u.hook_req.full[i] = i % 2 ?
+			    0x01000002u | (uint32_t)i << 16 : /* level 2 */
+			    0x01020001u | (uint32_t)i << 8;   /* level 1 */
 		memset(m->u.hook_req.lowest.key, 0x11, ANDNA_PK_LEN);
 		m->u.hook_req.lowest.age = full ? UINT32_MAX : 0;
 		break;
@@ -446,6 +451,10 @@ assert_msg_equal(const struct msg *a, const struct msg *b)
 		    &a->u.ping_req.updates, &b->u.ping_req.updates);
 		break;
 	case MSG_HOOK_REQ:
+		assert_int_equal(a->u.hook_req.n_full, b->u.hook_req.n_full);
+		for (int i = 0; i < a->u.hook_req.n_full; i++)
+			assert_int_equal(
+			    a->u.hook_req.full[i], b->u.hook_req.full[i]);
 		assert_memory_equal(a->u.hook_req.lowest.key,
 		    b->u.hook_req.lowest.key, ANDNA_PK_LEN);
 		assert_int_equal(
@@ -989,6 +998,13 @@ test_caps(void **state)
 		r_update(&r, 0, MSG_EPS_MAX + over);
 		assert_int_equal(raw_end(&r), want);
 
+		raw_start(&r, kp, MSG_HOOK_REQ, 3);
+		msgpack_pack_array(&r.pk, MSG_HOOK_FULL_MAX + over);
+		for (uint32_t i = 0; i < MSG_HOOK_FULL_MAX + over; i++)
+			msgpack_pack_uint32(&r.pk, 0x01020301);
+		r_lowest(&r, ANDNA_PK_LEN, 0);
+		assert_int_equal(raw_end(&r), want);
+
 		raw_start(&r, kp, MSG_HOOK_OFFER, 6);
 		msgpack_pack_uint8(&r.pk, 0);
 		msgpack_pack_uint32(&r.pk, 0x01020300);
@@ -1110,14 +1126,14 @@ test_envelope_faults(void **state)
 	msg_free(&m);
 
 	/* No address yet: nil. */
-	raw_env(&r, kp, MSG_VERSION, MSG_REVERSE, 0, NIL_SRC, 0);
+	raw_env(&r, kp, MSG_VERSION, MSG_ROUTE_ACK, 0, NIL_SRC, 0);
 	assert_int_equal(raw_end_sig(&r, SIG_BIN8, &m), 0);
 	assert_false(m.has_src);
 	msg_free(&m);
 
 	const uint64_t versions[] = {0, 2, 255, 1ull << 40};
 	for (size_t i = 0; i < 4; i++) {
-		raw_env(&r, kp, versions[i], MSG_REVERSE, 0, 1, 0);
+		raw_env(&r, kp, versions[i], MSG_ROUTE_ACK, 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_VERSION);
 	}
 	const uint64_t types[] = {0, 4, 16, 48, 99, 255, 256, 1ull << 40};
@@ -1125,9 +1141,9 @@ test_envelope_faults(void **state)
 		raw_env(&r, kp, MSG_VERSION, types[i], 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_UNKNOWN);
 	}
-	raw_env(&r, kp, MSG_VERSION, MSG_REVERSE, MSG_HOPS_MAX + 1, 1, 0);
+	raw_env(&r, kp, MSG_VERSION, MSG_ROUTE_ACK, MSG_HOPS_MAX + 1, 1, 0);
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
-	raw_env(&r, kp, MSG_VERSION, MSG_REVERSE, 0, 1ull << 32, 0);
+	raw_env(&r, kp, MSG_VERSION, MSG_ROUTE_ACK, 0, 1ull << 32, 0);
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
 	raw_start(&r, kp, MSG_LEAVE, 2); /* body of the wrong length */
 	msgpack_pack_uint8(&r.pk, 5);
@@ -1157,7 +1173,7 @@ test_envelope_faults(void **state)
 	msgpack_packer_init(&r.pk, &r.sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&r.pk, 8);
 	msgpack_pack_uint8(&r.pk, 1);
-	msgpack_pack_uint8(&r.pk, MSG_REVERSE);
+	msgpack_pack_uint8(&r.pk, MSG_ROUTE_ACK);
 	msgpack_pack_uint8(&r.pk, 1);
 	msgpack_pack_uint8(&r.pk, 1);
 	msgpack_pack_nil(&r.pk);
@@ -1432,6 +1448,24 @@ test_field_faults(void **state)
 	r_route(&r, 2, 0x01020304);
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
 
+	/* Full gnodes in HOOK_REQ: a level from 1 to 3 in the low byte,
+	 * nothing else below the gnode's prefix. */
+	const struct {
+		uint32_t g;
+		int rc;
+	} full[] = { { 0x01020301, 0 }, { 0x01020002, 0 },
+		{ 0x01000003, 0 }, { 0x01020300, ANDNA_EDEC_VALUE },
+		{ 0x01020302, ANDNA_EDEC_VALUE },
+		{ 0x01020003, ANDNA_EDEC_VALUE },
+		{ 0x01000004, ANDNA_EDEC_VALUE } };
+	for (size_t i = 0; i < sizeof(full) / sizeof(full[0]); i++) {
+		raw_start(&r, kp, MSG_HOOK_REQ, 3);
+		msgpack_pack_array(&r.pk, 1);
+		msgpack_pack_uint32(&r.pk, full[i].g);
+		r_lowest(&r, ANDNA_PK_LEN, 0);
+		assert_int_equal(raw_end(&r), full[i].rc);
+	}
+
 	/* Outer-map levels 1..3, booleans. */
 	for (uint8_t level = 0; level <= 4; level++) {
 		raw_start(&r, kp, MSG_GOSSIP, 2);
@@ -1462,16 +1496,21 @@ test_field_faults(void **state)
 	}
 	/* The lowest key of a joiner: 32 bytes, its age a uint32; the body
 	 * of HOOK_REQ before it had one is refused. */
-	raw_start(&r, kp, MSG_HOOK_REQ, 2);
-	r_lowest(&r, ANDNA_PK_LEN, UINT32_MAX);
-	assert_int_equal(raw_end(&r), 0);
-	raw_start(&r, kp, MSG_HOOK_REQ, 2);
-	r_lowest(&r, ANDNA_PK_LEN - 1, 0);
-	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
-	raw_start(&r, kp, MSG_HOOK_REQ, 2);
-	r_lowest(&r, ANDNA_PK_LEN, (uint64_t)UINT32_MAX + 1);
-	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
-	raw_start(&r, kp, MSG_HOOK_REQ, 0);
+	const struct {
+		size_t key_len;
+		uint64_t age;
+		int rc;
+	} lowest[] = { { ANDNA_PK_LEN, UINT32_MAX, 0 },
+		{ ANDNA_PK_LEN - 1, 0, ANDNA_EDEC_VALUE },
+		{ ANDNA_PK_LEN, (uint64_t)UINT32_MAX + 1, ANDNA_EDEC_VALUE } };
+	for (size_t i = 0; i < sizeof(lowest) / sizeof(lowest[0]); i++) {
+		raw_start(&r, kp, MSG_HOOK_REQ, 3);
+		msgpack_pack_array(&r.pk, 0);
+		r_lowest(&r, lowest[i].key_len, lowest[i].age);
+		assert_int_equal(raw_end(&r), lowest[i].rc);
+	}
+	raw_start(&r, kp, MSG_HOOK_REQ, 1);
+	msgpack_pack_array(&r.pk, 0);
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_TYPE);
 	raw_start(&r, kp, MSG_SYNC_FETCH, 2);
 	msgpack_pack_uint8(&r.pk, MSG_KIND_TALLIES + 1);
