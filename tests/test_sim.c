@@ -259,7 +259,8 @@ test_split_cuts(void **state)
 /* What a whole-mesh restart measured. */
 struct restart {
 	double converged_s; /* after the restart; -1: not in time */
-	int hooked, levels, gnodes;
+	int hooked, gnodes, levels;
+	int tops; /* top-level gnodes: 1 unless overlays founded apart */
 	struct sim_names_result names;
 	uint64_t hash;
 };
@@ -290,6 +291,15 @@ restart_run(uint64_t seed, double loss, struct restart *r)
 	r->converged_s = sim_wait_converged(s, sim_now(s) + 120000);
 	r->hooked = sim_hooked(s);
 	sim_gnodes(s, &r->gnodes, &r->levels);
+	bool top[256] = {false};
+	for (int i = 0; i < 200; i++) {
+		struct engine *e = sim_engine(s, i);
+		if (e != NULL && engine_hooked(e) &&
+		    !top[engine_addr(e) >> 24]) {
+			top[engine_addr(e) >> 24] = true;
+			r->tops++;
+		}
+	}
 	/* the handover of records to the gnodes that hold them now */
 	sim_run_until(s, sim_now(s) + 20000);
 	assert_int_equal(sim_names_resolve(s, 300, 5000, &r->names), 0);
@@ -299,10 +309,11 @@ restart_run(uint64_t seed, double loss, struct restart *r)
 }
 
 /* A whole mesh restarted at once re-forms as one overlay: one node, the
- * lowest key of the joiners, founds it, the others join it, so it has the
- * levels a mesh of its size needs and no more (islands founded apart and
- * merged would sit side by side at the top level); every name resolves.
- * The same with 2% loss, and the same seed gives the same run. */
+ * lowest key of the joiners, founds it and the others join it, so every
+ * node lies in the founder's top-level gnode (overlays founded apart, even
+ * merged, would sit side by side at the top level), and it converges
+ * with two levels in use, as before; every name resolves.  The same with
+ * 2% loss, and the same seed gives the same run. */
 static void
 test_restart_all(void **state)
 {
@@ -313,6 +324,7 @@ test_restart_all(void **state)
 	assert_true(a.converged_s >= 0 && a.converged_s < 60);
 	assert_int_equal(a.hooked, 200);
 	assert_true(a.gnodes >= 25);
+	assert_int_equal(a.tops, 1);
 	assert_int_equal(a.levels, 2);
 	assert_true(a.names.resolve_success == 1.0);
 	restart_run(21, 0, &b);
@@ -321,6 +333,7 @@ test_restart_all(void **state)
 	restart_run(22, 0.02, &l);
 	assert_true(l.converged_s >= 0 && l.converged_s < 90);
 	assert_int_equal(l.hooked, 200);
+	assert_int_equal(l.tops, 1);
 	assert_int_equal(l.levels, 2);
 	assert_true(l.names.resolve_success >= 0.99);
 	printf(
