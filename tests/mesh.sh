@@ -386,7 +386,7 @@ log "svc.mesh still resolves from the $((N - 2)) live nodes"
 
 # ---- the holder comes back with its data ----
 # Without bootstrap peers it rejoins through the live peers it saved.  The
-# bound is generous: over 20 runs it took 0.1 to 0.3 s (0.1 s mostly; 0.1
+# bound is generous: over 20 runs it took 0.1 to 0.4 s (0.1 s mostly; 0.1
 # to 2.5 s while a silent peer was waited for 2 s, not hop_timeout), but
 # a peer it asks may have died with it, or send it on to a dead node, and
 # the engine waits longer after each round in which no peer answers.
@@ -562,8 +562,8 @@ fi
 # with the lowest node key founds the overlay and the others join it.
 # They must form one mesh again: every node's maps count exactly the
 # members and sibling gnodes that the addresses of all eight imply.  Over
-# 20 runs that took 1.6 to 2.6 s, and svc.mesh resolved from all eight
-# 2.1 to 5.0 s after the start; before the lowest key founded, never.
+# 20 runs that took 1.1 to 2.6 s, and svc.mesh resolved from all eight
+# 1.7 to 4.3 s after the start; before the lowest key founded, never.
 REFORM_MAX=60
 for i in $(seq 1 $N); do
 	[ -n "${pid[$i]:-}" ] || continue
