@@ -815,7 +815,10 @@ map_full_input(struct engine *e, const struct endpoint *from,
 	if (m->u.map_full.status != MSG_ST_OK) {
 		if (e->hook == HOOK_JOINING) {
 			/* the member that refused knows its gnode best: it
-			 * offers a free slot or a place elsewhere */
+			 * offers a free slot or a place elsewhere; members
+			 * we heard of meanwhile are not ours */
+			inner_fini(&e->inner);
+			e->n_news = 0;
 			engine_log(e, ENGINE_LOG_DEBUG,
 			    "the place we were offered is %s; asking again",
 			    m->u.map_full.status == MSG_ST_FULL ? "full" : "taken");

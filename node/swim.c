@@ -357,7 +357,9 @@ void
 swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
     uint64_t now)
 {
-	if (e->hook != HOOK_DONE || !m->has_src ||
+	/* while our JOIN is answered, news of members admitted after us can
+	 * overtake the (larger) maps: it is ours already */
+	if ((e->hook != HOOK_DONE && e->hook != HOOK_JOINING) || !m->has_src ||
 	    ovl_prefix(m->src, 1) != ovl_prefix(e->addr, 1)) {
 		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
 		return;
@@ -422,11 +424,23 @@ swim_leave(struct engine *e)
 }
 
 void
-swim_tell_all(struct engine *e, uint8_t except)
+swim_tell_all(struct engine *e, uint8_t id)
 {
+	struct msg m;
+
+	/* the news itself, not the queue's head: a burst of joins queues
+	 * more news than one ping carries, and a ping to every member would
+	 * spend the queue's rounds at once */
+	msg_init(&m);
+	m.type = MSG_PING;
+	update_fill(e, ovl_id(e->addr, 0), &m.u.updates.v[0]);
+	update_fill(e, id, &m.u.updates.v[1]);
+	m.u.updates.n = 2;
 	for (int i = 0; i < e->inner.n; i++) {
 		const struct member *mb = &e->inner.m[i];
-		if (mb->state == MEMBER_ALIVE && mb->id != except)
-			send_swim(e, &mb->eps[0], MSG_PING, engine_rand64(e));
+		if (mb->state == MEMBER_ALIVE && mb->id != id) {
+			m.id = engine_rand64(e);
+			engine_send(e, &mb->eps[0], &m);
+		}
 	}
 }

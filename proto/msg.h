@@ -21,7 +21,7 @@
 #define MSG_OUTER_CONTACTS_MAX 3
 #define MSG_MEMBERS_MAX 256
 #define MSG_OUTER_MAX 768
-#define MSG_HOOK_FULL_MAX 16  /* full gnodes named in one HOOK_REQ */
+#define MSG_HOOK_FULL_MAX 64  /* full gnodes named in one HOOK_REQ */
 #define MSG_ITEMS_MAX 64
 #define MSG_IDS_MAX 512
 #define MSG_RECORDS_MAX 64
