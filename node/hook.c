@@ -655,10 +655,10 @@ hook_offer_input(struct engine *e, const struct endpoint *from,
 		    m->u.hook_offer.n_contacts, now);
 		return;
 	}
-	if (m->u.hook_offer.status == MSG_ST_BUSY && e->hook_redirects > 0 &&
+	if (m->u.hook_offer.status == MSG_ST_BUSY &&
 	    ++e->hook_redirects <= HOOK_REDIRECTS_MAX) {
-		/* a node we were sent to holds every place it may give for
-		 * joiners still on their way: one will be free in a moment */
+		/* a joined node holds every place it may give for joiners
+		 * still on their way: one will be free in a moment */
 		e->hook = HOOK_AGAIN;
 		e->hook_again = *from;
 		e->hook_deadline = now + HOOK_AGAIN_MS / 2 +

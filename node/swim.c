@@ -357,11 +357,19 @@ void
 swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
     uint64_t now)
 {
-	/* while our JOIN is answered, news of members admitted after us can
-	 * overtake the (larger) maps: it is ours already */
 	if ((e->hook != HOOK_DONE && e->hook != HOOK_JOINING) || !m->has_src ||
 	    ovl_prefix(m->src, 1) != ovl_prefix(e->addr, 1)) {
 		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		return;
+	}
+	if (e->hook == HOOK_JOINING) {
+		/* while our JOIN is answered, news of a member admitted after
+		 * us can overtake our (larger) maps: take the members it
+		 * names, and nothing else until we are in */
+		for (int i = 0; m->type == MSG_PING && i < m->u.updates.n; i++)
+			if (m->u.updates.v[i].addr != e->addr &&
+			    m->u.updates.v[i].state <= MSG_STATE_SUSPECT)
+				update_apply(e, &m->u.updates.v[i], now);
 		return;
 	}
 	const struct msg_updates *ups = m->type == MSG_PING_REQ ?
