@@ -60,6 +60,13 @@ void sig_sign(uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg, size_t len,
 int sig_verify(const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg,
     size_t len, const uint8_t pk[ANDNA_PK_LEN]);
 
+/* A stand-in for sig_verify() that a host may inject (see
+ * record_verify_with()): it must give sig_verify()'s verdict, 0 or
+ * ANDNA_ESIG, for every input.  The simulator's remembers verdicts, since
+ * thousands of its nodes check the same record. */
+typedef int sig_verify_fn(void *arg, const uint8_t sig[ANDNA_SIG_LEN],
+    const uint8_t *msg, size_t len, const uint8_t pk[ANDNA_PK_LEN]);
+
 /* The simulator's stand-in for a signature: BLAKE2b-512 of `msg` keyed by
  * the signer's public key `pk`.  Anyone can make it, so it proves nothing
  * against a liar; it catches damaged bytes at a hundredth of the cost of

@@ -92,6 +92,11 @@ struct engine_io {
 	/* The node's store (LMDB in the daemon, memory in the simulator);
 	 * the engine never closes it. */
 	struct store *store;
+	/* Checks the owner's signature of every record the engine takes in,
+	 * called with ctx; NULL (the daemon) is sig_verify().  It must give
+	 * sig_verify()'s verdict: the simulator's remembers verdicts across
+	 * its nodes (sim/sigmemo.h). */
+	sig_verify_fn *verify_cb;
 };
 
 /* Why incoming messages were dropped; counted in engine_stats. */

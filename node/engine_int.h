@@ -258,6 +258,8 @@ int ns_replicate(struct engine *e, const struct msg_item *items, int n,
 uint64_t ns_h8(const char *name);
 /* A deep copy of `rec`, or NULL when out of memory. */
 struct record *ns_record_copy(const struct record *rec);
+/* record_verify() through the host's io.verify_cb, if it gave one. */
+int ns_verify(const struct engine *e, const struct record *rec);
 
 /* ns_sync.c: anti-entropy, bulk sync, handover, backups */
 void ns_sync_tick(struct engine *e, uint64_t now, uint64_t *wake);

@@ -60,6 +60,13 @@ gnode_leader(struct engine *e)
 
 /* ---- records and blobs -------------------------------------------------- */
 
+/* Every record the engine takes in is checked here. */
+int
+ns_verify(const struct engine *e, const struct record *rec)
+{
+	return record_verify_with(rec, e->io.verify_cb, e->io.ctx);
+}
+
 /* The record's wire form in a buffer the caller frees; NULL on failure. */
 static uint8_t *
 rec_blob(const struct record *rec, size_t *len)
@@ -592,7 +599,7 @@ int
 ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now)
 {
 	const struct record *rec = it->rec;
-	int rc = record_verify(rec);
+	int rc = ns_verify(e, rec);
 
 	if (rc != 0) {
 		e->ns.rejected_sig++;
@@ -881,7 +888,7 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 		reply_register(e, m, MSG_ST_NOT_RESPONSIBLE, 0, 0, now);
 		return;
 	}
-	if (record_verify(rec) != 0) {
+	if (ns_verify(e, rec) != 0) {
 		e->ns.rejected_sig++;
 		reply_register(e, m, MSG_ST_BAD_SIG, 0, 0, now);
 		return;
@@ -981,7 +988,7 @@ handle_counter(struct engine *e, struct msg *m, uint64_t now)
 	if (ns_role(e, key_hash(rec->owner)) != NS_PRIMARY ||
 	    m->u.counter_check.route.n_exclude > 0) {
 		status = MSG_ST_NOT_RESPONSIBLE;
-	} else if (record_verify(rec) != 0 ||
+	} else if (ns_verify(e, rec) != 0 ||
 	    (m->u.counter_check.op == MSG_OP_REMOVE) != record_is_release(rec)) {
 		e->ns.rejected_sig++;
 		status = MSG_ST_BAD_SIG;

@@ -205,7 +205,7 @@ ns_resolve_pending_done(struct engine *e, struct pending *p,
 {
 	uint8_t st = m == NULL ? MSG_ST_BUSY : m->u.resolve_reply.status;
 	struct record *rec = m == NULL ? NULL : m->u.resolve_reply.rec;
-	if (st == MSG_ST_OK && (rec == NULL || record_verify(rec) != 0 ||
+	if (st == MSG_ST_OK && (rec == NULL || ns_verify(e, rec) != 0 ||
 	    strcmp(rec->name, p->name) != 0 || record_is_release(rec))) {
 		/* a forged, foreign or empty record: never used, never cached */
 		e->ns.rejected_sig++;
@@ -323,7 +323,7 @@ ns_reverse_done(struct engine *e, struct pending *p, const struct msg *m,
 		ev.status = 0;
 		for (int i = 0; i < m->u.reverse_reply.n_records; i++) {
 			const struct record *rec = m->u.reverse_reply.records[i];
-			if (record_verify(rec) == 0 && !record_is_release(rec))
+			if (ns_verify(e, rec) == 0 && !record_is_release(rec))
 				ok[ev.n_recs++] = rec;
 			else
 				e->ns.rejected_sig++;

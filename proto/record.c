@@ -171,6 +171,13 @@ record_sign(struct record *rec, const struct keypair *kp)
 int
 record_verify(const struct record *rec)
 {
+	return record_verify_with(rec, NULL, NULL);
+}
+
+/* record_verify() with an injected signature check. */
+int
+record_verify_with(const struct record *rec, sig_verify_fn *fn, void *arg)
+{
 	size_t len;
 	int r;
 
@@ -178,7 +185,8 @@ record_verify(const struct record *rec)
 	if (buf == NULL)
 		return ANDNA_ENOMEM;
 	r = record_signing_bytes(rec, buf, RECORD_SIGNING_MAX, &len);
-	if (r == 0 && sig_verify(rec->sig, buf, len, rec->owner) != 0)
+	if (r == 0 && (fn != NULL ? fn(arg, rec->sig, buf, len, rec->owner) :
+	    sig_verify(rec->sig, buf, len, rec->owner)) != 0)
 		r = ANDNA_EREC_SIG;
 	free(buf);
 	return r;

@@ -86,6 +86,11 @@ int record_sign(struct record *rec, const struct keypair *kp);
  * ANDNA_EREC_SIG, ANDNA_ENOMEM or an error of record_signing_bytes(). */
 int record_verify(const struct record *rec);
 
+/* The same with `fn` (called with `arg`) checking the signature instead of
+ * sig_verify(); fn NULL is record_verify(). */
+int record_verify_with(
+    const struct record *rec, sig_verify_fn *fn, void *arg);
+
 /* Returns true if `a` and `b` hold the same fields and signature. */
 bool record_equal(const struct record *a, const struct record *b);
 

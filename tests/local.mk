@@ -36,6 +36,12 @@ tests_test_sim_ns_CFLAGS = $(TEST_CFLAGS)
 tests_test_sim_ns_LDADD = $(TEST_LIBS)
 TESTS += tests/test_sim_ns
 
+check_PROGRAMS += tests/test_sigmemo
+tests_test_sigmemo_SOURCES = tests/test_sigmemo.c
+tests_test_sigmemo_CFLAGS = $(TEST_CFLAGS)
+tests_test_sigmemo_LDADD = $(TEST_LIBS)
+TESTS += tests/test_sigmemo
+
 check_PROGRAMS += tests/test_dns
 tests_test_dns_SOURCES = tests/test_dns.c
 tests_test_dns_CFLAGS = $(TEST_CFLAGS)
