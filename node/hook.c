@@ -784,8 +784,10 @@ join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		    ovl_id(m->src, level));
 		if (x != NULL && x->heard_at < now) {
 			struct contact c = { m->src, *from };
-			if (x->children == 0)
+			if (x->children == 0) {
 				x->children = 1;
+				x->learned_at = now;
+			}
 			x->heard_at = now;
 			outer_add_contact(x, &c);
 			engine_maps_changed(e);
@@ -797,7 +799,7 @@ join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		return;
 	}
 	r.u.map_full.n_outer = (uint16_t)gossip_entries_for(e, m->src,
-	    r.u.map_full.outer, MSG_OUTER_MAX, now);
+	    r.u.map_full.outer, MSG_OUTER_MAX, MSG_STREAM_MAX, NULL, 0, now);
 	engine_send(e, from, &r);
 	msg_free(&r);
 }
