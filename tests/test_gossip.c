@@ -1,5 +1,6 @@
 /* Outer-map gossip of one engine (node/gossip.c): which entries go in a
- * datagram, whole or as refreshes, and what a receiver takes from them.
+ * datagram, whole or as refreshes, and what a receiver takes from them;
+ * and the news of full gnodes a joiner brings (node/hook.c).
  * The engine founds an overlay alone; its outer map is then filled by
  * hand, as large as gnodes of 32 and of 256 make it. */
 #include "config.h"
@@ -262,6 +263,55 @@ test_merge_refresh(void **state)
 	engine_free(e);
 }
 
+/* A joiner's HOOK_REQ names gnodes that turned it away as full: siblings
+ * inside our parents count as full until their next refresh; gnodes
+ * outside them are not ours to judge. */
+static void
+test_joiner_names_full(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+	struct keypair kp;
+	uint8_t seed[32] = {99}, buf[MSG_DGRAM_MAX];
+	struct endpoint from = {.family = 4, .ip = {127, 0, 0, 50}, .port = 9};
+	struct msg m;
+	size_t len;
+
+	fill_outer(e, 4);
+	struct outer_entry *l1 = &e->outer.e[1][0], *l2 = &e->outer.e[2][1];
+	struct outer_entry *other = &e->outer.e[1][2];
+	uint16_t other_children = other->children;
+	uint64_t heard = l1->heard_at;
+	assert_true(l1->children < 32 && l2->children < 32);
+	keypair_from_seed(&kp, seed);
+	msg_init(&m);
+	m.type = MSG_HOOK_REQ;
+	m.id = 77;
+	m.u.hook_req.full[m.u.hook_req.n_full++] = ovl_prefix(e->addr, 2) |
+	    (ovl_addr_t)l1->id << 8 | 1;
+	m.u.hook_req.full[m.u.hook_req.n_full++] = ovl_prefix(e->addr, 3) |
+	    (ovl_addr_t)l2->id << 16 | 2;
+	/* a level-1 gnode under another level-2 parent */
+	m.u.hook_req.full[m.u.hook_req.n_full++] =
+	    (ovl_prefix(e->addr, 3) | (ovl_addr_t)l2->id << 16 |
+	    (ovl_addr_t)other->id << 8) | 1;
+	memcpy(m.u.hook_req.lowest.key, kp.pk, ANDNA_PK_LEN);
+	assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
+	engine_input(e, &from, buf, len, NOW + 10);
+
+	assert_int_equal(l1->children, e->cfg.gnode_size);
+	assert_int_equal(l2->children, e->cfg.gnode_size);
+	assert_int_equal(other->children, other_children);
+	assert_int_equal(l1->heard_at, heard);
+
+	/* the gnode's own refresh brings its true size back */
+	struct msg_outer in = {.level = 1, .id = l1->id, .children = 5,
+	    .age = 1};
+	gossip_merge(e, ovl_prefix(e->addr, 1) | 5, &in, 1, NOW + 10);
+	assert_int_equal(l1->children, 5);
+	engine_free(e);
+}
+
 int
 main(void)
 {
@@ -270,6 +320,7 @@ main(void)
 	    cmocka_unit_test(test_answer_fills_gaps),
 	    cmocka_unit_test(test_large_map_in_turn),
 	    cmocka_unit_test(test_merge_refresh),
+	    cmocka_unit_test(test_joiner_names_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
