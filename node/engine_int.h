@@ -327,9 +327,12 @@ void gossip_push(struct engine *e, const struct endpoint *to,
 void gossip_input(struct engine *e, const struct endpoint *from,
     const struct msg *m, uint64_t now);
 /* Fills `out` with the outer entries the node at `to` should hear from
- * us, our own gnodes first; returns how many (at most `max`). */
+ * us, our own gnodes first, in at most `room` bytes of encoding; returns
+ * how many (at most `max`).  `heard` is what `to` just sent us, if we
+ * answer it: the entries it did not name go whole first. */
 int gossip_entries_for(struct engine *e, ovl_addr_t to,
-    struct msg_outer *out, int max, uint64_t now);
+    struct msg_outer *out, int max, size_t room,
+    const struct msg_outer *heard, int n_heard, uint64_t now);
 /* Merges entries heard from the node at `from`. */
 void gossip_merge(struct engine *e, ovl_addr_t from,
     const struct msg_outer *in, int n, uint64_t now);

@@ -58,59 +58,119 @@ entry_out(const struct outer_entry *x, int level, uint64_t now,
 struct pick {
 	int level;
 	int idx;
-	uint64_t heard_at;
+	bool unnamed; /* the receiver's message did not name it */
 	bool taken;
 };
 
-static int
-fresher_first(const void *a, const void *b)
-{
-	const struct pick *x = a, *y = b;
+/* Entries that go whole in an exchange besides our own: those the asker
+ * did not name in its request (it lacks them), the newest we learned of
+ * (a new gnode spreads at once), then some in turn (every entry's
+ * contacts go round).  The others go as refreshes without contacts,
+ * about 7 bytes each, so one datagram refreshes a map of a hundred
+ * entries and an entry's age does not grow with the map. */
+#define GOSSIP_WHOLE_NEW 3
+#define GOSSIP_WHOLE_TURN 3
 
-	return x->heard_at < y->heard_at ? 1 : x->heard_at > y->heard_at ? -1 : 0;
+/* Appends `o` to out[*n] unless it would pass `max` entries or `room`
+ * bytes; returns whether it went. */
+static bool
+put_entry(struct msg_outer *out, int *n, int max, size_t *room,
+    const struct msg_outer *o)
+{
+	size_t len = msg_outer_len(o);
+
+	if (*n >= max || len == 0 || len > *room)
+		return false;
+	out[(*n)++] = *o;
+	*room -= len;
+	return true;
+}
+
+/* The next entry to go whole: one the receiver did not name (it lacks
+ * it), else the newest we learned of; NULL when none is left. */
+static struct pick *
+next_whole(struct engine *e, struct pick *picks, int total)
+{
+	struct pick *best = NULL;
+
+	for (int i = 0; i < total; i++) {
+		struct pick *p = &picks[i];
+		if (p->taken)
+			continue;
+		if (best == NULL || p->unnamed > best->unnamed ||
+		    (p->unnamed == best->unnamed &&
+		    e->outer.e[p->level][p->idx].learned_at >
+		    e->outer.e[best->level][best->idx].learned_at))
+			best = p;
+	}
+	return best;
 }
 
 int
 gossip_entries_for(struct engine *e, ovl_addr_t to, struct msg_outer *out,
-    int max, uint64_t now)
+    int max, size_t room, const struct msg_outer *heard, int n_heard,
+    uint64_t now)
 {
 	int diff = ovl_diff_level(e->addr, to), n = 0, total = 0;
 	int first = diff > 0 ? diff : 1;
 	struct pick picks[MSG_OUTER_MAX];
+	struct msg_outer o;
+	size_t whole = 0;
+	uint8_t named[ANDNA_LEVELS][256 / 8];
+
+	memset(named, 0, sizeof(named));
+	for (int i = 0; i < n_heard; i++)
+		named[heard[i].level][heard[i].id / 8] |=
+		    (uint8_t)(1u << (heard[i].id % 8));
 
 	/* our own gnodes first: they are the freshest news we have */
-	for (int level = first; level < ANDNA_LEVELS && n < max; level++)
-		own_entry(e, level, &out[n++]);
+	for (int level = first; level < ANDNA_LEVELS; level++) {
+		own_entry(e, level, &o);
+		put_entry(out, &n, max, &room, &o);
+	}
 	for (int level = first; level < ANDNA_LEVELS; level++) {
 		for (int i = 0; i < e->outer.n[level]; i++) {
 			const struct outer_entry *x = &e->outer.e[level][i];
-			if (level == diff && x->id == ovl_id(to, diff) && n < max) {
+			entry_out(x, level, now, &o);
+			if (level == diff && x->id == ovl_id(to, diff)) {
 				/* the receiver's own gnode always goes: our
 				 * contacts there may be members it has not met
 				 * (see meet_unknown) */
-				entry_out(x, level, now, &out[n++]);
+				put_entry(out, &n, max, &room, &o);
 				continue;
 			}
-			picks[total++] = (struct pick){ level, i, x->heard_at, false };
+			whole += msg_outer_len(&o);
+			bool unnamed = heard != NULL &&
+			    (named[level][x->id / 8] & (1u << (x->id % 8))) == 0;
+			picks[total++] = (struct pick){ level, i, unnamed, false };
 		}
 	}
 	if (total == 0)
 		return n;
-	/* half the room for the entries in the order we keep them, in turn
-	 * from where the last exchange stopped, so every entry goes out... */
-	int start = e->gossip_rotate % total, k;
-	for (k = 0; k < total && n < max - (max - n) / 2; k++) {
-		struct pick *p = &picks[(start + k) % total];
+	bool all_whole = whole <= room && n + total <= max;
+	for (int k = 0; !all_whole; k++) {
+		struct pick *p = next_whole(e, picks, total);
+		if (p == NULL || (!p->unnamed && k >= GOSSIP_WHOLE_NEW))
+			break;
+		entry_out(&e->outer.e[p->level][p->idx], p->level, now, &o);
+		if (!put_entry(out, &n, max, &room, &o))
+			break;
 		p->taken = true;
-		entry_out(&e->outer.e[p->level][p->idx], p->level, now, &out[n++]);
+	}
+	/* the rest in turn from where the last exchange stopped, so every
+	 * entry goes out even when they do not all fit */
+	int start = e->gossip_rotate % total, k, turn = 0;
+	for (k = 0; k < total; k++) {
+		struct pick *p = &picks[(start + k) % total];
+		if (p->taken)
+			continue;
+		entry_out(&e->outer.e[p->level][p->idx], p->level, now, &o);
+		if (!all_whole && turn++ >= GOSSIP_WHOLE_TURN)
+			o.n_contacts = 0;
+		if (!put_entry(out, &n, max, &room, &o))
+			break;
 	}
 	e->gossip_rotate = (start + k) % total;
-	/* ...and the rest for the freshest news, so it spreads at once */
-	qsort(picks, (size_t)total, sizeof(picks[0]), fresher_first);
-	for (int i = 0; i < total && n < max; i++)
-		if (!picks[i].taken)
-			entry_out(&e->outer.e[picks[i].level][picks[i].idx],
-			    picks[i].level, now, &out[n++]);
 	return n;
 }
 
@@ -122,7 +182,8 @@ contact_inside(ovl_addr_t contact, ovl_addr_t gnode, int level)
 }
 
 static void gossip_send(struct engine *e, const struct endpoint *to,
-    ovl_addr_t to_addr, bool want_reply, uint64_t id, uint64_t now);
+    ovl_addr_t to_addr, bool want_reply, uint64_t id,
+    const struct msg *asked, uint64_t now);
 
 /* News of one of our own gnodes may name nodes inside it that we do not
  * know, nor their gnodes: two groups that founded gnodes under one parent
@@ -141,7 +202,7 @@ meet_unknown(struct engine *e, const struct msg_outer *x, ovl_addr_t gnode,
 			swim_introduce(e, &x->contacts[c].ep);
 		else if (d > 0 && outer_find(&e->outer, d, ovl_id(a, d)) == NULL)
 			gossip_send(e, &x->contacts[c].ep, a, true,
-			    engine_rand64(e), now);
+			    engine_rand64(e), NULL, now);
 	}
 }
 
@@ -170,11 +231,15 @@ gossip_merge(struct engine *e, ovl_addr_t from, const struct msg_outer *in,
 		if (o != NULL && heard <= o->heard_at)
 			continue;
 		if (o == NULL) {
-			if (e->outer.n[level] + 1 >= 256)
+			/* a refresh without contacts is of no use for a
+			 * gnode we cannot reach: its whole entry comes in
+			 * turn */
+			if (x->n_contacts == 0 || e->outer.n[level] + 1 >= 256)
 				continue;
 			o = outer_get(&e->outer, level, x->id);
 			if (o == NULL)
 				continue;
+			o->learned_at = now;
 			engine_maps_changed(e);
 		}
 		if (o->children != x->children)
@@ -207,13 +272,14 @@ gossip_sweep(struct engine *e, uint64_t now)
 	}
 }
 
-/* Sends our entries to `to`, asking for theirs when `want_reply`. */
+/* Sends our entries to `to`, asking for theirs when `want_reply`, or
+ * answering its GOSSIP `asked`. */
 static void
 gossip_send(struct engine *e, const struct endpoint *to, ovl_addr_t to_addr,
-    bool want_reply, uint64_t id, uint64_t now)
+    bool want_reply, uint64_t id, const struct msg *asked, uint64_t now)
 {
-	/* as many entries as fit one datagram at about 60 bytes each */
-	struct msg_outer entries[(MSG_DGRAM_MAX - 200) / 60];
+	/* as many entries as fit one datagram, at 6 bytes or more each */
+	struct msg_outer entries[(MSG_DGRAM_MAX - MSG_GOSSIP_HEAD) / 6];
 	struct msg m;
 
 	msg_init(&m);
@@ -222,7 +288,10 @@ gossip_send(struct engine *e, const struct endpoint *to, ovl_addr_t to_addr,
 	m.u.gossip.want_reply = want_reply;
 	m.u.gossip.outer = entries;
 	m.u.gossip.n_outer = (uint16_t)gossip_entries_for(e, to_addr, entries,
-	    (int)(sizeof(entries) / sizeof(entries[0])), now);
+	    (int)(sizeof(entries) / sizeof(entries[0])),
+	    MSG_DGRAM_MAX - MSG_GOSSIP_HEAD,
+	    asked != NULL ? asked->u.gossip.outer : NULL,
+	    asked != NULL ? asked->u.gossip.n_outer : 0, now);
 	engine_send(e, to, &m);
 	m.u.gossip.outer = NULL; /* on our stack, not for msg_free */
 }
@@ -232,14 +301,14 @@ gossip_hello(struct engine *e, const struct endpoint *to, uint64_t now)
 {
 	/* as if to ourselves: every level of ours, since we do not know
 	 * where the receiver is */
-	gossip_send(e, to, e->addr, true, engine_rand64(e), now);
+	gossip_send(e, to, e->addr, true, engine_rand64(e), NULL, now);
 }
 
 void
 gossip_push(struct engine *e, const struct endpoint *to, ovl_addr_t to_addr,
     uint64_t now)
 {
-	gossip_send(e, to, to_addr, false, engine_rand64(e), now);
+	gossip_send(e, to, to_addr, false, engine_rand64(e), NULL, now);
 }
 
 void
@@ -278,7 +347,8 @@ gossip_tick(struct engine *e, uint64_t now, uint64_t *wake)
 				}
 			}
 			if (ep != NULL)
-				gossip_send(e, ep, addr, true, engine_rand64(e), now);
+				gossip_send(e, ep, addr, true, engine_rand64(e),
+				    NULL, now);
 		}
 		uint32_t iv = e->cfg.gossip_interval_ms;
 		e->next_gossip = now + iv / 2 + engine_rand_below(e, iv);
@@ -300,6 +370,6 @@ gossip_input(struct engine *e, const struct endpoint *from,
 	 * ours may be members it never met (two groups that founded one id,
 	 * or the halves of a healed partition) */
 	if (m->u.gossip.want_reply)
-		gossip_send(e, from, m->src, false, m->id, now);
+		gossip_send(e, from, m->src, false, m->id, m, now);
 	gossip_merge(e, m->src, m->u.gossip.outer, m->u.gossip.n_outer, now);
 }

@@ -526,6 +526,25 @@ hook_sweep(struct engine *e, uint64_t now)
 	}
 }
 
+/* The joiner names gnodes that sent it on for want of room: siblings of
+ * ours we still think roomy are full for now, so the joiners after it
+ * are not sent round them again.  The next refresh from those gnodes
+ * brings their true size back (the age of our entry stays). */
+static void
+take_full_news(struct engine *e, const struct msg *req)
+{
+	for (int i = 0; i < req->u.hook_req.n_full; i++) {
+		ovl_addr_t g = req->u.hook_req.full[i];
+		int level = ovl_id(g, 0); /* 1..3, as the decoder checked */
+		if (ovl_prefix(g, level + 1) != ovl_prefix(e->addr, level + 1))
+			continue;
+		struct outer_entry *x = outer_find(&e->outer, level,
+		    ovl_id(g, level));
+		if (x != NULL && x->children < e->cfg.gnode_size)
+			x->children = (uint16_t)e->cfg.gnode_size;
+	}
+}
+
 /* A sibling gnode at `level` with room that we can name contacts of, or
  * NULL.  Our news of a sibling's size may be older than the joiner's. */
 static const struct outer_entry *
@@ -620,8 +639,10 @@ hook_req_input(struct engine *e, const struct endpoint *from,
 	r.type = MSG_HOOK_OFFER;
 	r.id = m->id;
 	r.u.hook_offer.gnode_size = (uint16_t)e->cfg.gnode_size;
-	if (e->hook == HOOK_DONE)
+	if (e->hook == HOOK_DONE) {
+		take_full_news(e, m);
 		r.u.hook_offer.status = make_offer(e, m, now, &r);
+	}
 	else {
 		r.u.hook_offer.status = MSG_ST_JOINING;
 		if (e->hook == HOOK_ASKING || e->hook == HOOK_AGAIN)
@@ -784,8 +805,10 @@ join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		    ovl_id(m->src, level));
 		if (x != NULL && x->heard_at < now) {
 			struct contact c = { m->src, *from };
-			if (x->children == 0)
+			if (x->children == 0) {
 				x->children = 1;
+				x->learned_at = now;
+			}
 			x->heard_at = now;
 			outer_add_contact(x, &c);
 			engine_maps_changed(e);
@@ -797,7 +820,7 @@ join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		return;
 	}
 	r.u.map_full.n_outer = (uint16_t)gossip_entries_for(e, m->src,
-	    r.u.map_full.outer, MSG_OUTER_MAX, now);
+	    r.u.map_full.outer, MSG_OUTER_MAX, MSG_STREAM_MAX, NULL, 0, now);
 	engine_send(e, from, &r);
 	msg_free(&r);
 }

@@ -44,6 +44,7 @@ struct outer_entry {
 	uint8_t n_contacts;
 	uint16_t children; /* members (level 1) or child gnodes */
 	uint64_t heard_at; /* node time the freshest news is from */
+	uint64_t learned_at; /* node time we first heard of the gnode */
 	struct contact contacts[OUTER_CONTACTS];
 };
 

@@ -1,15 +1,44 @@
 #include "node/round.h"
 
+/* The lowest id of `s` at or above `from`, or -1. */
+static int
+first_at_or_above(const struct idset *s, int from)
+{
+	for (int w = from >> 6; w < 4; w++) {
+		uint64_t bits = s->w[w];
+		if (w == from >> 6)
+			bits &= ~(uint64_t)0 << (from & 63);
+		if (bits != 0)
+			return w * 64 + __builtin_ctzll(bits);
+	}
+	return -1;
+}
+
+/* The highest id of `s` at or below `from`, or -1. */
+static int
+last_at_or_below(const struct idset *s, int from)
+{
+	for (int w = from >> 6; w >= 0; w--) {
+		uint64_t bits = s->w[w];
+		if (w == from >> 6 && (from & 63) < 63)
+			bits &= ((uint64_t)1 << ((from & 63) + 1)) - 1;
+		if (bits != 0)
+			return w * 64 + 63 - __builtin_clzll(bits);
+	}
+	return -1;
+}
+
 int
 round_nearest(const struct idset *s, uint8_t want)
 {
-	for (int d = 0; d < 256; d++) {
-		if (want + d <= 255 && idset_has(s, (uint8_t)(want + d)))
-			return want + d;
-		if (d > 0 && want - d >= 0 && idset_has(s, (uint8_t)(want - d)))
-			return want - d;
-	}
-	return -1;
+	/* a word at a time: every route and every rounding asks this */
+	int up = first_at_or_above(s, want), down = last_at_or_below(s, want);
+
+	if (up < 0)
+		return down;
+	if (down < 0 || up - want <= want - down)
+		return up; /* a tie goes up, as +d is tried before -d */
+	return down;
 }
 
 int

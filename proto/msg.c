@@ -92,22 +92,40 @@ put_contacts(
 	}
 }
 
+/* Writes one outer-map entry. */
+static void
+put_outer_entry(struct wire_enc *e, const struct msg_outer *o)
+{
+	wire_put_array(e, 5, 5, 5);
+	wire_put_uint(e, o->level, ANDNA_LEVELS - 1);
+	if (o->level == 0)
+		wire_enc_fail(e, ANDNA_EINVAL);
+	wire_put_uint(e, o->id, UINT8_MAX);
+	wire_put_uint(e, o->children, UINT16_MAX);
+	wire_put_uint(e, o->age, UINT32_MAX);
+	put_contacts(e, o->n_contacts, o->contacts, MSG_OUTER_CONTACTS_MAX);
+}
+
 /* Writes an array of outer-map entries. */
 static void
 put_outer(struct wire_enc *e, size_t n, const struct msg_outer *o)
 {
 	wire_put_array(e, n, 0, MSG_OUTER_MAX);
-	for (size_t i = 0; e->err == 0 && i < n; i++) {
-		wire_put_array(e, 5, 5, 5);
-		wire_put_uint(e, o[i].level, ANDNA_LEVELS - 1);
-		if (o[i].level == 0)
-			wire_enc_fail(e, ANDNA_EINVAL);
-		wire_put_uint(e, o[i].id, UINT8_MAX);
-		wire_put_uint(e, o[i].children, UINT16_MAX);
-		wire_put_uint(e, o[i].age, UINT32_MAX);
-		put_contacts(
-		    e, o[i].n_contacts, o[i].contacts, MSG_OUTER_CONTACTS_MAX);
-	}
+	for (size_t i = 0; e->err == 0 && i < n; i++)
+		put_outer_entry(e, &o[i]);
+}
+
+size_t
+msg_outer_len(const struct msg_outer *o)
+{
+	uint8_t buf[MSG_OUTER_LEN_MAX];
+	msgpack_packer pk;
+	struct wire_buf wb;
+	struct wire_enc e = {.pk = &pk};
+
+	wire_buf_init(&wb, &pk, buf, sizeof(buf));
+	put_outer_entry(&e, o);
+	return e.err == 0 && !wb.full ? wb.len : 0;
 }
 
 /* Writes a routing header. */

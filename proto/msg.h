@@ -148,6 +148,21 @@ struct msg_outer {
 	struct msg_contact contacts[MSG_OUTER_CONTACTS_MAX];
 };
 
+/* The longest encoding of one outer-map entry: header, level, id,
+ * children, age, and three contacts of [addr, IPv6 endpoint]. */
+#define MSG_OUTER_LEN_MAX (1 + 1 + 2 + 3 + 5 + 1 + 3 * (1 + 5 + 2 + 18))
+
+/* The most a GOSSIP without entries takes: envelope (header, version,
+ * type, id, hops, src, node key), body header, want-reply flag, the entry
+ * array's header, and the seal.  A datagram has MSG_DGRAM_MAX less this
+ * for entries. */
+#define MSG_GOSSIP_HEAD \
+	(1 + 1 + 1 + 9 + 1 + 5 + 2 + ANDNA_PK_LEN + 1 + 1 + 3 + MSG_SIG_TRAILER)
+
+/* The encoded length of the entry `o`, for filling a datagram; 0 if `o`
+ * cannot be encoded. */
+size_t msg_outer_len(const struct msg_outer *o);
+
 /* The routing header [target, origin, origin ep, exclude] of a routed
  * request. */
 struct msg_route {

@@ -284,9 +284,9 @@ print_text(const struct sim_report *r)
 	printf("joined in %.1f s, converged after %s, agree %.4f\n", r->join_s,
 	    secs(r->converged_s, b, sizeof(b)), r->agree);
 	printf("%d level-1 gnodes over %d levels, widest holds %d; %.2f "
-	       "msgs/node/s; %.0f bytes of state/node\n",
+	       "msgs/node/s (%.0f bytes/node/s); %.0f bytes of state/node\n",
 	    r->gnodes, r->levels, r->widest, r->msgs_per_node_s,
-	    r->bytes_state_per_node);
+	    r->bytes_per_node_s, r->bytes_state_per_node);
 	print_probes("probes", &r->probes);
 	if (r->names.names > 0) {
 		printf("names %d: %d registered, %d failed, in %.1f s\n",

@@ -2653,7 +2653,8 @@ report_init(const struct sim_params *p, struct sim_report *r)
 	r->seed = p->seed;
 	r->loss = p->loss;
 	r->converged_s = r->agree = -1;
-	r->msgs_per_node_s = r->bytes_state_per_node = -1;
+	r->msgs_per_node_s = r->bytes_per_node_s = -1;
+	r->bytes_state_per_node = -1;
 	r->crash_converged_s = r->crash_agree = -1;
 	r->leave_converged_s = r->leave_agree = -1;
 	r->split_s = r->split_agree = -1;
@@ -2687,16 +2688,19 @@ scenario_phases(struct sim *s, struct sim_report *r, double wall0)
 	phase_converge(
 	    s, until, wall0, "converging", &r->converged_s, &r->agree);
 	if (sim_now(s) < deadline) {
-		uint64_t sent = sim_engine_sent(s);
+		uint64_t sent = sim_engine_sent(s), bytes = s->c.bytes;
 		uint64_t t0 = sim_now(s), t1 = t0 + p->steady_ms;
 		progress(s, wall0, "steady state");
 		run_reporting(
 		    s, t1 < deadline ? t1 : deadline, wall0, "steady state");
 		double secs = (double)(sim_now(s) - t0) / 1000;
-		if (secs > 0 && s->running > 0)
+		if (secs > 0 && s->running > 0) {
 			r->msgs_per_node_s =
 			    (double)(sim_engine_sent(s) - sent) / s->running /
 			    secs;
+			r->bytes_per_node_s =
+			    (double)(s->c.bytes - bytes) / s->running / secs;
+		}
 		r->bytes_state_per_node = sim_state_bytes(s);
 	}
 	sim_gnodes(s, &r->gnodes, &r->levels);
@@ -2873,6 +2877,7 @@ sim_report_json(const struct sim_report *r, FILE *f)
 	json_num(f, "widest_gnode", r->widest, false);
 	json_probes(f, "", &r->probes);
 	json_num(f, "msgs_per_node_s", r->msgs_per_node_s, false);
+	json_num(f, "bytes_per_node_s", r->bytes_per_node_s, false);
 	json_num(f, "bytes_state_per_node", r->bytes_state_per_node, false);
 	json_names(f, "", &r->names);
 	json_num(f, "register_s", r->register_s, false);

@@ -32,7 +32,8 @@ struct sim_params {
 	double leave;		  /* fraction leaving gracefully, 0: none */
 	bool partition;		  /* split in two halves, then heal */
 	uint32_t split_ms;	  /* how long the split lasts; 0: auto */
-	uint32_t steady_ms;	  /* steady-state window for msgs_per_node_s */
+	uint32_t steady_ms;	  /* steady-state window for msgs_per_node_s
+				   * and bytes_per_node_s */
 	int probes;		  /* routed probes per batch */
 	uint32_t probe_spread_ms; /* probes of a batch start over this time */
 	uint64_t max_time_ms;	  /* bound on the simulated time of a run */
@@ -341,6 +342,7 @@ struct sim_report {
 	int widest;	    /* see sim_widest() */
 	struct sim_probe_result probes;
 	double msgs_per_node_s;
+	double bytes_per_node_s; /* what those messages weigh */
 	double bytes_state_per_node;
 	int crashed;
 	double crash_converged_s, crash_agree;

@@ -1664,6 +1664,69 @@ test_mutations(void **state)
 	free(re);
 }
 
+/* Gossip fills a datagram by msg_outer_len(): entries of MSG_DGRAM_MAX -
+ * MSG_GOSSIP_HEAD bytes, with the largest envelope, must fit, and each
+ * entry's length must be what it adds to the message. */
+static void
+test_gossip_room(void **state)
+{
+	(void)state;
+	struct keypair kp;
+	uint8_t buf[MSG_DGRAM_MAX + MSG_OUTER_LEN_MAX];
+	uint64_t rng = 99;
+	struct msg m;
+	size_t len, empty;
+
+	test_key(&kp);
+	msg_init(&m);
+	m.type = MSG_GOSSIP;
+	m.id = UINT64_MAX;
+	m.hops = MSG_HOPS_MAX;
+	m.has_src = true;
+	m.src = UINT32_MAX;
+	m.u.gossip.want_reply = true;
+	assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &empty), 0);
+	/* the array header grows from 1 to 3 bytes past 15 entries */
+	assert_true(empty + 2 <= MSG_GOSSIP_HEAD);
+
+	struct msg_outer o[200];
+	size_t room = MSG_DGRAM_MAX - MSG_GOSSIP_HEAD, sum = 0;
+	uint16_t n = 0;
+	memset(o, 0, sizeof(o));
+	for (; n < 200; n++) {
+		o[n].level = (uint8_t)(1 + n % 3);
+		o[n].id = (uint8_t)(n * 37);
+		o[n].children = (uint16_t)(n % 5 == 0 ? UINT16_MAX : n);
+		o[n].age = (uint32_t)(n % 7 == 0 ? UINT32_MAX : n * 3);
+		o[n].n_contacts = n % 4 == 0 ? fill_contacts(o[n].contacts,
+		    (uint8_t)(n % MSG_OUTER_CONTACTS_MAX + 1), &rng) : 0;
+		size_t l = msg_outer_len(&o[n]);
+		assert_true(l > 0 && l <= MSG_OUTER_LEN_MAX);
+		if (sum + l > room)
+			break;
+		sum += l;
+		m.u.gossip.outer = o;
+		m.u.gossip.n_outer = (uint16_t)(n + 1);
+		assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
+		assert_int_equal(len, empty + sum + (n + 1 > 15 ? 2 : 0));
+	}
+	assert_true(n > 15 && n < 200);
+	assert_true(len <= MSG_DGRAM_MAX);
+
+	/* the longest entry there is */
+	struct msg_outer big = {.level = 3, .id = UINT8_MAX,
+	    .children = UINT16_MAX, .age = UINT32_MAX,
+	    .n_contacts = MSG_OUTER_CONTACTS_MAX};
+	for (int i = 0; i < MSG_OUTER_CONTACTS_MAX; i++) {
+		big.contacts[i].addr = UINT32_MAX;
+		big.contacts[i].ep.family = 6;
+	}
+	assert_int_equal(msg_outer_len(&big), MSG_OUTER_LEN_MAX);
+	big.level = 0;
+	assert_int_equal(msg_outer_len(&big), 0);
+	m.u.gossip.outer = NULL;
+}
+
 static void
 test_names_and_endpoints(void **state)
 {
@@ -1738,6 +1801,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_field_faults),
 	    cmocka_unit_test(test_mutations),
 	    cmocka_unit_test(test_names_and_endpoints),
+	    cmocka_unit_test(test_gossip_room),
 	};
 
 	if (crypto_init() != 0)

@@ -50,6 +50,52 @@ test_nearest_table(void **state)
 	}
 }
 
+/* The rule as DESIGN.md words it, one id at a time. */
+static int
+nearest_by_steps(const struct idset *s, int want)
+{
+	for (int d = 0; d < 256; d++) {
+		if (want + d <= 255 && idset_has(s, (uint8_t)(want + d)))
+			return want + d;
+		if (want - d >= 0 && idset_has(s, (uint8_t)(want - d)))
+			return want - d;
+	}
+	return -1;
+}
+
+/* round_nearest() works a word at a time; it must give what the steps
+ * give for every target, over sets sparse and dense, and across the
+ * 64-bit word edges. */
+static void
+test_nearest_as_steps(void **state)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int checked = 0;
+
+	(void)state;
+	for (int round = 0; round < 600; round++) {
+		struct idset s;
+		memset(&s, 0, sizeof(s));
+		int density = 1 + round % 40; /* 1 in `density` ids set */
+		for (int id = 0; id < 256; id++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			if (x % (uint64_t)density == 0 || (round % 7 == 0 &&
+			    (id == 63 || id == 64 || id == 191)))
+				idset_add(&s, (uint8_t)id);
+		}
+		if (round % 50 == 0)
+			memset(&s, 0, sizeof(s));
+		for (int want = 0; want < 256; want++) {
+			assert_int_equal(round_nearest(&s, (uint8_t)want),
+			    nearest_by_steps(&s, want));
+			checked++;
+		}
+	}
+	assert_int_equal(checked, 600 * 256);
+}
+
 /* A view for node 10.20.30.40 knowing: level 3 ids {10, 50}, level 2 ids
  * {20, 21} inside 10, level 1 ids {30, 90} inside 10.20. */
 static void
@@ -149,6 +195,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nearest_table),
+		cmocka_unit_test(test_nearest_as_steps),
 		cmocka_unit_test(test_view_rounding),
 		cmocka_unit_test(test_view_exclusion),
 		cmocka_unit_test(test_levels),

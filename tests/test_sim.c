@@ -11,10 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <stdio.h>
-
 #include "crypto/crypto.h"
 #include "proto/err.h"
+#include "proto/msg.h"
 #include "sim/sim.h"
 
 /* The common set-up: 1,000 nodes, gnode size 16, a short steady window. */
@@ -65,6 +64,9 @@ test_converge_and_route(void **state)
 	assert_true(r.probes.success == 1.0);
 	assert_probes(&r.probes, 1.0, r.levels);
 	assert_true(r.msgs_per_node_s > 0);
+	/* every message carries at least the sender's key and the seal */
+	assert_true(r.bytes_per_node_s >=
+	    r.msgs_per_node_s * (ANDNA_PK_LEN + MSG_SIG_TRAILER));
 	assert_true(r.bytes_state_per_node > 0);
 	assert_int_equal(r.counters.lost, 0);
 	assert_int_equal(r.counters.cut, 0);

@@ -1,0 +1,327 @@
+/* Outer-map gossip of one engine (node/gossip.c): which entries go in a
+ * datagram, whole or as refreshes, and what a receiver takes from them;
+ * and the news of full gnodes a joiner brings (node/hook.c).
+ * The engine founds an overlay alone; its outer map is then filled by
+ * hand, as large as gnodes of 32 and of 256 make it. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "node/engine_int.h"
+
+#define NOW 1000000
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static void
+random_cb(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	for (size_t i = 0; i < len; i++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		((uint8_t *)buf)[i] = (uint8_t)rng;
+	}
+}
+
+static void
+send_cb(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	(void)to;
+	(void)buf;
+	(void)len;
+}
+
+/* A hooked engine alone in its overlay. */
+static struct engine *
+lone_engine(void)
+{
+	struct engine_config cfg;
+	struct keypair kp;
+	uint8_t seed[32] = {7};
+	struct endpoint ep = {.family = 4, .ip = {127, 0, 0, 9}, .port = 1};
+	struct engine_io io = {.send_cb = send_cb, .random_cb = random_cb};
+
+	engine_config_defaults(&cfg);
+	keypair_from_seed(&kp, seed);
+	struct engine *e = engine_new(&cfg, &io, &kp, &ep, 1, NOW);
+	assert_non_null(e);
+	engine_bootstrap(e, NULL, 0, NOW);
+	engine_tick(e, NOW);
+	assert_true(engine_hooked(e));
+	return e;
+}
+
+/* Adds `per_level` sibling gnodes at each level, each with 3 contacts
+ * inside it; the entry learned last is the one added last. */
+static void
+fill_outer(struct engine *e, int per_level)
+{
+	for (int level = 1; level < ANDNA_LEVELS; level++) {
+		int added = 0;
+		for (int id = 0; id < 256 && added < per_level; id++) {
+			if (id == ovl_id(e->addr, level))
+				continue;
+			struct outer_entry *x = outer_get(&e->outer, level,
+			    (uint8_t)id);
+			assert_non_null(x);
+			x->children = (uint16_t)(1 + id % 31);
+			x->heard_at = NOW - 5000;
+			x->learned_at = NOW - 100000 + (uint64_t)(level * 256 + id);
+			for (int c = 0; c < 3; c++) {
+				struct contact ct;
+				memset(&ct, 0, sizeof(ct));
+				ct.addr = ovl_prefix(e->addr, level + 1) |
+				    (ovl_addr_t)id << (8 * level) |
+				    (ovl_addr_t)(c + 1);
+				ct.ep.family = 4;
+				ct.ep.ip[0] = 10;
+				ct.ep.ip[3] = (uint8_t)c;
+				ct.ep.port = 4000;
+				outer_add_contact(x, &ct);
+			}
+			added++;
+		}
+	}
+}
+
+/* Where entry (level, id) is in out[0..n), or -1. */
+static int
+find_out(const struct msg_outer *out, int n, int level, int id)
+{
+	for (int i = 0; i < n; i++)
+		if (out[i].level == level && out[i].id == id)
+			return i;
+	return -1;
+}
+
+static size_t
+out_len(const struct msg_outer *out, int n)
+{
+	size_t sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += msg_outer_len(&out[i]);
+	return sum;
+}
+
+#define ROOM (MSG_DGRAM_MAX - MSG_GOSSIP_HEAD)
+#define OUT_MAX (ROOM / 6)
+
+/* Gnodes of 32: 31 siblings at each of three levels, 93 entries, which
+ * whole would take four datagrams.  One datagram names every one. */
+static void
+test_one_datagram_refreshes_all(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+	struct msg_outer out[OUT_MAX];
+
+	fill_outer(e, 31);
+	int n = gossip_entries_for(e, e->addr, out, OUT_MAX, ROOM, NULL, 0,
+	    NOW);
+	assert_true(out_len(out, n) <= ROOM);
+	assert_int_equal(n, 3 + 93);
+	/* our own gnodes first, fresh, with us as the first contact */
+	for (int level = 1; level < ANDNA_LEVELS; level++) {
+		assert_int_equal(out[level - 1].level, level);
+		assert_int_equal(out[level - 1].id, ovl_id(e->addr, level));
+		assert_int_equal(out[level - 1].age, 0);
+		assert_int_equal(out[level - 1].contacts[0].addr, e->addr);
+	}
+	int whole = 0;
+	for (int level = 1; level < ANDNA_LEVELS; level++)
+		for (int i = 0; i < e->outer.n[level]; i++) {
+			const struct outer_entry *x = &e->outer.e[level][i];
+			int k = find_out(out, n, level, x->id);
+			assert_true(k >= 3);
+			assert_int_equal(out[k].children, x->children);
+			assert_int_equal(out[k].age, 5 + 1);
+			whole += out[k].n_contacts > 0;
+		}
+	/* three newest plus three in turn */
+	assert_int_equal(whole, 6);
+	const struct outer_entry *newest = &e->outer.e[3][e->outer.n[3] - 1];
+	assert_int_equal(out[find_out(out, n, 3, newest->id)].n_contacts, 3);
+	engine_free(e);
+}
+
+/* An answer carries whole every entry the request did not name. */
+static void
+test_answer_fills_gaps(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+	struct msg_outer asked[OUT_MAX], out[OUT_MAX];
+
+	fill_outer(e, 31);
+	int n_asked = gossip_entries_for(e, e->addr, asked, OUT_MAX, ROOM,
+	    NULL, 0, NOW);
+	/* the asker lacks the first ten entries of level 1 */
+	int lacked[10];
+	for (int i = 0; i < 10; i++) {
+		lacked[i] = e->outer.e[1][i].id;
+		int k = find_out(asked, n_asked, 1, lacked[i]);
+		assert_true(k >= 0);
+		asked[k] = asked[--n_asked];
+	}
+	int n = gossip_entries_for(e, e->addr, out, OUT_MAX, ROOM, asked,
+	    n_asked, NOW);
+	assert_true(out_len(out, n) <= ROOM);
+	for (int i = 0; i < 10; i++) {
+		int k = find_out(out, n, 1, lacked[i]);
+		assert_true(k >= 0);
+		assert_int_equal(out[k].n_contacts, 3);
+	}
+	engine_free(e);
+}
+
+/* Gnodes of 256: 765 entries do not fit one datagram; they go in turn,
+ * and a few exchanges name every one. */
+static void
+test_large_map_in_turn(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+	struct msg_outer out[OUT_MAX];
+	static bool seen[ANDNA_LEVELS][256];
+	int exchanges = 0, left = 3 * 255;
+
+	fill_outer(e, 255);
+	memset(seen, 0, sizeof(seen));
+	while (left > 0) {
+		assert_true(++exchanges <= 10);
+		int n = gossip_entries_for(e, e->addr, out, OUT_MAX, ROOM,
+		    NULL, 0, NOW);
+		assert_true(out_len(out, n) <= ROOM);
+		assert_true(n > 100);
+		for (int i = 3; i < n; i++)
+			if (!seen[out[i].level][out[i].id]) {
+				seen[out[i].level][out[i].id] = true;
+				left--;
+			}
+	}
+	assert_true(exchanges >= 5);
+	engine_free(e);
+}
+
+/* A refresh renews the age and child count of an entry we have, never
+ * its contacts, and does not bring in a gnode we cannot reach. */
+static void
+test_merge_refresh(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+
+	fill_outer(e, 2);
+	struct outer_entry *x = &e->outer.e[1][0];
+	uint8_t known = x->id, unknown = 200;
+	assert_null(outer_find(&e->outer, 1, unknown));
+	struct outer_entry before = *x;
+	struct msg_outer in[2];
+	memset(in, 0, sizeof(in));
+	in[0] = (struct msg_outer){.level = 1, .id = known, .children = 9,
+	    .age = 1};
+	in[1] = (struct msg_outer){.level = 1, .id = unknown, .children = 4,
+	    .age = 1};
+	ovl_addr_t from = ovl_prefix(e->addr, 1) | 5;
+	gossip_merge(e, from, in, 2, NOW);
+	x = outer_find(&e->outer, 1, known);
+	assert_non_null(x);
+	assert_int_equal(x->heard_at, NOW - 1000);
+	assert_int_equal(x->children, 9);
+	assert_int_equal(x->n_contacts, before.n_contacts);
+	assert_memory_equal(x->contacts, before.contacts, sizeof(x->contacts));
+	assert_int_equal(x->learned_at, before.learned_at);
+	assert_null(outer_find(&e->outer, 1, unknown));
+
+	/* older news changes nothing */
+	in[0].age = 60;
+	in[0].children = 1;
+	gossip_merge(e, from, in, 1, NOW);
+	assert_int_equal(x->heard_at, NOW - 1000);
+	assert_int_equal(x->children, 9);
+
+	/* whole, the unknown gnode comes in, learned now */
+	in[1].n_contacts = 1;
+	in[1].contacts[0].addr = ovl_prefix(e->addr, 2) |
+	    (ovl_addr_t)unknown << 8 | 3;
+	in[1].contacts[0].ep.family = 4;
+	gossip_merge(e, from, &in[1], 1, NOW);
+	x = outer_find(&e->outer, 1, unknown);
+	assert_non_null(x);
+	assert_int_equal(x->learned_at, NOW);
+	assert_int_equal(x->n_contacts, 1);
+	engine_free(e);
+}
+
+/* A joiner's HOOK_REQ names gnodes that turned it away as full: siblings
+ * inside our parents count as full until their next refresh; gnodes
+ * outside them are not ours to judge. */
+static void
+test_joiner_names_full(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+	struct keypair kp;
+	uint8_t seed[32] = {99}, buf[MSG_DGRAM_MAX];
+	struct endpoint from = {.family = 4, .ip = {127, 0, 0, 50}, .port = 9};
+	struct msg m;
+	size_t len;
+
+	fill_outer(e, 4);
+	struct outer_entry *l1 = &e->outer.e[1][0], *l2 = &e->outer.e[2][1];
+	struct outer_entry *other = &e->outer.e[1][2];
+	uint16_t other_children = other->children;
+	uint64_t heard = l1->heard_at;
+	assert_true(l1->children < 32 && l2->children < 32);
+	keypair_from_seed(&kp, seed);
+	msg_init(&m);
+	m.type = MSG_HOOK_REQ;
+	m.id = 77;
+	m.u.hook_req.full[m.u.hook_req.n_full++] = ovl_prefix(e->addr, 2) |
+	    (ovl_addr_t)l1->id << 8 | 1;
+	m.u.hook_req.full[m.u.hook_req.n_full++] = ovl_prefix(e->addr, 3) |
+	    (ovl_addr_t)l2->id << 16 | 2;
+	/* a level-1 gnode under another level-2 parent */
+	m.u.hook_req.full[m.u.hook_req.n_full++] =
+	    (ovl_prefix(e->addr, 3) | (ovl_addr_t)l2->id << 16 |
+	    (ovl_addr_t)other->id << 8) | 1;
+	memcpy(m.u.hook_req.lowest.key, kp.pk, ANDNA_PK_LEN);
+	assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
+	engine_input(e, &from, buf, len, NOW + 10);
+
+	assert_int_equal(l1->children, e->cfg.gnode_size);
+	assert_int_equal(l2->children, e->cfg.gnode_size);
+	assert_int_equal(other->children, other_children);
+	assert_int_equal(l1->heard_at, heard);
+
+	/* the gnode's own refresh brings its true size back */
+	struct msg_outer in = {.level = 1, .id = l1->id, .children = 5,
+	    .age = 1};
+	gossip_merge(e, ovl_prefix(e->addr, 1) | 5, &in, 1, NOW + 10);
+	assert_int_equal(l1->children, 5);
+	engine_free(e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_one_datagram_refreshes_all),
+	    cmocka_unit_test(test_answer_fills_gaps),
+	    cmocka_unit_test(test_large_map_in_turn),
+	    cmocka_unit_test(test_merge_refresh),
+	    cmocka_unit_test(test_joiner_names_full),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
