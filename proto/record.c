@@ -174,6 +174,15 @@ record_verify(const struct record *rec)
 	return record_verify_with(rec, NULL, NULL);
 }
 
+/* sig_verify() as a sig_verify_fn. */
+static int
+plain_verify(void *arg, const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg,
+    size_t len, const uint8_t pk[ANDNA_PK_LEN])
+{
+	(void)arg;
+	return sig_verify(sig, msg, len, pk);
+}
+
 /* record_verify() with an injected signature check. */
 int
 record_verify_with(const struct record *rec, sig_verify_fn *fn, void *arg)
@@ -185,8 +194,9 @@ record_verify_with(const struct record *rec, sig_verify_fn *fn, void *arg)
 	if (buf == NULL)
 		return ANDNA_ENOMEM;
 	r = record_signing_bytes(rec, buf, RECORD_SIGNING_MAX, &len);
-	if (r == 0 && (fn != NULL ? fn(arg, rec->sig, buf, len, rec->owner) :
-	    sig_verify(rec->sig, buf, len, rec->owner)) != 0)
+	if (r == 0 && fn == NULL)
+		fn = plain_verify;
+	if (r == 0 && fn(arg, rec->sig, buf, len, rec->owner) != 0)
 		r = ANDNA_EREC_SIG;
 	free(buf);
 	return r;

@@ -86,8 +86,8 @@ memo_grow(struct sigmemo *m)
 }
 
 int
-sigmemo_verify(void *arg, const uint8_t sig[ANDNA_SIG_LEN],
-    const uint8_t *msg, size_t len, const uint8_t pk[ANDNA_PK_LEN])
+sigmemo_verify(void *arg, const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg,
+    size_t len, const uint8_t pk[ANDNA_PK_LEN])
 {
 	struct sigmemo *m = arg;
 	crypto_generichash_state st;

@@ -99,8 +99,8 @@ test_growth(void **state)
 	for (int round = 0; round < 2; round++) {
 		for (uint32_t i = 0; i < N; i++) {
 			msg = i;
-			assert_int_equal(
-			    both(m, sigs[i], (uint8_t *)&msg, sizeof(msg), kp.pk),
+			assert_int_equal(both(m, sigs[i], (uint8_t *)&msg,
+					     sizeof(msg), kp.pk),
 			    i % 2 == 0 ? 0 : ANDNA_ESIG);
 		}
 		assert_int_equal(sigmemo_count(m), N);
@@ -117,8 +117,8 @@ test_record(void **state)
 	struct sigmemo *m = sigmemo_new();
 	struct keypair kp;
 	struct record *rec = NULL;
-	struct record_entry e = {.kind = RECORD_TARGET_IPV4,
-	    .target.ip = {10, 0, 0, 1}};
+	struct record_entry e = {
+	    .kind = RECORD_TARGET_IPV4, .target.ip = {10, 0, 0, 1}};
 
 	(void)state;
 	assert_non_null(m);
@@ -131,8 +131,8 @@ test_record(void **state)
 		assert_int_equal(record_verify_with(rec, sigmemo_verify, m), 0);
 		rec->entries[0].target.ip[3] = 2;
 		assert_int_equal(record_verify(rec), ANDNA_EREC_SIG);
-		assert_int_equal(record_verify_with(rec, sigmemo_verify, m),
-		    ANDNA_EREC_SIG);
+		assert_int_equal(
+		    record_verify_with(rec, sigmemo_verify, m), ANDNA_EREC_SIG);
 		rec->entries[0].target.ip[3] = 1;
 	}
 	assert_int_equal(sigmemo_count(m), 2);
