@@ -10,18 +10,23 @@
 #
 #   scripts/bench-ns.sh [andna-sim options]
 #   NODES=1000 NAMES=10000 scripts/bench-ns.sh   # a tenth of it
+#   NAMES=75000 scripts/bench-ns.sh              # three quarters: 15.4 GB
 #
 # NODES, NAMES, GNODE_SIZE, SEED and JOIN_RATE (joins per simulated
 # second) change the run; MAX_TIME bounds it in simulated seconds (default
 # 3600); CONVERGE_MAX (default 120) is how long the names wait for the
-# maps to converge after the joins before they go ahead anyway.  The full
-# size is slow (every copy of a record is a signed message, checked twice:
-# hours of CPU) and big (a record on every member of the hash and backup
-# gnodes, a tally on every member of the counter gnode: tens of GB in the
-# in-memory stores).  MEM_KB (default 90% of the memory available) caps
-# the process, so a run that does not fit ends with "out of memory"
-# instead of waking the kernel's OOM killer; BUILD=dir picks another
-# build directory.
+# maps to converge after the joins before they go ahead anyway.
+#
+# Memory is what bounds it.  Every member of a name's hash and backup
+# gnodes holds its record (379 copies on average) and every member of its
+# key's counter gnode a tally with the signed record (201): about 345
+# bytes of memory a copy (the ~160-byte signed record, its key, the
+# store's framing and expiry index entry, malloc's share), 200 KB a name,
+# so the full 100,000 names need ~20.4 GB: a 24 GB machine with nothing
+# else running.  NAMES=75000 takes 15.4 GB and 18 minutes of one core.
+# MEM_KB (default 90% of the memory available) caps the process, so a run
+# that does not fit ends with "out of memory" instead of waking the
+# kernel's OOM killer; BUILD=dir picks another build directory.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build-bench}
