@@ -301,8 +301,9 @@ void swim_member_seen(struct engine *e, ovl_addr_t addr, const uint8_t *pk,
     uint32_t inc, const struct endpoint *eps, int n_eps, uint64_t now);
 /* Pings a node of our gnode we have not met, so we learn of each other. */
 void swim_introduce(struct engine *e, const struct endpoint *to);
-/* Tells every live member but member `id` about `id` at once, so a member
- * just admitted is known to the whole gnode in one round trip. */
+/* Tells every live member but member `id` about `id` (and us) at once,
+ * so a member just admitted, or our refutation of a suspicion, is known
+ * to the whole gnode in one round trip. */
 void swim_tell_all(struct engine *e, uint8_t id);
 /* Tells every live member we leave. */
 void swim_leave(struct engine *e);

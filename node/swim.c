@@ -153,8 +153,12 @@ update_apply(struct engine *e, const struct msg_update *u, uint64_t now)
 			if (u->state <= MSG_STATE_SUSPECT)
 				address_conflict(e, u->key, now);
 		} else if (u->state != MSG_STATE_ALIVE && u->incarnation >= e->inc) {
-			e->inc = u->incarnation + 1; /* refute */
+			/* refute, to every member at once: in a burst of joins
+			 * the news queue would take longer than the suspicion
+			 * timeout to carry it */
+			e->inc = u->incarnation + 1;
 			swim_news_add(e, ovl_id(e->addr, 0));
+			swim_tell_all(e, ovl_id(e->addr, 0));
 		}
 		return;
 	}
@@ -370,6 +374,10 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 			if (m->u.updates.v[i].addr != e->addr &&
 			    m->u.updates.v[i].state <= MSG_STATE_SUSPECT)
 				update_apply(e, &m->u.updates.v[i], now);
+		/* the gnode counts us in already: a ping unanswered would
+		 * make it suspect us */
+		if (m->type == MSG_PING)
+			send_swim(e, from, MSG_ACK, m->id);
 		return;
 	}
 	const struct msg_updates *ups = m->type == MSG_PING_REQ ?
@@ -441,9 +449,9 @@ swim_tell_all(struct engine *e, uint8_t id)
 	 * spend the queue's rounds at once */
 	msg_init(&m);
 	m.type = MSG_PING;
-	update_fill(e, ovl_id(e->addr, 0), &m.u.updates.v[0]);
-	update_fill(e, id, &m.u.updates.v[1]);
-	m.u.updates.n = 2;
+	update_fill(e, ovl_id(e->addr, 0), &m.u.updates.v[m.u.updates.n++]);
+	if (id != ovl_id(e->addr, 0))
+		update_fill(e, id, &m.u.updates.v[m.u.updates.n++]);
 	for (int i = 0; i < e->inner.n; i++) {
 		const struct member *mb = &e->inner.m[i];
 		if (mb->state == MEMBER_ALIVE && mb->id != id) {

@@ -18,11 +18,11 @@ tests_test_engine_CFLAGS = $(TEST_CFLAGS)
 tests_test_engine_LDADD = $(TEST_LIBS)
 TESTS += tests/test_engine
 
-check_PROGRAMS += tests/test_gossip
-tests_test_gossip_SOURCES = tests/test_gossip.c
-tests_test_gossip_CFLAGS = $(TEST_CFLAGS)
-tests_test_gossip_LDADD = $(TEST_LIBS)
-TESTS += tests/test_gossip
+check_PROGRAMS += tests/test_overlay
+tests_test_overlay_SOURCES = tests/test_overlay.c
+tests_test_overlay_CFLAGS = $(TEST_CFLAGS)
+tests_test_overlay_LDADD = $(TEST_LIBS)
+TESTS += tests/test_overlay
 
 check_PROGRAMS += tests/test_crypto
 tests_test_crypto_SOURCES = tests/test_crypto.c

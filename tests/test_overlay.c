@@ -1,8 +1,9 @@
-/* Outer-map gossip of one engine (node/gossip.c): which entries go in a
- * datagram, whole or as refreshes, and what a receiver takes from them;
- * and the news of full gnodes a joiner brings (node/hook.c).
- * The engine founds an overlay alone; its outer map is then filled by
- * hand, as large as gnodes of 32 and of 256 make it. */
+/* Overlay upkeep of one engine: which outer-map entries go in a gossip
+ * datagram, whole or as refreshes, and what a receiver takes from them
+ * (node/gossip.c); the news of full gnodes a joiner brings (node/hook.c);
+ * how a member answers pings while it joins and refutes a suspicion
+ * (node/swim.c).  The engine founds an overlay alone; its maps are then
+ * filled by hand, as large as gnodes of 32 and of 256 make them. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -31,13 +32,27 @@ random_cb(void *ctx, void *buf, size_t len)
 	}
 }
 
+/* What the engine sent, decoded. */
+static struct {
+	struct endpoint to;
+	struct msg m;
+} sent[64];
+static int n_sent;
+
 static void
 send_cb(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 {
 	(void)ctx;
-	(void)to;
-	(void)buf;
-	(void)len;
+	if (n_sent < 64 && msg_decode(buf, len, &sent[n_sent].m) == 0)
+		sent[n_sent++].to = *to;
+}
+
+static void
+sent_clear(void)
+{
+	for (int i = 0; i < n_sent; i++)
+		msg_free(&sent[i].m);
+	n_sent = 0;
 }
 
 /* A hooked engine alone in its overlay. */
@@ -57,6 +72,7 @@ lone_engine(void)
 	engine_bootstrap(e, NULL, 0, NOW);
 	engine_tick(e, NOW);
 	assert_true(engine_hooked(e));
+	sent_clear();
 	return e;
 }
 
@@ -312,6 +328,113 @@ test_joiner_names_full(void **state)
 	engine_free(e);
 }
 
+/* Adds `n` live members to our gnode, at ids 1..n, endpoints
+ * 10.0.0.id. */
+static void
+fill_inner(struct engine *e, int n)
+{
+	for (int id = 1; id <= n; id++) {
+		struct member *mb = inner_get(&e->inner, (uint8_t)id);
+		assert_non_null(mb);
+		memset(mb->pk, id, ANDNA_PK_LEN);
+		mb->state = MEMBER_ALIVE;
+		mb->n_eps = 1;
+		mb->eps[0] = (struct endpoint){.family = 4,
+		    .ip = {10, 0, 0, (uint8_t)id}, .port = 7};
+	}
+}
+
+/* A PING from member `id` of our gnode carrying `u`, as the engine
+ * would get it. */
+static void
+ping_from(struct engine *e, int id, const struct msg_update *u)
+{
+	struct keypair kp;
+	uint8_t seed[32], buf[MSG_DGRAM_MAX];
+	struct msg m;
+	size_t len;
+
+	memset(seed, id, sizeof(seed));
+	keypair_from_seed(&kp, seed);
+	msg_init(&m);
+	m.type = MSG_PING;
+	m.id = 4242;
+	m.has_src = true;
+	m.src = ovl_prefix(e->addr, 1) | (ovl_addr_t)id;
+	if (u != NULL)
+		m.u.updates.v[m.u.updates.n++] = *u;
+	assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
+	struct endpoint from = {.family = 4, .ip = {10, 0, 0, (uint8_t)id},
+	    .port = 7};
+	engine_input(e, &from, buf, len, NOW + 20);
+}
+
+/* Suspected, a member refutes to every live member at once, not at the
+ * pace of its news queue. */
+static void
+test_refute_to_all(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+
+	fill_inner(e, 5);
+	inner_find(&e->inner, 5)->state = MEMBER_DEAD;
+	uint32_t inc = e->inc;
+	struct msg_update u = {.state = MSG_STATE_SUSPECT, .addr = e->addr,
+	    .incarnation = inc, .n_eps = 1};
+	memcpy(u.key, e->key.pk, ANDNA_PK_LEN);
+	u.eps[0] = e->eps[0];
+	ping_from(e, 1, &u);
+	assert_int_equal(e->inc, inc + 1);
+	bool told[6] = {false};
+	for (int i = 0; i < n_sent; i++) {
+		const struct msg *m = &sent[i].m;
+		if (m->type != MSG_PING)
+			continue;
+		assert_true(m->u.updates.n >= 1);
+		assert_int_equal(m->u.updates.v[0].addr, e->addr);
+		assert_int_equal(m->u.updates.v[0].state, MSG_STATE_ALIVE);
+		assert_int_equal(m->u.updates.v[0].incarnation, inc + 1);
+		told[sent[i].to.ip[3]] = true;
+	}
+	for (int id = 1; id <= 4; id++)
+		assert_true(told[id]);
+	assert_false(told[5]); /* not to the dead */
+	sent_clear();
+
+	/* older news of the same suspicion changes nothing more */
+	ping_from(e, 2, &u);
+	assert_int_equal(e->inc, inc + 1);
+	for (int i = 0; i < n_sent; i++)
+		assert_int_not_equal(sent[i].m.type, MSG_PING);
+	sent_clear();
+	engine_free(e);
+}
+
+/* While its maps are on the way, a node the gnode already counts answers
+ * pings, so no member suspects it. */
+static void
+test_joining_answers_pings(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+
+	fill_inner(e, 2);
+	e->hook = HOOK_JOINING;
+	ping_from(e, 2, NULL);
+	int acks = 0;
+	for (int i = 0; i < n_sent; i++)
+		if (sent[i].m.type == MSG_ACK) {
+			assert_int_equal(sent[i].m.id, 4242);
+			assert_int_equal(sent[i].to.ip[3], 2);
+			acks++;
+		}
+	assert_int_equal(acks, 1);
+	sent_clear();
+	e->hook = HOOK_DONE;
+	engine_free(e);
+}
+
 int
 main(void)
 {
@@ -321,6 +444,8 @@ main(void)
 	    cmocka_unit_test(test_large_map_in_turn),
 	    cmocka_unit_test(test_merge_refresh),
 	    cmocka_unit_test(test_joiner_names_full),
+	    cmocka_unit_test(test_refute_to_all),
+	    cmocka_unit_test(test_joining_answers_pings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
