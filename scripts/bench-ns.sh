@@ -10,7 +10,7 @@
 #
 #   scripts/bench-ns.sh [andna-sim options]
 #   NODES=1000 NAMES=10000 scripts/bench-ns.sh   # a tenth of it
-#   NAMES=75000 scripts/bench-ns.sh              # three quarters: 15.4 GB
+#   NAMES=65000 scripts/bench-ns.sh              # what fits 24 GB: 17.3 GB
 #
 # NODES, NAMES, GNODE_SIZE, SEED and JOIN_RATE (joins per simulated
 # second) change the run; MAX_TIME bounds it in simulated seconds (default
@@ -18,12 +18,12 @@
 # maps to converge after the joins before they go ahead anyway.
 #
 # Memory is what bounds it.  Every member of a name's hash and backup
-# gnodes holds its record (379 copies on average) and every member of its
-# key's counter gnode a tally with the signed record (201): about 345
-# bytes of memory a copy (the ~160-byte signed record, its key, the
-# store's framing and expiry index entry, malloc's share), 200 KB a name,
-# so the full 100,000 names need ~20.4 GB: a 24 GB machine with nothing
-# else running.  NAMES=75000 takes 15.4 GB and 18 minutes of one core.
+# gnodes holds its record (501 copies on average when the nodes fill 40
+# gnodes) and every member of its key's counter gnode a tally with the
+# signed record (248): about 350 bytes of memory a copy (the ~160-byte
+# signed record, its key, the store's framing and expiry index entry,
+# malloc's share), 259 KB a name, so the full 100,000 names would need
+# ~26 GB.  NAMES=65000 takes 17.3 GB and 18 minutes of one core.
 # MEM_KB (default 90% of the memory available) caps the process, so a run
 # that does not fit ends with "out of memory" instead of waking the
 # kernel's OOM killer; BUILD=dir picks another build directory.
