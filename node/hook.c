@@ -659,8 +659,7 @@ hook_req_input(struct engine *e, const struct endpoint *from,
 	if (e->hook == HOOK_DONE) {
 		take_full_news(e, m);
 		r.u.hook_offer.status = make_offer(e, m, now, &r);
-	}
-	else {
+	} else {
 		r.u.hook_offer.status = MSG_ST_JOINING;
 		if (e->hook == HOOK_ASKING || e->hook == HOOK_AGAIN)
 			joiner_heard(e, from, m->key, &m->u.hook_req.lowest, now);
