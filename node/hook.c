@@ -564,6 +564,23 @@ roomy_sibling(struct engine *e, const struct msg *req, int level)
 	return pick;
 }
 
+/* Members holding a place in our gnode, us included: the live ones, and
+ * those declared dead so lately that they may yet refute it.  Under loss
+ * a live member is now and then declared dead; its place given away, the
+ * gnode would hold one too many when it comes back. */
+static int
+places_taken(const struct engine *e, uint64_t now)
+{
+	int n = 1;
+
+	for (int i = 0; i < e->inner.n; i++) {
+		const struct member *mb = &e->inner.m[i];
+		n += mb->state <= MEMBER_SUSPECT || (mb->state == MEMBER_DEAD &&
+		    now - mb->state_at < e->cfg.suspect_ms);
+	}
+	return n;
+}
+
 /* Fills the answer to a joiner at `from`.  Places are taken lowest first:
  * a free slot in our gnode; a sibling with room; a new gnode beside ours;
  * then the same one level up.  Each place is given by the one node that
@@ -578,7 +595,7 @@ make_offer(struct engine *e, const struct msg *req, uint64_t now,
 	int size = e->cfg.gnode_size, slot = offer_slot(e, now), id = -1;
 	ovl_addr_t addr = 0;
 
-	if (inner_live(&e->inner) + 1 + offers_held(e, 0, now) < size) {
+	if (places_taken(e, now) + offers_held(e, 0, now) < size) {
 		const struct member *a = admitter(e);
 		if (a != NULL) {
 			c[0].addr = ovl_prefix(e->addr, 1) | a->id;
@@ -642,8 +659,7 @@ hook_req_input(struct engine *e, const struct endpoint *from,
 	if (e->hook == HOOK_DONE) {
 		take_full_news(e, m);
 		r.u.hook_offer.status = make_offer(e, m, now, &r);
-	}
-	else {
+	} else {
 		r.u.hook_offer.status = MSG_ST_JOINING;
 		if (e->hook == HOOK_ASKING || e->hook == HOOK_AGAIN)
 			joiner_heard(e, from, m->key, &m->u.hook_req.lowest, now);
@@ -766,7 +782,7 @@ join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		return;
 	}
 	if (ours && inner_find(&e->inner, ovl_id(m->src, 0)) == NULL &&
-	    inner_live(&e->inner) + 1 >= e->cfg.gnode_size) {
+	    places_taken(e, now) >= e->cfg.gnode_size) {
 		/* whoever offered the place did not know we are full */
 		r.u.map_full.status = MSG_ST_FULL;
 		engine_send(e, from, &r);

@@ -2,7 +2,7 @@
  * datagram, whole or as refreshes, and what a receiver takes from them
  * (node/gossip.c); the news of full gnodes a joiner brings (node/hook.c);
  * how a member answers pings while it joins and refutes a suspicion
- * (node/swim.c).  The engine founds an overlay alone; its maps are then
+ * (node/swim.c), and keeps the place of one declared dead a moment ago.  The engine founds an overlay alone; its maps are then
  * filled by hand, as large as gnodes of 32 and of 256 make them. */
 #include "config.h"
 
@@ -435,6 +435,57 @@ test_joining_answers_pings(void **state)
 	engine_free(e);
 }
 
+/* The HOOK_OFFER the engine gives a joiner. */
+static const struct msg *
+offer_for_joiner(struct engine *e, uint64_t now)
+{
+	struct keypair kp;
+	uint8_t seed[32] = {200}, buf[MSG_DGRAM_MAX];
+	struct endpoint from = {.family = 4, .ip = {127, 0, 0, 60}, .port = 9};
+	struct msg m;
+	size_t len;
+
+	sent_clear();
+	keypair_from_seed(&kp, seed);
+	msg_init(&m);
+	m.type = MSG_HOOK_REQ;
+	m.id = 5150;
+	memcpy(m.u.hook_req.lowest.key, kp.pk, ANDNA_PK_LEN);
+	assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
+	engine_input(e, &from, buf, len, now);
+	for (int i = 0; i < n_sent; i++)
+		if (sent[i].m.type == MSG_HOOK_OFFER && sent[i].m.id == 5150)
+			return &sent[i].m;
+	fail_msg("no HOOK_OFFER");
+	return NULL;
+}
+
+/* A member declared dead a moment ago may yet refute it: its place is
+ * not given away until the suspicion timeout has passed again. */
+static void
+test_dead_keep_place(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+
+	e->cfg.gnode_size = 16;
+	fill_inner(e, 15);
+	struct member *mb = inner_find(&e->inner, 15);
+	mb->state = MEMBER_DEAD;
+	mb->state_at = NOW;
+	const struct msg *r = offer_for_joiner(e, NOW + 100);
+	assert_int_equal(r->u.hook_offer.status, MSG_ST_OK);
+	assert_int_not_equal(ovl_prefix(r->u.hook_offer.addr, 1),
+	    ovl_prefix(e->addr, 1)); /* a new gnode beside ours */
+
+	r = offer_for_joiner(e, NOW + e->cfg.suspect_ms);
+	assert_int_equal(r->u.hook_offer.status, MSG_ST_OK);
+	assert_int_equal(ovl_prefix(r->u.hook_offer.addr, 1),
+	    ovl_prefix(e->addr, 1)); /* now the place is free */
+	sent_clear();
+	engine_free(e);
+}
+
 int
 main(void)
 {
@@ -446,6 +497,7 @@ main(void)
 	    cmocka_unit_test(test_joiner_names_full),
 	    cmocka_unit_test(test_refute_to_all),
 	    cmocka_unit_test(test_joining_answers_pings),
+	    cmocka_unit_test(test_dead_keep_place),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
