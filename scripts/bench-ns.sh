@@ -25,8 +25,11 @@
 # malloc's share), 259 KB a name, so the full 100,000 names would need
 # ~26 GB.  NAMES=65000 takes 17.3 GB and 18 minutes of one core.
 # MEM_KB (default 90% of the memory available) caps the process, so a run
-# that does not fit ends with "out of memory" instead of waking the
-# kernel's OOM killer; BUILD=dir picks another build directory.
+# that does not fit cannot wake the kernel's OOM killer.  At the cap
+# allocations fail and the simulated nodes drop what they cannot hold, as
+# andnad would: the run slows down and its figures are not worth having,
+# so stop it when peak memory sits at the cap.  BUILD=dir picks another
+# build directory.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build-bench}
