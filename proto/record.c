@@ -148,19 +148,31 @@ record_signing_bytes(
 	return e.err;
 }
 
+/* Bytes that always hold the signing bytes of rec: RECORD_SIGNING_MAX
+ * with only as many entries as it has (a few, not 256). */
+static size_t
+signing_cap(const struct record *rec)
+{
+	size_t n = rec->n_entries < ANDNA_ENTRIES_MAX ? rec->n_entries :
+	    ANDNA_ENTRIES_MAX;
+
+	return RECORD_SIGNING_MAX -
+	    (ANDNA_ENTRIES_MAX - n) * RECORD_ENTRY_MAX_LEN;
+}
+
 /* Signs the record with its owner's key. */
 int
 record_sign(struct record *rec, const struct keypair *kp)
 {
-	size_t len;
+	size_t len, cap = signing_cap(rec);
 	int r;
 
 	if (memcmp(kp->pk, rec->owner, ANDNA_PK_LEN) != 0)
 		return ANDNA_EINVAL;
-	uint8_t *buf = malloc(RECORD_SIGNING_MAX);
+	uint8_t *buf = malloc(cap);
 	if (buf == NULL)
 		return ANDNA_ENOMEM;
-	r = record_signing_bytes(rec, buf, RECORD_SIGNING_MAX, &len);
+	r = record_signing_bytes(rec, buf, cap, &len);
 	if (r == 0)
 		sig_sign(rec->sig, buf, len, kp->sk);
 	free(buf);
@@ -187,13 +199,13 @@ plain_verify(void *arg, const uint8_t sig[ANDNA_SIG_LEN], const uint8_t *msg,
 int
 record_verify_with(const struct record *rec, sig_verify_fn *fn, void *arg)
 {
-	size_t len;
+	size_t len, cap = signing_cap(rec);
 	int r;
 
-	uint8_t *buf = malloc(RECORD_SIGNING_MAX);
+	uint8_t *buf = malloc(cap);
 	if (buf == NULL)
 		return ANDNA_ENOMEM;
-	r = record_signing_bytes(rec, buf, RECORD_SIGNING_MAX, &len);
+	r = record_signing_bytes(rec, buf, cap, &len);
 	if (r == 0 && fn == NULL)
 		fn = plain_verify;
 	if (r == 0 && fn(arg, rec->sig, buf, len, rec->owner) != 0)

@@ -174,6 +174,7 @@ struct sim {
 	void *filter_arg;
 	uint8_t *side_of; /* the halves of sim_partition_nodes(), or NULL */
 	struct sigmemo *memo; /* record signature verdicts, for every node */
+	struct store_blobs *blobs; /* the signed records all stores hold */
 };
 
 /* Aborts: out of memory inside a callback has nowhere to go. */
@@ -654,7 +655,7 @@ node_join(struct sim *s, uint32_t i)
 		}
 	}
 	/* every node its own store, empty at each start */
-	if (store_mem_open(&st) != 0)
+	if (store_mem_open(s->blobs, &st) != 0)
 		abort();
 	nd->st = st;
 	node_start(s, nd);
@@ -2442,6 +2443,7 @@ sim_new(const struct sim_params *p, struct sim **out)
 	s->targets = calloc((size_t)p->targets, sizeof(*s->targets));
 	s->bad = calloc((size_t)p->targets, 1);
 	s->memo = sigmemo_new();
+	s->blobs = store_blobs_new();
 	if (s->nodes == NULL || s->grid == NULL || s->l1 == NULL ||
 	    s->addrs == NULL || s->targets == NULL || s->bad == NULL ||
 	    s->memo == NULL) {
@@ -2496,6 +2498,7 @@ sim_free(struct sim *s)
 	free(s->names);
 	free(s->side_of);
 	sigmemo_free(s->memo);
+	store_blobs_free(s->blobs);
 	free(s);
 }
 

@@ -17,6 +17,13 @@
 /* Largest raw value: a blob plus the largest fixed header. */
 #define VAL_MAX (STORE_BLOB_MAX + 64)
 
+/* The fixed heads of the values that end in a blob (see each encoder). */
+#define OWN_HEAD (1 + ANDNA_PK_LEN + 8 + 8 + 1)
+#define RECORD_HEAD (1 + 8 + 8 + ANDNA_PK_LEN + 8 + 1)
+#define CLAIM_HEAD (1 + 8 + ANDNA_PK_LEN + 8)
+#define COUNTER_HEAD (1 + 8)
+#define CACHE_HEAD (1 + 8 + 1)
+
 _Static_assert(STORE_T_RECORDS_EXP == STORE_T_RECORDS + 1 &&
 	STORE_T_CLAIMS_EXP == STORE_T_CLAIMS + 1 &&
 	STORE_T_COUNTERS_EXP == STORE_T_COUNTERS + 1 &&
@@ -118,6 +125,26 @@ store_raw_get(struct store_txn *txn, enum store_table t, const void *key,
 	if ((rc = raw_check(t, klen)) != 0)
 		return rc;
 	return txn->st->ops->get(txn, t, key, klen, out);
+}
+
+/* The heads above, by table. */
+size_t
+store_blob_at(enum store_table t)
+{
+	switch (t) {
+	case STORE_T_OWN:
+		return OWN_HEAD;
+	case STORE_T_RECORDS:
+		return RECORD_HEAD;
+	case STORE_T_CLAIMS:
+		return CLAIM_HEAD;
+	case STORE_T_COUNTERS:
+		return COUNTER_HEAD;
+	case STORE_T_CACHE:
+		return CACHE_HEAD;
+	default:
+		return 0;
+	}
 }
 
 /* Reserves a raw value; every write bumps gen for open iterators. */
@@ -704,8 +731,8 @@ store_own_put(struct store_txn *txn, const struct store_own *o)
 	if (nlen == 0 || !blob_ok(o->rec, o->rec_len, 1) ||
 	    (o->flags & ~STORE_OWN_QUEUED) != 0)
 		return ANDNA_EINVAL;
-	rc = store_raw_put(txn, STORE_T_OWN, o->name, nlen,
-	    1 + ANDNA_PK_LEN + 16 + 1 + o->rec_len, &w);
+	rc = store_raw_put(
+	    txn, STORE_T_OWN, o->name, nlen, OWN_HEAD + o->rec_len, &w);
 	if (rc != 0)
 		return rc;
 	*w++ = VALUE_VERSION;
@@ -801,7 +828,7 @@ store_record_put(struct store_txn *txn, const struct store_record *r)
 		return ANDNA_EINVAL;
 	rc = xput(txn, STORE_T_RECORDS, key,
 	    hname_key(key, r->h8, r->name, nlen), r->expires_at,
-	    1 + 8 + 8 + ANDNA_PK_LEN + 8 + 1 + r->rec_len, &w);
+	    RECORD_HEAD + r->rec_len, &w);
 	if (rc != 0)
 		return rc;
 	*w++ = VALUE_VERSION;
@@ -1006,7 +1033,7 @@ store_claim_add(struct store_txn *txn, const struct store_claim *c, size_t cap,
 	klen = claim_prefix(key, c->h8, c->name, strlen(c->name));
 	klen += (size_t)(put_u64(key + klen, arrival) - (key + klen));
 	rc = xput(txn, STORE_T_CLAIMS, key, klen, c->expires_at,
-	    1 + 8 + ANDNA_PK_LEN + 8 + c->rec_len, &w);
+	    CLAIM_HEAD + c->rec_len, &w);
 	if (rc != 0)
 		return rc;
 	*w++ = VALUE_VERSION;
@@ -1145,7 +1172,7 @@ store_counter_put(struct store_txn *txn, const struct store_counter *c)
 	if (!blob_ok(c->rec, c->rec_len, 1))
 		return ANDNA_EINVAL;
 	rc = xput(txn, STORE_T_COUNTERS, key, counter_key(key, c->pk, c->h8),
-	    c->expires_at, 1 + 8 + c->rec_len, &w);
+	    c->expires_at, COUNTER_HEAD + c->rec_len, &w);
 	if (rc != 0)
 		return rc;
 	*w++ = VALUE_VERSION;
@@ -1252,7 +1279,7 @@ store_cache_put(struct store_txn *txn, const char *name,
 	    (!neg && !blob_ok(c->rec, c->rec_len, 1)))
 		return ANDNA_EINVAL;
 	rc = xput(txn, STORE_T_CACHE, (const uint8_t *)name, nlen,
-	    c->expires_at, 1 + 8 + 1 + c->rec_len, &w);
+	    c->expires_at, CACHE_HEAD + c->rec_len, &w);
 	if (rc != 0)
 		return rc;
 	*w++ = VALUE_VERSION;

@@ -82,9 +82,21 @@ struct store_lmdb_opts {
 int store_lmdb_open(
     const char *dir, const struct store_lmdb_opts *opts, struct store **out);
 
+/* Blobs shared by in-memory stores.  The simulator runs thousands of
+ * nodes in one process, and hundreds of them hold the same signed record:
+ * the stores opened on one store_blobs keep each distinct blob once.
+ * Like the in-memory store, aborts when out of memory. */
+struct store_blobs;
+struct store_blobs *store_blobs_new(void);
+/* Frees `b` (NULL: no-op); every store opened on it must be closed. */
+void store_blobs_free(struct store_blobs *b);
+/* Sets *n to the distinct blobs `b` holds and *bytes to their length. */
+void store_blobs_count(const struct store_blobs *b, size_t *n, size_t *bytes);
+
 /* Opens an empty in-memory store with the same semantics as LMDB, minus
- * durability.  Returns 0 and *out (close it with store_close()). */
-int store_mem_open(struct store **out);
+ * durability, sharing blobs through `shared` (NULL: keeps its own).
+ * Returns 0 and *out (close it with store_close()). */
+int store_mem_open(struct store_blobs *shared, struct store **out);
 
 /* Closes `st` and frees everything it holds; no transaction may be open.
  * NULL is a no-op. */
@@ -361,6 +373,11 @@ struct store_txn {
 	uint32_t gen; /* bumped by every write: iterators re-seek after one */
 	bool write;
 };
+
+/* Where the blob starts in the values of table t, 0 if they hold none: a
+ * typed value ends in its blob (a signed record), so a back end may keep
+ * equal blobs once. */
+size_t store_blob_at(enum store_table t);
 
 /* Checks the schema version in meta, writing it into a new store.  Back
  * ends call it last in their open.  Returns 0 or ANDNA_ESTORE_OPEN. */

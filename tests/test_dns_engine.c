@@ -139,7 +139,7 @@ setup(void **state)
 	t->base = event_base_new();
 	t->now = 1000000;
 	t->udp = -1;
-	assert_int_equal(store_mem_open(&t->st), 0);
+	assert_int_equal(store_mem_open(NULL, &t->st), 0);
 	engine_config_defaults(&cfg);
 	memset(&io, 0, sizeof(io));
 	io.ctx = t;

@@ -1,6 +1,7 @@
-/* The store: every shared test runs once on the in-memory back end and once
- * on LMDB through the same typed layer; LMDB-only tests (durability, map
- * growth, bad files, permissions) follow. */
+/* The store: every shared test runs on the in-memory back end, on it again
+ * with blobs shared (as in the simulator), and on LMDB, through the same
+ * typed layer; then the test of shared blobs and the LMDB-only tests
+ * (durability, map growth, bad files, permissions). */
 #include "config.h"
 
 #include <setjmp.h>
@@ -28,6 +29,7 @@ struct fx {
 	char dir[96]; /* tmp/db: the LMDB data directory */
 	struct store *st;
 	struct store_txn *txn;
+	struct store_blobs *blobs; /* the in-memory store's, or NULL */
 };
 
 static const uint8_t blob_a[] = {0x93, 0x01, 0x02, 0x03};
@@ -52,7 +54,19 @@ static int
 setup_mem(void **state)
 {
 	setup_dir(state);
-	return store_mem_open(&((struct fx *)*state)->st);
+	return store_mem_open(NULL, &((struct fx *)*state)->st);
+}
+
+/* Fixture with an in-memory store sharing its blobs. */
+static int
+setup_shared(void **state)
+{
+	struct fx *f;
+
+	setup_dir(state);
+	f = *state;
+	f->blobs = store_blobs_new();
+	return store_mem_open(f->blobs, &f->st);
 }
 
 /* Fixture with an LMDB store. */
@@ -73,14 +87,22 @@ rm_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 	return remove(path);
 }
 
-/* Closes the store and removes the temp dir. */
+/* Closes the store, checks that its shared blobs went with it, and removes
+ * the temp dir. */
 static int
 teardown(void **state)
 {
 	struct fx *f = *state;
+	size_t n, bytes;
 
 	store_txn_abort(f->txn);
 	store_close(f->st);
+	if (f->blobs != NULL) {
+		store_blobs_count(f->blobs, &n, &bytes);
+		assert_int_equal(n, 0);
+		assert_int_equal(bytes, 0);
+		store_blobs_free(f->blobs);
+	}
 	assert_int_equal(nftw(f->tmp, rm_cb, 8, FTW_DEPTH | FTW_PHYS), 0);
 	free(f);
 	return 0;
@@ -1288,6 +1310,102 @@ test_corrupt(void **state)
 	commit(f);
 }
 
+/* Asserts that f's blobs hold n distinct blobs of 160 bytes. */
+static void
+blobs_hold(struct fx *f, size_t n)
+{
+	size_t got, bytes;
+
+	store_blobs_count(f->blobs, &got, &bytes);
+	assert_int_equal(got, n);
+	assert_int_equal(bytes, n * 160);
+}
+
+/* Stores on one store_blobs keep a blob once whichever table holds it, read
+ * it back whole, keep it until its last holder lets go, and are not moved
+ * by an aborted transaction. */
+static void
+test_shared_blobs(void **state)
+{
+	struct fx *f = *state;
+	struct store_record r = rec_make(5, "shared.lan", 1000), got;
+	struct store_counter c = {.h8 = 5, .expires_at = 3000}, gc;
+	uint8_t big[160], other[160];
+	struct store_txn *tb;
+	struct store *b;
+
+	for (size_t i = 0; i < sizeof big; i++) {
+		big[i] = (uint8_t)i;
+		other[i] = (uint8_t)~i;
+	}
+	f->blobs = store_blobs_new();
+	assert_int_equal(store_mem_open(f->blobs, &f->st), 0);
+	assert_int_equal(store_mem_open(f->blobs, &b), 0);
+
+	/* one record on two stores, each with its expiry, and as a tally */
+	r.rec = big;
+	r.rec_len = sizeof big;
+	memcpy(c.pk, r.pk, ANDNA_PK_LEN);
+	c.rec = big;
+	c.rec_len = sizeof big;
+	begin(f, true);
+	assert_int_equal(store_record_put(f->txn, &r), 0);
+	assert_int_equal(store_counter_put(f->txn, &c), 0);
+	commit(f);
+	r.expires_at = 2000;
+	assert_int_equal(store_txn_begin(b, true, &tb), 0);
+	assert_int_equal(store_record_put(tb, &r), 0);
+	assert_int_equal(store_txn_commit(tb), 0);
+	blobs_hold(f, 1);
+
+	/* read back whole, two values at once */
+	begin(f, false);
+	assert_int_equal(store_record_get(f->txn, 5, "shared.lan", &got), 0);
+	assert_int_equal(store_counter_get(f->txn, r.pk, 5, &gc), 0);
+	assert_int_equal(got.expires_at, 1000);
+	assert_int_equal(got.rec_len, sizeof big);
+	assert_memory_equal(got.rec, big, sizeof big);
+	assert_int_equal(gc.expires_at, 3000);
+	assert_int_equal(gc.rec_len, sizeof big);
+	assert_memory_equal(gc.rec, big, sizeof big);
+	commit(f);
+
+	/* an aborted replacement changes nothing */
+	r.rec = other;
+	r.expires_at = 1500;
+	begin(f, true);
+	assert_int_equal(store_record_put(f->txn, &r), 0);
+	abort_txn(f);
+	blobs_hold(f, 1);
+	begin(f, false);
+	assert_int_equal(store_record_get(f->txn, 5, "shared.lan", &got), 0);
+	assert_int_equal(got.expires_at, 1000);
+	assert_memory_equal(got.rec, big, sizeof big);
+	commit(f);
+
+	/* written, deleted and written again in one transaction */
+	snprintf(r.name, sizeof r.name, "fresh.lan");
+	begin(f, true);
+	assert_int_equal(store_record_put(f->txn, &r), 0);
+	assert_int_equal(store_record_del(f->txn, 5, "fresh.lan"), 0);
+	assert_int_equal(store_record_put(f->txn, &r), 0);
+	commit(f);
+	blobs_hold(f, 2);
+	begin(f, false);
+	assert_int_equal(store_record_get(f->txn, 5, "fresh.lan", &got), 0);
+	assert_memory_equal(got.rec, other, sizeof other);
+	commit(f);
+
+	/* the first blob stays while any store holds it */
+	begin(f, true);
+	assert_int_equal(store_record_del(f->txn, 5, "shared.lan"), 0);
+	assert_int_equal(store_counter_del(f->txn, r.pk, 5), 0);
+	commit(f);
+	blobs_hold(f, 2);
+	store_close(b);
+	blobs_hold(f, 1);
+}
+
 /* ---- LMDB only --------------------------------------------------------- */
 
 /* Commits survive close and reopen. */
@@ -1575,8 +1693,9 @@ test_lmdb_perms(void **state)
 	}
 }
 
-#define BOTH(fn)                                                               \
+#define EACH(fn)                                                               \
 	{"mem/" #fn, fn, setup_mem, teardown, NULL},                           \
+	    {"shared/" #fn, fn, setup_shared, teardown, NULL},                 \
 	{                                                                      \
 		"lmdb/" #fn, fn, setup_lmdb, teardown, NULL                    \
 	}
@@ -1585,30 +1704,32 @@ test_lmdb_perms(void **state)
 		"lmdb/" #fn, fn, setup, teardown, NULL                         \
 	}
 
-/* Runs the shared tests on both back ends, then the LMDB ones. */
+/* Runs the shared tests on each back end, then the rest. */
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    BOTH(test_txn_rules),
-	    BOTH(test_store_write),
-	    BOTH(test_raw_order),
-	    BOTH(test_keys),
-	    BOTH(test_own),
-	    BOTH(test_records),
-	    BOTH(test_record_range),
-	    BOTH(test_record_sweep),
-	    BOTH(test_claims),
-	    BOTH(test_claim_sweep),
-	    BOTH(test_counters),
-	    BOTH(test_cache),
-	    BOTH(test_cache_evict),
-	    BOTH(test_peers),
-	    BOTH(test_meta),
-	    BOTH(test_atomic_pair),
-	    BOTH(test_abort_restores),
-	    BOTH(test_walk_while_writing),
-	    BOTH(test_corrupt),
+	    EACH(test_txn_rules),
+	    EACH(test_store_write),
+	    EACH(test_raw_order),
+	    EACH(test_keys),
+	    EACH(test_own),
+	    EACH(test_records),
+	    EACH(test_record_range),
+	    EACH(test_record_sweep),
+	    EACH(test_claims),
+	    EACH(test_claim_sweep),
+	    EACH(test_counters),
+	    EACH(test_cache),
+	    EACH(test_cache_evict),
+	    EACH(test_peers),
+	    EACH(test_meta),
+	    EACH(test_atomic_pair),
+	    EACH(test_abort_restores),
+	    EACH(test_walk_while_writing),
+	    EACH(test_corrupt),
+	    {"shared/test_shared_blobs", test_shared_blobs, setup_dir,
+		teardown, NULL},
 	    LMDB(test_lmdb_reopen, setup_lmdb),
 	    LMDB(test_lmdb_sigkill, setup_dir),
 	    LMDB(test_lmdb_map_full, setup_dir),
