@@ -10,7 +10,6 @@
 #
 #   scripts/bench-ns.sh [andna-sim options]
 #   NODES=1000 NAMES=10000 scripts/bench-ns.sh   # a tenth of it
-#   NAMES=65000 scripts/bench-ns.sh              # what fits 24 GB: 17.3 GB
 #
 # NODES, NAMES, GNODE_SIZE, SEED and JOIN_RATE (joins per simulated
 # second) change the run; MAX_TIME bounds it in simulated seconds (default
@@ -20,16 +19,14 @@
 # Memory is what bounds it.  Every member of a name's hash and backup
 # gnodes holds its record (501 copies on average when the nodes fill 40
 # gnodes) and every member of its key's counter gnode a tally with the
-# signed record (248): about 350 bytes of memory a copy (the ~160-byte
-# signed record, its key, the store's framing and expiry index entry,
-# malloc's share), 259 KB a name, so the full 100,000 names would need
-# ~26 GB.  NAMES=65000 takes 17.3 GB and 18 minutes of one core.
-# MEM_KB (default 90% of the memory available) caps the process, so a run
-# that does not fit cannot wake the kernel's OOM killer.  At the cap
-# allocations fail and the simulated nodes drop what they cannot hold, as
-# andnad would: the run slows down and its figures are not worth having,
-# so stop it when peak memory sits at the cap.  BUILD=dir picks another
-# build directory.
+# signed record (248).  The simulated stores keep each signed record once
+# (store_blobs in store/store.h), so a copy costs about 200 bytes: its
+# key, the store's framing and expiry-index entry, malloc's share.  That
+# is 148 KB a name: the full run peaks at 15.2 GB and takes 34 minutes of
+# one core.  MEM_KB (default 90% of the memory available) caps the
+# process, so a run that does not fit cannot wake the kernel's OOM killer:
+# it ends with "out of memory" instead.  BUILD=dir picks another build
+# directory.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build-bench}

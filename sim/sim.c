@@ -177,14 +177,24 @@ struct sim {
 	struct store_blobs *blobs; /* the signed records all stores hold */
 };
 
-/* Aborts: out of memory inside a callback has nowhere to go. */
+/* Ends the run: a simulation that does not fit has no figures worth
+ * having, and out of memory inside a callback has nowhere to go. */
+static _Noreturn void
+out_of_memory(void)
+{
+	fputs("andna-sim: out of memory: simulate fewer nodes or names, "
+	      "or run where there is more memory\n",
+	    stderr);
+	abort();
+}
+
 static void *
 xmalloc(size_t n)
 {
 	void *p = malloc(n == 0 ? 1 : n);
 
 	if (p == NULL)
-		abort();
+		out_of_memory();
 	return p;
 }
 
@@ -276,7 +286,7 @@ heap_push(struct sim *s, struct sim_event ev)
 		size_t cap = s->heap_cap ? s->heap_cap * 2 : 1024;
 		struct sim_event *h = realloc(s->heap, cap * sizeof(*h));
 		if (h == NULL)
-			abort();
+			out_of_memory();
 		s->heap = h;
 		s->heap_cap = cap;
 	}
@@ -628,7 +638,7 @@ node_start(struct sim *s, struct sim_node *nd)
 	nd->e = engine_new(&s->p.engine, &io, &kp, &self, 1, s->now);
 	keypair_wipe(&kp);
 	if (nd->e == NULL)
-		abort();
+		out_of_memory();
 	nd->state = NODE_RUNNING;
 	nd->wake_at = SIM_NEVER;
 	s->running++;
@@ -656,7 +666,7 @@ node_join(struct sim *s, uint32_t i)
 	}
 	/* every node its own store, empty at each start */
 	if (store_mem_open(s->blobs, &st) != 0)
-		abort();
+		out_of_memory();
 	nd->st = st;
 	node_start(s, nd);
 	s->c.joins++;
@@ -2037,7 +2047,7 @@ sim_names_copies(struct sim *s, struct sim_names_result *out)
 	uint32_t *cnt = calloc(3 * (size_t)M, sizeof(*cnt));
 	ovl_addr_t *gb = malloc(2 * (size_t)M * sizeof(*gb));
 	if (tab == NULL || cnt == NULL || gb == NULL)
-		abort();
+		out_of_memory();
 	mask--;
 	struct copy_walk w = {.s = s,
 	    .tab = tab,

@@ -9,6 +9,7 @@
  * blob is put back together in the transaction's scratch when read. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,12 +82,15 @@ struct mem_store {
 	struct store_blobs *blobs; /* NULL: values stay whole */
 };
 
-/* Allocates or aborts: running out of memory is fatal. */
+/* Allocates or aborts: running out of memory is fatal (a simulation that
+ * does not fit has no figures worth having). */
 static void *
 xrealloc(void *p, size_t n)
 {
-	if ((p = realloc(p, n)) == NULL)
+	if ((p = realloc(p, n)) == NULL) {
+		fputs("andna: the in-memory store ran out of memory\n", stderr);
 		abort();
+	}
 	return p;
 }
 
@@ -104,7 +108,7 @@ store_blobs_new(void)
 	return bs;
 }
 
-/* Frees the table; its stores are closed, so no blob is left but leaks. */
+/* Frees the table and any blob left in it (none once its stores closed). */
 void
 store_blobs_free(struct store_blobs *bs)
 {
