@@ -483,20 +483,6 @@ founder_contacts(struct engine *e, int level, struct msg_contact *c)
 	return 1;
 }
 
-/* Whether the joiner's request names the level-`level` gnode `id` inside
- * our parent as one that sent it on for want of room. */
-static bool
-named_full(const struct engine *e, const struct msg *req, int level, uint8_t id)
-{
-	ovl_addr_t g = ovl_prefix(e->addr, level + 1) |
-	    (ovl_addr_t)id << (8 * level) | (ovl_addr_t)level;
-
-	for (int i = 0; i < req->u.hook_req.n_full; i++)
-		if (req->u.hook_req.full[i] == g)
-			return true;
-	return false;
-}
-
 /* News that one of our gnodes has filled up goes at once to a contact in
  * every sibling, from the one node that fills it (see founder_contacts()):
  * gossip takes many seconds to spread it, and meanwhile joiners would be
@@ -546,17 +532,17 @@ take_full_news(struct engine *e, const struct msg *req)
 }
 
 /* A sibling gnode at `level` with room that we can name contacts of, or
- * NULL.  Our news of a sibling's size may be older than the joiner's. */
+ * NULL.  Siblings the joiner found full count as full already (see
+ * take_full_news()). */
 static const struct outer_entry *
-roomy_sibling(struct engine *e, const struct msg *req, int level)
+roomy_sibling(struct engine *e, int level)
 {
 	int n = 0;
 	const struct outer_entry *pick = NULL;
 
 	for (int i = 0; i < e->outer.n[level]; i++) {
 		const struct outer_entry *x = &e->outer.e[level][i];
-		if (x->children >= e->cfg.gnode_size || x->n_contacts == 0 ||
-		    named_full(e, req, level, x->id))
+		if (x->children >= e->cfg.gnode_size || x->n_contacts == 0)
 			continue;
 		if (engine_rand_below(e, (uint32_t)++n) == 0)
 			pick = x; /* each candidate with chance 1/n */
@@ -581,15 +567,14 @@ places_taken(const struct engine *e, uint64_t now)
 	return n;
 }
 
-/* Fills the answer to a joiner at `from`.  Places are taken lowest first:
+/* Fills the answer `r` to a joiner.  Places are taken lowest first:
  * a free slot in our gnode; a sibling with room; a new gnode beside ours;
  * then the same one level up.  Each place is given by the one node that
  * decides it (see admitter() and founder_contacts()); anyone else sends
  * the joiner on to that node.  Returns MSG_ST_OK, MSG_ST_REDIRECT,
  * MSG_ST_FULL, or MSG_ST_BUSY while every offer slot holds a place. */
 static uint8_t
-make_offer(struct engine *e, const struct msg *req, uint64_t now,
-    struct msg *r)
+make_offer(struct engine *e, uint64_t now, struct msg *r)
 {
 	struct msg_contact *c = r->u.hook_offer.contacts;
 	int size = e->cfg.gnode_size, slot = offer_slot(e, now), id = -1;
@@ -609,7 +594,7 @@ make_offer(struct engine *e, const struct msg *req, uint64_t now,
 	if (id >= 0)
 		goto hold; /* a slot in our gnode */
 	for (int level = 1; level < ANDNA_LEVELS; level++) {
-		const struct outer_entry *x = roomy_sibling(e, req, level);
+		const struct outer_entry *x = roomy_sibling(e, level);
 		if (x != NULL) {
 			r->u.hook_offer.n_contacts = (uint8_t)entry_contacts(x, c);
 			return MSG_ST_REDIRECT;
@@ -658,7 +643,7 @@ hook_req_input(struct engine *e, const struct endpoint *from,
 	r.u.hook_offer.gnode_size = (uint16_t)e->cfg.gnode_size;
 	if (e->hook == HOOK_DONE) {
 		take_full_news(e, m);
-		r.u.hook_offer.status = make_offer(e, m, now, &r);
+		r.u.hook_offer.status = make_offer(e, now, &r);
 	} else {
 		r.u.hook_offer.status = MSG_ST_JOINING;
 		if (e->hook == HOOK_ASKING || e->hook == HOOK_AGAIN)
