@@ -627,16 +627,31 @@ conn_connect(struct daemon *d, const struct endpoint *to)
 	return c;
 }
 
+/* The connection a peer opened to us from `from`, or NULL.  Its source
+ * port is its own, not one it listens at: what we send there goes back on
+ * that connection. */
+static struct conn *
+conn_incoming(struct daemon *d, const struct endpoint *from)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &d->conns, link)
+		if (!c->outgoing && ep_equal(&c->peer, from))
+			return c;
+	return NULL;
+}
+
 static void
 tcp_send(struct daemon *d, const struct endpoint *to, const uint8_t *buf,
     size_t len)
 {
-	struct conn *c;
+	struct conn *c = conn_incoming(d, to);
 	char b[64];
 
-	TAILQ_FOREACH(c, &d->conns, link)
-		if (c->outgoing && ep_equal(&c->peer, to))
-			break;
+	if (c == NULL)
+		TAILQ_FOREACH(c, &d->conns, link)
+			if (c->outgoing && ep_equal(&c->peer, to))
+				break;
 	if (c == NULL && (c = conn_connect(d, to)) == NULL) {
 		d->cnt.send_failed++;
 		log_limited(d->lg, LOG_LEVEL_DEBUG, LOG_KIND_SEND,
@@ -663,15 +678,18 @@ tcp_send(struct daemon *d, const struct endpoint *to, const uint8_t *buf,
 	d->cnt.tcp_out++;
 }
 
-/* The engine's send_cb: UDP up to MSG_DGRAM_MAX, else a TCP frame. */
+/* The engine's send_cb: UDP up to MSG_DGRAM_MAX, else a TCP frame; an
+ * answer to a message that came by a connection goes back on it (the
+ * engine answers the endpoint a request came from). */
 static void
 engine_send_cb(void *ctx, const struct endpoint *to, const uint8_t *buf,
     size_t len)
 {
 	struct daemon *d = ctx;
+	bool udp = len <= MSG_DGRAM_MAX && conn_incoming(d, to) == NULL;
 
-	trace_msg(d, "to", to, buf, len, len <= MSG_DGRAM_MAX ? "UDP" : "TCP");
-	if (len <= MSG_DGRAM_MAX)
+	trace_msg(d, "to", to, buf, len, udp ? "UDP" : "TCP");
+	if (udp)
 		udp_send(d, to, buf, len);
 	else if (len <= MSG_STREAM_MAX)
 		tcp_send(d, to, buf, len);

@@ -63,6 +63,7 @@ engine_free(struct engine *e)
 	for (int i = 0; i < e->n_fwd; i++)
 		free(e->fwd[i].buf);
 	free(e->fwd);
+	free(e->back);
 	for (int i = 0; i < e->n_pend; i++)
 		record_free(e->pend[i].rec);
 	free(e->pend);
@@ -356,27 +357,36 @@ reply_fits(const struct pending *p, uint8_t type)
 	}
 }
 
-/* A reply to a request of ours arrived. */
+/* A reply to a request of ours arrived, or one to pass back along the
+ * path of a routed request we handed on (`buf` as it came). */
 static void
-reply_input(struct engine *e, const struct msg *m, uint64_t now)
+reply_input(struct engine *e, const struct msg *m, const uint8_t *buf,
+    size_t len, uint64_t now)
 {
 	struct pending *p = pending_find(e, m->id);
+	struct endpoint back;
 
-	if (p == NULL || !reply_fits(p, m->type)) {
+	if (p != NULL && reply_fits(p, m->type)) {
+		pending_done(e, p, m, now);
+	} else if (buf != NULL && route_back_take(e, m->id, &back)) {
+		engine_send_raw(e, &back, buf, len);
+	} else {
 		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
-		return;
 	}
-	pending_done(e, p, m, now);
 }
 
 void
 engine_reply_routed(struct engine *e, const struct msg_route *r,
     struct msg *reply, uint64_t now)
 {
+	struct endpoint back;
+
 	if (r->origin == e->addr)
-		reply_input(e, reply, now);
+		reply_input(e, reply, NULL, 0, now);
+	else if (route_back_take(e, reply->id, &back))
+		engine_send(e, &back, reply);
 	else
-		engine_send(e, &r->origin_ep, reply);
+		e->stats.dropped[ENGINE_DROP_NOROUTE]++;
 }
 
 /* Handles a routed request that reached the gnode it was meant for. */
@@ -449,7 +459,7 @@ engine_input(struct engine *e, const struct endpoint *from,
 	case MSG_RESOLVE_REPLY:
 	case MSG_REVERSE_REPLY:
 	case MSG_HANDOVER_ACK:
-		reply_input(e, &m, now);
+		reply_input(e, &m, buf, len, now);
 		break;
 	default:
 		if (!ns_input(e, from, &m, now))
@@ -585,6 +595,7 @@ engine_state_bytes(const struct engine *e)
 	for (int i = 0; i < e->n_fwd; i++)
 		b += e->fwd[i].len;
 	b += (size_t)e->cap_pend * sizeof(struct pending);
+	b += (size_t)e->cap_back * sizeof(struct back);
 	b += (size_t)e->n_peers * sizeof(struct endpoint);
 	return b;
 }

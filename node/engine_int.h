@@ -39,6 +39,14 @@ struct swim_relay {
 	uint64_t deadline;
 };
 
+/* Where the reply to a routed request we passed on goes back to: the
+ * endpoint the request came from, never one the request names. */
+struct back {
+	uint64_t req_id;
+	struct endpoint ep;
+	uint64_t deadline;
+};
+
 /* A routed message handed to a next hop, awaiting its ROUTE_ACK. */
 struct forward {
 	uint64_t req_id;
@@ -177,6 +185,8 @@ struct engine {
 		uint64_t req_id;
 	} seen[SEEN_MAX];
 	int seen_pos;
+	struct back *back;
+	int n_back, cap_back;
 
 	uint64_t next_sweep; /* expiry of suspects, tombstones, outer entries */
 
@@ -224,8 +234,8 @@ void pending_send(struct engine *e, struct pending *p, uint64_t now);
 struct pending *pending_find(struct engine *e, uint64_t wire_id);
 /* Forgets `p` and frees what it owns. */
 void pending_remove(struct engine *e, struct pending *p);
-/* Sends a reply to the origin of a routed request; a request of our own
- * is answered without the network. */
+/* Sends a reply to the origin of a routed request, back the way the
+ * request came; a request of our own is answered without the network. */
 void engine_reply_routed(struct engine *e, const struct msg_route *r,
     struct msg *reply, uint64_t now);
 
@@ -353,6 +363,9 @@ void route_send(struct engine *e, struct msg *m, ovl_addr_t target,
 void route_input(struct engine *e, const struct endpoint *from,
     struct msg *m, uint64_t now);
 void route_ack_input(struct engine *e, const struct msg *m);
+/* Takes the way back of the routed request `req_id` (one reply goes back
+ * per request); false when there is none. */
+bool route_back_take(struct engine *e, uint64_t req_id, struct endpoint *ep);
 /* The rounding view of our maps, rebuilt when they changed. */
 const struct round_view *route_view(struct engine *e);
 

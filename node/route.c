@@ -194,6 +194,37 @@ route_deliver(struct engine *e, struct msg *m, uint64_t now)
 	forward_send(e, f, via, &to, now);
 }
 
+/* Remembers where the reply to request `id` goes back to, for as long as
+ * its origin waits for it. */
+static void
+back_add(struct engine *e, uint64_t id, const struct endpoint *from,
+    uint64_t now)
+{
+	if (e->n_back == e->cap_back) {
+		int ncap = e->cap_back == 0 ? 16 : e->cap_back * 2;
+		struct back *nb = realloc(e->back, (size_t)ncap * sizeof(*nb));
+		if (nb == NULL)
+			return;
+		e->back = nb;
+		e->cap_back = ncap;
+	}
+	e->back[e->n_back++] = (struct back){ id, *from,
+		now + 2 * e->cfg.request_timeout_ms };
+}
+
+bool
+route_back_take(struct engine *e, uint64_t req_id, struct endpoint *ep)
+{
+	for (int i = 0; i < e->n_back; i++) {
+		if (e->back[i].req_id != req_id)
+			continue;
+		*ep = e->back[i].ep;
+		e->back[i] = e->back[--e->n_back];
+		return true;
+	}
+	return false;
+}
+
 void
 route_send(struct engine *e, struct msg *m, ovl_addr_t target, uint64_t now)
 {
@@ -201,7 +232,6 @@ route_send(struct engine *e, struct msg *m, ovl_addr_t target, uint64_t now)
 
 	r->target = target;
 	r->origin = e->addr;
-	r->origin_ep = e->eps[0];
 	m->hops = (uint8_t)e->cfg.hop_limit;
 	seen_before(e, e->addr, m->id);
 	route_deliver(e, m, now);
@@ -223,6 +253,7 @@ route_input(struct engine *e, const struct endpoint *from, struct msg *m,
 	engine_send(e, from, &ack);
 	if (seen_before(e, route_of(m)->origin, m->id))
 		return;
+	back_add(e, m->id, from, now);
 	route_deliver(e, m, now);
 }
 
@@ -267,6 +298,12 @@ route_around(struct engine *e, const struct forward *f, uint64_t now)
 void
 route_tick(struct engine *e, uint64_t now, uint64_t *wake)
 {
+	for (int i = 0; i < e->n_back;) {
+		if (e->back[i].deadline <= now)
+			e->back[i] = e->back[--e->n_back];
+		else
+			i++;
+	}
 	for (int i = 0; i < e->n_fwd;) {
 		struct forward *f = &e->fwd[i];
 		if (f->deadline > now) {

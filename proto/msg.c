@@ -132,10 +132,9 @@ msg_outer_len(const struct msg_outer *o)
 static void
 put_route(struct wire_enc *e, const struct msg_route *r)
 {
-	wire_put_array(e, 4, 4, 4);
+	wire_put_array(e, 3, 3, 3);
 	put_addr(e, r->target);
 	put_addr(e, r->origin);
-	put_ep(e, &r->origin_ep);
 	wire_put_array(e, r->n_exclude, 0, MSG_EXCLUDE_MAX);
 	for (size_t i = 0; e->err == 0 && i < r->n_exclude; i++) {
 		if (ovl_id(r->exclude[i], 0) != 0)
@@ -301,12 +300,11 @@ get_outer(struct wire_dec *d, const msgpack_object *o, uint16_t *n,
 static void
 get_route(struct wire_dec *d, const msgpack_object *o, struct msg_route *r)
 {
-	const msgpack_object *f = wire_tuple(d, o, 4), *el;
+	const msgpack_object *f = wire_tuple(d, o, 3), *el;
 
 	r->target = get_addr(d, &f[0]);
 	r->origin = get_addr(d, &f[1]);
-	get_ep(d, &f[2], &r->origin_ep);
-	r->n_exclude = (uint8_t)wire_list(d, &f[3], 0, MSG_EXCLUDE_MAX, &el);
+	r->n_exclude = (uint8_t)wire_list(d, &f[2], 0, MSG_EXCLUDE_MAX, &el);
 	for (size_t i = 0; i < r->n_exclude; i++) {
 		r->exclude[i] = get_addr(d, &el[i]);
 		if (ovl_id(r->exclude[i], 0) != 0)
@@ -556,6 +554,35 @@ unpack_gossip(struct wire_dec *d, const msgpack_object *f, struct msg *m)
 {
 	m->u.gossip.want_reply = wire_bool(d, &f[0]);
 	get_outer(d, &f[1], &m->u.gossip.n_outer, &m->u.gossip.outer);
+}
+
+/* CHALLENGE: [addr, nonce] */
+static void
+pack_challenge(struct wire_enc *e, const struct msg *m)
+{
+	put_addr(e, m->u.challenge.addr);
+	wire_put_bin(e, m->u.challenge.nonce, MSG_NONCE_LEN);
+}
+
+static void
+unpack_challenge(struct wire_dec *d, const msgpack_object *f, struct msg *m)
+{
+	m->u.challenge.addr = get_addr(d, &f[0]);
+	wire_bin(d, &f[1], m->u.challenge.nonce, MSG_NONCE_LEN);
+}
+
+/* CHALLENGE_REPLY: [nonce] */
+static void
+pack_challenge_reply(struct wire_enc *e, const struct msg *m)
+{
+	wire_put_bin(e, m->u.challenge_reply.nonce, MSG_NONCE_LEN);
+}
+
+static void
+unpack_challenge_reply(
+    struct wire_dec *d, const msgpack_object *f, struct msg *m)
+{
+	wire_bin(d, &f[0], m->u.challenge_reply.nonce, MSG_NONCE_LEN);
 }
 
 /* PROBE: [route] */
@@ -889,6 +916,9 @@ static const struct msg_body msg_bodies[] = {
     {MSG_MAP_FULL, 3, "MAP_FULL", pack_map_full, unpack_map_full},
     {MSG_LEAVE, 1, "LEAVE", pack_leave, unpack_leave},
     {MSG_GOSSIP, 2, "GOSSIP", pack_gossip, unpack_gossip},
+    {MSG_CHALLENGE, 2, "CHALLENGE", pack_challenge, unpack_challenge},
+    {MSG_CHALLENGE_REPLY, 1, "CHALLENGE_REPLY", pack_challenge_reply,
+	unpack_challenge_reply},
     {MSG_ROUTE_ACK, 0, "ROUTE_ACK", NULL, NULL},
     {MSG_PROBE, 1, "PROBE", pack_probe, unpack_probe},
     {MSG_PROBE_REPLY, 2, "PROBE_REPLY", pack_probe_reply, unpack_probe_reply},

@@ -7,7 +7,7 @@
 #include "proto/record.h"
 #include "proto/types.h"
 
-#define MSG_VERSION 1
+#define MSG_VERSION 2
 #define MSG_DGRAM_MAX 1232	  /* largest message sent over UDP */
 #define MSG_STREAM_MAX (4u << 20) /* largest message sent or accepted */
 #define MSG_HOPS_MAX 15		  /* largest hop limit */
@@ -30,6 +30,7 @@
 #define MSG_HASH8_LEN 8
 #define MSG_EP_MAX_LEN 18 /* encoded IPv6 endpoint */
 #define MSG_GNODE_SIZE_MAX 256
+#define MSG_NONCE_LEN 16
 
 /* Message types. */
 enum msg_type {
@@ -42,6 +43,8 @@ enum msg_type {
 	MSG_MAP_FULL = 13,
 	MSG_LEAVE = 14,
 	MSG_GOSSIP = 15,
+	MSG_CHALLENGE = 16,
+	MSG_CHALLENGE_REPLY = 17,
 	MSG_ROUTE_ACK = 20,
 	MSG_PROBE = 21,
 	MSG_PROBE_REPLY = 22,
@@ -163,12 +166,12 @@ struct msg_outer {
  * cannot be encoded. */
 size_t msg_outer_len(const struct msg_outer *o);
 
-/* The routing header [target, origin, origin ep, exclude] of a routed
- * request. */
+/* The routing header [target, origin, exclude] of a routed request.
+ * Replies retrace the request's path hop by hop, so a request names no
+ * endpoint to answer at. */
 struct msg_route {
 	ovl_addr_t target;
 	ovl_addr_t origin;
-	struct endpoint origin_ep;
 	uint8_t n_exclude;
 	ovl_addr_t exclude[MSG_EXCLUDE_MAX]; /* level-1 prefixes, low byte 0 */
 };
@@ -273,6 +276,16 @@ struct msg {
 			uint16_t n_outer;
 			struct msg_outer *outer;
 		} gossip;
+		/* CHALLENGE: the node at the endpoint it was sent to must
+		 * answer from `addr`, echoing the nonce */
+		struct {
+			ovl_addr_t addr;
+			uint8_t nonce[MSG_NONCE_LEN];
+		} challenge;
+		/* CHALLENGE_REPLY */
+		struct {
+			uint8_t nonce[MSG_NONCE_LEN];
+		} challenge_reply;
 		/* PROBE */
 		struct {
 			struct msg_route route;

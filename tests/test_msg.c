@@ -42,7 +42,7 @@ test_key(struct keypair *kp)
 
 static const uint8_t all_types[] = {MSG_PING, MSG_ACK, MSG_PING_REQ,
     MSG_HOOK_REQ, MSG_HOOK_OFFER, MSG_JOIN, MSG_MAP_FULL, MSG_LEAVE, MSG_GOSSIP,
-    MSG_ROUTE_ACK, MSG_PROBE, MSG_PROBE_REPLY, MSG_REGISTER, MSG_REGISTER_REPLY,
+    MSG_CHALLENGE, MSG_CHALLENGE_REPLY, MSG_ROUTE_ACK, MSG_PROBE, MSG_PROBE_REPLY, MSG_REGISTER, MSG_REGISTER_REPLY,
     MSG_COUNTER_CHECK, MSG_COUNTER_REPLY, MSG_REPLICATE, MSG_REPLICATE_ACK,
     MSG_SYNC_SUMMARY, MSG_SYNC_IDS, MSG_SYNC_FETCH, MSG_SYNC_PAGE_REQ,
     MSG_SYNC_PAGE, MSG_HANDOVER, MSG_HANDOVER_ACK, MSG_RESOLVE, MSG_CACHE_READ,
@@ -121,7 +121,6 @@ fill_route(struct msg_route *r, bool full, uint64_t *rng)
 {
 	r->target = (ovl_addr_t)next_rand(rng);
 	r->origin = full ? UINT32_MAX : 0;
-	fill_ep(&r->origin_ep, rng);
 	r->n_exclude = full ? MSG_EXCLUDE_MAX : 1;
 	for (int i = 0; i < r->n_exclude; i++)
 		r->exclude[i] = (ovl_addr_t)next_rand(rng) & 0xffffff00u;
@@ -250,6 +249,14 @@ sample_msg(struct msg *m, uint8_t type, bool full, const struct keypair *kp)
 		m->u.gossip.want_reply = !full;
 		m->u.gossip.n_outer = full ? MSG_OUTER_MAX : 1;
 		m->u.gossip.outer = make_outer(m->u.gossip.n_outer, full, &rng);
+		break;
+	case MSG_CHALLENGE:
+		m->u.challenge.addr = full ? UINT32_MAX : (ovl_addr_t)next_rand(&rng);
+		memset(m->u.challenge.nonce, full ? 0xff : 0x5a, MSG_NONCE_LEN);
+		break;
+	case MSG_CHALLENGE_REPLY:
+		memset(m->u.challenge_reply.nonce, full ? 0xff : 0xa5,
+		    MSG_NONCE_LEN);
 		break;
 	case MSG_PROBE:
 		fill_route(&m->u.probe.route, full, &rng);
@@ -403,7 +410,6 @@ assert_route_equal(const struct msg_route *a, const struct msg_route *b)
 {
 	assert_int_equal(a->target, b->target);
 	assert_int_equal(a->origin, b->origin);
-	assert_ep_equal(&a->origin_ep, &b->origin_ep);
 	assert_int_equal(a->n_exclude, b->n_exclude);
 	for (int i = 0; i < a->n_exclude; i++)
 		assert_int_equal(a->exclude[i], b->exclude[i]);
@@ -509,6 +515,15 @@ assert_msg_equal(const struct msg *a, const struct msg *b)
 		assert_int_equal(a->u.gossip.n_outer, b->u.gossip.n_outer);
 		assert_outer_equal(
 		    a->u.gossip.outer, b->u.gossip.outer, a->u.gossip.n_outer);
+		break;
+	case MSG_CHALLENGE:
+		assert_int_equal(a->u.challenge.addr, b->u.challenge.addr);
+		assert_memory_equal(a->u.challenge.nonce, b->u.challenge.nonce,
+		    MSG_NONCE_LEN);
+		break;
+	case MSG_CHALLENGE_REPLY:
+		assert_memory_equal(a->u.challenge_reply.nonce,
+		    b->u.challenge_reply.nonce, MSG_NONCE_LEN);
 		break;
 	case MSG_PROBE:
 		assert_route_equal(&a->u.probe.route, &b->u.probe.route);
@@ -747,7 +762,9 @@ test_encode_refusals(void **state)
 	m.u.reg.rec = NULL;
 	assert_int_equal(
 	    msg_encode(&m, kp, buf, MSG_STREAM_MAX, &len), ANDNA_EINVAL);
-	m.u.reg.route.origin_ep.family = 5;
+	msg_free(&m);
+	sample_msg(&m, MSG_REGISTER, false, kp);
+	m.u.reg.route.exclude[0] = 0x0a000001; /* not a level-1 prefix */
 	assert_int_equal(
 	    msg_encode(&m, kp, buf, MSG_STREAM_MAX, &len), ANDNA_EINVAL);
 	msg_free(&m);
@@ -779,7 +796,6 @@ test_encode_refusals(void **state)
 	    msg_encode(&m, kp, buf, MSG_STREAM_MAX, &len), ANDNA_EINVAL);
 	m.type = MSG_RESOLVE;
 	memset(&m.u.resolve, 0, sizeof(m.u.resolve));
-	m.u.resolve.route.origin_ep.family = 4;
 	strcpy(m.u.resolve.name, "Upper.case");
 	assert_int_equal(
 	    msg_encode(&m, kp, buf, MSG_STREAM_MAX, &len), ANDNA_EINVAL);
@@ -936,10 +952,9 @@ r_outer(struct raw *r, uint32_t n, uint8_t level, uint32_t n_contacts)
 static void
 r_route(struct raw *r, uint32_t n_exclude, uint32_t exclude)
 {
-	msgpack_pack_array(&r->pk, 4);
+	msgpack_pack_array(&r->pk, 3);
 	msgpack_pack_uint32(&r->pk, 0x11223344);
 	msgpack_pack_uint32(&r->pk, 0x0a000001);
-	r_ep(r);
 	msgpack_pack_array(&r->pk, n_exclude);
 	for (uint32_t i = 0; i < n_exclude; i++)
 		msgpack_pack_uint32(&r->pk, exclude);
@@ -1131,12 +1146,12 @@ test_envelope_faults(void **state)
 	assert_false(m.has_src);
 	msg_free(&m);
 
-	const uint64_t versions[] = {0, 2, 255, 1ull << 40};
+	const uint64_t versions[] = {0, 1, 255, 1ull << 40};
 	for (size_t i = 0; i < 4; i++) {
 		raw_env(&r, kp, versions[i], MSG_ROUTE_ACK, 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_VERSION);
 	}
-	const uint64_t types[] = {0, 4, 16, 48, 99, 255, 256, 1ull << 40};
+	const uint64_t types[] = {0, 4, 18, 48, 99, 255, 256, 1ull << 40};
 	for (size_t i = 0; i < 8; i++) {
 		raw_env(&r, kp, MSG_VERSION, types[i], 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_UNKNOWN);
@@ -1172,7 +1187,7 @@ test_envelope_faults(void **state)
 	msgpack_sbuffer_init(&r.sb);
 	msgpack_packer_init(&r.pk, &r.sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&r.pk, 8);
-	msgpack_pack_uint8(&r.pk, 1);
+	msgpack_pack_uint8(&r.pk, MSG_VERSION);
 	msgpack_pack_uint8(&r.pk, MSG_ROUTE_ACK);
 	msgpack_pack_uint8(&r.pk, 1);
 	msgpack_pack_uint8(&r.pk, 1);
@@ -1230,32 +1245,32 @@ static const struct hostile hostile[] = {
     {"\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* the same as element 5 of an envelope */
-    {"\x98\x01\x01\x07\x03\xc0\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x02\x01\x07\x03\xc0\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* array32 of 2^24-1: msgpack-c alone would take 400 MB for it */
-    {"\x98\x01\x01\x07\x03\xc0\xdd\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x02\x01\x07\x03\xc0\xdd\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* array16 of 767, within the cap but longer than the bytes */
-    {"\x98\x01\x01\x07\x03\xc0\xdc\x02\xff\0\0\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x02\x01\x07\x03\xc0\xdc\x02\xff\0\0\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
     /* str32 and bin32 of 2^32-1 bytes */
-    {"\x98\x01\x01\x07\x03\xc0\xdb\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x02\x01\x07\x03\xc0\xdb\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
-    {"\x98\x01\x01\x07\x03\xc0\xc6\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x02\x01\x07\x03\xc0\xc6\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
     /* a length field cut short */
-    {"\x98\x01\x01\x07\x03\xc0\xdd\xff", 8, ANDNA_EDEC_TRUNCATED},
+    {"\x98\x02\x01\x07\x03\xc0\xdd\xff", 8, ANDNA_EDEC_TRUNCATED},
     /* maps, ext types and the never-used byte */
-    {"\x98\x01\x01\x07\x03\xc0\xdf\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x02\x01\x07\x03\xc0\xdf\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TYPE},
-    {"\x98\x01\x01\x07\x03\xc0\x81\xc0\xc0", 9, ANDNA_EDEC_TYPE},
-    {"\x98\x01\x01\x07\x03\xc0\xc7\x01\x05\x00", 10, ANDNA_EDEC_TYPE},
-    {"\x98\x01\x01\x07\x03\xc0\xd4\x05\x00", 9, ANDNA_EDEC_TYPE},
-    {"\x98\x01\x01\x07\x03\xc1\xc0\xc0\xc0", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x02\x01\x07\x03\xc0\x81\xc0\xc0", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x02\x01\x07\x03\xc0\xc7\x01\x05\x00", 10, ANDNA_EDEC_TYPE},
+    {"\x98\x02\x01\x07\x03\xc0\xd4\x05\x00", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x02\x01\x07\x03\xc1\xc0\xc0\xc0", 9, ANDNA_EDEC_TYPE},
     /* an array header claiming more elements than bytes are left */
-    {"\x98\x01\x01\x07\x03\xc1", 6, ANDNA_EDEC_TRUNCATED},
+    {"\x98\x02\x01\x07\x03\xc1", 6, ANDNA_EDEC_TRUNCATED},
     /* a float where a hop limit goes */
-    {"\x98\x01\x01\x07\xca\0\0\0\0\xc0\xc0\x90\xc0", 13, ANDNA_EDEC_TYPE},
+    {"\x98\x02\x01\x07\xca\0\0\0\0\xc0\xc0\x90\xc0", 13, ANDNA_EDEC_TYPE},
     {"", 0, ANDNA_EDEC_TRUNCATED},
 };
 

@@ -721,7 +721,6 @@ send_register(struct sim *s, int from, int member, const struct record *rec)
 	m.src = engine_addr(sim_engine(s, from));
 	m.u.reg.route.target = name_hash(rec->name);
 	m.u.reg.route.origin = m.src;
-	sim_node_endpoint(s, from, &m.u.reg.route.origin_ep);
 	m.u.reg.rec = (struct record *)rec;
 	sim_node_key(s, from, &node_kp);
 	assert_int_equal(msg_encode_sealed(&m, MSG_SEAL_DIGEST, &node_kp, buf,
