@@ -128,6 +128,12 @@ static const struct config_option table[] = {
 	    false, "3", "N", "attempts of a request"},
 	{"hop_limit", CONFIG_INT, FIELD(engine.hop_limit), 1, 15, 0, false,
 	    "8", "N", "hops a routed message may take"},
+	{"nodes_per_ipv4", CONFIG_INT, FIELD(engine.nodes_per_ipv4), 1, 256, 0,
+	    false, "1", "N",
+	    "nodes one IPv4 address may have in a gnode, gnodes it may vouch "
+	    "for in a map"},
+	{"nodes_per_ipv6_64", CONFIG_INT, FIELD(engine.nodes_per_ipv6_64), 1,
+	    256, 0, false, "4", "N", "the same per IPv6 /64"},
 	{"expiry", CONFIG_SECONDS, FIELD(engine.expiry_s), 1, 365 * DAY_S, 0,
 	    false, "30d", "TIME", "life of a record, queued claim or tally"},
 	{"min_update_interval", CONFIG_SECONDS, FIELD(engine.min_update_s), 0,

@@ -522,7 +522,8 @@ cmd_status(struct ctl_conn *cc)
 		    "known peers:     %d\n"
 		    "messages:        %llu sent, %llu received, %llu forwarded\n"
 		    "dropped:         %llu malformed, %llu bad signature, "
-		    "%llu unexpected, %llu over hop limit, %llu no route\n"
+		    "%llu unexpected, %llu over hop limit, %llu no route, "
+		    "%llu untrusted\n"
 		    "overlay I/O:     UDP %llu in %llu out, TCP %llu in %llu out\n"
 		    "refused input:   %llu over rate, %llu oversized, %llu "
 		    "truncated, %llu connections\n",
@@ -540,6 +541,7 @@ cmd_status(struct ctl_conn *cc)
 		    (unsigned long long)s->dropped[ENGINE_DROP_UNEXPECTED],
 		    (unsigned long long)s->dropped[ENGINE_DROP_HOPS],
 		    (unsigned long long)s->dropped[ENGINE_DROP_NOROUTE],
+		    (unsigned long long)s->dropped[ENGINE_DROP_UNTRUSTED],
 		    (unsigned long long)io->udp_in,
 		    (unsigned long long)io->udp_out,
 		    (unsigned long long)io->tcp_in,
@@ -581,13 +583,15 @@ cmd_status(struct ctl_conn *cc)
 	    "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"forwarded\":%llu,"
 	    "\"hop_retries\":%llu,\"rehooks\":%llu,\"dropped\":{"
 	    "\"malformed\":%llu,\"signature\":%llu,\"unexpected\":%llu,"
-	    "\"hops\":%llu,\"noroute\":%llu}},", U(s->sent), U(s->received),
+	    "\"hops\":%llu,\"noroute\":%llu,\"untrusted\":%llu}},",
+	    U(s->sent), U(s->received),
 	    U(s->bytes_sent), U(s->bytes_received), U(s->forwarded),
 	    U(s->hop_retries), U(s->rehooks),
 	    U(s->dropped[ENGINE_DROP_MALFORMED]),
 	    U(s->dropped[ENGINE_DROP_SIGNATURE]),
 	    U(s->dropped[ENGINE_DROP_UNEXPECTED]),
-	    U(s->dropped[ENGINE_DROP_HOPS]), U(s->dropped[ENGINE_DROP_NOROUTE]));
+	    U(s->dropped[ENGINE_DROP_HOPS]), U(s->dropped[ENGINE_DROP_NOROUTE]),
+	    U(s->dropped[ENGINE_DROP_UNTRUSTED]));
 	evbuffer_add_printf(b, "\"io\":{\"udp_in\":%llu,\"udp_out\":%llu,"
 	    "\"tcp_in\":%llu,\"tcp_out\":%llu,\"conns_in\":%llu,"
 	    "\"conns_out\":%llu,\"dropped\":{\"rate_limited\":%llu,"

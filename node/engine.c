@@ -24,6 +24,8 @@ engine_config_defaults(struct engine_config *cfg)
 	cfg->request_timeout_ms = 4000;
 	cfg->request_tries = 3;
 	cfg->hop_limit = 8;
+	cfg->nodes_per_ipv4 = 1;
+	cfg->nodes_per_ipv6_64 = 4;
 	cfg->expiry_s = 30 * 24 * 3600;
 	cfg->min_update_s = 3600;
 	cfg->max_names_per_key = 256;
@@ -108,6 +110,20 @@ engine_emit(struct engine *e, const struct engine_event *ev)
 {
 	if (e->io.event_cb != NULL)
 		e->io.event_cb(e->io.ctx, ev);
+}
+
+bool
+ep_same_host(const struct endpoint *a, const struct endpoint *b)
+{
+	return a->family == b->family &&
+	    memcmp(a->ip, b->ip, a->family == 4 ? 4 : 8) == 0;
+}
+
+int
+engine_host_limit(const struct engine *e, const struct endpoint *ep)
+{
+	return ep->family == 4 ? e->cfg.nodes_per_ipv4 :
+	    e->cfg.nodes_per_ipv6_64;
 }
 
 void
@@ -442,6 +458,10 @@ engine_input(struct engine *e, const struct endpoint *from,
 		break;
 	case MSG_GOSSIP:
 		gossip_input(e, from, &m, now);
+		break;
+	case MSG_CHALLENGE:
+	case MSG_CHALLENGE_REPLY:
+		gossip_challenge_input(e, from, &m, now);
 		break;
 	case MSG_ROUTE_ACK:
 		route_ack_input(e, &m);

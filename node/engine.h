@@ -27,6 +27,10 @@ struct engine_config {
 	uint32_t request_timeout_ms; /* end-to-end wait for a reply */
 	int request_tries;           /* end-to-end attempts */
 	int hop_limit;               /* hops a routed message may take */
+	/* trust (DESIGN.md section 10): nodes one underlay host may have in
+	 * a gnode, and gnodes it may vouch for in an outer map */
+	int nodes_per_ipv4;          /* per IPv4 address */
+	int nodes_per_ipv6_64;       /* per IPv6 /64 */
 	/* name service (DESIGN.md section 9) */
 	uint32_t expiry_s;           /* life of a record, claim or tally */
 	uint32_t min_update_s;       /* between two updates of one name */
@@ -106,6 +110,7 @@ enum engine_drop {
 	ENGINE_DROP_UNEXPECTED,/* valid, but not wanted in this state */
 	ENGINE_DROP_HOPS,      /* hop limit used up */
 	ENGINE_DROP_NOROUTE,   /* no live contact towards the target */
+	ENGINE_DROP_UNTRUSTED, /* from a sender not entitled to say it */
 	ENGINE_DROP_MAX
 };
 

@@ -14,6 +14,8 @@
 #define SEEN_MAX 256         /* routed requests remembered for dedupe */
 #define HOOK_OFFER_HOLD_MS 10000
 #define HOOK_OFFERS 16        /* places held for joiners at once */
+#define CHECKS_MAX 32         /* gnodes being checked at once */
+#define SOURCES_MAX 16        /* sources whose news of new gnodes we pace */
 
 enum hook_state {
 	HOOK_IDLE,    /* not started */
@@ -45,6 +47,27 @@ struct back {
 	uint64_t req_id;
 	struct endpoint ep;
 	uint64_t deadline;
+};
+
+/* A gnode heard of but not yet in the outer map: one of its contacts is
+ * asked to prove, from its own endpoint, that it holds an address inside
+ * it (DESIGN.md section 10, "Maps believe what they can check"). */
+struct gnode_check {
+	uint64_t req_id; /* of the CHALLENGE; 0: slot free */
+	uint8_t level, id;
+	uint16_t children;
+	struct contact contact;
+	uint8_t nonce[MSG_NONCE_LEN];
+	uint64_t deadline;
+};
+
+/* How many new gnodes one underlay host may still make us check: a token
+ * bucket per source, so no node fills the maps with gnodes of its own
+ * making faster than a few a minute. */
+struct gnode_source {
+	struct endpoint host;
+	uint32_t tokens;
+	uint64_t refilled;
 };
 
 /* A routed message handed to a next hop, awaiting its ROUTE_ACK. */
@@ -103,6 +126,7 @@ struct pending {
 	uint8_t peer_type;  /* the type of the answer */
 	uint8_t peer_status;
 	int acks_left;      /* REPLICAS */
+	int members;        /* REPLICAS: members replicated to */
 	uint32_t life;      /* REPLICAS: the answer's remaining life */
 	uint32_t queue_pos; /* REPLICAS: the answer's queue position;
 			     * PROMOTE: the claim's, from 0 */
@@ -170,10 +194,15 @@ struct engine {
 	struct swim_news news[256];
 	int n_news;
 	struct swim_relay relays[8];
+	/* members that said another key holds our address, and that key */
+	uint8_t conflict_key[ANDNA_PK_LEN];
+	uint8_t conflict_from[256 / 8];
 
 	/* outer map exchange */
 	uint64_t next_gossip;
 	int gossip_rotate; /* sibling entry to start from next time */
+	struct gnode_check checks[CHECKS_MAX];
+	struct gnode_source sources[SOURCES_MAX];
 
 	/* routing */
 	struct forward *fwd;
@@ -210,6 +239,12 @@ uint32_t engine_rand_below(struct engine *e, uint32_t n);
 void engine_log(struct engine *e, enum engine_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void engine_emit(struct engine *e, const struct engine_event *ev);
+/* Whether two endpoints are on one underlay host: the same IPv4 address,
+ * or the same IPv6 /64. */
+bool ep_same_host(const struct endpoint *a, const struct endpoint *b);
+/* How many nodes one such host may have in a gnode (and gnodes it may
+ * vouch for in an outer map). */
+int engine_host_limit(const struct engine *e, const struct endpoint *ep);
 /* Notes that the maps changed in a way rounding can see. */
 void engine_maps_changed(struct engine *e);
 /* Children of our own gnode at `level` (members, or child gnodes). */
@@ -261,6 +296,13 @@ int ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now);
 int ns_item_of(struct engine *e, uint8_t kind, const uint8_t *blob,
     size_t len, uint64_t stored_at, uint64_t expires_at, uint64_t now,
     struct msg_item *out);
+/* Replicates `n` items to our gnode's live members and, once they
+ * acknowledged (or after a wait), answers `reply_type` with `status` (and
+ * a queue position `pos`) back along `route`.  A HANDOVER_ACK counts the
+ * holders, and says BUSY unless they are a majority of the gnode. */
+void ns_replicate_then_answer(struct engine *e, const struct msg_item *it,
+    int n, const struct msg_route *route, uint64_t reply_id,
+    uint8_t reply_type, uint8_t status, uint32_t pos, uint64_t now);
 /* Sends items to every live member of our gnode; returns how many. */
 int ns_replicate(struct engine *e, const struct msg_item *items, int n,
     uint64_t id);
@@ -309,6 +351,10 @@ void swim_news_add(struct engine *e, uint8_t id);
 /* Learns that member `addr` with key `pk` is alive at `eps`. */
 void swim_member_seen(struct engine *e, ovl_addr_t addr, const uint8_t *pk,
     uint32_t inc, const struct endpoint *eps, int n_eps, uint64_t now);
+/* Whether our gnode has room for one more node at the underlay host of
+ * `ep` (its IPv4 address, or its IPv6 /64), member `except` aside. */
+bool swim_host_room(const struct engine *e, const struct endpoint *ep,
+    uint8_t except);
 /* Pings a node of our gnode we have not met, so we learn of each other. */
 void swim_introduce(struct engine *e, const struct endpoint *to);
 /* Tells every live member but member `id` about `id` (and us) at once,
@@ -344,9 +390,21 @@ void gossip_input(struct engine *e, const struct endpoint *from,
 int gossip_entries_for(struct engine *e, ovl_addr_t to,
     struct msg_outer *out, int max, size_t room,
     const struct msg_outer *heard, int n_heard, uint64_t now);
-/* Merges entries heard from the node at `from`. */
+/* Merges entries heard from the node at overlay address `from`, which
+ * sent them from `from_ep`; gnodes new to us are checked first, at most a
+ * few a minute from one source unless `asked` (the maps of the gnode we
+ * just joined, which we asked its admitter for). */
 void gossip_merge(struct engine *e, ovl_addr_t from,
-    const struct msg_outer *in, int n, uint64_t now);
+    const struct endpoint *from_ep, bool asked, const struct msg_outer *in,
+    int n, uint64_t now);
+/* A node at `from` (overlay address `addr`) founds or holds gnode `id`
+ * at `level` beside ours: check it before it enters the outer map. */
+void gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
+    const struct contact *c, const struct endpoint *source, bool asked,
+    uint64_t now);
+/* CHALLENGE and CHALLENGE_REPLY. */
+void gossip_challenge_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m, uint64_t now);
 /* Drops the entries nobody refreshed within the outer timeout. */
 void gossip_sweep(struct engine *e, uint64_t now);
 /* Sends our entries to a node whose overlay address we do not know (a

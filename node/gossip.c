@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "node/engine_int.h"
 
 #define GOSSIP_OWN_CONTACTS 3
@@ -185,13 +187,178 @@ static void gossip_send(struct engine *e, const struct endpoint *to,
     ovl_addr_t to_addr, bool want_reply, uint64_t id,
     const struct msg *asked, uint64_t now);
 
+#define CHECK_BURST 16         /* new gnodes one source may have us check
+				* at once ... */
+#define CHECK_REFILL_MS 10000  /* ... and one more every 10 s */
+
+/* Whether the underlay host of `ep` vouches for fewer gnodes of our outer
+ * map than it may, gnode (level, id) aside: fake gnodes then cost real
+ * addresses. */
+static bool
+host_room(const struct engine *e, const struct endpoint *ep, int level,
+    uint8_t id)
+{
+	int n = 0;
+
+	for (int l = 1; l < ANDNA_LEVELS; l++)
+		for (int i = 0; i < e->outer.n[l]; i++) {
+			const struct outer_entry *x = &e->outer.e[l][i];
+			if (l == level && x->id == id)
+				continue;
+			for (int c = 0; c < x->n_contacts; c++)
+				if (ep_same_host(ep, &x->contacts[c].ep)) {
+					n++;
+					break;
+				}
+		}
+	return n < engine_host_limit(e, ep);
+}
+
+/* Takes a token from the bucket of the host at `src`; false when it has
+ * none left. */
+static bool
+source_allows(struct engine *e, const struct endpoint *src, uint64_t now)
+{
+	struct gnode_source *s = NULL, *stalest = &e->sources[0];
+
+	for (int i = 0; i < SOURCES_MAX && s == NULL; i++) {
+		struct gnode_source *x = &e->sources[i];
+		if (x->host.family != 0 && ep_same_host(&x->host, src))
+			s = x;
+		else if (x->refilled < stalest->refilled)
+			stalest = x;
+	}
+	if (s == NULL) {
+		s = stalest;
+		s->host = *src;
+		s->tokens = CHECK_BURST;
+		s->refilled = now;
+	}
+	uint64_t k = (now - s->refilled) / CHECK_REFILL_MS;
+	if (k > 0) {
+		s->tokens = s->tokens + k > CHECK_BURST ? CHECK_BURST :
+		    s->tokens + (uint32_t)k;
+		s->refilled += k * CHECK_REFILL_MS;
+	}
+	if (s->tokens == 0)
+		return false;
+	s->tokens--;
+	return true;
+}
+
+void
+gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
+    const struct contact *c, const struct endpoint *source, bool asked,
+    uint64_t now)
+{
+	struct gnode_check *free_slot = NULL;
+
+	if (outer_find(&e->outer, level, id) != NULL ||
+	    !host_room(e, &c->ep, level, id))
+		return;
+	for (int i = 0; i < CHECKS_MAX; i++) {
+		struct gnode_check *k = &e->checks[i];
+		if (k->req_id != 0 && k->deadline > now) {
+			if (k->level == level && k->id == id)
+				return; /* already asked */
+		} else if (free_slot == NULL) {
+			free_slot = k;
+		}
+	}
+	if (free_slot == NULL || (!asked && !source_allows(e, source, now))) {
+		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
+		return;
+	}
+	struct gnode_check *k = free_slot;
+	k->req_id = engine_rand64(e);
+	k->level = (uint8_t)level;
+	k->id = id;
+	k->children = children;
+	k->contact = *c;
+	k->deadline = now + e->cfg.hop_timeout_ms;
+	e->io.random_cb(e->io.ctx, k->nonce, sizeof(k->nonce));
+
+	struct msg m;
+	msg_init(&m);
+	m.type = MSG_CHALLENGE;
+	m.id = k->req_id;
+	m.u.challenge.addr = c->addr;
+	memcpy(m.u.challenge.nonce, k->nonce, MSG_NONCE_LEN);
+	engine_send(e, &c->ep, &m);
+}
+
+/* A contact answered our challenge: its gnode enters the outer map, with
+ * it as the contact at the endpoint it answered from. */
+static void
+check_passed(struct engine *e, struct gnode_check *k,
+    const struct endpoint *from, uint64_t now)
+{
+	int level = k->level;
+	struct contact c = { k->contact.addr, *from };
+
+	k->req_id = 0;
+	/* the gnode must still lie beside ours (we may have moved) */
+	if (ovl_diff_level(e->addr, c.addr) != level ||
+	    e->outer.n[level] + 1 >= 256 || !host_room(e, from, level, k->id))
+		return;
+	struct outer_entry *o = outer_find(&e->outer, level, k->id);
+	if (o == NULL) {
+		if ((o = outer_get(&e->outer, level, k->id)) == NULL)
+			return;
+		o->learned_at = now;
+		o->heard_at = now;
+		o->children = k->children;
+		engine_maps_changed(e);
+		/* what it knows that we do not (and the reverse) comes at
+		 * once, not at the next random exchange */
+		gossip_send(e, from, c.addr, true, engine_rand64(e), NULL, now);
+	}
+	outer_add_contact(o, &c);
+}
+
+void
+gossip_challenge_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m, uint64_t now)
+{
+	if (m->type == MSG_CHALLENGE) {
+		if ((e->hook != HOOK_DONE && e->hook != HOOK_JOINING) ||
+		    m->u.challenge.addr != e->addr) {
+			e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+			return;
+		}
+		struct msg r;
+		msg_init(&r);
+		r.type = MSG_CHALLENGE_REPLY;
+		r.id = m->id;
+		memcpy(r.u.challenge_reply.nonce, m->u.challenge.nonce,
+		    MSG_NONCE_LEN);
+		engine_send(e, from, &r);
+		return;
+	}
+	for (int i = 0; i < CHECKS_MAX; i++) {
+		struct gnode_check *k = &e->checks[i];
+		if (k->req_id != m->id || k->req_id == 0)
+			continue;
+		if (k->deadline > now && m->has_src &&
+		    m->src == k->contact.addr && e->hook == HOOK_DONE &&
+		    sodium_memcmp(k->nonce, m->u.challenge_reply.nonce,
+		    MSG_NONCE_LEN) == 0) {
+			check_passed(e, k, from, now);
+			return;
+		}
+		break;
+	}
+	e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
+}
+
 /* News of one of our own gnodes may name nodes inside it that we do not
  * know, nor their gnodes: two groups that founded gnodes under one parent
  * at once, or the halves of a healed partition.  Meet them, so the maps
- * of both sides merge. */
+ * of both sides merge: members by a ping, other gnodes by a check (once
+ * it passes, we gossip with them). */
 static void
 meet_unknown(struct engine *e, const struct msg_outer *x, ovl_addr_t gnode,
-    uint64_t now)
+    const struct endpoint *source, bool asked, uint64_t now)
 {
 	for (int c = 0; c < x->n_contacts; c++) {
 		ovl_addr_t a = x->contacts[c].addr;
@@ -200,15 +367,17 @@ meet_unknown(struct engine *e, const struct msg_outer *x, ovl_addr_t gnode,
 		int d = ovl_diff_level(e->addr, a);
 		if (d == 0 && inner_find(&e->inner, ovl_id(a, 0)) == NULL)
 			swim_introduce(e, &x->contacts[c].ep);
-		else if (d > 0 && outer_find(&e->outer, d, ovl_id(a, d)) == NULL)
-			gossip_send(e, &x->contacts[c].ep, a, true,
-			    engine_rand64(e), NULL, now);
+		else if (d > 0) {
+			struct contact ct = { a, x->contacts[c].ep };
+			gossip_check(e, d, ovl_id(a, d), 1, &ct, source, asked,
+			    now);
+		}
 	}
 }
 
 void
-gossip_merge(struct engine *e, ovl_addr_t from, const struct msg_outer *in,
-    int n, uint64_t now)
+gossip_merge(struct engine *e, ovl_addr_t from, const struct endpoint *from_ep,
+    bool asked, const struct msg_outer *in, int n, uint64_t now)
 {
 	int diff = ovl_diff_level(e->addr, from);
 
@@ -220,35 +389,45 @@ gossip_merge(struct engine *e, ovl_addr_t from, const struct msg_outer *in,
 		ovl_addr_t gnode = ovl_prefix(e->addr, level + 1) |
 		    ((ovl_addr_t)x->id << (8 * level));
 		if (x->id == ovl_id(e->addr, level)) {
-			meet_unknown(e, x, gnode, now);
+			meet_unknown(e, x, gnode, from_ep, asked, now);
 			continue;
 		}
-		uint64_t age_ms = (uint64_t)x->age * 1000;
+		/* what can be true: no more children than a gnode holds, and
+		 * news older by a second for every hop but the first */
+		uint16_t children = x->children < e->cfg.gnode_size ?
+		    x->children : (uint16_t)e->cfg.gnode_size;
+		uint32_t age = x->age == 0 && !contact_inside(from, gnode, level) ?
+		    1 : x->age;
+		uint64_t age_ms = (uint64_t)age * 1000;
 		if (age_ms >= e->cfg.outer_timeout_ms)
 			continue;
 		uint64_t heard = now > age_ms ? now - age_ms : 0;
 		struct outer_entry *o = outer_find(&e->outer, level, x->id);
-		if (o != NULL && heard <= o->heard_at)
-			continue;
 		if (o == NULL) {
-			/* a refresh without contacts is of no use for a
-			 * gnode we cannot reach: its whole entry comes in
-			 * turn */
-			if (x->n_contacts == 0 || e->outer.n[level] + 1 >= 256)
-				continue;
-			o = outer_get(&e->outer, level, x->id);
-			if (o == NULL)
-				continue;
-			o->learned_at = now;
-			engine_maps_changed(e);
+			/* a gnode new to us enters the map once one of its
+			 * contacts proves it holds an address inside it */
+			for (int c = 0; c < x->n_contacts; c++) {
+				struct contact ct = { x->contacts[c].addr,
+					x->contacts[c].ep };
+				if (!contact_inside(ct.addr, gnode, level) ||
+				    !host_room(e, &ct.ep, level, x->id))
+					continue;
+				gossip_check(e, level, x->id, children, &ct,
+				    from_ep, asked, now);
+				break;
+			}
+			continue;
 		}
-		if (o->children != x->children)
+		if (heard <= o->heard_at)
+			continue;
+		if (o->children != children)
 			engine_maps_changed(e);
-		o->children = x->children;
+		o->children = children;
 		o->heard_at = heard;
 		for (int c = x->n_contacts - 1; c >= 0; c--) {
 			struct contact ct = { x->contacts[c].addr, x->contacts[c].ep };
-			if (contact_inside(ct.addr, gnode, level))
+			if (contact_inside(ct.addr, gnode, level) &&
+			    host_room(e, &ct.ep, level, x->id))
 				outer_add_contact(o, &ct);
 		}
 	}
@@ -371,5 +550,6 @@ gossip_input(struct engine *e, const struct endpoint *from,
 	 * or the halves of a healed partition) */
 	if (m->u.gossip.want_reply)
 		gossip_send(e, from, m->src, false, m->id, m, now);
-	gossip_merge(e, m->src, m->u.gossip.outer, m->u.gossip.n_outer, now);
+	gossip_merge(e, m->src, from, false, m->u.gossip.outer,
+	    m->u.gossip.n_outer, now);
 }

@@ -574,13 +574,17 @@ places_taken(const struct engine *e, uint64_t now)
  * the joiner on to that node.  Returns MSG_ST_OK, MSG_ST_REDIRECT,
  * MSG_ST_FULL, or MSG_ST_BUSY while every offer slot holds a place. */
 static uint8_t
-make_offer(struct engine *e, uint64_t now, struct msg *r)
+make_offer(struct engine *e, const struct endpoint *joiner, uint64_t now,
+    struct msg *r)
 {
 	struct msg_contact *c = r->u.hook_offer.contacts;
 	int size = e->cfg.gnode_size, slot = offer_slot(e, now), id = -1;
 	ovl_addr_t addr = 0;
 
-	if (places_taken(e, now) + offers_held(e, 0, now) < size) {
+	/* a joiner whose underlay address has its share of our gnode goes
+	 * elsewhere, as if we were full */
+	if (places_taken(e, now) + offers_held(e, 0, now) < size &&
+	    swim_host_room(e, joiner, ovl_id(e->addr, 0))) {
 		const struct member *a = admitter(e);
 		if (a != NULL) {
 			c[0].addr = ovl_prefix(e->addr, 1) | a->id;
@@ -643,7 +647,7 @@ hook_req_input(struct engine *e, const struct endpoint *from,
 	r.u.hook_offer.gnode_size = (uint16_t)e->cfg.gnode_size;
 	if (e->hook == HOOK_DONE) {
 		take_full_news(e, m);
-		r.u.hook_offer.status = make_offer(e, now, &r);
+		r.u.hook_offer.status = make_offer(e, from, now, &r);
 	} else {
 		r.u.hook_offer.status = MSG_ST_JOINING;
 		if (e->hook == HOOK_ASKING || e->hook == HOOK_AGAIN)
@@ -767,8 +771,10 @@ join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		return;
 	}
 	if (ours && inner_find(&e->inner, ovl_id(m->src, 0)) == NULL &&
-	    places_taken(e, now) >= e->cfg.gnode_size) {
-		/* whoever offered the place did not know we are full */
+	    (places_taken(e, now) >= e->cfg.gnode_size ||
+	    !swim_host_room(e, from, ovl_id(m->src, 0)))) {
+		/* whoever offered the place did not know we are full, or the
+		 * joiner's underlay address has its share of our gnode */
 		r.u.map_full.status = MSG_ST_FULL;
 		engine_send(e, from, &r);
 		return;
@@ -799,21 +805,13 @@ join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		 * no member offers the same room twice */
 		swim_tell_all(e, ovl_id(m->src, 0));
 	} else {
-		/* a node founding a new gnode beside ours: count it from now
-		 * on, so we do not offer more gnodes than the parent holds */
+		/* a node founding a new gnode beside ours: its gnode counts
+		 * once it proved it holds that address (a node outside our
+		 * gnode cannot add gnodes to our map by its word) */
 		int level = ovl_diff_level(e->addr, m->src);
-		struct outer_entry *x = outer_get(&e->outer, level,
-		    ovl_id(m->src, level));
-		if (x != NULL && x->heard_at < now) {
-			struct contact c = { m->src, *from };
-			if (x->children == 0) {
-				x->children = 1;
-				x->learned_at = now;
-			}
-			x->heard_at = now;
-			outer_add_contact(x, &c);
-			engine_maps_changed(e);
-		}
+		struct contact c = { m->src, *from };
+		gossip_check(e, level, ovl_id(m->src, level), 1, &c, from, false,
+		    now);
 	}
 	r.u.map_full.outer = calloc(MSG_OUTER_MAX, sizeof(*r.u.map_full.outer));
 	if (r.u.map_full.outer == NULL) {
@@ -857,7 +855,8 @@ map_full_input(struct engine *e, const struct endpoint *from,
 			swim_member_seen(e, x->addr, x->key, x->incarnation,
 			    x->eps, x->n_eps, now);
 	}
-	gossip_merge(e, m->src, m->u.map_full.outer, m->u.map_full.n_outer, now);
+	gossip_merge(e, m->src, from, true, m->u.map_full.outer,
+	    m->u.map_full.n_outer, now);
 	if (e->hook == HOOK_JOINING) {
 		swim_news_add(e, ovl_id(e->addr, 0));
 		hook_done(e, now);

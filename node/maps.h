@@ -25,6 +25,7 @@ struct member {
 	uint8_t pk[ANDNA_PK_LEN];
 	struct endpoint eps[MEMBER_EPS];
 	uint64_t state_at; /* when the state last changed */
+	uint64_t asked_at; /* when we last pinged it to hear its own word */
 };
 
 struct inner_map {

@@ -406,12 +406,8 @@ ns_replicate(struct engine *e, const struct msg_item *items, int n,
 	return sent;
 }
 
-/* Answers a routed request once the members hold the copies: replicates
- * `it` (and sends the backup gnode its copy when we are primary), then
- * waits for the acks before sending `status` (and, for a queued claim,
- * its place `pos`) to the origin of `route`. */
-static void
-replicate_then_answer(struct engine *e, const struct msg_item *it,
+void
+ns_replicate_then_answer(struct engine *e, const struct msg_item *it, int n,
     const struct msg_route *route, uint64_t reply_id, uint8_t reply_type,
     uint8_t status, uint32_t pos, uint64_t now)
 {
@@ -419,8 +415,7 @@ replicate_then_answer(struct engine *e, const struct msg_item *it,
 	uint64_t wait_id = engine_rand64(e);
 
 	e->ns.replicated++;
-	ns_push_backup(e, it, 1, now);
-	int n = ns_replicate(e, it, 1, wait_id);
+	int sent = ns_replicate(e, it, n, wait_id);
 	if (p == NULL)
 		return;
 	p->wire_id = wait_id;
@@ -431,11 +426,24 @@ replicate_then_answer(struct engine *e, const struct msg_item *it,
 	p->peer_status = status;
 	p->queue_pos = pos;
 	p->life = it->life;
-	p->acks_left = n;
+	p->acks_left = sent;
+	p->members = sent;
 	/* a member that misses its copy gets it from anti-entropy later */
 	p->deadline = now + 2 * e->cfg.hop_timeout_ms;
-	if (n == 0)
+	if (sent == 0)
 		ns_pending_done(e, p, NULL, now);
+}
+
+/* Answers a registration once the members hold the copy (and sends the
+ * backup gnode its copy when we are primary). */
+static void
+replicate_then_answer(struct engine *e, const struct msg_item *it,
+    const struct msg_route *route, uint64_t reply_id, uint8_t reply_type,
+    uint8_t status, uint32_t pos, uint64_t now)
+{
+	ns_push_backup(e, it, 1, now);
+	ns_replicate_then_answer(e, it, 1, route, reply_id, reply_type, status,
+	    pos, now);
 }
 
 /* Sends the answer a pending request owes a peer. */
@@ -1179,7 +1187,13 @@ ns_pending_done(struct engine *e, struct pending *p, const struct msg *m,
 	case PK_REPLICAS: {
 		struct pending q = *p; /* as in counter_done */
 		pending_remove(e, p);
-		answer_peer(e, &q, q.peer_status, q.life, 0, now);
+		/* the holders: us and the members that acknowledged; a handover
+		 * is confirmed only by a majority of the gnode */
+		int holders = 1 + q.members - q.acks_left;
+		uint8_t st = q.peer_type == MSG_HANDOVER_ACK &&
+		    2 * holders <= inner_live(&e->inner) + 1 ? MSG_ST_BUSY :
+		    q.peer_status;
+		answer_peer(e, &q, st, q.life, (uint32_t)holders, now);
 		break;
 	}
 	case PK_HANDOVER:
@@ -1449,6 +1463,13 @@ replicate_ack_input(struct engine *e, const struct msg *m, uint64_t now)
 
 	if (p == NULL || p->kind != PK_REPLICAS)
 		return; /* late, or for an exchange nobody waits on */
+	const struct member *mb = m->has_src &&
+	    ovl_prefix(m->src, 1) == ovl_prefix(e->addr, 1) ?
+	    inner_find(&e->inner, ovl_id(m->src, 0)) : NULL;
+	if (mb == NULL || memcmp(mb->pk, m->key, ANDNA_PK_LEN) != 0) {
+		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
+		return; /* only the members we replicated to confirm */
+	}
 	if (--p->acks_left <= 0)
 		ns_pending_done(e, p, m, now);
 }

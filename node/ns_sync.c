@@ -649,16 +649,43 @@ ns_handover_input(struct engine *e, struct msg *m, uint64_t now)
 
 	for (int i = 0; i < n; i++)
 		applied += ns_apply_item(e, &m->u.handover.items.v[i], now) == 0;
+	e->ns.handed_over += applied;
+	if (applied == (uint32_t)n && n > 0) {
+		/* answered once a majority of our gnode holds the items */
+		ns_replicate_then_answer(e, m->u.handover.items.v, n,
+		    &m->u.handover.route, m->id, MSG_HANDOVER_ACK, MSG_ST_OK, 0,
+		    now);
+		return;
+	}
 	if (applied > 0)
 		ns_replicate(e, m->u.handover.items.v, n, engine_rand64(e));
-	e->ns.handed_over += applied;
 	msg_init(&r);
 	r.type = MSG_HANDOVER_ACK;
 	r.id = m->id;
-	r.u.status_count.status = applied == (uint32_t)n ? MSG_ST_OK :
-	    MSG_ST_NOT_RESPONSIBLE;
+	r.u.status_count.status = MSG_ST_NOT_RESPONSIBLE;
 	r.u.status_count.count = applied;
 	engine_reply_routed(e, &m->u.handover.route, &r, now);
+}
+
+/* Whether a HANDOVER_ACK for `target` confirms that the gnode now
+ * responsible holds the item: it comes from inside the gnode the target
+ * rounds to in our maps (one that passed the outer map's check), and
+ * names a majority of that gnode's members as holders (its size as our
+ * map has it, where it is our sibling). */
+static bool
+handover_confirmed(struct engine *e, ovl_addr_t target, const struct msg *m)
+{
+	ovl_addr_t prefix;
+
+	if (m == NULL || m->u.status_count.status != MSG_ST_OK || !m->has_src)
+		return false;
+	int level = round_view_target(route_view(e), target, NULL, &prefix);
+	if (level < 1 || ovl_prefix(m->src, level) != prefix)
+		return false;
+	const struct outer_entry *x = level == 1 ?
+	    outer_find(&e->outer, 1, ovl_id(m->src, 1)) : NULL;
+	uint32_t size = x != NULL ? x->children : 1;
+	return 2 * m->u.status_count.count > size;
 }
 
 /* The gnode now responsible acknowledged an item: our copy may go. */
@@ -668,9 +695,9 @@ handover_done(struct engine *e, struct pending *p, const struct msg *m,
 {
 	const struct record *rec = p->rec;
 
-	if (m != NULL && m->u.status_count.status == MSG_ST_OK) {
-		ovl_addr_t target = p->op == MSG_KIND_TALLIES ?
-		    key_hash(rec->owner) : name_hash(rec->name);
+	ovl_addr_t target = p->op == MSG_KIND_TALLIES ? key_hash(rec->owner) :
+	    name_hash(rec->name);
+	if (handover_confirmed(e, target, m)) {
 		struct store_txn *t = NULL;
 		/* only if it still is not ours: the maps may have moved back */
 		if (ns_role(e, target) == NS_NONE &&

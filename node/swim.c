@@ -116,14 +116,29 @@ member_set(struct engine *e, struct member *mb, uint8_t state, uint32_t inc,
 	}
 }
 
-/* Someone claims our address with another key: the lower key keeps it. */
+/* A member of ours says another key holds our address.  The gnode's
+ * admission record is its members' maps: we give the address up only
+ * once most of our live members hold the other key there, never on one
+ * node's word. */
 static void
-address_conflict(struct engine *e, const uint8_t *pk, uint64_t now)
+address_conflict(struct engine *e, uint8_t from_id, const uint8_t *pk,
+    uint64_t now)
 {
-	if (memcmp(pk, e->key.pk, ANDNA_PK_LEN) < 0) {
+	if (memcmp(pk, e->conflict_key, ANDNA_PK_LEN) != 0) {
+		memcpy(e->conflict_key, pk, ANDNA_PK_LEN);
+		memset(e->conflict_from, 0, sizeof(e->conflict_from));
+	}
+	e->conflict_from[from_id / 8] |= (uint8_t)(1u << (from_id % 8));
+	int n = 0;
+	for (int i = 0; i < e->inner.n; i++) {
+		uint8_t id = e->inner.m[i].id;
+		n += e->inner.m[i].state <= MEMBER_SUSPECT &&
+		    (e->conflict_from[id / 8] & (1u << (id % 8))) != 0;
+	}
+	if (2 * n > inner_live(&e->inner)) {
 		engine_log(e, ENGINE_LOG_WARN,
-		    "another node holds our overlay address with a lower key; "
-		    "taking a new address");
+		    "most members of our gnode hold our overlay address with "
+		    "another node key; taking a new address");
 		hook_restart(e, now);
 	} else {
 		swim_news_add(e, ovl_id(e->addr, 0));
@@ -142,21 +157,42 @@ news_wins(uint32_t inc, uint8_t state, const struct member *mb)
 	return inc > mb->inc || (inc == mb->inc && rank > have);
 }
 
-/* Applies one member update from the gnode's news. */
+bool
+swim_host_room(const struct engine *e, const struct endpoint *ep,
+    uint8_t except)
+{
+	int n = ep_same_host(ep, &e->eps[0]);
+
+	for (int i = 0; i < e->inner.n; i++) {
+		const struct member *mb = &e->inner.m[i];
+		if (mb->id != except && mb->state <= MEMBER_SUSPECT &&
+		    mb->n_eps > 0 && ep_same_host(ep, &mb->eps[0]))
+			n++;
+	}
+	return n < engine_host_limit(e, ep);
+}
+
+/* Applies one member update.  `own` is the member's own word (the update
+ * is about the node that signed the message); otherwise a member that our
+ * inner map authenticates relays it.  Only a member's own word raises its
+ * incarnation, and a member we hold keeps its address against any other
+ * key while it lives: the gnode admitted it first. */
 static void
-update_apply(struct engine *e, const struct msg_update *u, uint64_t now)
+update_apply(struct engine *e, const struct msg_update *u, bool own,
+    uint8_t relay_id, uint64_t now)
 {
 	if (ovl_prefix(u->addr, 1) != ovl_prefix(e->addr, 1))
 		return;
 	if (u->addr == e->addr) {
 		if (memcmp(u->key, e->key.pk, ANDNA_PK_LEN) != 0) {
-			if (u->state <= MSG_STATE_SUSPECT)
-				address_conflict(e, u->key, now);
-		} else if (u->state != MSG_STATE_ALIVE && u->incarnation >= e->inc) {
+			if (!own && u->state <= MSG_STATE_SUSPECT)
+				address_conflict(e, relay_id, u->key, now);
+		} else if (u->state != MSG_STATE_ALIVE && u->incarnation == e->inc &&
+		    e->inc < UINT32_MAX) {
 			/* refute, to every member at once: in a burst of joins
 			 * the news queue would take longer than the suspicion
 			 * timeout to carry it */
-			e->inc = u->incarnation + 1;
+			e->inc++;
 			swim_news_add(e, ovl_id(e->addr, 0));
 			swim_tell_all(e, ovl_id(e->addr, 0));
 		}
@@ -164,17 +200,17 @@ update_apply(struct engine *e, const struct msg_update *u, uint64_t now)
 	}
 	struct member *mb = inner_find(&e->inner, ovl_id(u->addr, 0));
 	if (mb != NULL && memcmp(mb->pk, u->key, ANDNA_PK_LEN) != 0) {
-		/* two keys on one address: the lower key keeps it */
-		if (memcmp(u->key, mb->pk, ANDNA_PK_LEN) > 0 ||
-		    u->state > MSG_STATE_SUSPECT) {
-			swim_news_add(e, mb->id);
+		if (mb->state <= MEMBER_SUSPECT || u->state > MSG_STATE_SUSPECT) {
+			swim_news_add(e, mb->id); /* the holder's news goes on */
 			return;
 		}
 		inner_remove(&e->inner, mb->id);
 		mb = NULL;
 	}
 	if (mb == NULL) {
-		if (u->state > MSG_STATE_SUSPECT)
+		if (u->state > MSG_STATE_SUSPECT ||
+		    inner_live(&e->inner) + 1 >= e->cfg.gnode_size ||
+		    !swim_host_room(e, &u->eps[0], ovl_id(u->addr, 0)))
 			return;
 		mb = inner_get(&e->inner, ovl_id(u->addr, 0));
 		if (mb == NULL)
@@ -185,6 +221,15 @@ update_apply(struct engine *e, const struct msg_update *u, uint64_t now)
 		mb->state_at = now;
 		swim_news_add(e, mb->id);
 		engine_maps_changed(e);
+	} else if (!own && u->incarnation > mb->inc) {
+		/* news of a newer incarnation counts only from the member
+		 * itself: ask it (at most once a protocol period), and its
+		 * ack says */
+		if (now - mb->asked_at >= e->cfg.ping_interval_ms) {
+			mb->asked_at = now;
+			swim_introduce(e, &mb->eps[0]);
+		}
+		return;
 	} else if (news_wins(u->incarnation, u->state, mb)) {
 		member_set(e, mb, u->state, u->incarnation, now);
 	} else {
@@ -207,7 +252,7 @@ swim_member_seen(struct engine *e, ovl_addr_t addr, const uint8_t *pk,
 	memcpy(u.key, pk, ANDNA_PK_LEN);
 	u.n_eps = (uint8_t)(n_eps < MSG_EPS_MAX ? n_eps : MSG_EPS_MAX);
 	memcpy(u.eps, eps, u.n_eps * sizeof(u.eps[0]));
-	update_apply(e, &u, now);
+	update_apply(e, &u, true, 0, now);
 }
 
 void
@@ -326,6 +371,13 @@ swim_sweep(struct engine *e, uint64_t now)
 	}
 }
 
+/* Whether update `u` of `m` is its sender's word about itself. */
+static bool
+own_news(const struct msg *m, const struct msg_update *u)
+{
+	return u->addr == m->src && memcmp(u->key, m->key, ANDNA_PK_LEN) == 0;
+}
+
 /* Whether an ack with our probe's id really vouches for the member we
  * probe: it comes from that member (same address and key: a node that
  * moved to another address still answers at its old endpoint), or from a
@@ -366,30 +418,52 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
 		return;
 	}
+	/* the sender is a member our map authenticates (same key), or a
+	 * node of our gnode's prefix we do not hold: its word counts only
+	 * about itself, and only where the gnode has room for it */
+	struct member *sender = inner_find(&e->inner, ovl_id(m->src, 0));
+	bool member = sender != NULL &&
+	    memcmp(sender->pk, m->key, ANDNA_PK_LEN) == 0;
+	if (sender != NULL && !member && sender->state <= MEMBER_SUSPECT) {
+		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
+		return; /* another key at a live member's address */
+	}
+	const struct msg_updates *ups = m->type == MSG_PING_REQ ?
+	    &m->u.ping_req.updates : &m->u.updates;
 	if (e->hook == HOOK_JOINING) {
 		/* while our JOIN is answered, news of a member admitted after
 		 * us can overtake our (larger) maps: take the members it
 		 * names, and nothing else until we are in */
-		for (int i = 0; m->type == MSG_PING && i < m->u.updates.n; i++)
-			if (m->u.updates.v[i].addr != e->addr &&
-			    m->u.updates.v[i].state <= MSG_STATE_SUSPECT)
-				update_apply(e, &m->u.updates.v[i], now);
+		for (int i = 0; m->type == MSG_PING && i < ups->n; i++)
+			if (ups->v[i].addr != e->addr &&
+			    ups->v[i].state <= MSG_STATE_SUSPECT &&
+			    (member || own_news(m, &ups->v[i])))
+				update_apply(e, &ups->v[i], own_news(m, &ups->v[i]),
+				    ovl_id(m->src, 0), now);
 		/* the gnode counts us in already: a ping unanswered would
 		 * make it suspect us */
 		if (m->type == MSG_PING)
 			send_swim(e, from, MSG_ACK, m->id);
 		return;
 	}
-	const struct msg_updates *ups = m->type == MSG_PING_REQ ?
-	    &m->u.ping_req.updates : &m->u.updates;
-	if (m->type != MSG_LEAVE)
-		for (int i = 0; i < ups->n; i++)
-			update_apply(e, &ups->v[i], now);
+	for (int i = 0; m->type != MSG_LEAVE && i < ups->n; i++) {
+		struct msg_update u = ups->v[i];
+		bool own = own_news(m, &u);
+		if (own)
+			u.eps[0] = *from; /* where it is, not where it says */
+		if (member || own)
+			update_apply(e, &u, own, ovl_id(m->src, 0), now);
+	}
 	/* the sender itself is alive, whatever its news said */
-	struct member *sender = inner_find(&e->inner, ovl_id(m->src, 0));
+	sender = inner_find(&e->inner, ovl_id(m->src, 0));
 	if (sender == NULL && m->type != MSG_LEAVE)
 		swim_member_seen(e, m->src, m->key, 0, from, 1, now);
-	else if (sender != NULL && sender->state >= MEMBER_DEAD)
+	sender = inner_find(&e->inner, ovl_id(m->src, 0));
+	if (sender == NULL || memcmp(sender->pk, m->key, ANDNA_PK_LEN) != 0) {
+		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
+		return; /* the gnode has no room for it: no answer either */
+	}
+	if (sender->state >= MEMBER_DEAD)
 		swim_news_add(e, sender->id); /* let it hear, and refute */
 
 	switch (m->type) {

@@ -76,6 +76,45 @@ lone_engine(void)
 	return e;
 }
 
+/* The CHALLENGE the engine sent to prove `addr`, or NULL. */
+static const struct msg *
+challenge_sent(ovl_addr_t addr)
+{
+	for (int i = 0; i < n_sent; i++)
+		if (sent[i].m.type == MSG_CHALLENGE &&
+		    sent[i].m.u.challenge.addr == addr)
+			return &sent[i].m;
+	return NULL;
+}
+
+/* Answers the challenge `ch` as the node at `src` (with a wrong nonce
+ * when `bad_nonce`), from the endpoint it was sent to. */
+static void
+answer_challenge(struct engine *e, const struct msg *ch, ovl_addr_t src,
+    bool bad_nonce, uint64_t now)
+{
+	struct keypair kp;
+	uint8_t seed[32] = {31}, buf[MSG_DGRAM_MAX];
+	struct msg r;
+	size_t len;
+
+	const struct endpoint *to = NULL;
+	for (int i = 0; i < n_sent; i++)
+		if (&sent[i].m == ch)
+			to = &sent[i].to;
+	assert_non_null(to);
+	keypair_from_seed(&kp, seed);
+	msg_init(&r);
+	r.type = MSG_CHALLENGE_REPLY;
+	r.id = ch->id;
+	r.has_src = true;
+	r.src = src;
+	memcpy(r.u.challenge_reply.nonce, ch->u.challenge.nonce, MSG_NONCE_LEN);
+	r.u.challenge_reply.nonce[0] ^= bad_nonce;
+	assert_int_equal(msg_encode(&r, &kp, buf, sizeof(buf), &len), 0);
+	engine_input(e, to, buf, len, now);
+}
+
 /* Adds `per_level` sibling gnodes at each level, each with 3 contacts
  * inside it; the entry learned last is the one added last. */
 static void
@@ -249,7 +288,8 @@ test_merge_refresh(void **state)
 	in[1] = (struct msg_outer){.level = 1, .id = unknown, .children = 4,
 	    .age = 1};
 	ovl_addr_t from = ovl_prefix(e->addr, 1) | 5;
-	gossip_merge(e, from, in, 2, NOW);
+	struct endpoint from_ep = {.family = 4, .ip = {127, 0, 0, 5}, .port = 1};
+	gossip_merge(e, from, &from_ep, false, in, 2, NOW);
 	x = outer_find(&e->outer, 1, known);
 	assert_non_null(x);
 	assert_int_equal(x->heard_at, NOW - 1000);
@@ -262,20 +302,111 @@ test_merge_refresh(void **state)
 	/* older news changes nothing */
 	in[0].age = 60;
 	in[0].children = 1;
-	gossip_merge(e, from, in, 1, NOW);
+	gossip_merge(e, from, &from_ep, false, in, 1, NOW);
 	assert_int_equal(x->heard_at, NOW - 1000);
 	assert_int_equal(x->children, 9);
 
-	/* whole, the unknown gnode comes in, learned now */
+	/* whole, the unknown gnode is checked first: its contact is asked
+	 * to prove it holds its address */
 	in[1].n_contacts = 1;
 	in[1].contacts[0].addr = ovl_prefix(e->addr, 2) |
 	    (ovl_addr_t)unknown << 8 | 3;
-	in[1].contacts[0].ep.family = 4;
-	gossip_merge(e, from, &in[1], 1, NOW);
+	in[1].contacts[0].ep = (struct endpoint){.family = 4,
+	    .ip = {127, 0, 0, 77}, .port = 5};
+	gossip_merge(e, from, &from_ep, false, &in[1], 1, NOW);
+	assert_null(outer_find(&e->outer, 1, unknown));
+	const struct msg *ch = challenge_sent(in[1].contacts[0].addr);
+	assert_non_null(ch);
+	/* an answer from another address, or with another nonce, is none */
+	answer_challenge(e, ch, in[1].contacts[0].addr + 1, false, NOW + 5);
+	answer_challenge(e, ch, in[1].contacts[0].addr, true, NOW + 5);
+	assert_null(outer_find(&e->outer, 1, unknown));
+	answer_challenge(e, ch, in[1].contacts[0].addr, false, NOW + 5);
 	x = outer_find(&e->outer, 1, unknown);
 	assert_non_null(x);
-	assert_int_equal(x->learned_at, NOW);
+	assert_int_equal(x->learned_at, NOW + 5);
 	assert_int_equal(x->n_contacts, 1);
+	assert_memory_equal(&x->contacts[0].ep, &in[1].contacts[0].ep,
+	    sizeof(struct endpoint));
+	sent_clear();
+	engine_free(e);
+}
+
+/* Fake gnodes cost real addresses: one source has a few new gnodes
+ * checked a minute, one underlay address vouches for one gnode, and a
+ * JOIN from a node founding a gnode beside ours is checked like gossip. */
+static void
+test_gnode_checks(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+	struct endpoint src = {.family = 4, .ip = {127, 0, 0, 66}, .port = 7};
+	struct msg_outer in[40];
+
+	memset(in, 0, sizeof(in));
+	for (int i = 0; i < 40; i++) {
+		in[i].level = 1;
+		in[i].id = (uint8_t)(100 + i);
+		in[i].children = 1000; /* more than a gnode holds */
+		in[i].age = 1;
+		in[i].n_contacts = 1;
+		in[i].contacts[0].addr = ovl_prefix(e->addr, 2) |
+		    (ovl_addr_t)in[i].id << 8 | 1;
+		/* gnodes 100 and 101 share one address */
+		in[i].contacts[0].ep = (struct endpoint){.family = 4,
+		    .ip = {127, 1, 0, (uint8_t)(i < 2 ? 1 : i)}, .port = 5};
+	}
+	gossip_merge(e, ovl_prefix(e->addr, 2) | 99 << 8 | 1, &src, false, in,
+	    40, NOW);
+	int challenged = 0;
+	for (int i = 0; i < 40; i++)
+		challenged += challenge_sent(in[i].contacts[0].addr) != NULL;
+	assert_int_equal(challenged, 16);
+	/* both gnodes behind 127.1.0.1 answer: only the first gets in */
+	answer_challenge(e, challenge_sent(in[0].contacts[0].addr),
+	    in[0].contacts[0].addr, false, NOW + 10);
+	answer_challenge(e, challenge_sent(in[1].contacts[0].addr),
+	    in[1].contacts[0].addr, false, NOW + 10);
+	struct outer_entry *x = outer_find(&e->outer, 1, in[0].id);
+	assert_non_null(x);
+	assert_int_equal(x->children, e->cfg.gnode_size);
+	assert_null(outer_find(&e->outer, 1, in[1].id));
+	/* an answer after the wait is none */
+	answer_challenge(e, challenge_sent(in[2].contacts[0].addr),
+	    in[2].contacts[0].addr, false, NOW + 10 + e->cfg.hop_timeout_ms);
+	assert_null(outer_find(&e->outer, 1, in[2].id));
+	/* ten seconds later, one more */
+	gossip_merge(e, ovl_prefix(e->addr, 2) | 99 << 8 | 1, &src, false,
+	    &in[20], 1, NOW + 10000);
+	assert_non_null(challenge_sent(in[20].contacts[0].addr));
+	gossip_merge(e, ovl_prefix(e->addr, 2) | 99 << 8 | 1, &src, false,
+	    &in[21], 1, NOW + 10000);
+	assert_null(challenge_sent(in[21].contacts[0].addr));
+
+	sent_clear();
+
+	/* a JOIN of a node founding gnode 150 beside ours */
+	struct keypair kp;
+	uint8_t seed[32] = {42}, buf[MSG_DGRAM_MAX];
+	struct endpoint founder = {.family = 4, .ip = {127, 2, 0, 1}, .port = 3};
+	struct msg m;
+	size_t len;
+	keypair_from_seed(&kp, seed);
+	msg_init(&m);
+	m.type = MSG_JOIN;
+	m.id = 5;
+	m.has_src = true;
+	m.src = ovl_prefix(e->addr, 2) | 150 << 8;
+	m.u.join.n_eps = 1;
+	m.u.join.eps[0] = founder;
+	assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
+	engine_input(e, &founder, buf, len, NOW + 20000);
+	assert_null(outer_find(&e->outer, 1, 150));
+	const struct msg *ch = challenge_sent(m.src);
+	assert_non_null(ch);
+	answer_challenge(e, ch, m.src, false, NOW + 20010);
+	assert_non_null(outer_find(&e->outer, 1, 150));
+	sent_clear();
 	engine_free(e);
 }
 
@@ -323,7 +454,8 @@ test_joiner_names_full(void **state)
 	/* the gnode's own refresh brings its true size back */
 	struct msg_outer in = {.level = 1, .id = l1->id, .children = 5,
 	    .age = 1};
-	gossip_merge(e, ovl_prefix(e->addr, 1) | 5, &in, 1, NOW + 10);
+	gossip_merge(e, ovl_prefix(e->addr, 1) | 5, &from, false, &in, 1,
+	    NOW + 10);
 	assert_int_equal(l1->children, 5);
 	engine_free(e);
 }
@@ -336,7 +468,11 @@ fill_inner(struct engine *e, int n)
 	for (int id = 1; id <= n; id++) {
 		struct member *mb = inner_get(&e->inner, (uint8_t)id);
 		assert_non_null(mb);
-		memset(mb->pk, id, ANDNA_PK_LEN);
+		struct keypair kp;
+		uint8_t seed[32];
+		memset(seed, id, sizeof(seed));
+		keypair_from_seed(&kp, seed); /* as ping_from() signs */
+		memcpy(mb->pk, kp.pk, ANDNA_PK_LEN);
 		mb->state = MEMBER_ALIVE;
 		mb->n_eps = 1;
 		mb->eps[0] = (struct endpoint){.family = 4,
@@ -494,6 +630,7 @@ main(void)
 	    cmocka_unit_test(test_answer_fills_gaps),
 	    cmocka_unit_test(test_large_map_in_turn),
 	    cmocka_unit_test(test_merge_refresh),
+	    cmocka_unit_test(test_gnode_checks),
 	    cmocka_unit_test(test_joiner_names_full),
 	    cmocka_unit_test(test_refute_to_all),
 	    cmocka_unit_test(test_joining_answers_pings),
