@@ -17,7 +17,7 @@ struct cli {
 	struct sim_params p;
 	double max_time_s, steady_s, split_s, spread_s;
 	double names_spread_s, settle_s, names_run_s, expiry_s, sync_s;
-	double converge_max_s;
+	double converge_max_s, attack_s;
 	bool json, quiet, help, signatures;
 };
 
@@ -27,7 +27,8 @@ enum opt_type {
 	OPT_SECONDS,
 	OPT_FRACTION,
 	OPT_REAL,
-	OPT_FLAG
+	OPT_FLAG,
+	OPT_ATTACKS
 };
 
 /* One option: where it goes in struct cli, its range and its help. */
@@ -87,6 +88,11 @@ static const struct opt opts[] = {
 	"life of records, claims, tallies (default 2592000: 30 days)"},
     {"sync-interval", OPT_SECONDS, C(sync_s), 0.001, 86400, "S",
 	"anti-entropy between members, in seconds (default 30)"},
+    {"attack", OPT_ATTACKS, P(attacks), 0, 0, "NAME[,NAME...]",
+	"after the names, run these attacks (evict, death, fake-gnodes,\n"
+	"                         join-outside, reflect, many-addrs; all)"},
+    {"attack-time", OPT_SECONDS, C(attack_s), 1, 86400, "S",
+	"how long each attack lasts (default 60)"},
     {"signatures", OPT_FLAG, C(signatures), 0, 0, NULL,
 	"Ed25519 envelopes as andnad sends (default: digests, see --help)"},
     {"json", OPT_FLAG, C(json), 0, 0, NULL,
@@ -147,6 +153,16 @@ set_value(struct cli *cli, const struct opt *o, const char *v)
 	char *end = NULL;
 
 	errno = 0;
+	if (o->type == OPT_ATTACKS) {
+		if (adv_parse(v, (unsigned *)(void *)field) == 0)
+			return 0;
+		fprintf(stderr,
+		    "andna-sim: --%s wants attack names separated by commas "
+		    "(evict, death, fake-gnodes, join-outside, reflect, "
+		    "many-addrs, all), not '%s'\n",
+		    o->name, v);
+		return -1;
+	}
 	if (o->type == OPT_U64) {
 		if (*v == '-' || *v == '\0')
 			return bad_value(o, v);
@@ -315,6 +331,12 @@ print_text(const struct sim_report *r)
 		print_probes("  probes", &r->heal_probes);
 		print_names("  names", &r->heal_names);
 	}
+	for (int k = 0; k < r->n_attacks; k++) {
+		printf("attack %s: ",
+		    adv_kind_name((enum adv_kind)r->attacks[k].kind));
+		adv_result_json(&r->attacks[k], stdout);
+		putchar('\n');
+	}
 	printf("%.1f simulated s, %llu events, %llu messages; wall %.1f s, "
 	       "CPU %.1f s, peak RSS %ld kB\n",
 	    r->sim_s, (unsigned long long)r->counters.events,
@@ -351,6 +373,9 @@ main(int argc, char **argv)
 	cli.p.settle_ms = (uint32_t)(cli.settle_s * 1000);
 	cli.p.names_run_ms = (uint64_t)(cli.names_run_s * 1000);
 	cli.p.converge_max_ms = (uint64_t)(cli.converge_max_s * 1000);
+	cli.p.attack_ms = (uint32_t)(cli.attack_s * 1000);
+	if (cli.p.attacks != 0)
+		cli.p.hostile = ADV_SLOTS;
 	cli.p.engine.expiry_s = (uint32_t)cli.expiry_s;
 	cli.p.engine.sync_interval_ms = (uint32_t)(cli.sync_s * 1000);
 	cli.p.progress = cli.quiet ? NULL : stderr;

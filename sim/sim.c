@@ -65,6 +65,7 @@ struct sim_node {
 	uint32_t idx;
 	uint8_t state;
 	bool in_grid;
+	bool hostile; /* a slot of sim_params.hostile: an attacker's */
 };
 
 /* xoshiro256** state. */
@@ -172,6 +173,9 @@ struct sim {
 
 	sim_filter_fn *filter;
 	void *filter_arg;
+	sim_tap_fn *tap;
+	void *tap_arg;
+	struct endpoint *hostile_ep; /* the endpoint of each hostile slot */
 	uint8_t *side_of; /* the halves of sim_partition_nodes(), or NULL */
 	struct sigmemo *memo; /* record signature verdicts, for every node */
 	struct store_blobs *blobs; /* the signed records all stores hold */
@@ -350,17 +354,39 @@ node_endpoint(uint32_t i, struct endpoint *ep)
 	ep->port = 1;
 }
 
-/* The node behind `ep`, or -1. */
+static bool
+endpoint_eq(const struct endpoint *a, const struct endpoint *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	    memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
+}
+
+/* Node i's endpoint: its own, or the one an attacker gave its hostile
+ * slot (sim_hostile_place()). */
+static void
+node_ep(const struct sim *s, uint32_t i, struct endpoint *ep)
+{
+	if (i >= (uint32_t)s->p.nodes)
+		*ep = s->hostile_ep[i - (uint32_t)s->p.nodes];
+	else
+		node_endpoint(i, ep);
+}
+
+/* The node behind `ep`, or -1.  Honest nodes are found by their address;
+ * the few hostile slots by a look at each. */
 static int
 endpoint_node(const struct sim *s, const struct endpoint *ep)
 {
-	if (ep->family != 4 || ep->ip[0] != 127 || ep->port != 1)
-		return -1;
-	uint32_t v =
-	    (uint32_t)ep->ip[1] << 16 | (uint32_t)ep->ip[2] << 8 | ep->ip[3];
-	if (v == 0 || v > (uint32_t)s->n)
-		return -1;
-	return (int)(v - 1);
+	if (ep->family == 4 && ep->ip[0] == 127 && ep->port == 1) {
+		uint32_t v = (uint32_t)ep->ip[1] << 16 |
+		    (uint32_t)ep->ip[2] << 8 | ep->ip[3];
+		if (v >= 1 && v <= (uint32_t)s->p.nodes)
+			return (int)(v - 1);
+	}
+	for (int k = 0; k < s->p.hostile; k++)
+		if (endpoint_eq(ep, &s->hostile_ep[k]))
+			return s->p.nodes + k;
+	return -1;
 }
 
 /* Base 1 ms plus 2 ms per 100 units of distance, at least 1 ms. */
@@ -509,7 +535,8 @@ send_cb(void *ctx, const struct endpoint *to, const uint8_t *buf, size_t len)
 		return;
 	}
 	struct sim_node *dst = &s->nodes[d];
-	if (dst->state != NODE_RUNNING) {
+	/* a hostile slot hears through the tap, engine or not */
+	if (dst->state != NODE_RUNNING && !(dst->hostile && s->tap != NULL)) {
 		s->c.dead++;
 		return;
 	}
@@ -634,7 +661,7 @@ node_start(struct sim *s, struct sim_node *nd)
 	struct endpoint self;
 
 	node_key(s, nd->idx, &kp);
-	node_endpoint(nd->idx, &self);
+	node_ep(s, nd->idx, &self);
 	nd->e = engine_new(&s->p.engine, &io, &kp, &self, 1, s->now);
 	keypair_wipe(&kp);
 	if (nd->e == NULL)
@@ -671,7 +698,7 @@ node_join(struct sim *s, uint32_t i)
 	node_start(s, nd);
 	s->c.joins++;
 	if (via >= 0) {
-		node_endpoint((uint32_t)via, &peer);
+		node_ep(s, (uint32_t)via, &peer);
 		engine_bootstrap(nd->e, &peer, 1, s->now);
 	} else
 		engine_bootstrap(nd->e, NULL, 0, s->now);
@@ -772,8 +799,9 @@ deliver(struct sim *s, const struct sim_event *ev)
 	struct sim_node *dst = &s->nodes[ev->node];
 	struct sim_node *src = &s->nodes[ev->from];
 	struct endpoint from;
+	bool tapped = dst->hostile && s->tap != NULL;
 
-	if (dst->state != NODE_RUNNING) {
+	if (dst->state != NODE_RUNNING && !tapped) {
 		s->c.dead++;
 		return;
 	}
@@ -791,6 +819,10 @@ deliver(struct sim *s, const struct sim_event *ev)
 		h = hash_mix(h, w);
 	}
 	s->c.hash = h;
+	if (tapped && (!s->tap(s->tap_arg, (int)ev->from, (int)ev->node,
+			   ev->buf, ev->len) ||
+			  dst->state != NODE_RUNNING))
+		return;
 	const uint8_t *buf = ev->buf;
 	size_t len = ev->len;
 	uint8_t *out = NULL;
@@ -807,7 +839,7 @@ deliver(struct sim *s, const struct sim_event *ev)
 			len = out_len;
 		}
 	}
-	node_endpoint(ev->from, &from);
+	node_ep(s, ev->from, &from);
 	engine_input(dst->e, &from, buf, len, s->now);
 	free(out);
 	node_rearm(s, dst);
@@ -899,7 +931,7 @@ sim_join_all(struct sim *s)
 	const struct sim_node *o = NULL;
 	for (int i = 0; i < s->n; i++) {
 		const struct sim_node *nd = &s->nodes[i];
-		if (nd->state != NODE_IDLE)
+		if (nd->state != NODE_IDLE || nd->hostile)
 			continue;
 		if (o == NULL)
 			o = nd;
@@ -1499,8 +1531,7 @@ sim_join(struct sim *s, int i)
 void
 sim_node_endpoint(const struct sim *s, int i, struct endpoint *ep)
 {
-	(void)s;
-	node_endpoint((uint32_t)i, ep);
+	node_ep(s, (uint32_t)i, ep);
 }
 
 void
@@ -1522,6 +1553,39 @@ sim_set_filter(struct sim *s, sim_filter_fn *fn, void *arg)
 {
 	s->filter = fn;
 	s->filter_arg = arg;
+}
+
+void
+sim_set_tap(struct sim *s, sim_tap_fn *fn, void *arg)
+{
+	s->tap = fn;
+	s->tap_arg = arg;
+}
+
+const struct sim_params *
+sim_config(const struct sim *s)
+{
+	return &s->p;
+}
+
+int
+sim_hostile_place(struct sim *s, int i, int at, const struct endpoint *ep)
+{
+	struct endpoint own;
+
+	if (i < s->p.nodes || i >= s->n || at < 0 || at >= s->n ||
+	    s->nodes[i].state == NODE_RUNNING || s->nodes[i].state == NODE_DOWN)
+		return ANDNA_EINVAL;
+	node_endpoint((uint32_t)i, &own);
+	if (ep == NULL)
+		ep = &own;
+	int d = endpoint_node(s, ep);
+	if ((ep->family != 4 && ep->family != 6) || (d >= 0 && d != i))
+		return ANDNA_EINVAL;
+	s->hostile_ep[i - s->p.nodes] = *ep;
+	s->nodes[i].x = s->nodes[at].x;
+	s->nodes[i].y = s->nodes[at].y;
+	return 0;
 }
 
 void
@@ -2418,6 +2482,12 @@ sim_params_check(const struct sim_params *p, const char **why)
 		*why = "resolves must be 0..10000000";
 	else if (p->engine.expiry_s < 2 || p->engine.sync_interval_ms < 1)
 		*why = "expiry must be at least 2 s and the sync interval 1 ms";
+	else if (p->hostile < 0 || p->hostile > SIM_HOSTILE_MAX)
+		*why = "hostile slots must be 0..256";
+	else if ((p->attacks & ~((1u << ADV_KINDS) - 1)) != 0)
+		*why = "unknown attack";
+	else if (p->attacks != 0 && p->hostile < ADV_SLOTS)
+		*why = "attacks need their hostile slots";
 	return *why != NULL ? ANDNA_EINVAL : 0;
 }
 
@@ -2438,7 +2508,7 @@ sim_new(const struct sim_params *p, struct sim **out)
 	s->p = *p;
 	if (s->p.join_rate == 0)
 		s->p.join_rate = p->nodes / 20 > 50 ? p->nodes / 20.0 : 50;
-	s->n = p->nodes;
+	s->n = p->nodes + p->hostile;
 	s->side = 1000 * sqrt(p->nodes / 1000.0);
 	s->now = SIM_EPOCH_MS;
 	s->probing = -1;
@@ -2447,6 +2517,7 @@ sim_new(const struct sim_params *p, struct sim **out)
 	s->cell = s->side / s->cells;
 	rng_seed(&s->rng, p->seed);
 	s->nodes = calloc((size_t)s->n, sizeof(*s->nodes));
+	s->hostile_ep = calloc((size_t)p->hostile + 1, sizeof(*s->hostile_ep));
 	s->grid = malloc((size_t)s->cells * s->cells * sizeof(*s->grid));
 	s->l1 = calloc(65536, sizeof(*s->l1));
 	s->addrs = calloc((size_t)s->n, sizeof(*s->addrs));
@@ -2454,9 +2525,9 @@ sim_new(const struct sim_params *p, struct sim **out)
 	s->bad = calloc((size_t)p->targets, 1);
 	s->memo = sigmemo_new();
 	s->blobs = store_blobs_new();
-	if (s->nodes == NULL || s->grid == NULL || s->l1 == NULL ||
-	    s->addrs == NULL || s->targets == NULL || s->bad == NULL ||
-	    s->memo == NULL) {
+	if (s->nodes == NULL || s->hostile_ep == NULL || s->grid == NULL ||
+	    s->l1 == NULL || s->addrs == NULL || s->targets == NULL ||
+	    s->bad == NULL || s->memo == NULL) {
 		err = ANDNA_ENOMEM;
 		goto out;
 	}
@@ -2466,10 +2537,17 @@ sim_new(const struct sim_params *p, struct sim **out)
 		struct sim_node *nd = &s->nodes[i];
 		nd->sim = s;
 		nd->idx = (uint32_t)i;
-		nd->x = rng_double(&s->rng) * s->side;
-		nd->y = rng_double(&s->rng) * s->side;
 		nd->wake_at = SIM_NEVER;
 		nd->grid_next = nd->grid_prev = -1;
+		if (i >= p->nodes) {
+			/* placed by the attacker; never drawn, so hostile
+			 * slots leave the honest run's stream alone */
+			nd->hostile = true;
+			node_endpoint((uint32_t)i, &s->hostile_ep[i - p->nodes]);
+			continue;
+		}
+		nd->x = rng_double(&s->rng) * s->side;
+		nd->y = rng_double(&s->rng) * s->side;
 	}
 	/* targets from their own stream: fixed whatever the run does */
 	tseed = p->seed ^ 0x7461726765747321ULL;
@@ -2496,6 +2574,7 @@ sim_free(struct sim *s)
 		free(s->heap[k].buf);
 	free(s->heap);
 	free(s->nodes);
+	free(s->hostile_ep);
 	free(s->grid);
 	free(s->l1);
 	free(s->addrs);
@@ -2657,6 +2736,32 @@ names_measure(struct sim *s, uint64_t deadline, double wall0, bool settle,
 	return sim_names_resolve(s, p->resolves, p->probe_spread_ms, r);
 }
 
+/* One attack, then the honest figures once it is over: convergence,
+ * probes and names as after the other phases. */
+static int
+phase_attack(struct sim *s, enum adv_kind kind, uint64_t deadline,
+    double wall0, struct adv_result *a)
+{
+	struct sim_probe_result pr;
+	struct sim_names_result nr;
+	uint32_t ms = s->p.attack_ms ? s->p.attack_ms : ADV_DEFAULT_MS;
+	int err;
+
+	if ((err = adv_run(s, kind, ms, a)) != 0)
+		return err;
+	phase_converge(s, deadline, wall0, "attack over", &a->converged_s,
+	    &a->agree);
+	if ((err = phase_probes(s, deadline, wall0, &pr)) != 0)
+		return err;
+	a->route_success = pr.success;
+	if ((err = names_measure(s, deadline, wall0, true, &nr)) != 0)
+		return err;
+	a->resolve_success = nr.resolves > 0 ? nr.resolve_success : -1;
+	a->copies_min = nr.copies_min;
+	a->copies_mean = nr.copies_mean;
+	return 0;
+}
+
 static void
 report_init(const struct sim_params *p, struct sim_report *r)
 {
@@ -2734,6 +2839,14 @@ scenario_phases(struct sim *s, struct sim_report *r, double wall0)
 			    "names live");
 		}
 		if ((err = names_measure(s, deadline, wall0, false, &r->names)))
+			return err;
+	}
+	for (int k = 0; k < ADV_KINDS; k++) {
+		if ((p->attacks & 1u << k) == 0 || sim_now(s) >= deadline)
+			continue;
+		progress(s, wall0, adv_kind_name((enum adv_kind)k));
+		if ((err = phase_attack(s, (enum adv_kind)k, deadline, wall0,
+			 &r->attacks[r->n_attacks++])))
 			return err;
 	}
 	if (p->crash > 0 && sim_now(s) < deadline) {
@@ -2912,6 +3025,13 @@ sim_report_json(const struct sim_report *r, FILE *f)
 	json_num(f, "heal_agree", r->heal_agree, false);
 	json_probes(f, "heal_", &r->heal_probes);
 	json_names(f, "heal_", &r->heal_names);
+	fputs(",\"attacks\":[", f);
+	for (int k = 0; k < r->n_attacks; k++) {
+		if (k > 0)
+			fputc(',', f);
+		adv_result_json(&r->attacks[k], f);
+	}
+	fputc(']', f);
 	json_num(f, "sim_s", r->sim_s, false);
 	json_num(f, "events", (double)c->events, false);
 	json_num(f, "msgs", (double)c->sent, false);

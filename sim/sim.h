@@ -10,8 +10,10 @@
 #include <stdio.h>
 
 #include "node/engine.h"
+#include "sim/adversary.h"
 
 #define SIM_NODES_MAX 1000000
+#define SIM_HOSTILE_MAX 256 /* node slots for attackers */
 #define SIM_STREAM_MIN 1233 /* longer messages go by stream: never lost */
 
 struct sim;
@@ -52,6 +54,13 @@ struct sim_params {
 	uint64_t converge_max_ms; /* after the joins, wait this long at most
 				   * for the maps to converge, then go on;
 				   * 0: up to the max time */
+	/* hostile nodes (sim/adversary.h) */
+	int hostile;	    /* node slots after the `nodes` honest ones, for
+			     * attackers: never joined by sim_join_all() */
+	unsigned attacks;   /* bit k: attack k (enum adv_kind) runs after
+			     * the names, each for attack_ms; needs hostile
+			     * >= ADV_SLOTS */
+	uint32_t attack_ms; /* 0: ADV_DEFAULT_MS */
 };
 
 /* Fills `p` with the defaults: 1,000 nodes, seed 1, no loss, gnode size
@@ -219,6 +228,33 @@ void sim_set_filter(struct sim *s, sim_filter_fn *fn, void *arg);
 void sim_inject(
     struct sim *s, int from, int to, const uint8_t *buf, size_t len);
 
+/* ---- Hostile slots (sim_params.hostile) -------------------------------- */
+
+/* Slots p.nodes .. p.nodes + p.hostile - 1 are the attackers'.  One may
+ * run a real engine (sim_join(), which joins through the hooked node
+ * nearest to where the slot stands) or be a bare endpoint that the
+ * attacker speaks from with sim_inject(). */
+
+/* Sees every message delivered to a hostile slot, engine or not, from
+ * node `from`; returns whether the slot's engine (if it runs) gets it
+ * too.  Called between events, never inside an engine: it may
+ * sim_inject() and read any engine, but not run the simulation. */
+typedef bool sim_tap_fn(void *arg, int from, int to, const uint8_t *buf,
+    size_t len);
+
+/* Installs `fn` (NULL: none; a bare slot then hears nothing). */
+void sim_set_tap(struct sim *s, sim_tap_fn *fn, void *arg);
+
+/* Puts hostile slot `i` (not running) where node `at` stands, at the
+ * underlay endpoint `ep` (NULL: its own 127.x.y.z:1).  Several slots may
+ * share one IP on different ports, as processes of one machine do.
+ * Returns 0 or ANDNA_EINVAL (not a hostile slot, running, or `ep` is
+ * another node's). */
+int sim_hostile_place(struct sim *s, int i, int at, const struct endpoint *ep);
+
+/* The parameters the simulator runs with (join rate filled in). */
+const struct sim_params *sim_config(const struct sim *s);
+
 /* ---- The name service, one request at a time --------------------------- */
 
 /* The outcome of one name-service request. */
@@ -357,6 +393,9 @@ struct sim_report {
 	struct sim_probe_result heal_probes;
 	/* names: after the first probes and after each phase */
 	struct sim_names_result names, crash_names, leave_names, heal_names;
+	/* the attacks asked for, in enum adv_kind order */
+	int n_attacks;
+	struct adv_result attacks[ADV_KINDS];
 	double register_s; /* registrations, first to last outcome */
 	double sim_s;
 	struct sim_counters counters;

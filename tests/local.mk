@@ -142,3 +142,9 @@ tests_test_control_SOURCES = tests/test_control.c
 tests_test_control_CFLAGS = $(TEST_CFLAGS)
 tests_test_control_LDADD = $(TEST_LIBS)
 TESTS += tests/test_control
+
+check_PROGRAMS += tests/test_adversary
+tests_test_adversary_SOURCES = tests/test_adversary.c
+tests_test_adversary_CFLAGS = $(TEST_CFLAGS)
+tests_test_adversary_LDADD = $(TEST_LIBS)
+TESTS += tests/test_adversary

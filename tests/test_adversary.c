@@ -1,0 +1,231 @@
+/* Hostile nodes (DESIGN.md section 10, sim/adversary.h): each attack runs
+ * against a small mesh with names registered, and must fail.  Its own
+ * success measures stay at zero (one IP may found one gnode beside ours:
+ * any newcomer may), honest nodes send at most twice their usual rate
+ * while it runs, and once it is over the honest figures are where a run of
+ * the same seed without the attack puts them: agreement and probes within
+ * 0.02, resolves within 0.05 (one name in twenty: the attack's own nodes
+ * leave at its end, and a victim may change its address), copies per name
+ * at most one lower, on average and for the name with fewest.
+ *
+ * The mesh has 150 nodes in gnodes of 8 (20 level-1 gnodes under 2 or 3
+ * parents) and 30 names; an attack lasts 30 simulated seconds, five times
+ * the suspicion timeout. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "crypto/crypto.h"
+#include "proto/err.h"
+#include "sim/adversary.h"
+#include "sim/sim.h"
+
+#define NODES 150
+#define GSIZE 8
+#define NAMES 30
+#define PROBES 300
+#define ATTACK_MS 30000
+#define SEED 7
+
+/* The honest figures after a phase. */
+struct figures {
+	double agree, route, resolve, copies_mean;
+	int copies_min;
+};
+
+/* A converged mesh with its names registered, and slots for attackers. */
+static struct sim *
+start(void)
+{
+	struct sim_params p;
+	struct sim_names_result nr;
+	struct sim *s = NULL;
+
+	sim_params_defaults(&p);
+	p.nodes = NODES;
+	p.engine.gnode_size = GSIZE;
+	p.seed = SEED;
+	p.join_rate = 5;
+	p.targets = 2000;
+	p.engine.sync_interval_ms = 5000;
+	p.hostile = ADV_SLOTS;
+	assert_int_equal(sim_new(&p, &s), 0);
+	sim_run_until(s, sim_join_all(s));
+	assert_true(sim_wait_converged(s, sim_now(s) + 300000) >= 0);
+	assert_int_equal(sim_names_register(s, 0, NAMES, 5000, &nr), 0);
+	assert_int_equal(nr.registered, NAMES);
+	return s;
+}
+
+/* Converges, probes, lets anti-entropy and handovers settle, resolves
+ * every name. */
+static void
+measure(struct sim *s, struct figures *f)
+{
+	struct sim_probe_result pr;
+	struct sim_names_result nr;
+
+	sim_wait_converged(s, sim_now(s) + 300000);
+	f->agree = sim_agree(s);
+	assert_int_equal(sim_probes(s, PROBES, 2000, &pr), 0);
+	f->route = pr.success;
+	sim_run_until(s, sim_now(s) + 15000);
+	assert_int_equal(sim_names_resolve(s, NAMES, 2000, &nr), 0);
+	f->resolve = nr.resolve_success;
+	f->copies_min = nr.copies_min;
+	f->copies_mean = nr.copies_mean;
+}
+
+/* The same seed without an attack, over as long as an attack takes. */
+static int
+baseline(void **state)
+{
+	struct figures *f = calloc(1, sizeof(*f));
+
+	if (f == NULL || crypto_init() != 0)
+		return -1;
+	struct sim *s = start();
+	sim_run_until(s, sim_now(s) + 2 * ATTACK_MS);
+	measure(s, f);
+	sim_free(s);
+	*state = f;
+	return 0;
+}
+
+static int
+baseline_free(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+/* Runs `kind`, then checks what every attack must leave as it was. */
+static void
+attack(void **state, enum adv_kind kind, struct adv_result *r)
+{
+	const struct figures *base = *state;
+	struct figures f;
+	struct sim *s = start();
+
+	assert_int_equal(adv_run(s, kind, ATTACK_MS, r), 0);
+	measure(s, &f);
+	sim_free(s);
+	print_message("%s: sent %llu; honest msgs/node/s %.2f before, %.2f "
+		      "during; agree %.4f (%.4f), route %.4f (%.4f), resolve "
+		      "%.4f (%.4f), copies mean %.1f (%.1f) min %d (%d)\n",
+	    adv_kind_name(kind), (unsigned long long)r->sent,
+	    r->honest_msgs_per_node_s_before, r->honest_msgs_per_node_s_during,
+	    f.agree, base->agree, f.route, base->route, f.resolve,
+	    base->resolve, f.copies_mean, base->copies_mean, f.copies_min,
+	    base->copies_min);
+	assert_int_equal(r->storm, 0);
+	assert_true(r->honest_msgs_per_node_s_during <=
+	    2 * r->honest_msgs_per_node_s_before);
+	assert_true(f.agree >= base->agree - 0.02);
+	assert_true(f.route >= base->route - 0.02);
+	assert_true(f.resolve >= base->resolve - 0.05);
+	assert_true(f.copies_mean >= base->copies_mean - 1);
+	assert_true(f.copies_min >= base->copies_min - 1);
+}
+
+/* A lower key on the victim's address, in member news and as envelope
+ * source, takes neither its address nor its place in any member's map. */
+static void
+test_evict(void **state)
+{
+	struct adv_result r;
+
+	attack(state, ADV_EVICT, &r);
+	print_message("evict: evicted %d (news %d, src %d), forged key held "
+		      "by %d members (news %d, src %d)\n",
+	    r.victim_evicted, r.evicted_by_news, r.evicted_by_src,
+	    r.members_holding_forged_key, r.forged_by_news, r.forged_by_src);
+	assert_int_equal(r.victim_evicted, 0);
+	assert_int_equal(r.members_holding_forged_key, 0);
+}
+
+/* "Dead at incarnation 2^32-1" from a member does not kill the victim,
+ * during the attack or after it. */
+static void
+test_death(void **state)
+{
+	struct adv_result r;
+
+	attack(state, ADV_DEATH, &r);
+	print_message("death: insider %d, storm %d, counted dead by %d, "
+		      "after %d\n",
+	    r.insider, r.storm, r.members_counting_dead,
+	    r.members_counting_dead_after);
+	assert_int_equal(r.members_counting_dead, 0);
+	assert_int_equal(r.members_counting_dead_after, 0);
+}
+
+/* 200 gossiped gnodes that do not exist, from a node hooked elsewhere,
+ * enter no honest map. */
+static void
+test_fake_gnodes(void **state)
+{
+	struct adv_result r;
+
+	attack(state, ADV_FAKE_GNODES, &r);
+	print_message("fake-gnodes: up to %d fakes in a map, %d maps\n",
+	    r.fake_gnodes_in_maps, r.maps_with_fakes);
+	assert_int_equal(r.fake_gnodes_in_maps, 0);
+}
+
+/* JOINs founding 200 gnodes beside ours from one outside IP: one at most
+ * in any map, as for any node founding one. */
+static void
+test_join_outside(void **state)
+{
+	struct adv_result r;
+
+	attack(state, ADV_JOIN_OUTSIDE, &r);
+	print_message("join-outside: up to %d fakes in a map, %d maps\n",
+	    r.fake_gnodes_in_maps, r.maps_with_fakes);
+	assert_true(r.fake_gnodes_in_maps <= 1);
+}
+
+/* Requests naming a third party as origin bring it no reply. */
+static void
+test_reflect(void **state)
+{
+	struct adv_result r;
+
+	attack(state, ADV_REFLECT, &r);
+	print_message("reflect: %ld unsolicited replies\n",
+	    r.unsolicited_replies);
+	assert_int_equal(r.unsolicited_replies, 0);
+}
+
+/* Twenty keys on one IP hold one place at most. */
+static void
+test_many_addrs(void **state)
+{
+	struct adv_result r;
+
+	attack(state, ADV_MANY_ADDRS, &r);
+	print_message("many-addrs: %d places held, %d gnodes vouched for\n",
+	    r.places_held, r.gnodes_vouched);
+	assert_true(r.places_held <= 1);
+	assert_true(r.gnodes_vouched <= 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_evict),
+	    cmocka_unit_test(test_death),
+	    cmocka_unit_test(test_fake_gnodes),
+	    cmocka_unit_test(test_join_outside),
+	    cmocka_unit_test(test_reflect),
+	    cmocka_unit_test(test_many_addrs),
+	};
+
+	return cmocka_run_group_tests(tests, baseline, baseline_free);
+}
