@@ -200,11 +200,12 @@ dig_all() {
 	dig_bad=""
 	for i in $(seq 1 $N); do
 		for name in "${!names[@]}"; do
-			if [ "$(cat "$tmp/dig/$i.$name")" = "${names[$name]}" ]; then
+			got=$(cat "$tmp/dig/$i.$name")
+			if [ "$got" = "${names[$name]}" ]; then
 				dig_good=$((dig_good + 1))
 			else
 				dig_bad="$dig_bad
-	node $i $name: '$(cat "$tmp/dig/$i.$name")'"
+	node $i $name: '$got'"
 			fi
 		done
 	done
@@ -225,7 +226,8 @@ for k in $(seq 1 40); do
 	maps_ok "settle$k" && settled=$k && break
 	sleep 0.5
 done
-[ -n "$settled" ] || fail "the outer maps did not settle: $(cat "$tmp"/samples/settle40.*)"
+[ -n "$settled" ] ||
+	fail "the outer maps did not settle: $(cat "$tmp"/samples/settle40.*)"
 log "all $N nodes joined; outer maps hold the real gnodes"
 
 # ---- names of three addresses each, registered on nodes 1-6 ----
@@ -242,7 +244,8 @@ for _ in $(seq 1 20); do
 	[ -z "$dig_bad" ] && break
 	sleep 1
 done
-[ -z "$dig_bad" ] || fail "before the attack, not every node resolves every name:$dig_bad"
+[ -z "$dig_bad" ] ||
+	fail "before the attack, not every node resolves every name:$dig_bad"
 log "${#names[@]} names resolve with all 3 addresses at all $N nodes (dig)"
 
 # ---- the victim: a node other than 1 in a gnode of two or more ----
@@ -296,16 +299,19 @@ for h in evict fake; do
 	wait "${pid[$h]}"
 	st=$?
 	unset "pid[$h]"
-	[ "$st" = 0 ] || fail "hostile_node $h exited with $st: $(cat "$tmp/hostile-$h.err")"
+	[ "$st" = 0 ] ||
+		fail "hostile_node $h exited with $st: $(cat "$tmp/hostile-$h.err")"
 	log "hostile $h: $(cat "$tmp/hostile-$h.out")"
 done
 sample after
 
 # ---- the checks, all of them, then the verdict ----
 failed=""
-verdict=$(py - "$tmp/samples" "$N" "$victim" "$victim_addr" <<-'EOF'
+verdict=$(py - "$tmp/samples" "$N" "$victim" "$victim_addr" \
+    2>"$tmp/verdict.log" <<-'EOF'
 import glob, json, os, sys
-d, n, victim, vaddr = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+d, n, victim, vaddr = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
+    sys.argv[4]
 samples = {}
 for path in glob.glob(d + "/*"):
     tag, i = os.path.basename(path).rsplit(".", 1)
@@ -317,11 +323,11 @@ for path in glob.glob(d + "/*"):
 real = {s["address"].rsplit(".", 1)[0] for st in samples.values()
         for s in st.values() if s.get("address")}
 bad = []
-after = samples["after"][victim]
+after = samples.get("after", {}).get(victim, {})
 if after.get("address") != vaddr:
-    bad.append("victim node %d moved from %s to %s (%d rehooks)" % (
+    bad.append("victim node %d moved from %s to %s (%s rehooks)" % (
         victim, vaddr, after.get("address"),
-        after["messages"]["rehooks"]))
+        after.get("messages", {}).get("rehooks")))
 worst = {}
 for tag, st in samples.items():
     if not tag.startswith("attack") and tag != "after":
@@ -333,10 +339,15 @@ if over:
     bad.append("fake gnodes entered outer maps: %d real level-1 gnodes, "
                "but level-1 maps of up to %s" % (len(real), ", ".join(
                    "node %d: %d" % kv for kv in over.items())))
+held = lambda tag: [samples.get(tag, {}).get(i, {}).get("records")
+                    for i in range(1, n + 1)]
+print("records held by nodes 1-%d: %s before, %s after" % (
+    n, held("before"), held("after")), file=sys.stderr)
 for b in bad:
     print(b)
 EOF
-) || fail "cannot read the samples"
+) || fail "cannot read the samples: $(cat "$tmp/verdict.log")"
+log "$(cat "$tmp/verdict.log")"
 [ -n "$verdict" ] && failed="$failed
 $verdict"
 dig_all
@@ -345,7 +356,8 @@ if [ -n "$dig_bad" ]; then
 	dig_all
 fi
 total=$((N * ${#names[@]}))
-log "after the attack: $dig_good of $total answers (node x name) hold the whole set"
+log "after the attack: $dig_good of $total answers (node x name) hold" \
+    "the whole set"
 [ -n "$dig_bad" ] && failed="$failed
 names lost: $((total - dig_good)) of $total dig answers lack the whole set:$dig_bad"
 [ -z "$failed" ] || fail "the attacks succeeded:$failed"

@@ -53,17 +53,17 @@
 #include "proto/msg.h"
 
 #define PEERS_MAX 32
-#define CONNS_MAX 8		 /* incoming TCP connections at once */
-#define FRAME_HDR 4		 /* big-endian length before a TCP frame */
-#define UDP_BATCH 64		 /* datagrams read per wake-up */
-#define TYPES 64		 /* counters by message type */
-#define KEY_TRIES_MAX 1000000	 /* keys minted for one below the victim's */
+#define CONNS_MAX 8	      /* incoming TCP connections at once */
+#define FRAME_HDR 4	      /* big-endian length before a TCP frame */
+#define UDP_BATCH 64	      /* datagrams read per wake-up */
+#define TYPES 64	      /* counters by message type */
+#define KEY_TRIES_MAX 1000000 /* keys minted for one below the victim's */
 #define SECONDS_MAX 600
-#define RATE_MAX 50		 /* rounds per second */
-#define HANDOVER_COUNT 1000000	 /* items every HANDOVER_ACK claims */
-#define FAKE_HOST 1		 /* our low byte inside each fake gnode */
-#define LEARN_MS 4000		 /* each learning step gives up after this */
-#define CLAIM_INC 1		 /* incarnation of the stolen address */
+#define RATE_MAX 50	       /* rounds per second */
+#define HANDOVER_COUNT 1000000 /* items every HANDOVER_ACK claims */
+#define FAKE_HOST 1	       /* our low byte inside each fake gnode */
+#define LEARN_MS 4000	       /* each learning step gives up after this */
+#define CLAIM_INC 1	       /* incarnation of the stolen address */
 /* where the first GOSSIP comes from: far from any loopback mesh, so the
  * answers name only top-level gnodes, and their senders' addresses */
 #define LEARN_SRC 0xfffffffeu
@@ -381,8 +381,8 @@ evict_input(struct hostile *h, const struct endpoint *from, struct conn *c,
 	struct msg r;
 
 	/* a member's ping or ack names its address and key */
-	if (p != NULL && m->has_src && (m->type == MSG_PING ||
-	    m->type == MSG_ACK)) {
+	if (p != NULL && m->has_src &&
+	    (m->type == MSG_PING || m->type == MSG_ACK)) {
 		p->known = true;
 		p->addr = m->src;
 	}
@@ -764,9 +764,10 @@ sockets_open(struct hostile *h)
 		return 0;
 	/* a HANDOVER too big for a datagram comes by TCP */
 	h->lis = socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (h->lis < 0 ||
-	    setsockopt(h->lis, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) !=
-	    0 || bind(h->lis, (struct sockaddr *)&ss, sl) != 0 ||
+	if (h->lis < 0)
+		return ANDNA_EIO;
+	setsockopt(h->lis, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(h->lis, (struct sockaddr *)&ss, sl) != 0 ||
 	    listen(h->lis, CONNS_MAX) != 0)
 		return ANDNA_EIO;
 	return 0;
@@ -789,22 +790,23 @@ hostile_run(struct hostile *h)
 		}
 		struct pollfd pf[2 + CONNS_MAX];
 		int map[2 + CONNS_MAX], n = 0;
-		pf[n] = (struct pollfd){ .fd = h->udp, .events = POLLIN };
+		pf[n] = (struct pollfd){.fd = h->udp, .events = POLLIN};
 		map[n++] = -1;
 		if (h->lis >= 0) {
-			pf[n] = (struct pollfd){ .fd = h->lis, .events = POLLIN };
+			pf[n] = (struct pollfd){.fd = h->lis, .events = POLLIN};
 			map[n++] = -2;
 		}
 		for (int i = 0; i < CONNS_MAX; i++) {
 			if (h->conns[i].fd < 0)
 				continue;
-			pf[n] = (struct pollfd){ .fd = h->conns[i].fd,
-				.events = POLLIN };
+			pf[n] = (struct pollfd){
+			    .fd = h->conns[i].fd, .events = POLLIN};
 			map[n++] = i;
 		}
 		uint64_t until = next_round < h->deadline ? next_round :
 		    h->deadline;
-		if (poll(pf, (nfds_t)n, until > now ? (int)(until - now) : 0) <= 0)
+		int wait_ms = until > now ? (int)(until - now) : 0;
+		if (poll(pf, (nfds_t)n, wait_ms) <= 0)
 			continue;
 		for (int i = 0; i < n; i++) {
 			if (pf[i].revents == 0)
@@ -844,9 +846,9 @@ report_print(const struct hostile *h)
 
 	for (int i = 0; i < h->n_peers; i++)
 		known += h->peers[i].known;
-	printf("{\"mode\":\"%s\",\"seconds\":%u,\"peers\":%d,\"peers_known\":%d,",
-	    h->mode == MODE_EVICT ? "evict" : "fake-gnodes", h->seconds,
-	    h->n_peers, known);
+	printf("{\"mode\":\"%s\",\"seconds\":%u,\"peers\":%d,"
+	    "\"peers_known\":%d,", h->mode == MODE_EVICT ? "evict" :
+	    "fake-gnodes", h->seconds, h->n_peers, known);
 	if (h->mode == MODE_EVICT) {
 		addr_format(h->victim, a, sizeof(a));
 		printf("\"victim\":\"%s\",\"key_tries\":%u,", a, h->key_tries);
