@@ -148,3 +148,13 @@ tests_test_adversary_SOURCES = tests/test_adversary.c
 tests_test_adversary_CFLAGS = $(TEST_CFLAGS)
 tests_test_adversary_LDADD = $(TEST_LIBS)
 TESTS += tests/test_adversary
+
+# A hostile node for tests/hostile.sh: built by `make check`, run by the
+# script, not a test by itself.
+check_PROGRAMS += tests/hostile_node
+tests_hostile_node_SOURCES = tests/hostile_node.c
+tests_hostile_node_CFLAGS = $(TEST_CFLAGS)
+tests_hostile_node_LDADD = $(TEST_LIBS)
+
+TESTS += tests/hostile.sh
+dist_check_SCRIPTS += tests/hostile.sh
