@@ -405,6 +405,12 @@ void gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
 /* CHALLENGE and CHALLENGE_REPLY. */
 void gossip_challenge_input(struct engine *e, const struct endpoint *from,
     const struct msg *m, uint64_t now);
+/* Whether the underlay host of `ep` vouches for fewer gnodes than it may
+ * (our own, where it has its share of members, and those of our outer map
+ * where it is a contact), gnode (level, id) aside (level 0: none): fake
+ * gnodes then cost real addresses. */
+bool gossip_host_room(const struct engine *e, const struct endpoint *ep,
+    int level, uint8_t id);
 /* Drops the entries nobody refreshed within the outer timeout. */
 void gossip_sweep(struct engine *e, uint64_t now);
 /* Sends our entries to a node whose overlay address we do not know (a

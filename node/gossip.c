@@ -191,14 +191,15 @@ static void gossip_send(struct engine *e, const struct endpoint *to,
 				* at once ... */
 #define CHECK_REFILL_MS 10000  /* ... and one more every 10 s */
 
-/* Whether the underlay host of `ep` vouches for fewer gnodes of our outer
- * map than it may, gnode (level, id) aside: fake gnodes then cost real
- * addresses. */
-static bool
-host_room(const struct engine *e, const struct endpoint *ep, int level,
-    uint8_t id)
+bool
+gossip_host_room(const struct engine *e, const struct endpoint *ep,
+    int level, uint8_t id)
 {
-	int n = 0;
+	/* a host with a node in our gnode vouches for our gnode */
+	int n = ep_same_host(ep, &e->eps[0]);
+	for (int i = 0; i < e->inner.n && n == 0; i++)
+		n = e->inner.m[i].state <= MEMBER_SUSPECT &&
+		    ep_same_host(ep, &e->inner.m[i].eps[0]);
 
 	for (int l = 1; l < ANDNA_LEVELS; l++)
 		for (int i = 0; i < e->outer.n[l]; i++) {
@@ -254,7 +255,7 @@ gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
 	struct gnode_check *free_slot = NULL;
 
 	if (outer_find(&e->outer, level, id) != NULL ||
-	    !host_room(e, &c->ep, level, id))
+	    !gossip_host_room(e, &c->ep, level, id))
 		return;
 	for (int i = 0; i < CHECKS_MAX; i++) {
 		struct gnode_check *k = &e->checks[i];
@@ -299,7 +300,7 @@ check_passed(struct engine *e, struct gnode_check *k,
 	k->req_id = 0;
 	/* the gnode must still lie beside ours (we may have moved) */
 	if (ovl_diff_level(e->addr, c.addr) != level ||
-	    e->outer.n[level] + 1 >= 256 || !host_room(e, from, level, k->id))
+	    e->outer.n[level] + 1 >= 256 || !gossip_host_room(e, from, level, k->id))
 		return;
 	struct outer_entry *o = outer_find(&e->outer, level, k->id);
 	if (o == NULL) {
@@ -410,7 +411,7 @@ gossip_merge(struct engine *e, ovl_addr_t from, const struct endpoint *from_ep,
 				struct contact ct = { x->contacts[c].addr,
 					x->contacts[c].ep };
 				if (!contact_inside(ct.addr, gnode, level) ||
-				    !host_room(e, &ct.ep, level, x->id))
+				    !gossip_host_room(e, &ct.ep, level, x->id))
 					continue;
 				gossip_check(e, level, x->id, children, &ct,
 				    from_ep, asked, now);
@@ -427,7 +428,7 @@ gossip_merge(struct engine *e, ovl_addr_t from, const struct endpoint *from_ep,
 		for (int c = x->n_contacts - 1; c >= 0; c--) {
 			struct contact ct = { x->contacts[c].addr, x->contacts[c].ep };
 			if (contact_inside(ct.addr, gnode, level) &&
-			    host_room(e, &ct.ep, level, x->id))
+			    gossip_host_room(e, &ct.ep, level, x->id))
 				outer_add_contact(o, &ct);
 		}
 	}

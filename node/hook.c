@@ -603,7 +603,10 @@ make_offer(struct engine *e, const struct endpoint *joiner, uint64_t now,
 			r->u.hook_offer.n_contacts = (uint8_t)entry_contacts(x, c);
 			return MSG_ST_REDIRECT;
 		}
-		if (e->outer.n[level] + 1 + offers_held(e, level, now) >= size)
+		/* nor may a joiner found a gnode while its underlay address
+		 * vouches for one already */
+		if (e->outer.n[level] + 1 + offers_held(e, level, now) >= size ||
+		    !gossip_host_room(e, joiner, 0, 0))
 			continue;
 		int n = founder_contacts(e, level, c);
 		if (n > 0) {

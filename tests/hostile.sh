@@ -14,9 +14,11 @@
 #                acknowledges every routed request and every HANDOVER.
 #
 # Afterwards: the victim still holds its overlay address, no honest
-# node's outer map ever held more level-1 gnodes than exist (sampled each
-# second during the attack), and every name still resolves with its whole
-# address set through dig at every node.  Every check runs; the figures of
+# node's outer map ever held more than one level-1 gnode that does not
+# exist (sampled each second during the attack: the attacker's one
+# address may vouch for one gnode, as any node founding a gnode does;
+# DESIGN.md section 10, "Nodes cost addresses"), and every name still
+# resolves with its whole address set through dig at every node.  Every check runs; the figures of
 # each are printed, and the test fails at the end if any did.
 #
 # Only 127.0.0.0/8 addresses are used (a random /24 per run); no node
@@ -334,7 +336,8 @@ for tag, st in samples.items():
         continue
     for i, s in st.items():
         worst[i] = max(worst.get(i, 0), s["outer"][0])
-over = {i: w for i, w in sorted(worst.items()) if w > len(real) - 1}
+# one hostile address vouches for one gnode at most
+over = {i: w for i, w in sorted(worst.items()) if w > len(real)}
 if over:
     bad.append("fake gnodes entered outer maps: %d real level-1 gnodes, "
                "but level-1 maps of up to %s" % (len(real), ", ".join(

@@ -164,8 +164,9 @@ test_death(void **state)
 	assert_int_equal(r.members_counting_dead_after, 0);
 }
 
-/* 200 gossiped gnodes that do not exist, from a node hooked elsewhere,
- * enter no honest map. */
+/* 200 gossiped gnodes that do not exist, from a node hooked elsewhere:
+ * its one address vouches for one gnode at most in any honest map (a map
+ * that does not hold it as a contact of its own gnode cannot tell). */
 static void
 test_fake_gnodes(void **state)
 {
@@ -174,7 +175,7 @@ test_fake_gnodes(void **state)
 	attack(state, ADV_FAKE_GNODES, &r);
 	print_message("fake-gnodes: up to %d fakes in a map, %d maps\n",
 	    r.fake_gnodes_in_maps, r.maps_with_fakes);
-	assert_int_equal(r.fake_gnodes_in_maps, 0);
+	assert_true(r.fake_gnodes_in_maps <= 1);
 }
 
 /* JOINs founding 200 gnodes beside ours from one outside IP: one at most
