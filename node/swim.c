@@ -378,6 +378,23 @@ own_news(const struct msg *m, const struct msg_update *u)
 	return u->addr == m->src && memcmp(u->key, m->key, ANDNA_PK_LEN) == 0;
 }
 
+/* Applies update `u` of message `m` (from `from`) if its sender may say
+ * it: about itself, or as a `member` our map authenticates. */
+static void
+news_take(struct engine *e, const struct msg *m, const struct endpoint *from,
+    bool member, const struct msg_update *u, uint64_t now)
+{
+	struct msg_update own = *u;
+
+	if (!own_news(m, u)) {
+		if (member)
+			update_apply(e, u, false, ovl_id(m->src, 0), now);
+		return;
+	}
+	own.eps[0] = *from; /* where it is, not where it says */
+	update_apply(e, &own, true, ovl_id(m->src, 0), now);
+}
+
 /* Whether an ack with our probe's id really vouches for the member we
  * probe: it comes from that member (same address and key: a node that
  * moved to another address still answers at its old endpoint), or from a
@@ -436,24 +453,16 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		 * names, and nothing else until we are in */
 		for (int i = 0; m->type == MSG_PING && i < ups->n; i++)
 			if (ups->v[i].addr != e->addr &&
-			    ups->v[i].state <= MSG_STATE_SUSPECT &&
-			    (member || own_news(m, &ups->v[i])))
-				update_apply(e, &ups->v[i], own_news(m, &ups->v[i]),
-				    ovl_id(m->src, 0), now);
+			    ups->v[i].state <= MSG_STATE_SUSPECT)
+				news_take(e, m, from, member, &ups->v[i], now);
 		/* the gnode counts us in already: a ping unanswered would
 		 * make it suspect us */
 		if (m->type == MSG_PING)
 			send_swim(e, from, MSG_ACK, m->id);
 		return;
 	}
-	for (int i = 0; m->type != MSG_LEAVE && i < ups->n; i++) {
-		struct msg_update u = ups->v[i];
-		bool own = own_news(m, &u);
-		if (own)
-			u.eps[0] = *from; /* where it is, not where it says */
-		if (member || own)
-			update_apply(e, &u, own, ovl_id(m->src, 0), now);
-	}
+	for (int i = 0; m->type != MSG_LEAVE && i < ups->n; i++)
+		news_take(e, m, from, member, &ups->v[i], now);
 	/* the sender itself is alive, whatever its news said */
 	sender = inner_find(&e->inner, ovl_id(m->src, 0));
 	if (sender == NULL && m->type != MSG_LEAVE)
