@@ -197,13 +197,6 @@ sa_to_ep(const struct sockaddr *sa, struct endpoint *ep)
 }
 
 static bool
-ep_equal(const struct endpoint *a, const struct endpoint *b)
-{
-	return a->family == b->family && a->port == b->port &&
-	    memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
-}
-
-static bool
 ep_wildcard(const struct endpoint *ep)
 {
 	static const uint8_t zero[16];

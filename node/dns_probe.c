@@ -65,13 +65,6 @@ bucket_of(const struct endpoint *ep)
 	return (h ^ ep->family) % PROBE_BUCKETS;
 }
 
-static bool
-ep_equal(const struct endpoint *a, const struct endpoint *b)
-{
-	return a->family == b->family && a->port == b->port &&
-	    memcmp(a->ip, b->ip, 16) == 0;
-}
-
 /* Ends the probe in flight of t, if any. */
 static void
 probe_close(struct target *t)

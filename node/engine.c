@@ -65,6 +65,9 @@ engine_free(struct engine *e)
 	for (int i = 0; i < e->n_fwd; i++)
 		free(e->fwd[i].buf);
 	free(e->fwd);
+	for (int i = 0; i < e->n_rfwd; i++)
+		free(e->rfwd[i].buf);
+	free(e->rfwd);
 	free(e->back);
 	for (int i = 0; i < e->n_pend; i++)
 		record_free(e->pend[i].rec);
@@ -110,13 +113,6 @@ engine_emit(struct engine *e, const struct engine_event *ev)
 {
 	if (e->io.event_cb != NULL)
 		e->io.event_cb(e->io.ctx, ev);
-}
-
-bool
-ep_same_host(const struct endpoint *a, const struct endpoint *b)
-{
-	return a->family == b->family &&
-	    memcmp(a->ip, b->ip, a->family == 4 ? 4 : 8) == 0;
 }
 
 int
@@ -373,21 +369,42 @@ reply_fits(const struct pending *p, uint8_t type)
 	}
 }
 
-/* A reply to a request of ours arrived, or one to pass back along the
- * path of a routed request we handed on (`buf` as it came). */
+/* Whether requests of this kind are routed, and so answered back along
+ * their path, hop by hop. */
+static bool
+kind_routed(uint8_t kind)
+{
+	return kind != PK_NEIGHBOUR && kind != PK_REVERSE && kind != PK_BULK;
+}
+
+/* A reply to a request of ours arrived (`from` NULL: from ourselves), or
+ * one to pass back along the path of a routed request we handed on (`buf`
+ * as it came).  A reply that came back along a path is acknowledged to the
+ * hop that passed it, as requests are. */
 static void
-reply_input(struct engine *e, const struct msg *m, const uint8_t *buf,
-    size_t len, uint64_t now)
+reply_input(struct engine *e, const struct endpoint *from, const struct msg *m,
+    const uint8_t *buf, size_t len, uint64_t now)
 {
 	struct pending *p = pending_find(e, m->id);
 	struct endpoint back;
+	bool routed;
 
 	if (p != NULL && reply_fits(p, m->type)) {
+		routed = kind_routed(p->kind);
 		pending_done(e, p, m, now);
-	} else if (buf != NULL && route_back_take(e, m->id, &back)) {
-		engine_send_raw(e, &back, buf, len);
+	} else if (from != NULL && route_back_take(e, m->id, &back)) {
+		routed = true;
+		route_reply(e, &back, m->id, buf, len, now);
 	} else {
 		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		return;
+	}
+	if (routed && from != NULL) {
+		struct msg ack;
+		msg_init(&ack);
+		ack.type = MSG_ROUTE_ACK;
+		ack.id = m->id;
+		engine_send(e, from, &ack);
 	}
 }
 
@@ -396,13 +413,17 @@ engine_reply_routed(struct engine *e, const struct msg_route *r,
     struct msg *reply, uint64_t now)
 {
 	struct endpoint back;
+	size_t len;
+	uint8_t *buf;
 
-	if (r->origin == e->addr)
-		reply_input(e, reply, NULL, 0, now);
-	else if (route_back_take(e, reply->id, &back))
-		engine_send(e, &back, reply);
-	else
+	if (r->origin == e->addr) {
+		reply_input(e, NULL, reply, NULL, 0, now);
+	} else if (!route_back_take(e, reply->id, &back)) {
 		e->stats.dropped[ENGINE_DROP_NOROUTE]++;
+	} else if ((buf = engine_encode(e, reply, &len)) != NULL) {
+		route_reply(e, &back, reply->id, buf, len, now);
+		free(buf);
+	}
 }
 
 /* Handles a routed request that reached the gnode it was meant for. */
@@ -464,7 +485,7 @@ engine_input(struct engine *e, const struct endpoint *from,
 		gossip_challenge_input(e, from, &m, now);
 		break;
 	case MSG_ROUTE_ACK:
-		route_ack_input(e, &m);
+		route_ack_input(e, from, &m);
 		break;
 	case MSG_PROBE:
 	case MSG_REGISTER:
@@ -479,7 +500,7 @@ engine_input(struct engine *e, const struct endpoint *from,
 	case MSG_RESOLVE_REPLY:
 	case MSG_REVERSE_REPLY:
 	case MSG_HANDOVER_ACK:
-		reply_input(e, &m, buf, len, now);
+		reply_input(e, from, &m, buf, len, now);
 		break;
 	default:
 		if (!ns_input(e, from, &m, now))
@@ -614,6 +635,9 @@ engine_state_bytes(const struct engine *e)
 	b += (size_t)e->cap_fwd * sizeof(struct forward);
 	for (int i = 0; i < e->n_fwd; i++)
 		b += e->fwd[i].len;
+	b += (size_t)e->cap_rfwd * sizeof(struct reply_fwd);
+	for (int i = 0; i < e->n_rfwd; i++)
+		b += e->rfwd[i].len;
 	b += (size_t)e->cap_pend * sizeof(struct pending);
 	b += (size_t)e->cap_back * sizeof(struct back);
 	b += (size_t)e->n_peers * sizeof(struct endpoint);

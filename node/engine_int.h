@@ -55,8 +55,12 @@ struct back {
 struct gnode_check {
 	uint64_t req_id; /* of the CHALLENGE; 0: slot free */
 	uint8_t level, id;
+	bool hello;       /* gossip with it once it passed */
+	uint8_t tries;    /* CHALLENGEs sent: a lost one is sent again */
 	uint16_t children;
-	struct contact contact;
+	struct contact contact;  /* the one challenged */
+	uint8_t n_others;
+	struct contact others[OUTER_CONTACTS - 1]; /* taken with it */
 	uint8_t nonce[MSG_NONCE_LEN];
 	uint64_t deadline;
 };
@@ -68,6 +72,17 @@ struct gnode_source {
 	struct endpoint host;
 	uint32_t tokens;
 	uint64_t refilled;
+};
+
+/* A reply passed back towards the origin of a routed request, awaiting
+ * the ROUTE_ACK of the hop it went to. */
+struct reply_fwd {
+	uint64_t req_id;
+	struct endpoint ep;
+	int tries;
+	uint64_t deadline;
+	size_t len;
+	uint8_t *buf;
 };
 
 /* A routed message handed to a next hop, awaiting its ROUTE_ACK. */
@@ -216,6 +231,8 @@ struct engine {
 	int seen_pos;
 	struct back *back;
 	int n_back, cap_back;
+	struct reply_fwd *rfwd;
+	int n_rfwd, cap_rfwd;
 
 	uint64_t next_sweep; /* expiry of suspects, tombstones, outer entries */
 
@@ -239,9 +256,6 @@ uint32_t engine_rand_below(struct engine *e, uint32_t n);
 void engine_log(struct engine *e, enum engine_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void engine_emit(struct engine *e, const struct engine_event *ev);
-/* Whether two endpoints are on one underlay host: the same IPv4 address,
- * or the same IPv6 /64. */
-bool ep_same_host(const struct endpoint *a, const struct endpoint *b);
 /* How many nodes one such host may have in a gnode (and gnodes it may
  * vouch for in an outer map). */
 int engine_host_limit(const struct engine *e, const struct endpoint *ep);
@@ -397,11 +411,13 @@ int gossip_entries_for(struct engine *e, ovl_addr_t to,
 void gossip_merge(struct engine *e, ovl_addr_t from,
     const struct endpoint *from_ep, bool asked, const struct msg_outer *in,
     int n, uint64_t now);
-/* A node at `from` (overlay address `addr`) founds or holds gnode `id`
- * at `level` beside ours: check it before it enters the outer map. */
+/* Contacts c[0..n) hold gnode `id` at `level` beside ours, as the node at
+ * `source` says: check it (c[0] is challenged) before it enters the outer
+ * map with them, and gossip with c[0] once it passed when `hello` (a part
+ * of the mesh we did not know, whose maps ours should merge with). */
 void gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
-    const struct contact *c, const struct endpoint *source, bool asked,
-    uint64_t now);
+    const struct contact *c, int n, const struct endpoint *source,
+    bool asked, bool hello, uint64_t now);
 /* CHALLENGE and CHALLENGE_REPLY. */
 void gossip_challenge_input(struct engine *e, const struct endpoint *from,
     const struct msg *m, uint64_t now);
@@ -426,7 +442,12 @@ void route_send(struct engine *e, struct msg *m, ovl_addr_t target,
 /* A routed request from a previous hop: ack it, then pass it on. */
 void route_input(struct engine *e, const struct endpoint *from,
     struct msg *m, uint64_t now);
-void route_ack_input(struct engine *e, const struct msg *m);
+void route_ack_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m);
+/* Sends the reply `buf` to request `req_id` back to `to`, again until
+ * that hop acknowledges it. */
+void route_reply(struct engine *e, const struct endpoint *to, uint64_t req_id,
+    const uint8_t *buf, size_t len, uint64_t now);
 /* Takes the way back of the routed request `req_id` (one reply goes back
  * per request); false when there is none. */
 bool route_back_take(struct engine *e, uint64_t req_id, struct endpoint *ep);

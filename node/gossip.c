@@ -183,6 +183,8 @@ contact_inside(ovl_addr_t contact, ovl_addr_t gnode, int level)
 	return ovl_prefix(contact, level) == gnode;
 }
 
+static void check_send(struct engine *e, struct gnode_check *k,
+    uint64_t now);
 static void gossip_send(struct engine *e, const struct endpoint *to,
     ovl_addr_t to_addr, bool want_reply, uint64_t id,
     const struct msg *asked, uint64_t now);
@@ -190,6 +192,7 @@ static void gossip_send(struct engine *e, const struct endpoint *to,
 #define CHECK_BURST 16         /* new gnodes one source may have us check
 				* at once ... */
 #define CHECK_REFILL_MS 10000  /* ... and one more every 10 s */
+#define CHECK_TRIES 3          /* CHALLENGEs sent before a check fails */
 
 bool
 gossip_host_room(const struct engine *e, const struct endpoint *ep,
@@ -249,8 +252,8 @@ source_allows(struct engine *e, const struct endpoint *src, uint64_t now)
 
 void
 gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
-    const struct contact *c, const struct endpoint *source, bool asked,
-    uint64_t now)
+    const struct contact *c, int n, const struct endpoint *source,
+    bool asked, bool hello, uint64_t now)
 {
 	struct gnode_check *free_slot = NULL;
 
@@ -259,7 +262,7 @@ gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
 		return;
 	for (int i = 0; i < CHECKS_MAX; i++) {
 		struct gnode_check *k = &e->checks[i];
-		if (k->req_id != 0 && k->deadline > now) {
+		if (k->req_id != 0) {
 			if (k->level == level && k->id == id)
 				return; /* already asked */
 		} else if (free_slot == NULL) {
@@ -275,17 +278,48 @@ gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
 	k->level = (uint8_t)level;
 	k->id = id;
 	k->children = children;
-	k->contact = *c;
-	k->deadline = now + e->cfg.hop_timeout_ms;
+	k->hello = hello;
+	k->tries = 0;
+	k->contact = c[0];
+	k->n_others = 0;
+	for (int i = 1; i < n && k->n_others < OUTER_CONTACTS - 1; i++)
+		k->others[k->n_others++] = c[i];
 	e->io.random_cb(e->io.ctx, k->nonce, sizeof(k->nonce));
+	check_send(e, k, now);
+}
 
+/* Sends (again) the CHALLENGE of check `k`. */
+static void
+check_send(struct engine *e, struct gnode_check *k, uint64_t now)
+{
 	struct msg m;
+
+	k->tries++;
+	k->deadline = now + e->cfg.hop_timeout_ms;
 	msg_init(&m);
 	m.type = MSG_CHALLENGE;
 	m.id = k->req_id;
-	m.u.challenge.addr = c->addr;
+	m.u.challenge.addr = k->contact.addr;
 	memcpy(m.u.challenge.nonce, k->nonce, MSG_NONCE_LEN);
-	engine_send(e, &c->ep, &m);
+	engine_send(e, &k->contact.ep, &m);
+}
+
+/* Sends the CHALLENGEs that went unanswered again, and ends the checks
+ * that used up their tries. */
+static void
+checks_tick(struct engine *e, uint64_t now, uint64_t *wake)
+{
+	for (int i = 0; i < CHECKS_MAX; i++) {
+		struct gnode_check *k = &e->checks[i];
+		if (k->req_id == 0)
+			continue;
+		if (k->deadline <= now && k->tries < CHECK_TRIES)
+			check_send(e, k, now);
+		else if (k->deadline <= now)
+			k->req_id = 0;
+		if (k->req_id != 0 && k->deadline < *wake)
+			*wake = k->deadline;
+	}
 }
 
 /* A contact answered our challenge: its gnode enters the outer map, with
@@ -312,8 +346,13 @@ check_passed(struct engine *e, struct gnode_check *k,
 		engine_maps_changed(e);
 		/* what it knows that we do not (and the reverse) comes at
 		 * once, not at the next random exchange */
-		gossip_send(e, from, c.addr, true, engine_rand64(e), NULL, now);
+		if (k->hello)
+			gossip_send(e, from, c.addr, true, engine_rand64(e),
+			    NULL, now);
 	}
+	for (int i = k->n_others - 1; i >= 0; i--)
+		if (gossip_host_room(e, &k->others[i].ep, level, k->id))
+			outer_add_contact(o, &k->others[i]);
 	outer_add_contact(o, &c);
 }
 
@@ -370,8 +409,8 @@ meet_unknown(struct engine *e, const struct msg_outer *x, ovl_addr_t gnode,
 			swim_introduce(e, &x->contacts[c].ep);
 		else if (d > 0) {
 			struct contact ct = { a, x->contacts[c].ep };
-			gossip_check(e, d, ovl_id(a, d), 1, &ct, source, asked,
-			    now);
+			gossip_check(e, d, ovl_id(a, d), 1, &ct, 1, source,
+			    asked, true, now);
 		}
 	}
 }
@@ -407,16 +446,17 @@ gossip_merge(struct engine *e, ovl_addr_t from, const struct endpoint *from_ep,
 		if (o == NULL) {
 			/* a gnode new to us enters the map once one of its
 			 * contacts proves it holds an address inside it */
+			struct contact ct[MSG_OUTER_CONTACTS_MAX];
+			int k = 0;
 			for (int c = 0; c < x->n_contacts; c++) {
-				struct contact ct = { x->contacts[c].addr,
+				ct[k] = (struct contact){ x->contacts[c].addr,
 					x->contacts[c].ep };
-				if (!contact_inside(ct.addr, gnode, level) ||
-				    !gossip_host_room(e, &ct.ep, level, x->id))
-					continue;
-				gossip_check(e, level, x->id, children, &ct,
-				    from_ep, asked, now);
-				break;
+				k += contact_inside(ct[k].addr, gnode, level) &&
+				    gossip_host_room(e, &ct[k].ep, level, x->id);
 			}
+			if (k > 0)
+				gossip_check(e, level, x->id, children, ct, k,
+				    from_ep, asked, false, now);
 			continue;
 		}
 		if (heard <= o->heard_at)
@@ -494,6 +534,7 @@ gossip_push(struct engine *e, const struct endpoint *to, ovl_addr_t to_addr,
 void
 gossip_tick(struct engine *e, uint64_t now, uint64_t *wake)
 {
+	checks_tick(e, now, wake);
 	if (now >= e->next_gossip) {
 		/* a random level with someone to talk to, then a random peer */
 		int levels[ANDNA_LEVELS], nl = 0;

@@ -813,8 +813,8 @@ join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		 * gnode cannot add gnodes to our map by its word) */
 		int level = ovl_diff_level(e->addr, m->src);
 		struct contact c = { m->src, *from };
-		gossip_check(e, level, ovl_id(m->src, level), 1, &c, from, false,
-		    now);
+		gossip_check(e, level, ovl_id(m->src, level), 1, &c, 1, from,
+		    false, false, now);
 	}
 	r.u.map_full.outer = calloc(MSG_OUTER_MAX, sizeof(*r.u.map_full.outer));
 	if (r.u.map_full.outer == NULL) {

@@ -32,26 +32,6 @@ route_view(struct engine *e)
 	return v;
 }
 
-/* The routing header of a routed message, or NULL for other types. */
-static struct msg_route *
-route_of(struct msg *m)
-{
-	switch (m->type) {
-	case MSG_PROBE:
-		return &m->u.probe.route;
-	case MSG_REGISTER:
-		return &m->u.reg.route;
-	case MSG_COUNTER_CHECK:
-		return &m->u.counter_check.route;
-	case MSG_HANDOVER:
-		return &m->u.handover.route;
-	case MSG_RESOLVE:
-		return &m->u.resolve.route;
-	default:
-		return NULL;
-	}
-}
-
 static bool
 tried_has(const struct forward *f, ovl_addr_t a)
 {
@@ -156,7 +136,7 @@ forward_send(struct engine *e, struct forward *f, ovl_addr_t via,
 static void
 route_deliver(struct engine *e, struct msg *m, uint64_t now)
 {
-	struct msg_route *r = route_of(m);
+	struct msg_route *r = msg_route_of(m);
 	struct forward probe_f = { .prev = m->has_src ? m->src : 0 };
 	ovl_addr_t via;
 	struct endpoint to;
@@ -228,7 +208,7 @@ route_back_take(struct engine *e, uint64_t req_id, struct endpoint *ep)
 void
 route_send(struct engine *e, struct msg *m, ovl_addr_t target, uint64_t now)
 {
-	struct msg_route *r = route_of(m);
+	struct msg_route *r = msg_route_of(m);
 
 	r->target = target;
 	r->origin = e->addr;
@@ -251,14 +231,36 @@ route_input(struct engine *e, const struct endpoint *from, struct msg *m,
 	ack.type = MSG_ROUTE_ACK;
 	ack.id = m->id;
 	engine_send(e, from, &ack);
-	if (seen_before(e, route_of(m)->origin, m->id))
+	if (seen_before(e, msg_route_of(m)->origin, m->id))
 		return;
 	back_add(e, m->id, from, now);
 	route_deliver(e, m, now);
 }
 
 void
-route_ack_input(struct engine *e, const struct msg *m)
+route_reply(struct engine *e, const struct endpoint *to, uint64_t req_id,
+    const uint8_t *buf, size_t len, uint64_t now)
+{
+	engine_send_raw(e, to, buf, len);
+	if (e->n_rfwd == e->cap_rfwd) {
+		int ncap = e->cap_rfwd == 0 ? 8 : e->cap_rfwd * 2;
+		struct reply_fwd *nr = realloc(e->rfwd, (size_t)ncap * sizeof(*nr));
+		if (nr == NULL)
+			return;
+		e->rfwd = nr;
+		e->cap_rfwd = ncap;
+	}
+	uint8_t *copy = malloc(len);
+	if (copy == NULL)
+		return;
+	memcpy(copy, buf, len);
+	e->rfwd[e->n_rfwd++] = (struct reply_fwd){ req_id, *to, 1,
+		now + e->cfg.hop_timeout_ms, len, copy };
+}
+
+void
+route_ack_input(struct engine *e, const struct endpoint *from,
+    const struct msg *m)
 {
 	for (int i = 0; i < e->n_fwd; i++) {
 		struct forward *f = &e->fwd[i];
@@ -266,6 +268,14 @@ route_ack_input(struct engine *e, const struct msg *m)
 			continue;
 		free(f->buf);
 		e->fwd[i] = e->fwd[--e->n_fwd];
+		return;
+	}
+	for (int i = 0; i < e->n_rfwd; i++) {
+		struct reply_fwd *r = &e->rfwd[i];
+		if (r->req_id != m->id || !ep_equal(&r->ep, from))
+			continue;
+		free(r->buf);
+		e->rfwd[i] = e->rfwd[--e->n_rfwd];
 		return;
 	}
 	e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
@@ -287,7 +297,7 @@ route_around(struct engine *e, const struct forward *f, uint64_t now)
 	    round_view_target(route_view(e), f->route.target, &ex, &prefix) != 1 ||
 	    msg_decode_sealed(e->cfg.seal, f->buf, f->len, &m) != 0)
 		return false;
-	struct msg_route *r = route_of(&m);
+	struct msg_route *r = msg_route_of(&m);
 	r->exclude[r->n_exclude++] = prefix;
 	m.hops++; /* route_deliver takes one hop off again */
 	route_deliver(e, &m, now);
@@ -303,6 +313,22 @@ route_tick(struct engine *e, uint64_t now, uint64_t *wake)
 			e->back[i] = e->back[--e->n_back];
 		else
 			i++;
+	}
+	for (int i = 0; i < e->n_rfwd;) {
+		struct reply_fwd *r = &e->rfwd[i];
+		if (r->deadline > now) {
+			if (r->deadline < *wake)
+				*wake = r->deadline;
+			i++;
+		} else if (r->tries < FORWARD_TRIES) {
+			r->tries++;
+			r->deadline = now + e->cfg.hop_timeout_ms;
+			engine_send_raw(e, &r->ep, r->buf, r->len);
+			i++;
+		} else {
+			free(r->buf);
+			e->rfwd[i] = e->rfwd[--e->n_rfwd];
+		}
 	}
 	for (int i = 0; i < e->n_fwd;) {
 		struct forward *f = &e->fwd[i];

@@ -961,6 +961,27 @@ msg_body_of(uint64_t type)
 	return NULL;
 }
 
+struct msg_route *
+msg_route_of(const struct msg *m)
+{
+	struct msg *w = (struct msg *)m;
+
+	switch (m->type) {
+	case MSG_PROBE:
+		return &w->u.probe.route;
+	case MSG_REGISTER:
+		return &w->u.reg.route;
+	case MSG_COUNTER_CHECK:
+		return &w->u.counter_check.route;
+	case MSG_HANDOVER:
+		return &w->u.handover.route;
+	case MSG_RESOLVE:
+		return &w->u.resolve.route;
+	default:
+		return NULL;
+	}
+}
+
 /* Names a type for logs. */
 const char *
 msg_type_name(unsigned type)

@@ -380,6 +380,11 @@ struct msg {
 	} u;
 };
 
+/* The routing header of a routed request (PROBE, REGISTER, COUNTER_CHECK,
+ * HANDOVER, RESOLVE), or NULL for other types.  Like strchr(), it points
+ * into `m` without its const. */
+struct msg_route *msg_route_of(const struct msg *m);
+
 /* Zeroes `m`: an empty message that msg_free() accepts. */
 void msg_init(struct msg *m);
 

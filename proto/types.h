@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ANDNA_PK_LEN 32   /* Ed25519 public key */
 #define ANDNA_SK_LEN 64   /* Ed25519 secret key (libsodium layout) */
@@ -35,5 +36,22 @@ struct endpoint {
 	uint8_t ip[16]; /* IPv4 in the first 4 bytes */
 	uint16_t port;  /* host byte order */
 };
+
+/* Whether two endpoints are the same address and port. */
+static inline bool
+ep_equal(const struct endpoint *a, const struct endpoint *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	    memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
+}
+
+/* Whether two endpoints are on one underlay host: the same IPv4 address,
+ * or the same IPv6 /64 (what one router is given). */
+static inline bool
+ep_same_host(const struct endpoint *a, const struct endpoint *b)
+{
+	return a->family == b->family &&
+	    memcmp(a->ip, b->ip, a->family == 4 ? 4 : 8) == 0;
+}
 
 #endif

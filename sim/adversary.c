@@ -235,24 +235,6 @@ answer_challenge(struct adv *a, int from, int to, const struct msg *m)
 	return true;
 }
 
-static const struct msg_route *
-route_of(const struct msg *m)
-{
-	switch (m->type) {
-	case MSG_PROBE:
-		return &m->u.probe.route;
-	case MSG_REGISTER:
-		return &m->u.reg.route;
-	case MSG_COUNTER_CHECK:
-		return &m->u.counter_check.route;
-	case MSG_HANDOVER:
-		return &m->u.handover.route;
-	case MSG_RESOLVE:
-		return &m->u.resolve.route;
-	default:
-		return NULL;
-	}
-}
 
 /* The contact the sender handed `r` to, as the attacker can work out
  * from the sender's maps: the ROUTE_ACK must come from it. */
@@ -281,7 +263,7 @@ via_of(struct adv *a, int from, const struct msg_route *r)
 static bool
 answer_routed(struct adv *a, int from, int to, const struct msg *m)
 {
-	ovl_addr_t via = via_of(a, from, route_of(m));
+	ovl_addr_t via = via_of(a, from, msg_route_of(m));
 	const struct keypair *kp = claims(a, via);
 	struct msg r;
 

@@ -563,24 +563,6 @@ fake_via(const struct hostile *h, const struct msg_route *r)
 	return fake_contact(h, (uint8_t)(id >= 0 ? id : h->fake_ids[0]));
 }
 
-static const struct msg_route *
-fake_route_of(const struct msg *m)
-{
-	switch (m->type) {
-	case MSG_PROBE:
-		return &m->u.probe.route;
-	case MSG_REGISTER:
-		return &m->u.reg.route;
-	case MSG_COUNTER_CHECK:
-		return &m->u.counter_check.route;
-	case MSG_HANDOVER:
-		return &m->u.handover.route;
-	case MSG_RESOLVE:
-		return &m->u.resolve.route;
-	default:
-		return NULL;
-	}
-}
 
 /* Takes the level-1 gnodes a peer's GOSSIP names inside our parent as in
  * use, and its sender as known. */
@@ -607,7 +589,7 @@ static void
 fake_input(struct hostile *h, const struct endpoint *from, struct conn *c,
     const struct msg *m)
 {
-	const struct msg_route *route = fake_route_of(m);
+	const struct msg_route *route = msg_route_of(m);
 	struct msg r;
 
 	msg_init(&r);

@@ -371,10 +371,18 @@ test_gnode_checks(void **state)
 	assert_non_null(x);
 	assert_int_equal(x->children, e->cfg.gnode_size);
 	assert_null(outer_find(&e->outer, 1, in[1].id));
-	/* an answer after the wait is none */
+	/* an answer after the wait is none; the challenge goes again, and
+	 * an answer to that one counts */
+	uint64_t late = NOW + 10 + e->cfg.hop_timeout_ms;
 	answer_challenge(e, challenge_sent(in[2].contacts[0].addr),
-	    in[2].contacts[0].addr, false, NOW + 10 + e->cfg.hop_timeout_ms);
+	    in[2].contacts[0].addr, false, late);
 	assert_null(outer_find(&e->outer, 1, in[2].id));
+	sent_clear();
+	engine_tick(e, late);
+	const struct msg *again = challenge_sent(in[2].contacts[0].addr);
+	assert_non_null(again);
+	answer_challenge(e, again, in[2].contacts[0].addr, false, late + 5);
+	assert_non_null(outer_find(&e->outer, 1, in[2].id));
 	/* ten seconds later, one more */
 	gossip_merge(e, ovl_prefix(e->addr, 2) | 99 << 8 | 1, &src, false,
 	    &in[20], 1, NOW + 10000);
