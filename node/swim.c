@@ -118,8 +118,8 @@ member_set(struct engine *e, struct member *mb, uint8_t state, uint32_t inc,
 
 /* A member of ours says another key holds our address.  The gnode's
  * admission record is its members' maps: we give the address up only
- * once most of our live members hold the other key there, never on one
- * node's word. */
+ * once most of our live members hold the other key there (half of them,
+ * if that key is the lower), never on one node's word. */
 static void
 address_conflict(struct engine *e, uint8_t from_id, const uint8_t *pk,
     uint64_t now)
@@ -135,7 +135,10 @@ address_conflict(struct engine *e, uint8_t from_id, const uint8_t *pk,
 		n += e->inner.m[i].state <= MEMBER_SUSPECT &&
 		    (e->conflict_from[id / 8] & (1u << (id % 8))) != 0;
 	}
-	if (2 * n > inner_live(&e->inner)) {
+	/* an even split goes to the lower key */
+	int live = inner_live(&e->inner);
+	if (2 * n > live ||
+	    (2 * n == live && memcmp(pk, e->key.pk, ANDNA_PK_LEN) < 0)) {
 		engine_log(e, ENGINE_LOG_WARN,
 		    "most members of our gnode hold our overlay address with "
 		    "another node key; taking a new address");
@@ -442,8 +445,23 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 	bool member = sender != NULL &&
 	    memcmp(sender->pk, m->key, ANDNA_PK_LEN) == 0;
 	if (sender != NULL && !member && sender->state <= MEMBER_SUSPECT) {
+		/* another key at a live member's address: tell it whom we
+		 * hold there (at most once a protocol period), so that of
+		 * two nodes the gnode admitted at one address, the one most
+		 * members do not hold learns it and hooks again */
 		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
-		return; /* another key at a live member's address */
+		if (now - sender->asked_at >= e->cfg.ping_interval_ms) {
+			sender->asked_at = now;
+			struct msg r;
+			msg_init(&r);
+			r.type = MSG_ACK;
+			r.id = m->id;
+			update_fill(e, ovl_id(e->addr, 0), &r.u.updates.v[0]);
+			update_fill(e, sender->id, &r.u.updates.v[1]);
+			r.u.updates.n = 2;
+			engine_send(e, from, &r);
+		}
+		return;
 	}
 	const struct msg_updates *ups = m->type == MSG_PING_REQ ?
 	    &m->u.ping_req.updates : &m->u.updates;
