@@ -808,13 +808,27 @@ join_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		 * no member offers the same room twice */
 		swim_tell_all(e, ovl_id(m->src, 0));
 	} else {
-		/* a node founding a new gnode beside ours: its gnode counts
-		 * once it proved it holds that address (a node outside our
-		 * gnode cannot add gnodes to our map by its word) */
+		/* a node founding a new gnode beside ours.  The one we offered
+		 * that place to counts from now on, so we do not offer the
+		 * gnode twice nor more gnodes than the parent holds; another
+		 * counts once it proved it holds that address (a node outside
+		 * our gnode cannot add gnodes to our map by its word) */
 		int level = ovl_diff_level(e->addr, m->src);
 		struct contact c = { m->src, *from };
-		gossip_check(e, level, ovl_id(m->src, level), 1, &c, 1, from,
-		    false, false, now);
+		struct outer_entry *x = offer_free(e, m->src, now) ? NULL :
+		    outer_get(&e->outer, level, ovl_id(m->src, level));
+		if (x == NULL) {
+			gossip_check(e, level, ovl_id(m->src, level), 1, &c, 1,
+			    from, false, false, now);
+		} else if (x->heard_at < now) {
+			if (x->children == 0) {
+				x->children = 1;
+				x->learned_at = now;
+			}
+			x->heard_at = now;
+			outer_add_contact(x, &c);
+			engine_maps_changed(e);
+		}
 	}
 	r.u.map_full.outer = calloc(MSG_OUTER_MAX, sizeof(*r.u.map_full.outer));
 	if (r.u.map_full.outer == NULL) {

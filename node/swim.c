@@ -211,11 +211,11 @@ update_apply(struct engine *e, const struct msg_update *u, bool own,
 		mb = NULL;
 	}
 	if (mb == NULL) {
-		/* a node that introduces itself needs room; one a member
-		 * admitted is in even when two admitted at once overfilled
-		 * the gnode, so that every member counts it */
+		/* a node of our prefix is counted even where joins that
+		 * raced overfilled the gnode (or founded it twice, apart),
+		 * so that every member counts the same; what bounds it is
+		 * the addresses it costs */
 		if (u->state > MSG_STATE_SUSPECT ||
-		    (own && inner_live(&e->inner) + 1 >= e->cfg.gnode_size) ||
 		    !swim_host_room(e, &u->eps[0], ovl_id(u->addr, 0)))
 			return;
 		mb = inner_get(&e->inner, ovl_id(u->addr, 0));
