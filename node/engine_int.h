@@ -407,7 +407,8 @@ int gossip_entries_for(struct engine *e, ovl_addr_t to,
 /* Merges entries heard from the node at overlay address `from`, which
  * sent them from `from_ep`; gnodes new to us are checked first, at most a
  * few a minute from one source unless `asked` (the maps of the gnode we
- * just joined, which we asked its admitter for). */
+ * just joined, which we asked its admitter for, or news from a member of
+ * our gnode). */
 void gossip_merge(struct engine *e, ovl_addr_t from,
     const struct endpoint *from_ep, bool asked, const struct msg_outer *in,
     int n, uint64_t now);

@@ -592,6 +592,14 @@ gossip_input(struct engine *e, const struct endpoint *from,
 	 * or the halves of a healed partition) */
 	if (m->u.gossip.want_reply)
 		gossip_send(e, from, m->src, false, m->id, m, now);
-	gossip_merge(e, m->src, from, false, m->u.gossip.outer,
+	/* the members of our gnode (as our map authenticates them) pass on
+	 * what a growing mesh founds at its pace: only other sources are
+	 * paced, and every gnode still costs an address and a check */
+	const struct member *mb =
+	    ovl_prefix(m->src, 1) == ovl_prefix(e->addr, 1) ?
+	    inner_find(&e->inner, ovl_id(m->src, 0)) : NULL;
+	bool member = mb != NULL && mb->state <= MEMBER_SUSPECT &&
+	    memcmp(mb->pk, m->key, ANDNA_PK_LEN) == 0;
+	gossip_merge(e, m->src, from, member, m->u.gossip.outer,
 	    m->u.gossip.n_outer, now);
 }
