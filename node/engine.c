@@ -115,6 +115,29 @@ engine_emit(struct engine *e, const struct engine_event *ev)
 		e->io.event_cb(e->io.ctx, ev);
 }
 
+void *
+engine_grow(void *arr, int n, int *cap, size_t size)
+{
+	if (n < *cap)
+		return arr;
+	int ncap = *cap == 0 ? 8 : *cap * 2;
+	void *p = realloc(arr, (size_t)ncap * size);
+	if (p != NULL)
+		*cap = ncap;
+	return p;
+}
+
+struct member *
+engine_sender(struct engine *e, const struct msg *m)
+{
+	struct member *mb = NULL;
+
+	if (m->has_src && ovl_prefix(m->src, 1) == ovl_prefix(e->addr, 1))
+		mb = inner_find(&e->inner, ovl_id(m->src, 0));
+	return mb != NULL && memcmp(mb->pk, m->key, ANDNA_PK_LEN) == 0 ? mb :
+	    NULL;
+}
+
 int
 engine_host_limit(const struct engine *e, const struct endpoint *ep)
 {
@@ -190,14 +213,11 @@ engine_send_raw(struct engine *e, const struct endpoint *to,
 struct pending *
 pending_add(struct engine *e, uint8_t kind, uint8_t type, uint64_t now)
 {
-	if (e->n_pend == e->cap_pend) {
-		int ncap = e->cap_pend == 0 ? 8 : e->cap_pend * 2;
-		struct pending *p = realloc(e->pend, (size_t)ncap * sizeof(*p));
-		if (p == NULL)
-			return NULL;
-		e->pend = p;
-		e->cap_pend = ncap;
-	}
+	struct pending *arr = engine_grow(e->pend, e->n_pend, &e->cap_pend,
+	    sizeof(*arr));
+	if (arr == NULL)
+		return NULL;
+	e->pend = arr;
 	struct pending *p = &e->pend[e->n_pend++];
 	memset(p, 0, sizeof(*p));
 	p->req_id = engine_rand64(e);

@@ -259,6 +259,13 @@ void engine_emit(struct engine *e, const struct engine_event *ev);
 /* How many nodes one such host may have in a gnode (and gnodes it may
  * vouch for in an outer map). */
 int engine_host_limit(const struct engine *e, const struct endpoint *ep);
+/* Makes room for one more element of `size` bytes in the growable array
+ * `arr` of `n` elements in `*cap` slots: returns the array, moved maybe
+ * (`*cap` then grown), or NULL when out of memory (`arr` is kept). */
+void *engine_grow(void *arr, int n, int *cap, size_t size);
+/* The member our inner map holds at the source of `m` with the node key
+ * that signed it, or NULL: whom a message's word may count for. */
+struct member *engine_sender(struct engine *e, const struct msg *m);
 /* Notes that the maps changed in a way rounding can see. */
 void engine_maps_changed(struct engine *e);
 /* Children of our own gnode at `level` (members, or child gnodes). */

@@ -595,11 +595,8 @@ gossip_input(struct engine *e, const struct endpoint *from,
 	/* the members of our gnode (as our map authenticates them) pass on
 	 * what a growing mesh founds at its pace: only other sources are
 	 * paced, and every gnode still costs an address and a check */
-	const struct member *mb =
-	    ovl_prefix(m->src, 1) == ovl_prefix(e->addr, 1) ?
-	    inner_find(&e->inner, ovl_id(m->src, 0)) : NULL;
-	bool member = mb != NULL && mb->state <= MEMBER_SUSPECT &&
-	    memcmp(mb->pk, m->key, ANDNA_PK_LEN) == 0;
+	const struct member *mb = engine_sender(e, m);
+	bool member = mb != NULL && mb->state <= MEMBER_SUSPECT;
 	gossip_merge(e, m->src, from, member, m->u.gossip.outer,
 	    m->u.gossip.n_outer, now);
 }

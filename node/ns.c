@@ -1463,10 +1463,7 @@ replicate_ack_input(struct engine *e, const struct msg *m, uint64_t now)
 
 	if (p == NULL || p->kind != PK_REPLICAS)
 		return; /* late, or for an exchange nobody waits on */
-	const struct member *mb = m->has_src &&
-	    ovl_prefix(m->src, 1) == ovl_prefix(e->addr, 1) ?
-	    inner_find(&e->inner, ovl_id(m->src, 0)) : NULL;
-	if (mb == NULL || memcmp(mb->pk, m->key, ANDNA_PK_LEN) != 0) {
+	if (engine_sender(e, m) == NULL) {
 		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
 		return; /* only the members we replicated to confirm */
 	}

@@ -150,14 +150,11 @@ route_deliver(struct engine *e, struct msg *m, uint64_t now)
 		e->stats.dropped[how < 0 ? ENGINE_DROP_NOROUTE : ENGINE_DROP_HOPS]++;
 		return;
 	}
-	if (e->n_fwd == e->cap_fwd) {
-		int ncap = e->cap_fwd == 0 ? 8 : e->cap_fwd * 2;
-		struct forward *nf = realloc(e->fwd, (size_t)ncap * sizeof(*nf));
-		if (nf == NULL)
-			return;
-		e->fwd = nf;
-		e->cap_fwd = ncap;
-	}
+	struct forward *nf = engine_grow(e->fwd, e->n_fwd, &e->cap_fwd,
+	    sizeof(*nf));
+	if (nf == NULL)
+		return;
+	e->fwd = nf;
 	struct forward *f = &e->fwd[e->n_fwd];
 	memset(f, 0, sizeof(*f));
 	f->req_id = m->id;
@@ -180,14 +177,11 @@ static void
 back_add(struct engine *e, uint64_t id, const struct endpoint *from,
     uint64_t now)
 {
-	if (e->n_back == e->cap_back) {
-		int ncap = e->cap_back == 0 ? 16 : e->cap_back * 2;
-		struct back *nb = realloc(e->back, (size_t)ncap * sizeof(*nb));
-		if (nb == NULL)
-			return;
-		e->back = nb;
-		e->cap_back = ncap;
-	}
+	struct back *nb = engine_grow(e->back, e->n_back, &e->cap_back,
+	    sizeof(*nb));
+	if (nb == NULL)
+		return;
+	e->back = nb;
 	e->back[e->n_back++] = (struct back){ id, *from,
 		now + 2 * e->cfg.request_timeout_ms };
 }
@@ -242,14 +236,11 @@ route_reply(struct engine *e, const struct endpoint *to, uint64_t req_id,
     const uint8_t *buf, size_t len, uint64_t now)
 {
 	engine_send_raw(e, to, buf, len);
-	if (e->n_rfwd == e->cap_rfwd) {
-		int ncap = e->cap_rfwd == 0 ? 8 : e->cap_rfwd * 2;
-		struct reply_fwd *nr = realloc(e->rfwd, (size_t)ncap * sizeof(*nr));
-		if (nr == NULL)
-			return;
-		e->rfwd = nr;
-		e->cap_rfwd = ncap;
-	}
+	struct reply_fwd *nr = engine_grow(e->rfwd, e->n_rfwd, &e->cap_rfwd,
+	    sizeof(*nr));
+	if (nr == NULL)
+		return;
+	e->rfwd = nr;
 	uint8_t *copy = malloc(len);
 	if (copy == NULL)
 		return;

@@ -445,8 +445,7 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 	 * node of our gnode's prefix we do not hold: its word counts only
 	 * about itself, and only where the gnode has room for it */
 	struct member *sender = inner_find(&e->inner, ovl_id(m->src, 0));
-	bool member = sender != NULL &&
-	    memcmp(sender->pk, m->key, ANDNA_PK_LEN) == 0;
+	bool member = engine_sender(e, m) != NULL;
 	if (sender != NULL && !member && sender->state <= MEMBER_SUSPECT) {
 		/* another key at a live member's address: tell it whom we
 		 * hold there (at most once a protocol period), so that of
@@ -488,8 +487,8 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 	sender = inner_find(&e->inner, ovl_id(m->src, 0));
 	if (sender == NULL && m->type != MSG_LEAVE)
 		swim_member_seen(e, m->src, m->key, 0, from, 1, now);
-	sender = inner_find(&e->inner, ovl_id(m->src, 0));
-	if (sender == NULL || memcmp(sender->pk, m->key, ANDNA_PK_LEN) != 0) {
+	sender = engine_sender(e, m);
+	if (sender == NULL) {
 		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
 		return; /* the gnode has no room for it: no answer either */
 	}
@@ -521,8 +520,7 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		}
 		break;
 	case MSG_LEAVE:
-		if (sender != NULL && memcmp(sender->pk, m->key, ANDNA_PK_LEN) == 0)
-			member_set(e, sender, MEMBER_LEFT, m->u.leave.incarnation, now);
+		member_set(e, sender, MEMBER_LEFT, m->u.leave.incarnation, now);
 		break;
 	}
 }
