@@ -93,6 +93,7 @@ control_exit_for(int err)
 	case ANDNA_ETIMEOUT:
 	case ANDNA_EUNREACHABLE:
 	case ANDNA_EBUSY:
+	case ANDNA_EMINORITY:
 		return CONTROL_EXIT_OVERLAY;
 	case ANDNA_EINVAL:
 	case ANDNA_EREC_NAME:
@@ -135,6 +136,8 @@ control_error_id(int err)
 		return "unreachable";
 	case ANDNA_EBUSY:
 		return "busy";
+	case ANDNA_EMINORITY:
+		return "minority";
 	default:
 		return control_exit_for(err) == CONTROL_EXIT_USAGE ? "invalid" :
 		    "failed";

@@ -72,6 +72,9 @@ engine_free(struct engine *e)
 	for (int i = 0; i < e->n_pend; i++)
 		record_free(e->pend[i].rec);
 	free(e->pend);
+	for (int i = 0; i < e->n_votes; i++)
+		ns_vote_free(&e->votes[i]);
+	free(e->votes);
 	free(e->peers);
 	inner_fini(&e->inner);
 	outer_fini(&e->outer);
@@ -286,6 +289,8 @@ pending_send(struct engine *e, struct pending *p, uint64_t now)
 		    .rec = p->rec};
 		m.u.handover.items.n = 1;
 		m.u.handover.items.v = &item;
+		m.u.handover.route.n_exclude = p->n_exclude;
+		m.u.handover.route.exclude[0] = p->exclude;
 		break;
 	case PK_BULK:
 		m.u.sync_page_req.kind = p->op;
@@ -437,6 +442,10 @@ engine_reply_routed(struct engine *e, const struct msg_route *r,
 	uint8_t *buf;
 
 	if (r->origin == e->addr) {
+		/* as it would arrive, signed by us */
+		reply->has_src = true;
+		reply->src = e->addr;
+		memcpy(reply->key, e->key.pk, ANDNA_PK_LEN);
 		reply_input(e, NULL, reply, NULL, 0, now);
 	} else if (!route_back_take(e, reply->id, &back)) {
 		e->stats.dropped[ENGINE_DROP_NOROUTE]++;
@@ -546,6 +555,10 @@ engine_tick(struct engine *e, uint64_t now)
 			gossip_sweep(e, now);
 			hook_sweep(e, now);
 			e->next_sweep = now + 1000;
+			if (swim_overfull(e, now)) {
+				swim_leave(e);
+				hook_restart(e, now);
+			}
 		}
 		ns_tick(e, now, &wake);
 		if (e->next_sweep < wake)

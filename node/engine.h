@@ -71,6 +71,7 @@ struct engine_event {
 	uint32_t queue_pos; /* REGISTER_DONE: place in the name's queue */
 	uint32_t life_s;  /* REGISTER_DONE: seconds until the name expires */
 	uint32_t ttl_s;   /* RESOLVE_DONE: seconds the answer may be cached */
+	int asked;        /* RESOLVE_DONE: nodes asked (0: answered here) */
 	/* RESOLVE_DONE: the verified record; REVERSE_DONE: n_recs of them.
 	 * Owned by the engine, valid only during the callback. */
 	const struct record *rec;
@@ -187,6 +188,7 @@ struct engine_ns_stats {
 	uint64_t own, records, claims, tallies, cache;
 	uint64_t registered, resolved, resolve_failed, rejected_sig;
 	uint64_t replicated, synced, handed_over, expired;
+	uint64_t vouch_refused; /* handed-over items the hash gnode denied */
 };
 void engine_ns_stats(struct engine *e, struct engine_ns_stats *out);
 

@@ -145,6 +145,65 @@ struct pending {
 	uint32_t life;      /* REPLICAS: the answer's remaining life */
 	uint32_t queue_pos; /* REPLICAS: the answer's queue position;
 			     * PROMOTE: the claim's, from 0 */
+	uint8_t after;      /* REPLICAS: NS_AFTER_* once a majority holds
+			     * the item (rec, op its kind, age, life) */
+	uint64_t vote;      /* RESOLVE: the vote it asks for */
+	uint8_t n_exclude;  /* HANDOVER: a gnode the route skips */
+	ovl_addr_t exclude;
+};
+
+/* What a vote on a name's owner is for. */
+enum vote_for {
+	VOTE_HOST,  /* a resolution for the host */
+	VOTE_PEER,  /* a resolution for a member that read our cache */
+	VOTE_TALLY, /* at the counter gnode: does the key still hold it? */
+	VOTE_VOUCH, /* an item handed over to us: is it the hash gnode's? */
+};
+
+#define VOTE_ASK 3      /* hash-gnode members asked at once */
+#define VOTE_ROUNDS 2   /* rounds of asking before a vote fails */
+#define VOTE_MAX 256    /* votes at once */
+#define VOTE_RESERVED 64 /* of them kept for resolutions: no flood of
+			  * handed-over items leaves the host without */
+#define VOUCH_RETRIES 3 /* votes again on a handed-over item */
+
+/* One answer to a vote. */
+struct vote_answer {
+	ovl_addr_t addr;          /* the member that answered */
+	uint8_t key[ANDNA_PK_LEN]; /* and the node key it signed with */
+	uint8_t status;           /* MSG_ST_OK or MSG_ST_NOT_FOUND */
+	struct record *rec;       /* OK: verified, for the name, owned */
+	uint32_t age, life;
+	int hops;
+	uint8_t hits;             /* requests it answered */
+};
+
+/* Who owns a name, asked of several members of its hash gnode through
+ * routes of our own choosing (DESIGN.md section 10, "Owners come from a
+ * majority"): an owner counts once two members that are not one node
+ * agree, or (but for VOTE_VOUCH) when every request came back from the
+ * same one. */
+struct vote {
+	uint64_t id;
+	uint8_t purpose;  /* enum vote_for */
+	uint8_t open;     /* requests sent and not ended */
+	uint8_t rounds;
+	uint8_t retries;  /* VOUCH: asked again */
+	uint64_t retry_at; /* VOUCH: when to ask again (0: not waiting) */
+	uint8_t n_ans;
+	bool at_gnode;    /* ask the level-1 gnode `gnode`, not the name's */
+	ovl_addr_t gnode;
+	char name[ANDNA_NAME_MAX + 1];
+	uint64_t started;
+	int asked;        /* requests sent in all */
+	struct vote_answer ans[VOTE_ASK * VOTE_ROUNDS];
+	/* HOST */
+	uint64_t req_id;
+	/* PEER */
+	struct endpoint peer_ep;
+	uint64_t peer_id;
+	/* TALLY, VOUCH: the item in question (owned) */
+	struct msg_item item;
 };
 
 struct engine {
@@ -209,6 +268,7 @@ struct engine {
 	struct swim_news news[256];
 	int n_news;
 	struct swim_relay relays[8];
+	uint64_t excess_since;  /* when our gnode held too many nodes, or 0 */
 	/* members that said another key holds our address, and that key */
 	uint8_t conflict_key[ANDNA_PK_LEN];
 	uint8_t conflict_from[256 / 8];
@@ -242,10 +302,14 @@ struct engine {
 	uint64_t handover_at;   /* 0, or when to look for records to hand over */
 	uint64_t handover_seen; /* view version the last handover scan saw */
 	uint64_t handover_print; /* round_print() when the last scan began */
+	uint32_t handover_wait; /* until a scan again after one failed */
 	uint64_t next_renew;    /* next look at our names' age */
+	uint64_t hooked_at;     /* when we took our address */
 	uint64_t next_promote;  /* next look for free names with a queue */
 	uint8_t bulk_kind;      /* joining: the kind being pulled, or done */
 	struct store_pos handover_pos; /* where the handover scan goes on */
+	struct vote *votes;
+	int n_votes, cap_votes;
 	uint8_t handover_kind;
 	struct engine_ns_stats ns;
 };
@@ -317,13 +381,18 @@ int ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now);
 int ns_item_of(struct engine *e, uint8_t kind, const uint8_t *blob,
     size_t len, uint64_t stored_at, uint64_t expires_at, uint64_t now,
     struct msg_item *out);
+/* What follows once a majority of the gnode holds an item. */
+#define NS_AFTER_BACKUP 0x01  /* the backup gnode gets its copy */
+#define NS_AFTER_UNCOUNT 0x02 /* the owner's counter gnode rechecks */
 /* Replicates `n` items to our gnode's live members and, once they
- * acknowledged (or after a wait), answers `reply_type` with `status` (and
- * a queue position `pos`) back along `route`.  A HANDOVER_ACK counts the
- * holders, and says BUSY unless they are a majority of the gnode. */
+ * acknowledged (or after a wait), answers `reply_type` (0: nobody) with
+ * `status` (and a queue position `pos`) back along `route`: BUSY instead
+ * unless the holders are a majority of the gnode; then, for one item,
+ * does what `after` says. */
 void ns_replicate_then_answer(struct engine *e, const struct msg_item *it,
     int n, const struct msg_route *route, uint64_t reply_id,
-    uint8_t reply_type, uint8_t status, uint32_t pos, uint64_t now);
+    uint8_t reply_type, uint8_t status, uint32_t pos, uint8_t after,
+    uint64_t now);
 /* Sends items to every live member of our gnode; returns how many. */
 int ns_replicate(struct engine *e, const struct msg_item *items, int n,
     uint64_t id);
@@ -343,11 +412,31 @@ bool ns_sync_input(struct engine *e, const struct endpoint *from,
 void ns_push_backup(struct engine *e, const struct msg_item *it, int n,
     uint64_t now);
 void ns_handover_input(struct engine *e, struct msg *m, uint64_t now);
+/* The majority answered a vote on a handed-over item (see ns_vote_done()). */
+void ns_vouch_done(struct engine *e, const struct vote *v,
+    const struct vote_answer *w, uint64_t now);
 /* A HANDOVER or bulk page request ended (m NULL: timed out). */
 void ns_sync_pending_done(struct engine *e, struct pending *p,
     const struct msg *m, uint64_t now);
 
-/* ns_resolve.c: resolution, caches, reverse */
+/* ns_resolve.c: resolution, caches, reverse, votes */
+/* Asks the hash gnode of `name` who owns it, for `purpose` (the caller
+ * fills the vote's fields for it, at_gnode among them, before
+ * ns_vote_send()).  NULL when out of room. */
+struct vote *ns_vote_new(struct engine *e, const char *name, uint8_t purpose,
+    uint64_t now);
+/* Sends the vote's first round; it may end before this returns. */
+void ns_vote_send(struct engine *e, uint64_t vote_id, uint64_t now);
+/* A vote at the counter gnode (VOTE_TALLY) or on a handed-over item
+ * (VOTE_VOUCH) ended with the answer `w` of the majority (its status
+ * MSG_ST_NOT_FOUND when nobody holds the name), or NULL when none was
+ * found.  In ns.c. */
+void ns_vote_done(struct engine *e, const struct vote *v,
+    const struct vote_answer *w, uint64_t now);
+/* Ends the votes that outlived every request they could have made. */
+void ns_vote_sweep(struct engine *e, uint64_t now);
+/* Frees what a vote owns. */
+void ns_vote_free(struct vote *v);
 bool ns_resolve_input(struct engine *e, const struct endpoint *from,
     struct msg *m, uint64_t now);
 void ns_resolve_handle_routed(struct engine *e, struct msg *m, int hops,
@@ -376,6 +465,10 @@ void swim_member_seen(struct engine *e, ovl_addr_t addr, const uint8_t *pk,
  * `ep` (its IPv4 address, or its IPv6 /64), member `except` aside. */
 bool swim_host_room(const struct engine *e, const struct endpoint *ep,
     uint8_t except);
+/* Whether we should leave our gnode: joins that raced overfilled it
+ * (every member counts a node of its prefix) and we are one of the
+ * nodes with the highest ids beyond gnode_size, for a while now. */
+bool swim_overfull(struct engine *e, uint64_t now);
 /* Pings a node of our gnode we have not met, so we learn of each other. */
 void swim_introduce(struct engine *e, const struct endpoint *to);
 /* Tells every live member but member `id` about `id` (and us) at once,

@@ -13,6 +13,7 @@
 
 #define SWEEP_BATCH 64     /* entries expired per table per tick */
 #define RENEW_RETRY_MS 60000
+#define RENEW_AFTER_HOOK_MS 10000 /* the maps settle first */
 #define NS_SYNC_SOON_MS 2000 /* digest exchange after a release */
 
 uint64_t
@@ -160,14 +161,16 @@ txn_end(struct engine *e, struct store_txn *t, int rc)
 	return rc;
 }
 
-/* Stores `rec` as the record of its name. */
+/* Stores `rec` as the record of its name (a release as its tombstone),
+ * with STORE_REC_* `flags`. */
 static int
 put_record(struct store_txn *t, const struct record *rec, uint64_t stored_at,
-    uint64_t expires_at, bool backup)
+    uint64_t expires_at, uint8_t flags)
 {
 	struct store_record r = { .h8 = ns_h8(rec->name), .seq = rec->seq,
 		.stored_at = stored_at, .expires_at = expires_at,
-		.flags = backup ? STORE_REC_BACKUP : 0 };
+		.flags = (uint8_t)(flags | (record_is_release(rec) ?
+		    STORE_REC_RELEASED : 0)) };
 	size_t len;
 	uint8_t *blob = rec_blob(rec, &len);
 
@@ -367,19 +370,31 @@ claim_place(struct store_txn *t, uint64_t h8, const char *name,
 	return place;
 }
 
-/* Reads the live record of `name`; ANDNA_ENOTFOUND when none is held or
- * it has expired.  *rec is the caller's to free. */
+/* Reads the live record of `name`; ANDNA_ENOTFOUND when none is held, it
+ * has expired or the owner released it.  *sr is filled whenever the store
+ * holds an entry (a tombstone included: STORE_REC_RELEASED), else zeroed.
+ * *rec is the caller's to free. */
 static int
 get_record(struct store_txn *t, const char *name, uint64_t now,
     struct store_record *sr, struct record **rec)
 {
 	*rec = NULL;
+	memset(sr, 0, sizeof(*sr));
 	int rc = store_record_get(t, ns_h8(name), name, sr);
-	if (rc != 0)
+	if (rc != 0) {
+		memset(sr, 0, sizeof(*sr));
 		return rc;
-	if (sr->expires_at <= now)
+	}
+	if (sr->expires_at <= now || (sr->flags & STORE_REC_RELEASED))
 		return ANDNA_ENOTFOUND;
 	return record_decode(sr->rec, sr->rec_len, rec);
+}
+
+/* Whether `sr`, as get_record() left it, is a tombstone still kept. */
+static bool
+tombstone(const struct store_record *sr, uint64_t now)
+{
+	return (sr->flags & STORE_REC_RELEASED) && sr->expires_at > now;
 }
 
 /* ---- replication -------------------------------------------------------- */
@@ -409,7 +424,7 @@ ns_replicate(struct engine *e, const struct msg_item *items, int n,
 void
 ns_replicate_then_answer(struct engine *e, const struct msg_item *it, int n,
     const struct msg_route *route, uint64_t reply_id, uint8_t reply_type,
-    uint8_t status, uint32_t pos, uint64_t now)
+    uint8_t status, uint32_t pos, uint8_t after, uint64_t now)
 {
 	struct pending *p = pending_add(e, PK_REPLICAS, 0, now);
 	uint64_t wait_id = engine_rand64(e);
@@ -428,22 +443,15 @@ ns_replicate_then_answer(struct engine *e, const struct msg_item *it, int n,
 	p->life = it->life;
 	p->acks_left = sent;
 	p->members = sent;
+	if (after != 0 && n == 1 && (p->rec = ns_record_copy(it->rec)) != NULL) {
+		p->after = after;
+		p->op = it->kind;
+		p->age = it->age;
+	}
 	/* a member that misses its copy gets it from anti-entropy later */
 	p->deadline = now + 2 * e->cfg.hop_timeout_ms;
 	if (sent == 0)
 		ns_pending_done(e, p, NULL, now);
-}
-
-/* Answers a registration once the members hold the copy (and sends the
- * backup gnode its copy when we are primary). */
-static void
-replicate_then_answer(struct engine *e, const struct msg_item *it,
-    const struct msg_route *route, uint64_t reply_id, uint8_t reply_type,
-    uint8_t status, uint32_t pos, uint64_t now)
-{
-	ns_push_backup(e, it, 1, now);
-	ns_replicate_then_answer(e, it, 1, route, reply_id, reply_type, status,
-	    pos, now);
 }
 
 /* Sends the answer a pending request owes a peer. */
@@ -453,6 +461,8 @@ answer_peer(struct engine *e, const struct pending *p, uint8_t status,
 {
 	struct msg r;
 
+	if (p->peer_type == 0)
+		return; /* nobody waits */
 	msg_init(&r);
 	r.type = p->peer_type;
 	r.id = p->peer_id;
@@ -468,18 +478,18 @@ answer_peer(struct engine *e, const struct pending *p, uint8_t status,
 }
 
 static void
-reply_register(struct engine *e, const struct msg *m, uint8_t status,
-    uint32_t pos, uint32_t life, uint64_t now)
+reply_register(struct engine *e, const struct msg_route *route, uint64_t id,
+    uint8_t status, uint32_t pos, uint32_t life, uint64_t now)
 {
 	struct msg r;
 
 	msg_init(&r);
 	r.type = MSG_REGISTER_REPLY;
-	r.id = m->id;
+	r.id = id;
 	r.u.reg_reply.status = status;
 	r.u.reg_reply.queue_pos = pos;
 	r.u.reg_reply.life = life;
-	engine_reply_routed(e, &m->u.reg.route, &r, now);
+	engine_reply_routed(e, route, &r, now);
 }
 
 /* Asks the counter gnode of rec's owner to add (or drop) the name.  With
@@ -508,6 +518,35 @@ counter_ask(struct engine *e, const struct record *rec, uint8_t op,
 	pending_send(e, p, now);
 }
 
+/* Replication of an item ended: a majority of the gnode holds it, or the
+ * requester hears BUSY.  Only once it is held does the backup gnode get
+ * its copy (it asks this gnode before it keeps one) and the owner's
+ * counter gnode hear that the key may not hold the name any more (it asks
+ * this gnode too). */
+static void
+replicas_done(struct engine *e, struct pending *p, uint64_t now)
+{
+	struct pending q = *p; /* as in counter_done() */
+	p->rec = NULL;
+	pending_remove(e, p);
+	int holders = 1 + q.members - q.acks_left;
+	bool held = 2 * holders > inner_live(&e->inner) + 1;
+	if (held && q.rec != NULL) {
+		struct msg_item it = { .kind = q.op, .age = q.age,
+			.life = q.life, .rec = q.rec };
+		if (q.after & NS_AFTER_BACKUP)
+			ns_push_backup(e, &it, 1, now);
+		if (q.after & NS_AFTER_UNCOUNT)
+			counter_ask(e, q.rec, MSG_OP_REMOVE, NULL, now);
+	}
+	/* a handover is confirmed only by a majority; a registration held by
+	 * fewer says so, and the owner asks again */
+	uint8_t st = held ? q.peer_status : q.peer_type == MSG_REGISTER_REPLY &&
+	    holders > 1 ? MSG_ST_MINORITY : MSG_ST_BUSY;
+	answer_peer(e, &q, st, q.life, (uint32_t)holders, now);
+	record_free(q.rec);
+}
+
 /* ---- applying replicated items ------------------------------------------ */
 
 /* Two owners hold one name (the halves of a partition met): the older
@@ -532,12 +571,19 @@ static bool
 owns_name(struct store_txn *t, const struct record *rec, uint64_t now)
 {
 	struct store_record cur;
+	struct record *have = NULL;
+	bool owns = get_record(t, rec->name, now, &cur, &have) == 0 &&
+	    memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) == 0;
 
-	return store_record_get(t, ns_h8(rec->name), rec->name, &cur) == 0 &&
-	    cur.expires_at > now && memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) == 0;
+	record_free(have);
+	return owns;
 }
 
-/* Applies a replicated record (or release) of a name we hold a role for. */
+/* Applies a replicated record (or release) of a name we hold a role for.
+ * A release is kept as a tombstone until the name would have expired, so
+ * that no older record of its owner (a replay, or a member that missed
+ * the release) brings the name back; no record older than one held of the
+ * same owner is ever taken. */
 static int
 apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
     uint64_t stored_at, uint64_t expires_at, bool backup, uint64_t now)
@@ -545,33 +591,43 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 	struct store_record cur;
 	struct record *have = NULL;
 	uint64_t h8 = ns_h8(rec->name);
+	uint8_t flags = backup ? STORE_REC_BACKUP : 0;
 	int rc = get_record(t, rec->name, now, &cur, &have);
 
 	if (rc != 0 && rc != ANDNA_ENOTFOUND)
 		return rc;
-	bool held = rc == 0;
-	bool same = held && memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) == 0;
 	record_free(have);
+	bool held = rc == 0;
+	bool kept = held || tombstone(&cur, now);
+	bool same = kept && memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) == 0;
+	if (same && (rec->seq < cur.seq || (rec->seq == cur.seq &&
+	    (!held || record_is_release(rec)))))
+		return 0; /* older, or a release we keep already */
 	if (record_is_release(rec)) {
-		if (!same || rec->seq <= cur.seq)
-			return 0;
-		rc = store_record_del(t, h8, rec->name);
-		e->next_promote = now; /* the queue's turn */
-		/* the record of the claim the leader promotes next may have
-		 * crossed this release on its way here and been queued as a
-		 * claim: a digest exchange soon brings it back */
-		if (e->next_sync > now + NS_SYNC_SOON_MS)
-			e->next_sync = now + NS_SYNC_SOON_MS;
+		if (held && !same)
+			return 0; /* a former owner's: the name is another's */
+		/* the tombstone lives as long as the name would have */
+		rc = put_record(t, rec, now, held ? cur.expires_at : expires_at,
+		    flags);
+		if (held) {
+			e->next_promote = now; /* the queue's turn */
+			/* the record of the claim the leader promotes next may
+			 * have crossed this release on its way here and been
+			 * queued as a claim: a digest exchange soon brings it
+			 * back */
+			if (e->next_sync > now + NS_SYNC_SOON_MS)
+				e->next_sync = now + NS_SYNC_SOON_MS;
+		}
 		return rc;
 	}
 	if (!held) {
-		rc = put_record(t, rec, stored_at, expires_at, backup);
+		rc = put_record(t, rec, stored_at, expires_at, flags);
 		if (rc == 0 && store_claim_del(t, h8, rec->name, rec->owner) == ANDNA_ENOTFOUND)
 			rc = 0;
 		return rc;
 	}
 	if (same) {
-		if (rec->seq < cur.seq || (rec->seq == cur.seq && expires_at <= cur.expires_at))
+		if (rec->seq == cur.seq && expires_at <= cur.expires_at)
 			return 0;
 		if (rec->seq == cur.seq) {
 			/* the same record renewed elsewhere: only the expiry moves */
@@ -584,7 +640,7 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 			return rc;
 		}
 		return put_record(t, rec, cur.stored_at < stored_at ?
-		    cur.stored_at : stored_at, expires_at, backup);
+		    cur.stored_at : stored_at, expires_at, flags);
 	}
 	if (!incoming_wins(stored_at, rec->owner, cur.stored_at, cur.pk)) {
 		rc = put_claim(e, t, rec, stored_at, expires_at, true);
@@ -597,9 +653,30 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 		rc = put_claim(e, t, loser, cur.stored_at, cur.expires_at, true);
 	record_free(loser);
 	if (rc == 0 || rc == ANDNA_EEXIST)
-		rc = put_record(t, rec, stored_at, expires_at, backup);
+		rc = put_record(t, rec, stored_at, expires_at, flags);
 	if (rc == 0 && store_claim_del(t, h8, rec->name, rec->owner) == ANDNA_ENOTFOUND)
 		rc = 0;
+	return rc;
+}
+
+/* Withdraws the claim `rec` releases, unless the claim is newer. */
+static int
+withdraw_claim(struct store_txn *t, const struct record *rec)
+{
+	struct queue_copy q = {0};
+	uint64_t h8 = ns_h8(rec->name);
+	int rc = store_claim_list(t, h8, rec->name, queue_copy_cb, &q);
+
+	for (int i = 0; rc == 0 && i < q.n; i++) {
+		struct record *c = NULL;
+		if (memcmp(q.v[i].pk, rec->owner, ANDNA_PK_LEN) != 0 ||
+		    record_decode(q.v[i].rec, q.v[i].rec_len, &c) != 0)
+			continue;
+		if (c->seq < rec->seq)
+			rc = store_claim_del(t, h8, rec->name, rec->owner);
+		record_free(c);
+	}
+	queue_copy_free(&q);
 	return rc;
 }
 
@@ -618,10 +695,13 @@ ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now)
 	enum ns_role role = ns_role(e, target);
 	if (role == NS_NONE)
 		return ANDNA_ENOTFOUND;
-	uint64_t age = (uint64_t)it->age * 1000;
+	/* nothing lives, or was stored, longer than the expiry */
+	uint32_t cap = e->cfg.expiry_s;
+	uint64_t age = (uint64_t)(it->age < cap ? it->age : cap) * 1000;
 	uint64_t stored_at = now > age ? now - age : 0;
-	uint64_t expires_at = now + (uint64_t)it->life * 1000;
-	if (expires_at <= now)
+	uint64_t expires_at = now + (uint64_t)(it->life < cap ? it->life : cap) *
+	    1000;
+	if (expires_at <= now && it->kind != MSG_KIND_TALLIES)
 		return 0;
 	struct store_txn *t = txn_begin(e, true);
 	if (t == NULL)
@@ -633,9 +713,7 @@ ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now)
 		break;
 	case MSG_KIND_CLAIMS:
 		if (record_is_release(rec)) {
-			rc = store_claim_del(t, ns_h8(rec->name), rec->name,
-			    rec->owner);
-			rc = rc == ANDNA_ENOTFOUND ? 0 : rc;
+			rc = withdraw_claim(t, rec);
 		} else if (owns_name(t, rec, now)) {
 			rc = 0; /* a copy from before its claim was promoted */
 		} else {
@@ -645,7 +723,8 @@ ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now)
 		break;
 	default: {
 		uint64_t h8 = ns_h8(rec->name);
-		if (record_is_release(rec)) {
+		if (record_is_release(rec) || expires_at <= now) {
+			/* gone from the key's tally (see tally_vote_done()) */
 			rc = store_counter_del(t, rec->owner, h8);
 			rc = rc == ANDNA_ENOTFOUND ? 0 : rc;
 			break;
@@ -740,8 +819,9 @@ promote(struct engine *e, const struct record *rec, uint64_t now)
 		return;
 	e->ns.registered++;
 	struct msg_item it = item_for(MSG_KIND_RECORDS, rec, now, exp, now);
-	ns_push_backup(e, &it, 1, now);
-	ns_replicate(e, &it, 1, engine_rand64(e));
+	struct msg_route nobody = { 0 };
+	ns_replicate_then_answer(e, &it, 1, &nobody, 0, 0, MSG_ST_OK, 0,
+	    NS_AFTER_BACKUP, now);
 }
 
 /* The counter's answer about a claim we would promote. */
@@ -794,7 +874,7 @@ free_name_cb(void *arg, const struct store_claim *c)
 		return 0; /* the rest of a queue seen already */
 	memcpy(f->last, c->name, sizeof(f->last));
 	if ((store_record_get(f->t, c->h8, c->name, &sr) == 0 &&
-	    sr.expires_at > f->now) ||
+	    sr.expires_at > f->now && !(sr.flags & STORE_REC_RELEASED)) ||
 	    ns_role(f->e, name_hash(c->name)) != NS_PRIMARY ||
 	    promoting(f->e, c->name))
 		return 0;
@@ -825,65 +905,106 @@ promote_scan(struct engine *e, uint64_t now)
 
 /* ---- at the hash gnode -------------------------------------------------- */
 
-/* A release: by the owner it frees the name for the head of the queue, by
- * a claimant it withdraws the claim. */
+/* Replicates the outcome of a request for `rec` (kind `kind`, stored at
+ * `stored_at`, expiring at `exp`) and answers `m` with `status` once a
+ * majority of the gnode holds it; `after` is what follows then. */
+static void
+store_then_answer(struct engine *e, const struct msg_route *route,
+    uint64_t id, uint8_t kind,
+    const struct record *rec, uint64_t stored_at, uint64_t exp,
+    uint8_t status, uint32_t pos, uint8_t after, uint64_t now)
+{
+	struct msg_item it = item_for(kind, rec, stored_at, exp, now);
+
+	ns_replicate_then_answer(e, &it, 1, route, id, MSG_REGISTER_REPLY,
+	    status, pos, after, now);
+}
+
+/* A release: by the owner it leaves a tombstone, the name going to the
+ * head of its queue; by a claimant it withdraws the claim. */
 static void
 handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
     const struct store_record *cur, bool held, uint64_t now)
 {
 	const struct record *rec = m->u.reg.rec;
-	uint64_t h8 = ns_h8(rec->name);
+	bool same = memcmp(cur->pk, rec->owner, ANDNA_PK_LEN) == 0;
+	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
+	uint64_t queued_at;
 	int rc;
 
-	if (!held || memcmp(cur->pk, rec->owner, ANDNA_PK_LEN) != 0) {
-		rc = store_claim_del(t, h8, rec->name, rec->owner);
-		txn_end(e, t, rc == ANDNA_ENOTFOUND ? 0 : rc);
-		if (rc != 0) {
-			reply_register(e, m, MSG_ST_NOT_FOUND, 0, 0, now);
+	if (!held && tombstone(cur, now) && same && rec->seq <= cur->seq) {
+		/* released already: a retry whose answer was lost */
+		txn_end(e, t, 0);
+		if (rec->seq < cur->seq)
+			reply_register(e, &m->u.reg.route, m->id, MSG_ST_STALE, 0, 0, now);
+		else
+			store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_RECORDS, rec, now,
+			    cur->expires_at, MSG_ST_OK, 0, NS_AFTER_BACKUP, now);
+		return;
+	}
+	if (!held || !same) {
+		bool waits = claim_place(t, ns_h8(rec->name), rec->name,
+		    rec->owner, &queued_at) > 0;
+		rc = waits ? withdraw_claim(t, rec) : 0;
+		txn_end(e, t, rc);
+		if (!waits || rc != 0) {
+			reply_register(e, &m->u.reg.route, m->id, waits ? MSG_ST_BUSY :
+			    MSG_ST_NOT_FOUND, 0, 0, now);
 			return;
 		}
-		struct msg_item it = item_for(MSG_KIND_CLAIMS, rec, now, now +
-		    (uint64_t)e->cfg.expiry_s * 1000, now);
-		replicate_then_answer(e, &it, &m->u.reg.route, m->id,
-		    MSG_REGISTER_REPLY, MSG_ST_OK, 0, now);
+		store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_CLAIMS, rec, now, exp,
+		    MSG_ST_OK, 0, 0, now);
 		return;
 	}
 	if (rec->seq <= cur->seq) {
 		txn_end(e, t, 0);
-		reply_register(e, m, MSG_ST_STALE, 0, 0, now);
+		reply_register(e, &m->u.reg.route, m->id, MSG_ST_STALE, 0, 0, now);
 		return;
 	}
-	rc = store_record_del(t, h8, rec->name);
-	e->next_promote = now; /* the queue's turn */
+	rc = apply_record(e, t, rec, now, exp, false, now);
 	if (txn_end(e, t, rc) != 0) {
-		reply_register(e, m, MSG_ST_BUSY, 0, 0, now);
+		reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0, 0, now);
 		return;
 	}
-	counter_ask(e, rec, MSG_OP_REMOVE, NULL, now);
-	struct msg_item it = item_for(MSG_KIND_RECORDS, rec, now, now +
-	    (uint64_t)e->cfg.expiry_s * 1000, now);
-	replicate_then_answer(e, &it, &m->u.reg.route, m->id, MSG_REGISTER_REPLY,
-	    MSG_ST_OK, 0, now);
+	/* the tombstone is kept, replicated and backed up until the name
+	 * would have expired; the counter gnode drops the tally once it has
+	 * asked us */
+	store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_RECORDS, rec, now, cur->expires_at,
+	    MSG_ST_OK, 0, NS_AFTER_BACKUP | NS_AFTER_UNCOUNT, now);
 }
 
-/* Stores a registration the counter allowed and tells the members. */
+/* Stores a registration the counter allowed and says what came of it:
+ * the name is the key's, or another registration took it meanwhile and
+ * the claim waits in the queue (then the counter gnode hears the key may
+ * not count it), or nothing was stored. */
 static void
 register_store(struct engine *e, const struct record *rec,
-    const struct msg_route *route, uint64_t reply_id, uint64_t now)
+    const struct msg_route *route, uint64_t id, uint64_t now)
 {
 	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
+	uint64_t queued_at = now;
 	struct store_txn *t = txn_begin(e, true);
 	int rc = t == NULL ? ANDNA_ESTORE_TXN : apply_record(e, t, rec, now, exp,
 	    false, now);
-	uint8_t status = MSG_ST_OK;
+	bool owns = rc == 0 && owns_name(t, rec, now);
+	uint32_t pos = rc == 0 && !owns ? claim_place(t, ns_h8(rec->name),
+	    rec->name, rec->owner, &queued_at) : 0;
 
 	if (t != NULL && txn_end(e, t, rc) != 0)
-		status = MSG_ST_BUSY;
-	e->ns.registered += status == MSG_ST_OK;
-	struct msg_item it = item_for(MSG_KIND_RECORDS, rec, now,
-	    exp, now);
-	replicate_then_answer(e, &it, route, reply_id, MSG_REGISTER_REPLY,
-	    status, 0, now);
+		rc = ANDNA_ESTORE_TXN;
+	if (rc != 0 || (!owns && pos == 0)) {
+		reply_register(e, route, id, rc != 0 ? MSG_ST_BUSY : MSG_ST_TAKEN, 0, 0,
+		    now);
+		return;
+	}
+	if (owns) {
+		e->ns.registered++;
+		store_then_answer(e, route, id, MSG_KIND_RECORDS, rec, now, exp,
+		    MSG_ST_OK, 0, NS_AFTER_BACKUP, now);
+	} else {
+		store_then_answer(e, route, id, MSG_KIND_CLAIMS, rec, queued_at, exp,
+		    MSG_ST_QUEUED, pos, NS_AFTER_BACKUP | NS_AFTER_UNCOUNT, now);
+	}
 }
 
 static void
@@ -893,17 +1014,17 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 
 	if (ns_role(e, name_hash(rec->name)) != NS_PRIMARY ||
 	    m->u.reg.route.n_exclude > 0) {
-		reply_register(e, m, MSG_ST_NOT_RESPONSIBLE, 0, 0, now);
+		reply_register(e, &m->u.reg.route, m->id, MSG_ST_NOT_RESPONSIBLE, 0, 0, now);
 		return;
 	}
 	if (ns_verify(e, rec) != 0) {
 		e->ns.rejected_sig++;
-		reply_register(e, m, MSG_ST_BAD_SIG, 0, 0, now);
+		reply_register(e, &m->u.reg.route, m->id, MSG_ST_BAD_SIG, 0, 0, now);
 		return;
 	}
 	struct store_txn *t = txn_begin(e, true);
 	if (t == NULL) {
-		reply_register(e, m, MSG_ST_BUSY, 0, 0, now);
+		reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0, 0, now);
 		return;
 	}
 	struct store_record cur;
@@ -911,10 +1032,14 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 	uint64_t h8 = ns_h8(rec->name);
 	int rc = get_record(t, rec->name, now, &cur, &have);
 	bool held = rc == 0;
+	bool same = cur.rec != NULL &&
+	    memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) == 0;
 	size_t waiting = 0;
-	if (!held && store_record_get(t, h8, rec->name, &cur) == 0 &&
-	    store_record_del(t, h8, rec->name) == 0)
+	if (!held && cur.rec != NULL && cur.expires_at <= now &&
+	    store_record_del(t, h8, rec->name) == 0) {
 		e->next_promote = now; /* expired, not swept yet */
+		memset(&cur, 0, sizeof(cur));
+	}
 	if (!held && store_claim_count(t, h8, rec->name, &waiting) != 0)
 		waiting = 0;
 	if (record_is_release(rec)) {
@@ -922,9 +1047,15 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 		handle_release(e, m, t, &cur, held, now);
 		return;
 	}
+	if (!held && same && tombstone(&cur, now) && rec->seq <= cur.seq) {
+		/* a record its owner has released since */
+		txn_end(e, t, 0);
+		reply_register(e, &m->u.reg.route, m->id, MSG_ST_STALE, 0, 0, now);
+		return;
+	}
 	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
-	if (held && memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) == 0) {
-		/* update or renewal by the owner */
+	if (held && same) {
+		/* update, renewal, or a retry whose answer was lost */
 		uint8_t st = MSG_ST_OK;
 		if (rec->seq < cur.seq || (rec->seq == cur.seq &&
 		    !record_equal(rec, have)))
@@ -934,20 +1065,20 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 		    (uint64_t)e->cfg.min_update_s * 1000)
 			st = MSG_ST_TOO_SOON;
 		if (st == MSG_ST_OK && rec->seq > cur.seq)
-			rc = put_record(t, rec, cur.stored_at, exp, false);
+			rc = put_record(t, rec, cur.stored_at, exp, 0);
 		record_free(have);
 		if (txn_end(e, t, rc) != 0)
 			st = MSG_ST_BUSY;
-		if (st != MSG_ST_OK || rec->seq == cur.seq) {
-			reply_register(e, m, st, 0, (uint32_t)((cur.expires_at -
+		if (st != MSG_ST_OK) {
+			reply_register(e, &m->u.reg.route, m->id, st, 0, (uint32_t)((cur.expires_at -
 			    now) / 1000), now);
 			return;
 		}
-		counter_ask(e, rec, MSG_OP_ADD, NULL, now); /* the tally lives on */
-		struct msg_item it = item_for(MSG_KIND_RECORDS, rec, cur.stored_at,
-		    exp, now);
-		replicate_then_answer(e, &it, &m->u.reg.route, m->id,
-		    MSG_REGISTER_REPLY, MSG_ST_OK, 0, now);
+		if (rec->seq > cur.seq)
+			counter_ask(e, rec, MSG_OP_ADD, NULL, now); /* the tally lives on */
+		store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_RECORDS, rec, cur.stored_at,
+		    rec->seq > cur.seq ? exp : cur.expires_at, MSG_ST_OK, 0,
+		    NS_AFTER_BACKUP, now);
 		return;
 	}
 	record_free(have);
@@ -960,19 +1091,17 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 		uint32_t n = claim_place(t, h8, rec->name, rec->owner, &queued_at);
 		txn_end(e, t, rc == ANDNA_EEXIST ? 0 : rc);
 		if (rc == ANDNA_EQUEUE_FULL) {
-			reply_register(e, m, MSG_ST_QUEUE_FULL, 0, 0, now);
+			reply_register(e, &m->u.reg.route, m->id, MSG_ST_QUEUE_FULL, 0, 0, now);
 			return;
 		}
-		if (rc != 0 && rc != ANDNA_EEXIST) {
-			reply_register(e, m, MSG_ST_BUSY, 0, 0, now);
+		if ((rc != 0 && rc != ANDNA_EEXIST) || n == 0) {
+			reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0, 0, now);
 			return;
 		}
 		/* every member and the backup gnode keep the claim, so that it
 		 * outlives crashes and handovers like a record */
-		struct msg_item it = item_for(MSG_KIND_CLAIMS, rec, queued_at,
-		    exp, now);
-		replicate_then_answer(e, &it, &m->u.reg.route, m->id,
-		    MSG_REGISTER_REPLY, MSG_ST_QUEUED, n, now);
+		store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_CLAIMS, rec, queued_at, exp,
+		    MSG_ST_QUEUED, n, NS_AFTER_BACKUP, now);
 		return;
 	}
 	txn_end(e, t, 0);
@@ -982,10 +1111,71 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 
 /* ---- at the counter gnode ----------------------------------------------- */
 
+/* Whether a vote on whether rec's key still holds its name runs. */
+static bool
+tally_voting(const struct engine *e, const struct record *rec)
+{
+	for (int i = 0; i < e->n_votes; i++) {
+		const struct vote *v = &e->votes[i];
+		if (v->purpose == VOTE_TALLY && strcmp(v->name, rec->name) == 0 &&
+		    memcmp(v->item.rec->owner, rec->owner, ANDNA_PK_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The hash gnode may have taken a name from a key (released, expired, or
+ * lost to another registration): ask its majority ourselves, and drop the
+ * tally only on its word.  Nobody's word but the hash gnode's frees a
+ * counter slot, so an owner cannot free one for a name it keeps. */
+static void
+tally_recheck(struct engine *e, const struct record *rec, uint64_t now)
+{
+	struct vote *v;
+
+	if (tally_voting(e, rec) ||
+	    (v = ns_vote_new(e, rec->name, VOTE_TALLY, now)) == NULL)
+		return;
+	v->item.kind = MSG_KIND_TALLIES;
+	if ((v->item.rec = ns_record_copy(rec)) == NULL) {
+		e->n_votes--; /* the vote just added, unsent */
+		return;
+	}
+	ns_vote_send(e, v->id, now);
+}
+
+/* The hash gnode's majority answered about a tally: drop it, here and at
+ * every member, unless the key still holds the name. */
+static void
+tally_vote_done(struct engine *e, const struct vote *v,
+    const struct vote_answer *w, uint64_t now)
+{
+	const struct record *rec = v->item.rec;
+
+	if (w == NULL || (w->status == MSG_ST_OK &&
+	    memcmp(w->rec->owner, rec->owner, ANDNA_PK_LEN) == 0))
+		return; /* no word, or it holds the name */
+	/* a tally with no life left is gone (replicated like any other) */
+	struct msg_item it = { .kind = MSG_KIND_TALLIES, .rec = v->item.rec };
+	if (ns_apply_item(e, &it, now) == 0)
+		ns_replicate(e, &it, 1, engine_rand64(e));
+}
+
+void
+ns_vote_done(struct engine *e, const struct vote *v,
+    const struct vote_answer *w, uint64_t now)
+{
+	if (v->purpose == VOTE_TALLY)
+		tally_vote_done(e, v, w, now);
+	else
+		ns_vouch_done(e, v, w, now);
+}
+
 static void
 handle_counter(struct engine *e, struct msg *m, uint64_t now)
 {
 	struct record *rec = m->u.counter_check.rec;
+	bool add = m->u.counter_check.op == MSG_OP_ADD;
 	struct msg r;
 	size_t n = 0;
 	uint8_t status = MSG_ST_OK;
@@ -996,8 +1186,7 @@ handle_counter(struct engine *e, struct msg *m, uint64_t now)
 	if (ns_role(e, key_hash(rec->owner)) != NS_PRIMARY ||
 	    m->u.counter_check.route.n_exclude > 0) {
 		status = MSG_ST_NOT_RESPONSIBLE;
-	} else if (ns_verify(e, rec) != 0 ||
-	    (m->u.counter_check.op == MSG_OP_REMOVE) != record_is_release(rec)) {
+	} else if (ns_verify(e, rec) != 0 || (add && record_is_release(rec))) {
 		e->ns.rejected_sig++;
 		status = MSG_ST_BAD_SIG;
 	} else {
@@ -1008,21 +1197,22 @@ handle_counter(struct engine *e, struct msg *m, uint64_t now)
 		    store_counter_count(t, rec->owner, &n);
 		bool known = rc == 0 &&
 		    store_counter_get(t, rec->owner, h8, &have) == 0;
-		if (rc == 0 && m->u.counter_check.op == MSG_OP_ADD && !known &&
+		if (t != NULL)
+			txn_end(e, t, 0);
+		if (rc == 0 && !add) {
+			if (known)
+				tally_recheck(e, rec, now);
+		} else if (rc == 0 && !known &&
 		    n >= (size_t)e->cfg.max_names_per_key) {
 			status = MSG_ST_TOO_MANY_NAMES;
 		} else if (rc == 0) {
 			struct msg_item it = item_for(MSG_KIND_TALLIES, rec, now,
 			    now + (uint64_t)e->cfg.expiry_s * 1000, now);
-			txn_end(e, t, 0);
-			t = NULL;
 			rc = ns_apply_item(e, &it, now);
 			if (rc == 0)
 				ns_replicate(e, &it, 1, engine_rand64(e));
-			n += m->u.counter_check.op == MSG_OP_ADD && !known;
+			n += !known;
 		}
-		if (t != NULL)
-			txn_end(e, t, 0);
 		if (rc != 0)
 			status = MSG_ST_BUSY;
 	}
@@ -1075,6 +1265,8 @@ status_err(uint8_t st)
 		return ANDNA_ESIG;
 	case MSG_ST_NOT_FOUND:
 		return ANDNA_ENOTFOUND;
+	case MSG_ST_MINORITY:
+		return ANDNA_EMINORITY;
 	default:
 		return ANDNA_EUNREACHABLE;
 	}
@@ -1091,8 +1283,8 @@ register_done(struct engine *e, struct pending *p, const struct msg *m,
 
 	if (m != NULL) {
 		uint8_t st = m->u.reg_reply.status;
-		if ((st == MSG_ST_BUSY || st == MSG_ST_NOT_RESPONSIBLE) &&
-		    p->tries < e->cfg.request_tries) {
+		if ((st == MSG_ST_BUSY || st == MSG_ST_NOT_RESPONSIBLE ||
+		    st == MSG_ST_MINORITY) && p->tries < e->cfg.request_tries) {
 			pending_send(e, p, now); /* maps were moving: again */
 			return;
 		}
@@ -1100,7 +1292,9 @@ register_done(struct engine *e, struct pending *p, const struct msg *m,
 		ev.queue_pos = m->u.reg_reply.queue_pos;
 		ev.life_s = m->u.reg_reply.life;
 	}
-	if (ev.status == 0 || ev.status == ANDNA_ENAME_QUEUED) {
+	if (ev.status == 0 || ev.status == ANDNA_ENAME_QUEUED ||
+	    ev.status == ANDNA_EMINORITY) {
+		/* kept and renewed: a minority's copy spreads from there */
 		struct store_txn *t = txn_begin(e, true);
 		struct store_own o = { .pk = { 0 }, .registered_at = now,
 			.last_renew = now };
@@ -1184,18 +1378,9 @@ ns_pending_done(struct engine *e, struct pending *p, const struct msg *m,
 	case PK_PROMOTE:
 		promote_done(e, p, m, now);
 		break;
-	case PK_REPLICAS: {
-		struct pending q = *p; /* as in counter_done */
-		pending_remove(e, p);
-		/* the holders: us and the members that acknowledged; a handover
-		 * is confirmed only by a majority of the gnode */
-		int holders = 1 + q.members - q.acks_left;
-		uint8_t st = q.peer_type == MSG_HANDOVER_ACK &&
-		    2 * holders <= inner_live(&e->inner) + 1 ? MSG_ST_BUSY :
-		    q.peer_status;
-		answer_peer(e, &q, st, q.life, (uint32_t)holders, now);
+	case PK_REPLICAS:
+		replicas_done(e, p, now);
 		break;
-	}
 	case PK_HANDOVER:
 	case PK_BULK:
 		ns_sync_pending_done(e, p, m, now);
@@ -1341,33 +1526,50 @@ struct renew_scan {
 	int n;
 };
 
+/* Whether our name `o` is renewed now: at half its life, and once soon
+ * after we took a new address (a mesh restarted whole may have lost the
+ * copies of it: handed-over copies are taken only on the word of the
+ * gnode that held them). */
+static bool
+renew_now(const struct engine *e, const struct store_own *o, uint64_t now)
+{
+	uint64_t half = (uint64_t)e->cfg.expiry_s * 500;
+
+	return now - o->last_renew >= half || (e->hooked_at != 0 &&
+	    o->last_renew < e->hooked_at &&
+	    now >= e->hooked_at + RENEW_AFTER_HOOK_MS);
+}
+
 static int
 renew_cb(void *arg, const struct store_own *o)
 {
 	struct renew_scan *s = arg;
-	uint64_t half = (uint64_t)s->e->cfg.expiry_s * 500;
 
-	if (s->now - o->last_renew >= half)
+	if (renew_now(s->e, o, s->now))
 		memcpy(s->due[s->n++], o->name, sizeof(s->due[0]));
 	return s->n == 16;
 }
 
-/* Renews our names at half their life (a few per look). */
+/* Renews our names that are due (a few per look). */
 static void
 renew_due(struct engine *e, uint64_t now)
 {
 	struct renew_scan s = { .e = e, .now = now };
 	struct store_txn *t = txn_begin(e, true);
+	uint64_t half = (uint64_t)e->cfg.expiry_s * 500;
 
 	if (t == NULL)
 		return;
 	int rc = store_own_each(t, renew_cb, &s);
 	for (int i = 0; rc == 0 && i < s.n; i++) {
-		/* pushed on a minute, so an unanswered renewal is tried again */
+		/* due again in a minute, so an unanswered renewal is tried
+		 * again (but not before our address's turn) */
 		struct store_own o;
 		if (store_own_get(t, s.due[i], &o) != 0)
 			continue;
-		o.last_renew = now - (uint64_t)e->cfg.expiry_s * 500 + RENEW_RETRY_MS;
+		uint64_t again = now + RENEW_RETRY_MS > half ?
+		    now + RENEW_RETRY_MS - half : 0;
+		o.last_renew = again > e->hooked_at ? again : e->hooked_at;
 		uint8_t *blob = malloc(o.rec_len);
 		if (blob == NULL)
 			break;
@@ -1419,6 +1621,7 @@ ns_tick(struct engine *e, uint64_t now, uint64_t *wake)
 		return;
 	if (now >= e->next_renew) {
 		sweep(e, now);
+		ns_vote_sweep(e, now);
 		renew_due(e, now);
 		e->next_renew = now + 1000;
 	}
@@ -1442,9 +1645,9 @@ replicate_input(struct engine *e, const struct endpoint *from,
 	struct msg r;
 	uint32_t applied = 0;
 
-	if (e->hook != HOOK_DONE || !m->has_src ||
-	    ovl_prefix(m->src, 1) != ovl_prefix(e->addr, 1)) {
-		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+	if (e->hook != HOOK_DONE || engine_sender(e, m) == NULL) {
+		/* stored data moves only between members we know */
+		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
 		return;
 	}
 	for (int i = 0; i < m->u.replicate.n; i++)

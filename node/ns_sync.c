@@ -13,6 +13,8 @@
 #define KINDS 3                /* records, claims, tallies */
 #define HANDOVER_DELAY_MS 5000 /* let the maps settle first */
 #define HANDOVER_BATCH 64      /* items looked at per tick */
+#define HANDOVER_AGAIN_MS 30000 /* a scan again after a handover failed */
+#define HANDOVER_AGAIN_MAX_MS 3600000
 
 /* ---- identities, buckets and digests ------------------------------------ */
 
@@ -626,8 +628,28 @@ void
 ns_push_backup(struct engine *e, const struct msg_item *it, int n,
     uint64_t now)
 {
+	ovl_addr_t target = it->kind == MSG_KIND_TALLIES ?
+	    key_hash(it->rec->owner) : name_hash(it->rec->name);
+	struct pending *p;
 	struct msg m;
 
+	if (n == 1 && (p = pending_add(e, PK_HANDOVER, MSG_HANDOVER, now)) != NULL) {
+		/* sent again until the backup gnode holds it: it asks us
+		 * before it keeps a record or a tally */
+		if ((p->rec = ns_record_copy(it->rec)) == NULL) {
+			pending_remove(e, p);
+			return;
+		}
+		p->op = it->kind;
+		p->age = it->age;
+		p->life = it->life;
+		p->target = target;
+		p->n_exclude = 1;
+		p->exclude = ovl_prefix(e->addr, 1);
+		pending_send(e, p, now);
+		return;
+	}
+	/* a queue of claims, taken at once: one message keeps its order */
 	msg_init(&m);
 	m.type = MSG_HANDOVER;
 	m.id = engine_rand64(e);
@@ -636,25 +658,147 @@ ns_push_backup(struct engine *e, const struct msg_item *it, int n,
 	m.u.handover.route.exclude[0] = ovl_prefix(e->addr, 1);
 	m.u.handover.items.n = (uint8_t)n;
 	m.u.handover.items.v = (struct msg_item *)it;
-	route_send(e, &m, it->kind == MSG_KIND_TALLIES ? key_hash(it->rec->owner) :
-	    name_hash(it->rec->name), now);
+	route_send(e, &m, target, now);
 }
 
+/* Whether we hold `rec` (a record or a tally) as it is, living about as
+ * long as `life` says: taking it again changes nothing.  Lives travel in
+ * whole seconds, rounded down at every hop, so the copies of one gnode's
+ * members differ by a few seconds; a copy a minute (or a tenth of its
+ * life) shorter is the same copy. */
+static bool
+held_as_is(struct engine *e, uint8_t kind, const struct record *rec,
+    uint32_t life, uint64_t now)
+{
+	struct store_txn *t = read_txn(e);
+	uint32_t slack = life / 10 < 60 ? life / 10 : 60;
+	uint64_t until = now + (uint64_t)(life - slack) * 1000;
+	bool held = false;
+
+	if (t == NULL)
+		return false;
+	if (kind == MSG_KIND_RECORDS) {
+		struct store_record sr;
+		held = store_record_get(t, ns_h8(rec->name), rec->name, &sr) == 0 &&
+		    !(sr.flags & STORE_REC_RELEASED) && sr.expires_at >= until &&
+		    memcmp(sr.pk, rec->owner, ANDNA_PK_LEN) == 0 &&
+		    sr.seq >= rec->seq;
+	} else {
+		struct store_counter c;
+		held = store_counter_get(t, rec->owner, ns_h8(rec->name), &c) == 0 &&
+		    c.expires_at >= until;
+	}
+	store_txn_abort(t);
+	return held;
+}
+
+/* Whether a vote on a handed-over item of `kind` for `name` runs. */
+static bool
+vouching(const struct engine *e, uint8_t kind, const char *name)
+{
+	for (int i = 0; i < e->n_votes; i++)
+		if (e->votes[i].purpose == VOTE_VOUCH &&
+		    e->votes[i].item.kind == kind &&
+		    strcmp(e->votes[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Asks whether a handed-over item is what the majority of the gnode
+ * that held it holds: for a record, the gnode the handover came from (a
+ * gnode that held it before us, or the hash gnode whose backup we are);
+ * for a tally, the name's hash gnode, whose word a tally follows.  When as
+ * many votes run as we allow, the item waits for the sender to hand it
+ * over again. */
+static void
+vouch_start(struct engine *e, const struct msg_item *it, ovl_addr_t from,
+    uint64_t now)
+{
+	struct vote *v;
+
+	if (vouching(e, it->kind, it->rec->name) ||
+	    (v = ns_vote_new(e, it->rec->name, VOTE_VOUCH, now)) == NULL)
+		return;
+	v->item = *it;
+	if ((v->item.rec = ns_record_copy(it->rec)) == NULL) {
+		e->n_votes--; /* the vote just added, unsent */
+		return;
+	}
+	if (it->kind == MSG_KIND_RECORDS) {
+		v->at_gnode = true;
+		v->gnode = ovl_prefix(from, 1);
+	}
+	ns_vote_send(e, v->id, now);
+}
+
+void
+ns_vouch_done(struct engine *e, const struct vote *v,
+    const struct vote_answer *w, uint64_t now)
+{
+	const struct msg_item *it = &v->item;
+
+	if (w == NULL || w->status != MSG_ST_OK ||
+	    memcmp(w->rec->owner, it->rec->owner, ANDNA_PK_LEN) != 0) {
+		e->ns.vouch_refused++;
+		return; /* not the hash gnode's word: never stored */
+	}
+	/* the newer record of the two, and the shorter times */
+	struct msg_item x = *it;
+	if (it->kind == MSG_KIND_RECORDS && w->rec->seq > it->rec->seq)
+		x.rec = w->rec;
+	x.age = w->age < it->age ? w->age : it->age;
+	x.life = w->life < it->life ? w->life : it->life;
+	if (ns_apply_item(e, &x, now) != 0)
+		return;
+	e->ns.handed_over++;
+	struct msg_route nobody = { 0 };
+	ns_replicate_then_answer(e, &x, 1, &nobody, 0, 0, MSG_ST_OK, 0,
+	    x.kind == MSG_KIND_RECORDS &&
+	    ns_role(e, name_hash(x.rec->name)) == NS_PRIMARY ?
+	    NS_AFTER_BACKUP : 0, now);
+}
+
+/* A HANDOVER, from a gnode that held items which round to us now, or a
+ * hash gnode's copy for us as its backup.  Its sender is not known to us,
+ * so what it says is believed only where it cannot hurt: tombstones and
+ * claims (anyone may claim) are taken, a record or tally we hold as it is
+ * already is acknowledged, and any other record or tally waits until the
+ * majority of the gnode that held it says the same (vouch_start()).
+ * Nothing is acknowledged meanwhile: the sender asks again and keeps its
+ * copy until we hold it. */
 void
 ns_handover_input(struct engine *e, struct msg *m, uint64_t now)
 {
 	struct msg r;
 	uint32_t applied = 0;
+	bool waiting = false;
 	int n = m->u.handover.items.n;
 
-	for (int i = 0; i < n; i++)
-		applied += ns_apply_item(e, &m->u.handover.items.v[i], now) == 0;
+	for (int i = 0; i < n; i++) {
+		const struct msg_item *it = &m->u.handover.items.v[i];
+		bool gone = record_is_release(it->rec) || it->life == 0;
+		if (ns_verify(e, it->rec) != 0) {
+			e->ns.rejected_sig++;
+		} else if (it->kind == MSG_KIND_TALLIES && gone) {
+			e->stats.dropped[ENGINE_DROP_UNTRUSTED]++; /* see tally_recheck() */
+		} else if (it->kind == MSG_KIND_CLAIMS ||
+		    (it->kind == MSG_KIND_RECORDS && gone) ||
+		    held_as_is(e, it->kind, it->rec, it->life, now)) {
+			applied += ns_apply_item(e, it, now) == 0;
+		} else if (ns_role(e, it->kind == MSG_KIND_TALLIES ?
+		    key_hash(it->rec->owner) : name_hash(it->rec->name)) != NS_NONE) {
+			vouch_start(e, it, m->u.handover.route.origin, now);
+			waiting = true;
+		}
+	}
 	e->ns.handed_over += applied;
+	if (waiting)
+		return;
 	if (applied == (uint32_t)n && n > 0) {
 		/* answered once a majority of our gnode holds the items */
 		ns_replicate_then_answer(e, m->u.handover.items.v, n,
 		    &m->u.handover.route, m->id, MSG_HANDOVER_ACK, MSG_ST_OK, 0,
-		    now);
+		    0, now);
 		return;
 	}
 	if (applied > 0)
@@ -697,7 +841,17 @@ handover_done(struct engine *e, struct pending *p, const struct msg *m,
 
 	ovl_addr_t target = p->op == MSG_KIND_TALLIES ? key_hash(rec->owner) :
 	    name_hash(rec->name);
-	if (handover_confirmed(e, target, m)) {
+	bool confirmed = handover_confirmed(e, target, m);
+	if (!confirmed && ns_role(e, target) == NS_NONE && e->handover_at == 0) {
+		/* ours keeps it till then; a gnode that never takes it (it
+		 * cannot vouch for it) is asked ever less often */
+		uint32_t wait = e->handover_wait != 0 ? e->handover_wait :
+		    HANDOVER_AGAIN_MS;
+		e->handover_at = now + wait;
+		e->handover_wait = wait < HANDOVER_AGAIN_MAX_MS / 2 ? 2 * wait :
+		    HANDOVER_AGAIN_MAX_MS;
+	}
+	if (confirmed) {
 		struct store_txn *t = NULL;
 		/* only if it still is not ours: the maps may have moved back */
 		if (ns_role(e, target) == NS_NONE &&
@@ -714,7 +868,6 @@ handover_done(struct engine *e, struct pending *p, const struct msg *m,
 				store_txn_abort(t);
 		}
 	}
-	(void)now;
 	pending_remove(e, p);
 }
 
@@ -851,8 +1004,10 @@ ns_sync_tick(struct engine *e, uint64_t now, uint64_t *wake)
 	}
 	if (e->handover_seen != e->view_version && e->handover_at == 0) {
 		e->handover_seen = e->view_version;
-		if (round_print(e) != e->handover_print)
+		if (round_print(e) != e->handover_print) {
 			e->handover_at = now + HANDOVER_DELAY_MS;
+			e->handover_wait = 0;
+		}
 	}
 	if (e->handover_at != 0 && now >= e->handover_at) {
 		/* what changes during the scan's delay is covered by it */
@@ -871,8 +1026,8 @@ bool
 ns_sync_input(struct engine *e, const struct endpoint *from, struct msg *m,
     uint64_t now)
 {
-	bool member = e->hook == HOOK_DONE && m->has_src &&
-	    ovl_prefix(m->src, 1) == ovl_prefix(e->addr, 1);
+	/* stored data moves only between members we know */
+	bool member = e->hook == HOOK_DONE && engine_sender(e, m) != NULL;
 
 	switch (m->type) {
 	case MSG_SYNC_SUMMARY:
@@ -885,7 +1040,7 @@ ns_sync_input(struct engine *e, const struct endpoint *from, struct msg *m,
 		return false;
 	}
 	if (!member) {
-		e->stats.dropped[ENGINE_DROP_UNEXPECTED]++;
+		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
 		return true;
 	}
 	switch (m->type) {

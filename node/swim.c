@@ -377,6 +377,32 @@ swim_sweep(struct engine *e, uint64_t now)
 	}
 }
 
+bool
+swim_overfull(struct engine *e, uint64_t now)
+{
+	int lower = 0;
+	uint8_t self = ovl_id(e->addr, 0);
+
+	for (int i = 0; i < e->inner.n; i++)
+		lower += e->inner.m[i].state == MEMBER_ALIVE &&
+		    e->inner.m[i].id < self;
+	if (inner_live(&e->inner) + 1 <= e->cfg.gnode_size ||
+	    lower < e->cfg.gnode_size) {
+		e->excess_since = 0;
+		return false;
+	}
+	/* members see joins at different times: act once it lasted */
+	if (e->excess_since == 0)
+		e->excess_since = now;
+	if (now - e->excess_since < e->cfg.suspect_ms)
+		return false;
+	engine_log(e, ENGINE_LOG_INFO, "our gnode holds %d nodes, more than the "
+	    "%d it may (nodes joined it at once): leaving it to join another",
+	    inner_live(&e->inner) + 1, e->cfg.gnode_size);
+	e->excess_since = 0;
+	return true;
+}
+
 /* Whether update `u` of `m` is its sender's word about itself. */
 static bool
 own_news(const struct msg *m, const struct msg_update *u)

@@ -69,6 +69,8 @@
 	X(ENAME_TAKEN, "name is held by another key")                          \
 	X(ENAME_QUEUED, "name is held by another key; claim queued")           \
 	X(EQUEUE_FULL, "name's queue of waiting claims is full")               \
+	X(EMINORITY, "stored on fewer than half of the name's gnode so far; "   \
+	    "it spreads from there, register again later to be sure")          \
 	X(ETOO_MANY_NAMES, "key already holds the maximum number of names")    \
 	X(ESTALE, "sequence number is not newer than the stored one")          \
 	X(ETOO_SOON, "update comes sooner than the minimum update interval")   \

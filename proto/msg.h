@@ -86,8 +86,10 @@ enum msg_status {
 	MSG_ST_FULL = 13,	    /* hooking: no free place */
 	MSG_ST_REDIRECT = 14,       /* hooking: ask one of these contacts */
 	MSG_ST_JOINING = 15,	    /* hooking: the sender is joining too */
+	MSG_ST_MINORITY = 16,	    /* stored, but on fewer than half of the
+				     * gnode's members so far */
 };
-#define MSG_ST_MAX MSG_ST_JOINING
+#define MSG_ST_MAX MSG_ST_MINORITY
 
 /* States of a member update. */
 enum msg_state {

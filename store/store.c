@@ -13,7 +13,7 @@
 #include "store/store.h"
 
 #define VALUE_VERSION 1
-#define SCHEMA 1
+#define SCHEMA 2
 /* Largest raw value: a blob plus the largest fixed header. */
 #define VAL_MAX (STORE_BLOB_MAX + 64)
 
@@ -22,7 +22,7 @@
 #define RECORD_HEAD (1 + 8 + 8 + ANDNA_PK_LEN + 8 + 1)
 #define CLAIM_HEAD (1 + 8 + ANDNA_PK_LEN + 8)
 #define COUNTER_HEAD (1 + 8)
-#define CACHE_HEAD (1 + 8 + 1)
+#define CACHE_HEAD (1 + 8 + 8 + 1)
 
 _Static_assert(STORE_T_RECORDS_EXP == STORE_T_RECORDS + 1 &&
 	STORE_T_CLAIMS_EXP == STORE_T_CLAIMS + 1 &&
@@ -811,7 +811,7 @@ record_decode(const struct store_kv *kv, struct store_record *r)
 	r->flags = rd_u8(&v);
 	rd_blob(&v, 1, &r->rec, &r->rec_len);
 	return rd_close(
-	    &v, ok && (r->flags & ~STORE_REC_BACKUP) == 0, r, sizeof *r);
+	    &v, ok && (r->flags & ~STORE_REC_FLAGS) == 0, r, sizeof *r);
 }
 
 /* Stores a record and indexes its expiry. */
@@ -824,7 +824,7 @@ store_record_put(struct store_txn *txn, const struct store_record *r)
 	int rc;
 
 	if (nlen == 0 || !blob_ok(r->rec, r->rec_len, 1) ||
-	    (r->flags & ~STORE_REC_BACKUP) != 0)
+	    (r->flags & ~STORE_REC_FLAGS) != 0)
 		return ANDNA_EINVAL;
 	rc = xput(txn, STORE_T_RECORDS, key,
 	    hname_key(key, r->h8, r->name, nlen), r->expires_at,
@@ -1249,7 +1249,8 @@ store_counter_each(
 
 /* ---- cache ------------------------------------------------------------- */
 
-/* Decodes a cache value: a flag byte (1: negative, no blob) and the blob. */
+/* Decodes a cache value: its expiry, until when it is fresh, a flag byte
+ * (1: negative, no blob) and the blob. */
 static int
 cache_decode(const struct store_kv *kv, struct store_cache *c)
 {
@@ -1259,6 +1260,7 @@ cache_decode(const struct store_kv *kv, struct store_cache *c)
 	memset(c, 0, sizeof *c);
 	rd_open(&r, kv);
 	c->expires_at = rd_u64(&r);
+	c->fresh_until = rd_u64(&r);
 	neg = rd_u8(&r);
 	rd_blob(&r, neg == 0, &c->rec, &c->rec_len);
 	return rd_close(
@@ -1284,6 +1286,7 @@ store_cache_put(struct store_txn *txn, const char *name,
 		return rc;
 	*w++ = VALUE_VERSION;
 	w = put_u64(w, c->expires_at);
+	w = put_u64(w, c->fresh_until);
 	*w++ = neg;
 	put_bytes(w, c->rec, c->rec_len);
 	if ((rc = store_raw_count(txn, STORE_T_CACHE, &n)) != 0 || n <= cap)

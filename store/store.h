@@ -181,6 +181,10 @@ int store_own_each(struct store_txn *txn, store_own_cb *cb, void *arg);
 
 /* records: held for the hash gnode, or as a backup copy. */
 #define STORE_REC_BACKUP 0x01
+/* a release: the owner's signed tombstone, kept until the name would have
+ * expired so that no replay brings the name back */
+#define STORE_REC_RELEASED 0x02
+#define STORE_REC_FLAGS (STORE_REC_BACKUP | STORE_REC_RELEASED)
 struct store_record {
 	uint64_t h8;
 	char name[ANDNA_NAME_MAX + 1];
@@ -272,11 +276,14 @@ typedef int store_counter_cb(void *arg, const struct store_counter *c);
 int store_counter_each(
     struct store_txn *txn, const uint8_t *pk, store_counter_cb *cb, void *arg);
 
-/* cache: resolved names, positive or negative. */
+/* cache: resolved names, positive or negative.  A positive entry is
+ * served until `fresh_until` (the owner's TTL) and kept until `expires_at`
+ * as what the node knows of the name's owner and sequence number. */
 struct store_cache {
 	const uint8_t *rec; /* NULL for a negative entry */
 	size_t rec_len;
 	uint64_t expires_at;
+	uint64_t fresh_until;
 };
 /* Stores or replaces the entry of `name` (c->rec NULL: negative).  When
  * that leaves more than `cap` (>= 1) entries, the soonest to expire go. */

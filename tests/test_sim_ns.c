@@ -424,6 +424,8 @@ test_names_per_key(void **state)
 	must_register(s, home, "held.limit", &ek, 1, &kp, ANDNA_ENAME_QUEUED);
 	must_register(
 	    s, other_node, "held.limit", &eo, 1, &other, ANDNA_ENAME_QUEUED);
+	/* the backup gnode gets its copy once the hash gnode holds it */
+	sim_run_until(s, sim_now(s) + 2000);
 	struct keypair both[2] = {kp, other};
 	assert_queue(s, NODES, "held.limit", both, 2);
 	keypair_wipe(&both[0]);
@@ -1118,9 +1120,11 @@ test_split_merge(void **state)
 	sim_set_filter(s, cut_ns, &cut);
 	cut.on = true;
 	struct record_entry ea = v4(10, 4, 0, 1), eb = v4(10, 4, 0, 2);
-	must_register(s, reg[0], name, &ea, 1, &a, 0);
+	/* each half holds its owner's record on its half of the gnode, and
+	 * the registration says so */
+	must_register(s, reg[0], name, &ea, 1, &a, ANDNA_EMINORITY);
 	sim_run_until(s, sim_now(s) + 10000);
-	must_register(s, reg[1], name, &eb, 1, &b, 0);
+	must_register(s, reg[1], name, &eb, 1, &b, ANDNA_EMINORITY);
 	sim_run_until(s, sim_now(s) + 2000);
 	/* two owners, one per half */
 	assert_true(cut.cut > 0);

@@ -472,7 +472,7 @@ test_records(void **state)
 	assert_int_equal(got.flags, 0);
 	assert_memory_equal(got.rec, blob_b, sizeof blob_b);
 
-	r.flags = 0x02;
+	r.flags = 0x04;
 	assert_int_equal(store_record_put(f->txn, &r), ANDNA_EINVAL);
 	assert_int_equal(store_record_del(f->txn, r.h8, "host.lan"), 0);
 	assert_int_equal(
@@ -976,7 +976,7 @@ test_meta(void **state)
 	begin(f, true);
 	assert_int_equal(store_meta_get(f->txn, "schema", &v, &len), 0);
 	assert_int_equal(len, 1);
-	assert_int_equal(v[0], 1);
+	assert_int_equal(v[0], 2);
 	assert_int_equal(store_meta_put(f->txn, "addr", NULL, 0), 0);
 	assert_int_equal(store_meta_get(f->txn, "addr", &v, &len), 0);
 	assert_int_equal(len, 0);
@@ -1665,7 +1665,7 @@ test_lmdb_schema(void **state)
 
 	assert_int_equal(store_lmdb_open(f->dir, NULL, &f->st), 0);
 	begin(f, true);
-	raw(f, STORE_T_META, "schema", 6, (uint8_t[]){1, 2}, 2);
+	raw(f, STORE_T_META, "schema", 6, (uint8_t[]){1, 99}, 2);
 	commit(f);
 	store_close(f->st);
 	f->st = NULL;
