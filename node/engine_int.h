@@ -181,8 +181,8 @@ struct vote_answer {
 /* Who owns a name, asked of several members of its hash gnode through
  * routes of our own choosing (DESIGN.md section 10, "Owners come from a
  * majority"): an owner counts once two members that are not one node
- * agree, or (but for VOTE_VOUCH) when every request came back from the
- * same one. */
+ * agree, or when every request came back from the same one (for
+ * VOTE_VOUCH, only where lone_ok says so). */
 struct vote {
 	uint64_t id;
 	uint8_t purpose;  /* enum vote_for */
@@ -191,7 +191,9 @@ struct vote {
 	uint8_t retries;  /* VOUCH: asked again */
 	uint64_t retry_at; /* VOUCH: when to ask again (0: not waiting) */
 	uint8_t n_ans;
-	bool at_gnode;    /* ask the level-1 gnode `gnode`, not the name's */
+	bool lone_ok;     /* VOUCH: one node answering alone may do */
+	bool at_gnode;    /* ask the level-1 gnode of `gnode`, not the name's,
+			   * the node at `gnode` itself first in each round */
 	ovl_addr_t gnode;
 	char name[ANDNA_NAME_MAX + 1];
 	uint64_t started;

@@ -210,9 +210,10 @@ ns_vote_new(struct engine *e, const char *name, uint8_t purpose, uint64_t now)
 
 static void vote_check(struct engine *e, uint64_t id, uint64_t now);
 
-/* Sends a round of requests: each to a random place inside the hash
- * gnode, so that the routes (whose next hops are random contacts) and the
- * members answering differ.  An answer may come before the round is sent
+/* Sends a round of requests: each to a random place inside the gnode
+ * asked, so that the routes (whose next hops are random contacts) and the
+ * members answering differ; a place nobody holds is answered by the
+ * member the route reaches first.  An answer may come before the round is sent
  * (from ourselves): the round counts as open until then. */
 static void
 vote_round(struct engine *e, uint64_t id, uint64_t now)
@@ -236,6 +237,8 @@ vote_round(struct engine *e, uint64_t id, uint64_t now)
 		p->started = v->started;
 		p->target = ((v->at_gnode ? v->gnode : name_hash(v->name)) &
 		    ~(ovl_addr_t)0xff) | (ovl_addr_t)engine_rand_below(e, 256);
+		if (v->at_gnode && i == 0)
+			p->target = v->gnode;
 		pending_send(e, p, now);
 	}
 	vote_check(e, id, now);
@@ -294,8 +297,9 @@ same_word(const struct vote_answer *a, const struct vote_answer *b)
  * says nobody holds it, so one owner's word asks for more answers); or,
  * once every answer is in, one node that answered more than one request
  * while nobody else did (a gnode of one, or routes that all met), unless
- * the vote is on an item handed over: a gnode of one node could hand over
- * anything it likes and vouch for it. */
+ * the vote is on an item handed over that its sender's gnode has no
+ * business holding (see vouch_start()): a gnode of one node could hand
+ * over anything it likes and vouch for it. */
 static const struct vote_answer *
 vote_winner(const struct vote *v)
 {
@@ -323,7 +327,7 @@ vote_winner(const struct vote *v)
 	if (none != NULL && (!owner_named || final))
 		return none;
 	if (final && v->n_ans == 1 && v->ans[0].hits >= 2 &&
-	    v->purpose != VOTE_VOUCH)
+	    (v->purpose != VOTE_VOUCH || v->lone_ok))
 		return &v->ans[0];
 	return NULL;
 }

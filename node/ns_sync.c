@@ -704,12 +704,48 @@ vouching(const struct engine *e, uint8_t kind, const char *name)
 	return false;
 }
 
+/* Whether `from` lies in the gnode that holds the names of `target` in
+ * our maps besides us: the hash gnode when we are its backup, the gnode
+ * the name rounds to with ours left out when we are its hash gnode (the
+ * one that held it before ours appeared). */
+static bool
+holder_gnode(struct engine *e, ovl_addr_t target, ovl_addr_t from)
+{
+	struct round_exclude ex = { .n = 0 };
+	ovl_addr_t prefix;
+
+	if (ns_role(e, target) == NS_PRIMARY) {
+		ex.n = 1;
+		ex.prefix[0] = ovl_prefix(e->addr, 1);
+	}
+	int level = round_view_target(route_view(e), target, &ex, &prefix);
+	return level >= 1 && ovl_prefix(from, level) == prefix;
+}
+
+/* Whether we hold a live record of `rec`'s name under another key. */
+static bool
+held_by_other(struct engine *e, const struct record *rec, uint64_t now)
+{
+	struct store_txn *t = read_txn(e);
+	struct store_record sr;
+	bool other = t != NULL &&
+	    store_record_get(t, ns_h8(rec->name), rec->name, &sr) == 0 &&
+	    sr.expires_at > now && !(sr.flags & STORE_REC_RELEASED) &&
+	    memcmp(sr.pk, rec->owner, ANDNA_PK_LEN) != 0;
+
+	if (t != NULL)
+		store_txn_abort(t);
+	return other;
+}
+
 /* Asks whether a handed-over item is what the majority of the gnode
  * that held it holds: for a record, the gnode the handover came from (a
- * gnode that held it before us, or the hash gnode whose backup we are);
- * for a tally, the name's hash gnode, whose word a tally follows.  When as
- * many votes run as we allow, the item waits for the sender to hand it
- * over again. */
+ * gnode that held it before us, or the hash gnode whose backup we are),
+ * its sender first; for a tally, the name's hash gnode, whose word a
+ * tally follows.  A gnode of one node may vouch only where our own maps
+ * say it holds the name, and never to take a name from its owner here.
+ * When as many votes run as we allow, the item waits for the sender to
+ * hand it over again. */
 static void
 vouch_start(struct engine *e, const struct msg_item *it, ovl_addr_t from,
     uint64_t now)
@@ -726,7 +762,11 @@ vouch_start(struct engine *e, const struct msg_item *it, ovl_addr_t from,
 	}
 	if (it->kind == MSG_KIND_RECORDS) {
 		v->at_gnode = true;
-		v->gnode = ovl_prefix(from, 1);
+		v->gnode = from; /* the sender holds it; others must too */
+		v->lone_ok = holder_gnode(e, name_hash(it->rec->name), from) &&
+		    !held_by_other(e, it->rec, now);
+	} else {
+		v->lone_ok = true; /* the name's hash gnode, as resolvers ask */
 	}
 	ns_vote_send(e, v->id, now);
 }

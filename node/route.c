@@ -77,15 +77,29 @@ next_hop(struct engine *e, const struct msg_route *r, const struct forward *f,
 	if (level < 0)
 		return -1;
 	if (level == 0) {
-		/* our gnode: the exact node gets it if it exists */
-		if (ovl_prefix(r->target, 1) != ovl_prefix(e->addr, 1) ||
-		    r->target == e->addr)
+		/* our gnode: the live member nearest the target's id gets it
+		 * (the exact node if it exists), so that requests for one
+		 * name meet at one member, and votes that ask at random
+		 * places inside a gnode reach different members */
+		if (ovl_prefix(r->target, 1) != ovl_prefix(e->addr, 1))
 			return 0;
-		const struct member *mb = inner_find(&e->inner, ovl_id(r->target, 0));
-		if (mb == NULL || mb->state != MEMBER_ALIVE || tried_has(f, r->target))
+		int want = ovl_id(r->target, 0);
+		int best = ovl_id(e->addr, 0);
+		const struct member *pick = NULL;
+		for (int i = 0; i < e->inner.n; i++) {
+			const struct member *mb = &e->inner.m[i];
+			int d = abs(mb->id - want), bd = abs(best - want);
+			if (mb->state != MEMBER_ALIVE || d > bd ||
+			    (d == bd && mb->id > best) ||
+			    tried_has(f, ovl_prefix(e->addr, 1) | mb->id))
+				continue;
+			best = mb->id;
+			pick = mb;
+		}
+		if (pick == NULL)
 			return 0;
-		*via = r->target;
-		*to = mb->eps[0];
+		*via = ovl_prefix(e->addr, 1) | pick->id;
+		*to = pick->eps[0];
 		return 1;
 	}
 	const struct outer_entry *x = outer_find(&e->outer, level,

@@ -299,9 +299,11 @@ print_text(const struct sim_report *r)
 	    r->loss);
 	printf("joined in %.1f s, converged after %s, agree %.4f\n", r->join_s,
 	    secs(r->converged_s, b, sizeof(b)), r->agree);
-	printf("%d level-1 gnodes over %d levels, widest holds %d; %.2f "
-	       "msgs/node/s (%.0f bytes/node/s); %.0f bytes of state/node\n",
-	    r->gnodes, r->levels, r->widest, r->msgs_per_node_s,
+	printf("%d level-1 gnodes over %d levels, widest holds %d nodes, "
+	       "widest parent %d gnodes; %.2f msgs/node/s (%.0f bytes/node/s); "
+	       "%.0f bytes of state/node\n",
+	    r->gnodes, r->levels, r->widest, r->widest_children,
+	    r->msgs_per_node_s,
 	    r->bytes_per_node_s, r->bytes_state_per_node);
 	print_probes("probes", &r->probes);
 	if (r->names.names > 0) {

@@ -1321,7 +1321,7 @@ sim_gnodes(struct sim *s, int *gnodes, int *levels)
 }
 
 int
-sim_widest(struct sim *s)
+sim_widest(struct sim *s, int *children)
 {
 	int widest = 0;
 
@@ -1333,10 +1333,11 @@ sim_widest(struct sim *s)
 		widest = b - a > widest ? b - a : widest;
 		a = b;
 	}
+	*children = 0;
 	for (int p = 0; p < 65536 + 256 + 1; p++) {
 		int k = idset_count(p < 65536 ? &s->l1[p] :
 		    p < 65536 + 256 ? &s->l2[p - 65536] : &s->top);
-		widest = k > widest ? k : widest;
+		*children = k > *children ? k : *children;
 	}
 	return widest;
 }
@@ -2822,7 +2823,7 @@ scenario_phases(struct sim *s, struct sim_report *r, double wall0)
 		r->bytes_state_per_node = sim_state_bytes(s);
 	}
 	sim_gnodes(s, &r->gnodes, &r->levels);
-	r->widest = sim_widest(s);
+	r->widest = sim_widest(s, &r->widest_children);
 	if ((err = phase_probes(s, deadline, wall0, &r->probes)) != 0)
 		return err;
 	if (p->names > 0 && sim_now(s) < deadline) {
@@ -3001,6 +3002,7 @@ sim_report_json(const struct sim_report *r, FILE *f)
 	json_num(f, "gnodes", r->gnodes, false);
 	json_num(f, "levels", r->levels, false);
 	json_num(f, "widest_gnode", r->widest, false);
+	json_num(f, "widest_parent", r->widest_children, false);
 	json_probes(f, "", &r->probes);
 	json_num(f, "msgs_per_node_s", r->msgs_per_node_s, false);
 	json_num(f, "bytes_per_node_s", r->bytes_per_node_s, false);

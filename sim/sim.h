@@ -172,10 +172,10 @@ double sim_wait_converged(struct sim *s, uint64_t deadline);
  * more than one gnode. */
 void sim_gnodes(struct sim *s, int *gnodes, int *levels);
 
-/* The most members any level-1 gnode has, or child gnodes any higher
- * gnode has, or top-level gnodes there are: at most gnode_size when the
- * hooking rules hold. */
-int sim_widest(struct sim *s);
+/* The most members any level-1 gnode has (at most gnode_size when the
+ * hooking rules hold), and in *children the most child gnodes any higher
+ * gnode has, or top-level gnodes there are. */
+int sim_widest(struct sim *s, int *children);
 
 /* Runs `n` probes from random hooked nodes to random targets, started over
  * `spread_ms`, and runs the simulation until each reported back or timed
@@ -375,7 +375,8 @@ struct sim_report {
 	double converged_s; /* last join to agreement */
 	double agree;
 	int gnodes, levels;
-	int widest;	    /* see sim_widest() */
+	int widest;	    /* members, see sim_widest() */
+	int widest_children; /* child gnodes, see sim_widest() */
 	struct sim_probe_result probes;
 	double msgs_per_node_s;
 	double bytes_per_node_s; /* what those messages weigh */

@@ -57,8 +57,10 @@ test_converge_and_route(void **state)
 	 * least two levels are in use */
 	assert_true(r.gnodes >= 63);
 	assert_true(r.levels >= 2);
-	/* no gnode took more members or children than it may hold */
+	/* no gnode took more members than it may hold, nor a parent more
+	 * children (see test_loss()) */
 	assert_true(r.widest > 1 && r.widest <= 16);
+	assert_true(r.widest_children > 1 && r.widest_children <= 16);
 	assert_true(r.probes.success == 1.0);
 	assert_probes(&r.probes, 1.0, r.levels);
 	assert_true(r.msgs_per_node_s > 0);
@@ -84,8 +86,13 @@ test_loss(void **state)
 	assert_true(r.agree == 1.0);
 	assert_probes(&r.probes, 0.999, r.levels);
 	/* a member wrongly declared dead keeps its place while it may
-	 * refute, so it does not come back to one member too many */
+	 * refute, so it does not come back to one member too many.  New
+	 * gnodes are founded from outer maps that lag under loss (a gnode
+	 * enters them once checked), so two founders may each take the last
+	 * place of a parent: one child beyond gnode_size, which nothing
+	 * depends on (ids have 8 bits; the default gnode_size is 256) */
 	assert_true(r.widest > 1 && r.widest <= 16);
+	assert_true(r.widest_children > 1 && r.widest_children <= 17);
 	/* the loss model dropped about 5% of the datagrams */
 	double dgrams = (double)(r.counters.sent - r.counters.streams -
 	    r.counters.dead - r.counters.bad_dest);
