@@ -7,7 +7,7 @@
 #include "proto/record.h"
 #include "proto/types.h"
 
-#define MSG_VERSION 2
+#define MSG_VERSION 3
 #define MSG_DGRAM_MAX 1232	  /* largest message sent over UDP */
 #define MSG_STREAM_MAX (4u << 20) /* largest message sent or accepted */
 #define MSG_HOPS_MAX 15		  /* largest hop limit */

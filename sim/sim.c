@@ -94,7 +94,7 @@ struct ns_op {
 	uint8_t kind;
 	bool started, done, ok;
 	bool refused; /* the engine call itself failed */
-	int status, hops;
+	int status, hops, asked;
 	uint32_t ms, queue_pos, life_s, ttl_s;
 	struct record *rec; /* one resolve of the caller's: a copy */
 };
@@ -1898,6 +1898,7 @@ op_event(struct sim *s, struct sim_node *nd, const struct engine_event *ev)
 	op->ms = ev->rtt_ms;
 	if (op->kind == OP_RESOLVE) {
 		op->hops = ev->hops;
+		op->asked = ev->asked;
 		if (ev->status == 0 && ev->rec != NULL) {
 			if (op->name >= 0)
 				op->ok = resolved_right(s, op->name, ev->rec);
@@ -2283,6 +2284,7 @@ names_result_init(struct sim_names_result *r)
 	r->resolve_success = -1;
 	r->hops_p50 = r->hops_p99 = r->hops_max = -1;
 	r->ms_p50 = r->ms_p99 = -1;
+	r->asked_p50 = r->asked_p99 = -1;
 	r->copies_min = -1;
 	r->copies_mean = -1;
 	r->missing = r->missing_backup = r->stray = -1;
@@ -2349,6 +2351,7 @@ static void
 names_score(struct sim *s, struct sim_names_result *out)
 {
 	int *hops = xmalloc((size_t)s->n_ops * sizeof(*hops));
+	int *asked = xmalloc((size_t)s->n_ops * sizeof(*asked));
 	uint32_t *ms = xmalloc((size_t)s->n_ops * sizeof(*ms));
 	int ok = 0;
 
@@ -2366,6 +2369,7 @@ names_score(struct sim *s, struct sim_names_result *out)
 			out->wrong++;
 		else {
 			hops[ok] = op->hops;
+			asked[ok] = op->asked;
 			ms[ok++] = op->ms;
 		}
 	}
@@ -2377,11 +2381,15 @@ names_score(struct sim *s, struct sim_names_result *out)
 		out->hops_p50 = quantile(hops, ok, 0.5);
 		out->hops_p99 = quantile(hops, ok, 0.99);
 		out->hops_max = hops[ok - 1];
+		qsort(asked, (size_t)ok, sizeof(*asked), int_cmp);
+		out->asked_p50 = quantile(asked, ok, 0.5);
+		out->asked_p99 = quantile(asked, ok, 0.99);
 		int r50 = (int)ceil(0.5 * ok), r99 = (int)ceil(0.99 * ok);
 		out->ms_p50 = ms[r50 < 1 ? 0 : r50 - 1];
 		out->ms_p99 = ms[r99 < 1 ? 0 : r99 - 1];
 	}
 	free(hops);
+	free(asked);
 	free(ms);
 }
 
@@ -2962,11 +2970,13 @@ json_names(FILE *f, const char *prefix, const struct sim_names_result *r)
 {
 	static const char *keys[] = {"resolves", "resolve_success",
 	    "resolve_hops_p50", "resolve_hops_p99", "resolve_hops_max",
-	    "resolve_ms_p50", "resolve_ms_p99", "copies_min", "copies_mean",
+	    "resolve_ms_p50", "resolve_ms_p99", "resolve_asked_p50",
+	    "resolve_asked_p99", "copies_min", "copies_mean",
 	    "copies_missing", "copies_missing_backup", "copies_stray",
 	    "bytes_records_per_node_max", "bytes_records_per_node_mean"};
 	double v[] = {r->resolves, r->resolve_success, r->hops_p50, r->hops_p99,
-	    r->hops_max, r->ms_p50, r->ms_p99, r->copies_min, r->copies_mean,
+	    r->hops_max, r->ms_p50, r->ms_p99, r->asked_p50, r->asked_p99,
+	    r->copies_min, r->copies_mean,
 	    (double)r->missing, (double)r->missing_backup, (double)r->stray,
 	    r->bytes_records_max, r->bytes_records_mean};
 	char key[64];
@@ -2978,7 +2988,7 @@ json_names(FILE *f, const char *prefix, const struct sim_names_result *r)
 	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		snprintf(key, sizeof(key), "%s%s", prefix, keys[i]);
-		json_num(f, key, r->resolves > 0 || i >= 7 ? v[i] : -1, false);
+		json_num(f, key, r->resolves > 0 || i >= 9 ? v[i] : -1, false);
 	}
 	snprintf(key, sizeof(key), "%sresolve_failures", prefix);
 	fprintf(f, ",\"%s\":{\"timeout\":%d,\"error\":%d,\"wrong\":%d}", key,

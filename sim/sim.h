@@ -332,6 +332,7 @@ struct sim_names_result {
 	double resolve_success; /* resolved to exactly the registered set */
 	int hops_p50, hops_p99, hops_max;
 	double ms_p50, ms_p99;
+	int asked_p50, asked_p99; /* nodes asked per resolution */
 	/* why the others failed: no report, an error status, a record that
 	 * differs from the registered one (never expected: the engine checks
 	 * signatures) */

@@ -1146,7 +1146,7 @@ test_envelope_faults(void **state)
 	assert_false(m.has_src);
 	msg_free(&m);
 
-	const uint64_t versions[] = {0, 1, 255, 1ull << 40};
+	const uint64_t versions[] = {0, MSG_VERSION - 1, 255, 1ull << 40};
 	for (size_t i = 0; i < 4; i++) {
 		raw_env(&r, kp, versions[i], MSG_ROUTE_ACK, 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_VERSION);
@@ -1245,32 +1245,32 @@ static const struct hostile hostile[] = {
     {"\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* the same as element 5 of an envelope */
-    {"\x98\x02\x01\x07\x03\xc0\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* array32 of 2^24-1: msgpack-c alone would take 400 MB for it */
-    {"\x98\x02\x01\x07\x03\xc0\xdd\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdd\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* array16 of 767, within the cap but longer than the bytes */
-    {"\x98\x02\x01\x07\x03\xc0\xdc\x02\xff\0\0\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdc\x02\xff\0\0\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
     /* str32 and bin32 of 2^32-1 bytes */
-    {"\x98\x02\x01\x07\x03\xc0\xdb\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdb\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
-    {"\x98\x02\x01\x07\x03\xc0\xc6\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xc6\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
     /* a length field cut short */
-    {"\x98\x02\x01\x07\x03\xc0\xdd\xff", 8, ANDNA_EDEC_TRUNCATED},
+    {"\x98\x03\x01\x07\x03\xc0\xdd\xff", 8, ANDNA_EDEC_TRUNCATED},
     /* maps, ext types and the never-used byte */
-    {"\x98\x02\x01\x07\x03\xc0\xdf\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdf\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc0\x81\xc0\xc0", 9, ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc0\xc7\x01\x05\x00", 10, ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc0\xd4\x05\x00", 9, ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc1\xc0\xc0\xc0", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc0\x81\xc0\xc0", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc0\xc7\x01\x05\x00", 10, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc0\xd4\x05\x00", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc1\xc0\xc0\xc0", 9, ANDNA_EDEC_TYPE},
     /* an array header claiming more elements than bytes are left */
-    {"\x98\x02\x01\x07\x03\xc1", 6, ANDNA_EDEC_TRUNCATED},
+    {"\x98\x03\x01\x07\x03\xc1", 6, ANDNA_EDEC_TRUNCATED},
     /* a float where a hop limit goes */
-    {"\x98\x02\x01\x07\xca\0\0\0\0\xc0\xc0\x90\xc0", 13, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\xca\0\0\0\0\xc0\xc0\x90\xc0", 13, ANDNA_EDEC_TYPE},
     {"", 0, ANDNA_EDEC_TRUNCATED},
 };
 
