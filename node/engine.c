@@ -75,6 +75,8 @@ engine_free(struct engine *e)
 	for (int i = 0; i < e->n_votes; i++)
 		ns_vote_free(&e->votes[i]);
 	free(e->votes);
+	for (int i = 0; i < e->n_uncount; i++)
+		record_free(e->uncount[i]);
 	free(e->peers);
 	inner_fini(&e->inner);
 	outer_fini(&e->outer);

@@ -166,6 +166,7 @@ enum vote_for {
 #define VOTE_RESERVED 64 /* of them kept for resolutions: no flood of
 			  * handed-over items leaves the host without */
 #define VOUCH_RETRIES 3 /* votes again on a handed-over item */
+#define UNCOUNT_MAX 16  /* tallies to recheck, met within one tick */
 
 /* One answer to a vote. */
 struct vote_answer {
@@ -312,6 +313,8 @@ struct engine {
 	struct store_pos handover_pos; /* where the handover scan goes on */
 	struct vote *votes;
 	int n_votes, cap_votes;
+	struct record *uncount[UNCOUNT_MAX]; /* losers whose tally goes */
+	int n_uncount;
 	uint8_t handover_kind;
 	struct engine_ns_stats ns;
 };

@@ -579,6 +579,28 @@ owns_name(struct store_txn *t, const struct record *rec, uint64_t now)
 	return owns;
 }
 
+/* Two owners met on one name (registrations that raced, or the halves of
+ * a partition): the loser's key keeps a tally until its counter gnode
+ * hears of it.  The gnode's leader tells it, out of the store transaction
+ * (see uncount_flush()). */
+static void
+uncount_later(struct engine *e, const struct record *loser)
+{
+	if (e->n_uncount < UNCOUNT_MAX && gnode_leader(e) &&
+	    (e->uncount[e->n_uncount] = ns_record_copy(loser)) != NULL)
+		e->n_uncount++;
+}
+
+static void
+uncount_flush(struct engine *e, uint64_t now)
+{
+	while (e->n_uncount > 0) {
+		struct record *rec = e->uncount[--e->n_uncount];
+		counter_ask(e, rec, MSG_OP_REMOVE, NULL, now);
+		record_free(rec);
+	}
+}
+
 /* Applies a replicated record (or release) of a name we hold a role for.
  * A release is kept as a tombstone until the name would have expired, so
  * that no older record of its owner (a replay, or a member that missed
@@ -644,6 +666,7 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 	}
 	if (!incoming_wins(stored_at, rec->owner, cur.stored_at, cur.pk)) {
 		rc = put_claim(e, t, rec, stored_at, expires_at, true);
+		uncount_later(e, rec);
 		return rc == ANDNA_EEXIST ? 0 : rc;
 	}
 	/* the incoming owner keeps the name; ours waits at the queue's head */
@@ -651,6 +674,8 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 	rc = record_decode(cur.rec, cur.rec_len, &loser);
 	if (rc == 0)
 		rc = put_claim(e, t, loser, cur.stored_at, cur.expires_at, true);
+	if (loser != NULL)
+		uncount_later(e, loser);
 	record_free(loser);
 	if (rc == 0 || rc == ANDNA_EEXIST)
 		rc = put_record(t, rec, stored_at, expires_at, flags);
@@ -1619,6 +1644,7 @@ ns_tick(struct engine *e, uint64_t now, uint64_t *wake)
 {
 	if (e->io.store == NULL)
 		return;
+	uncount_flush(e, now);
 	if (now >= e->next_renew) {
 		sweep(e, now);
 		ns_vote_sweep(e, now);

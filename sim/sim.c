@@ -2002,6 +2002,21 @@ sim_register(struct sim *s, int i, const char *name,
 }
 
 int
+sim_start_register(struct sim *s, int i, const char *name,
+    const struct record_entry *entries, int n_entries,
+    const struct keypair *owner)
+{
+	uint64_t id;
+
+	if (i < 0 || i >= s->n || s->nodes[i].state != NODE_RUNNING)
+		return ANDNA_EINVAL;
+	int rc = engine_register(s->nodes[i].e, name, entries, n_entries, owner,
+	    s->now, &id);
+	node_rearm(s, &s->nodes[i]);
+	return rc;
+}
+
+int
 sim_release(struct sim *s, int i, const char *name, struct sim_ns_result *out)
 {
 	return one_op(s, i, OP_RELEASE, name, NULL, 0, NULL, out);

@@ -356,6 +356,42 @@ test_new_gnode(void **state)
 	sim_free(s);
 }
 
+/* Two keys register one free name 5 ms apart from two nodes: one owns
+ * it, the other's claim waits in its queue, and the loser's key keeps no
+ * tally anywhere once the hash gnode's majority says it holds no name
+ * (the counter gnode asks it itself). */
+static void
+test_register_race(void **state)
+{
+	struct keypair a, b;
+	uint64_t x = 5;
+	struct record_entry ea = v4(10, 5, 0, 1), eb = v4(10, 5, 0, 2);
+
+	(void)state;
+	struct sim *s = start(60, 60, 8, 19, NULL);
+	test_key(2001, &a);
+	test_key(2002, &b);
+	int na = random_node(s, 60, &x), nb;
+	do
+		nb = random_node(s, 60, &x);
+	while (nb == na);
+	assert_int_equal(sim_start_register(s, na, "race.name", &ea, 1, &a), 0);
+	sim_run_until(s, sim_now(s) + 5);
+	assert_int_equal(sim_start_register(s, nb, "race.name", &eb, 1, &b), 0);
+	/* the registrations, then the counter gnode's own question */
+	sim_run_until(s, sim_now(s) + 20000);
+	int ca = sim_record_copies(s, "race.name", a.pk);
+	int cb = sim_record_copies(s, "race.name", b.pk);
+	assert_true((ca > 0) != (cb > 0));
+	const struct keypair *won = ca > 0 ? &a : &b, *lost = ca > 0 ? &b : &a;
+	assert_true(sim_claim_copies(s, "race.name", lost->pk) > 0);
+	assert_true(sim_tally_copies(s, won->pk) > 0);
+	assert_int_equal(sim_tally_copies(s, lost->pk), 0);
+	keypair_wipe(&a);
+	keypair_wipe(&b);
+	sim_free(s);
+}
+
 /* ---- limits and queues -------------------------------------------------- */
 
 static void
@@ -1260,6 +1296,7 @@ main(void)
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_liar),
 	    cmocka_unit_test(test_split_merge),
+	    cmocka_unit_test(test_register_race),
 	    cmocka_unit_test(test_month),
 	};
 
