@@ -7,7 +7,7 @@
 #include "proto/record.h"
 #include "proto/types.h"
 
-#define MSG_VERSION 2
+#define MSG_VERSION 3
 #define MSG_DGRAM_MAX 1232	  /* largest message sent over UDP */
 #define MSG_STREAM_MAX (4u << 20) /* largest message sent or accepted */
 #define MSG_HOPS_MAX 15		  /* largest hop limit */
@@ -424,8 +424,8 @@ int msg_encode(const struct msg *m, const struct keypair *node_key,
  * their signature (see record_verify()).  Returns 0 (the caller then owns
  * `out` and calls msg_free()) or an error, and `out` is then empty:
  * ANDNA_EDEC_TOO_BIG, _TRUNCATED, _TRAILING, _TOO_DEEP, _TOO_MANY, _TYPE,
- * _VERSION, _UNKNOWN, _VALUE, _SIG, ANDNA_EREC_NAME, ANDNA_EREC_ENTRIES or
- * ANDNA_ENOMEM. */
+ * _VERSION, _UNKNOWN, _VALUE, _SIG, ANDNA_EREC_NAME, ANDNA_EREC_TTL,
+ * ANDNA_EREC_ENTRIES or ANDNA_ENOMEM. */
 int msg_decode(const uint8_t *buf, size_t len, struct msg *out);
 
 /* Writes the wire form of `ep` to `out`.  Returns its length (6 for IPv4,

@@ -136,6 +136,8 @@ make_record(const struct keypair *kp, unsigned n, uint64_t *rng)
 	snprintf(name, sizeof(name), "n%u.example",
 	    (unsigned)(next_rand(rng) % 1000));
 	assert_int_equal(record_new(name, kp->pk, next_rand(rng), &rec), 0);
+	rec->ttl = (uint32_t)(ANDNA_TTL_MIN +
+	    next_rand(rng) % (ANDNA_TTL_MAX - ANDNA_TTL_MIN + 1));
 	for (unsigned i = 0; i < n; i++) {
 		struct record_entry e = {.service = (uint16_t)(i / 16 * 100),
 		    .proto = i % 2 ? RECORD_PROTO_TCP : RECORD_PROTO_UDP,
@@ -967,10 +969,11 @@ r_record(struct raw *r, const char *name, uint32_t n, uint32_t per_svc)
 {
 	static const uint8_t sig[ANDNA_SIG_LEN];
 
-	msgpack_pack_array(&r->pk, 5);
+	msgpack_pack_array(&r->pk, 6);
 	msgpack_pack_str_with_body(&r->pk, name, strlen(name));
 	msgpack_pack_bin_with_body(&r->pk, r->kp->pk, ANDNA_PK_LEN);
 	msgpack_pack_uint8(&r->pk, 1);
+	msgpack_pack_uint8(&r->pk, ANDNA_TTL_DEFAULT);
 	msgpack_pack_array(&r->pk, n);
 	for (uint32_t i = 0; i < n; i++) {
 		msgpack_pack_array(&r->pk, 5);
@@ -1245,32 +1248,32 @@ static const struct hostile hostile[] = {
     {"\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* the same as element 5 of an envelope */
-    {"\x98\x02\x01\x07\x03\xc0\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* array32 of 2^24-1: msgpack-c alone would take 400 MB for it */
-    {"\x98\x02\x01\x07\x03\xc0\xdd\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdd\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* array16 of 767, within the cap but longer than the bytes */
-    {"\x98\x02\x01\x07\x03\xc0\xdc\x02\xff\0\0\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdc\x02\xff\0\0\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
     /* str32 and bin32 of 2^32-1 bytes */
-    {"\x98\x02\x01\x07\x03\xc0\xdb\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdb\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
-    {"\x98\x02\x01\x07\x03\xc0\xc6\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xc6\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
     /* a length field cut short */
-    {"\x98\x02\x01\x07\x03\xc0\xdd\xff", 8, ANDNA_EDEC_TRUNCATED},
+    {"\x98\x03\x01\x07\x03\xc0\xdd\xff", 8, ANDNA_EDEC_TRUNCATED},
     /* maps, ext types and the never-used byte */
-    {"\x98\x02\x01\x07\x03\xc0\xdf\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdf\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc0\x81\xc0\xc0", 9, ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc0\xc7\x01\x05\x00", 10, ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc0\xd4\x05\x00", 9, ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc1\xc0\xc0\xc0", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc0\x81\xc0\xc0", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc0\xc7\x01\x05\x00", 10, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc0\xd4\x05\x00", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc1\xc0\xc0\xc0", 9, ANDNA_EDEC_TYPE},
     /* an array header claiming more elements than bytes are left */
-    {"\x98\x02\x01\x07\x03\xc1", 6, ANDNA_EDEC_TRUNCATED},
+    {"\x98\x03\x01\x07\x03\xc1", 6, ANDNA_EDEC_TRUNCATED},
     /* a float where a hop limit goes */
-    {"\x98\x02\x01\x07\xca\0\0\0\0\xc0\xc0\x90\xc0", 13, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\xca\0\0\0\0\xc0\xc0\x90\xc0", 13, ANDNA_EDEC_TYPE},
     {"", 0, ANDNA_EDEC_TRUNCATED},
 };
 
