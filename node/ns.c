@@ -1247,9 +1247,25 @@ next_seq(struct store_txn *t, const char *name, uint64_t now)
 	return seq;
 }
 
+/* The TTL of our record of `name`, or the default for a name we do not
+ * hold yet: what a register that chose none keeps. */
+static uint32_t
+own_ttl(struct store_txn *t, const char *name)
+{
+	struct store_own o;
+	struct record *old = NULL;
+	uint32_t ttl = ANDNA_TTL_DEFAULT;
+
+	if (store_own_get(t, name, &o) == 0 &&
+	    record_decode(o.rec, o.rec_len, &old) == 0)
+		ttl = old->ttl;
+	record_free(old);
+	return ttl;
+}
+
 int
 engine_register(struct engine *e, const char *name,
-    const struct record_entry *entries, int n_entries,
+    const struct record_entry *entries, int n_entries, uint32_t ttl,
     const struct keypair *owner, uint64_t now, uint64_t *id)
 {
 	char canon[ANDNA_NAME_MAX + 1];
@@ -1262,6 +1278,8 @@ engine_register(struct engine *e, const char *name,
 		return rc;
 	if (n_entries < 1)
 		return ANDNA_EINVAL;
+	if (ttl != 0 && (ttl < ANDNA_TTL_MIN || ttl > ANDNA_TTL_MAX))
+		return ANDNA_EREC_TTL;
 	if (e->hook != HOOK_DONE)
 		return ANDNA_ENOT_HOOKED;
 	struct store_txn *t = txn_begin(e, true);
@@ -1274,6 +1292,8 @@ engine_register(struct engine *e, const char *name,
 		rc = 0;
 	if (rc == 0)
 		rc = record_new(canon, owner->pk, next_seq(t, canon, now), &rec);
+	if (rc == 0)
+		rec->ttl = ttl != 0 ? ttl : own_ttl(t, canon);
 	for (int i = 0; rc == 0 && i < n_entries; i++)
 		rc = record_add_entry(rec, &entries[i]);
 	/* the key stays with the node so it can renew the name by itself */
@@ -1287,7 +1307,8 @@ engine_register(struct engine *e, const char *name,
 }
 
 /* Loads the key that holds `name` and a new record for it with the next
- * sequence number and, unless `release`, the address set it has now. */
+ * sequence number, the TTL it has and, unless `release`, the address set
+ * it has now. */
 static int
 own_record(struct engine *e, const char *name, bool release, uint64_t now,
     struct record **out, struct keypair *kp)
@@ -1304,6 +1325,8 @@ own_record(struct engine *e, const char *name, bool release, uint64_t now,
 		rc = record_decode(o.rec, o.rec_len, &old);
 	if (rc == 0)
 		rc = record_new(name, o.pk, next_seq(t, name, now), out);
+	if (rc == 0)
+		(*out)->ttl = old->ttl;
 	for (int i = 0; rc == 0 && !release && i < old->n_entries; i++)
 		rc = record_add_entry(*out, &old->entries[i]);
 	if (rc == 0)

@@ -21,7 +21,9 @@ txn(struct engine *e, bool write)
 }
 
 /* What we know of a name without asking anyone: 0 and *rec (owned by the
- * caller) with its cache life, ANDNA_ENOTFOUND from a negative cache
+ * caller) with the seconds it may be kept (its owner's TTL for our own
+ * names, else what is left of its cache life, rounded down so that no
+ * copy passed on outlives ours), ANDNA_ENOTFOUND from a negative cache
  * entry, or ANDNA_EBUSY when the network must be asked. */
 static int
 local_answer(struct engine *e, const char *name, uint64_t now,
@@ -38,10 +40,10 @@ local_answer(struct engine *e, const char *name, uint64_t now,
 		return rc;
 	if (store_own_get(t, name, &o) == 0 && !(o.flags & STORE_OWN_QUEUED) &&
 	    record_decode(o.rec, o.rec_len, rec) == 0) {
-		*ttl = e->cfg.cache_cap_s;
+		*ttl = (*rec)->ttl;
 		rc = 0;
 	} else if (store_cache_get(t, name, now, &c) == 0) {
-		*ttl = (uint32_t)((c.expires_at - now + 999) / 1000);
+		*ttl = (uint32_t)((c.expires_at - now) / 1000);
 		rc = c.rec == NULL ? ANDNA_ENOTFOUND :
 		    record_decode(c.rec, c.rec_len, rec);
 	}
@@ -49,7 +51,17 @@ local_answer(struct engine *e, const char *name, uint64_t now,
 	return rc;
 }
 
-/* Caches an answer: the record for at most the cap, or its absence. */
+/* The seconds a copy of `rec` that came with `life` seconds left may be
+ * kept: never beyond its owner's TTL, nor our cap (DESIGN.md section 5). */
+static uint32_t
+cache_life(const struct engine *e, const struct record *rec, uint32_t life)
+{
+	uint32_t keep = life < e->cfg.cache_cap_s ? life : e->cfg.cache_cap_s;
+
+	return rec->ttl < keep ? rec->ttl : keep;
+}
+
+/* Caches an answer: the record for cache_life(), or its absence. */
 static void
 cache_put(struct engine *e, const char *name, const struct record *rec,
     uint32_t life, uint64_t now)
@@ -57,7 +69,7 @@ cache_put(struct engine *e, const char *name, const struct record *rec,
 	uint8_t *blob = NULL;
 	size_t len = 0;
 	uint32_t keep = rec == NULL ? e->cfg.negative_s :
-	    life < e->cfg.cache_cap_s ? life : e->cfg.cache_cap_s;
+	    cache_life(e, rec, life);
 	struct store_txn *t;
 
 	if (keep == 0 || (t = txn(e, true)) == NULL)
@@ -235,10 +247,9 @@ ns_resolve_pending_done(struct engine *e, struct pending *p,
 	int hops = (int)(m->u.resolve_reply.hops < MSG_HOPS_MAX ?
 	    m->u.resolve_reply.hops : MSG_HOPS_MAX) + (p->kind == PK_NEIGHBOUR);
 	if (st == MSG_ST_OK) {
-		uint32_t life = m->u.resolve_reply.life;
+		uint32_t life = cache_life(e, rec, m->u.resolve_reply.life);
 		cache_put(e, p->name, rec, life, now);
-		finish(e, p, 0, rec, life < e->cfg.cache_cap_s ? life :
-		    e->cfg.cache_cap_s, hops, now);
+		finish(e, p, 0, rec, life, hops, now);
 	} else {
 		cache_put(e, p->name, NULL, 0, now);
 		finish(e, p, ANDNA_ENOTFOUND, NULL, e->cfg.negative_s, hops, now);

@@ -284,6 +284,10 @@ void sim_ns_result_fini(struct sim_ns_result *r);
 int sim_register(struct sim *s, int i, const char *name,
     const struct record_entry *entries, int n_entries,
     const struct keypair *owner, struct sim_ns_result *out);
+/* The same with the owner's TTL (engine_register(): 0 for none). */
+int sim_register_ttl(struct sim *s, int i, const char *name,
+    const struct record_entry *entries, int n_entries, uint32_t ttl,
+    const struct keypair *owner, struct sim_ns_result *out);
 int sim_release(
     struct sim *s, int i, const char *name, struct sim_ns_result *out);
 int sim_resolve(
