@@ -164,3 +164,6 @@ tests_test_sim_ttl_SOURCES = tests/test_sim_ttl.c
 tests_test_sim_ttl_CFLAGS = $(TEST_CFLAGS)
 tests_test_sim_ttl_LDADD = $(TEST_LIBS)
 TESTS += tests/test_sim_ttl
+
+TESTS += tests/dns_ttl.sh
+dist_check_SCRIPTS += tests/dns_ttl.sh
