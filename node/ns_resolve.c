@@ -68,8 +68,8 @@ cache_put(struct engine *e, const char *name, const struct record *rec,
 {
 	uint8_t *blob = NULL;
 	size_t len = 0;
-	uint32_t keep = rec == NULL ? e->cfg.negative_s :
-	    cache_life(e, rec, life);
+	uint32_t keep =
+	    rec == NULL ? e->cfg.negative_s : cache_life(e, rec, life);
 	struct store_txn *t;
 
 	if (keep == 0 || (t = txn(e, true)) == NULL)

@@ -230,7 +230,8 @@ updated_ms=$(now_ms)
 cli 1 names
 check "[n['record']['ttl'] for n in d['names']
     if n['record']['name'] == 'fo.ttl'] == [$TTL]"
-log "moved fo.ttl to 10.9.0.2, $((updated_ms - cached_ms)) ms after node $B cached it"
+log "moved fo.ttl to 10.9.0.2," \
+    "$((updated_ms - cached_ms)) ms after node $B cached it"
 
 # node B keeps the old set no longer than the TTL allows: poll it, and
 # check every old answer's TTL ends before the old copy must be gone

@@ -82,7 +82,8 @@ must_register(struct sim *s, int node, const char *name, uint8_t d,
 	struct sim_ns_result r;
 	struct record_entry e = v4(d);
 
-	assert_int_equal(sim_register_ttl(s, node, name, &e, 1, ttl, kp, &r), 0);
+	assert_int_equal(
+	    sim_register_ttl(s, node, name, &e, 1, ttl, kp, &r), 0);
 	if (r.status != 0)
 		fail_msg("registering %s from node %d: %s", name, node,
 		    andna_strerror(r.status));
@@ -297,8 +298,8 @@ test_cap_default_renewal(void **state)
 	assert_true(g.ttl_s > 0 && g.ttl_s <= 30);
 
 	/* out of range: refused at once, the name unchanged */
-	const uint32_t bad[] = {1, ANDNA_TTL_MIN - 1, ANDNA_TTL_MAX + 1,
-	    UINT32_MAX};
+	const uint32_t bad[] = {
+	    1, ANDNA_TTL_MIN - 1, ANDNA_TTL_MAX + 1, UINT32_MAX};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(sim_register_ttl(s, owner, "plain.ttl", &e, 1,
 				     bad[i], &kp, &r),
