@@ -38,13 +38,17 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: andna [--control PATH] [--json] COMMAND [ARGUMENTS]\n\n"
 	    "  keygen [--out FILE]     the node's owner key, or a new key file\n"
-	    "  register NAME [OPTIONS] ADDRESS... [--key FILE]\n"
-	    "  update NAME [OPTIONS] ADDRESS...\n"
+	    "  register NAME [OPTIONS] ADDRESS... [--ttl TTL] [--key FILE]\n"
+	    "  update NAME [OPTIONS] ADDRESS... [--ttl TTL]\n"
 	    "                          set the address set of NAME; OPTIONS set"
 	    " the fields\n"
 	    "                          of the addresses after them:\n"
 	    "                          --service PORT --proto tcp|udp "
 	    "--priority N --weight N\n"
+	    "                          --ttl: how long resolvers may keep it, "
+	    "5s to 1d\n"
+	    "                          (default 60s for a new name; an update"
+	    " keeps it)\n"
 	    "  release NAME            give NAME up\n"
 	    "  resolve NAME            the addresses of NAME\n"
 	    "  reverse ADDRESS[:PORT]  the names of the node at ADDRESS\n"
@@ -266,11 +270,13 @@ cmd_register(const struct cli *c, struct line *l)
 	const char *proto = "none";
 	bool pending = false;
 	int n = 0;
+	uint32_t ttl = 0;
 	char word[CONTROL_WORD_MAX + 1], name[ANDNA_NAME_MAX + 1];
 
 	if (c->argc < 3)
 		return USAGE(c, "usage: andna %s NAME [--service PORT --proto "
-		    "tcp|udp] [--priority N] [--weight N] ADDRESS...", verb);
+		    "tcp|udp] [--priority N] [--weight N] ADDRESS... "
+		    "[--ttl TTL]", verb);
 	int rc = name_canonical(name, c->argv[1]);
 	if (rc != 0)
 		return USAGE(c, "%s: %s", c->argv[1], andna_strerror(rc));
@@ -278,6 +284,21 @@ cmd_register(const struct cli *c, struct line *l)
 	line_add(l, name);
 	for (int i = 2; i < c->argc; i++) {
 		const char *a = c->argv[i];
+		if (strcmp(a, "--ttl") == 0) {
+			if (i + 1 >= c->argc)
+				return USAGE(c, "%s needs a value", a);
+			const char *v = c->argv[++i];
+			rc = control_ttl_parse(v, &ttl);
+			if (rc == ANDNA_EREC_TTL)
+				return USAGE(c, "--ttl is from %ds to 1d (%d "
+				    "to %d seconds), not '%s'", ANDNA_TTL_MIN,
+				    ANDNA_TTL_MIN, ANDNA_TTL_MAX, v);
+			if (rc != 0)
+				return USAGE(c, "--ttl takes a duration in "
+				    "seconds such as 90, 10s, 5m, 1h or 1d, not "
+				    "'%s'", v);
+			continue;
+		}
 		unsigned *num = strcmp(a, "--service") == 0 ? &service :
 		    strcmp(a, "--priority") == 0 ? &priority :
 		    strcmp(a, "--weight") == 0 ? &weight : NULL;
@@ -329,6 +350,10 @@ cmd_register(const struct cli *c, struct line *l)
 	if (pending)
 		return USAGE(c, "--service, --proto, --priority and --weight "
 		    "apply to the addresses after them");
+	if (ttl != 0) {
+		snprintf(word, sizeof(word), "ttl=%u", (unsigned)ttl);
+		line_add(l, word);
+	}
 	if (keyfile != NULL) {
 		struct keypair kp;
 		char hex[4 + 2 * ANDNA_SK_LEN + 1];

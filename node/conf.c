@@ -245,6 +245,18 @@ parse_duration(const char *s, unsigned long long *ms)
 	return -1;
 }
 
+int
+config_parse_seconds(const char *s, uint64_t *secs)
+{
+	unsigned long long ms;
+
+	*secs = 0;
+	if (parse_duration(s, &ms) != 0 || ms % 1000 != 0)
+		return ANDNA_EINVAL;
+	*secs = ms / 1000;
+	return 0;
+}
+
 /* A size in bytes: digits and an optional K, M, G or T (powers of 1024). */
 static int
 parse_size(const char *s, unsigned long long *bytes)

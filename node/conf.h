@@ -185,6 +185,11 @@ void config_format(const struct config_option *o, const struct config *c,
 /* Prints every option with its default and help, for --help. */
 void config_usage(FILE *out);
 
+/* Parses a duration in whole seconds as the file takes one: digits and a
+ * unit (s, m, h or d; none means seconds; ms when it makes whole
+ * seconds).  Returns 0 and *secs, or ANDNA_EINVAL. */
+int config_parse_seconds(const char *s, uint64_t *secs);
+
 /* Parses "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT" (numeric; `port` when
  * none is given).  Returns 0 or ANDNA_EINVAL. */
 int config_parse_endpoint(const char *s, uint16_t port, struct endpoint *out);

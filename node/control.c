@@ -97,6 +97,7 @@ control_exit_for(int err)
 		return CONTROL_EXIT_OVERLAY;
 	case ANDNA_EINVAL:
 	case ANDNA_EREC_NAME:
+	case ANDNA_EREC_TTL:
 	case ANDNA_ENAME_EMPTY:
 	case ANDNA_ENAME_TOO_LONG:
 	case ANDNA_ENAME_LABEL_EMPTY:
@@ -212,6 +213,20 @@ control_entry_parse(const char *word, struct record_entry *e)
 	}
 	e->kind = RECORD_TARGET_NAME;
 	return name_canonical(e->target.name, f[4]);
+}
+
+int
+control_ttl_parse(const char *s, uint32_t *ttl)
+{
+	uint64_t v;
+
+	*ttl = 0;
+	if (config_parse_seconds(s, &v) != 0)
+		return ANDNA_EINVAL;
+	if (v < ANDNA_TTL_MIN || v > ANDNA_TTL_MAX)
+		return ANDNA_EREC_TTL;
+	*ttl = (uint32_t)v;
+	return 0;
 }
 
 void
@@ -388,8 +403,8 @@ record_json(struct evbuffer *b, const struct record *r)
 	sodium_bin2hex(hex, sizeof(hex), r->owner, ANDNA_PK_LEN);
 	evbuffer_add_printf(b, "{\"name\":");
 	j_str(b, r->name);
-	evbuffer_add_printf(b, ",\"owner\":\"%s\",\"seq\":%llu,\"entries\":[",
-	    hex, (unsigned long long)r->seq);
+	evbuffer_add_printf(b, ",\"owner\":\"%s\",\"seq\":%llu,\"ttl\":%u,"
+	    "\"entries\":[", hex, (unsigned long long)r->seq, r->ttl);
 	for (int i = 0; i < r->n_entries; i++) {
 		const struct record_entry *e = &r->entries[i];
 		control_target_format(e, t, sizeof(t));
@@ -794,7 +809,7 @@ signing_key(struct ctl_conn *cc, const char *name, const char *hex,
 	return owner_key(cc, kp, &created);
 }
 
-/* register and update: NAME ENTRY... [key=HEX] */
+/* register and update: NAME ENTRY... [ttl=TTL] [key=HEX] */
 static void
 cmd_register(struct ctl_conn *cc, bool update, char **w, int n)
 {
@@ -803,6 +818,7 @@ cmd_register(struct ctl_conn *cc, bool update, char **w, int n)
 	struct keypair kp;
 	char name[ANDNA_NAME_MAX + 1];
 	int ne = 0, rc;
+	uint32_t ttl = 0; /* none chosen: the default, or the name's own */
 	uint64_t id = 0;
 	struct daemon *d = cc->ctl->d;
 
@@ -823,6 +839,15 @@ cmd_register(struct ctl_conn *cc, bool update, char **w, int n)
 	for (int i = 1; i < n; i++) {
 		if (strncmp(w[i], "key=", 4) == 0 && hex == NULL) {
 			hex = w[i] + 4;
+			continue;
+		}
+		if (strncmp(w[i], "ttl=", 4) == 0 && ttl == 0) {
+			if ((rc = control_ttl_parse(w[i] + 4, &ttl)) != 0) {
+				reply_err(cc, rc, NULL, "bad TTL '%s': the TTL "
+				    "is %d s to 1 day (%d s)", w[i] + 4,
+				    ANDNA_TTL_MIN, ANDNA_TTL_MAX);
+				goto out;
+			}
 			continue;
 		}
 		if ((rc = control_entry_parse(w[i], &entries[ne++])) != 0) {
@@ -855,7 +880,7 @@ cmd_register(struct ctl_conn *cc, bool update, char **w, int n)
 		goto out;
 	}
 	wait_begin(cc, ENGINE_EV_REGISTER_DONE);
-	rc = engine_register(daemon_engine(d), name, entries, ne, &kp,
+	rc = engine_register(daemon_engine(d), name, entries, ne, ttl, &kp,
 	    daemon_now(), &id);
 	keypair_wipe(&kp);
 	if (!wait_started(cc, rc, id))

@@ -14,8 +14,9 @@
  * verbs and their words:
  *
  *	status | names | keygen
- *	register NAME ENTRY... [key=HEX]   (ENTRY as control_entry_parse())
- *	update NAME ENTRY...
+ *	register NAME ENTRY... [ttl=TTL] [key=HEX]
+ *	update NAME ENTRY... [ttl=TTL]
+ *		(ENTRY as control_entry_parse(), TTL as control_ttl_parse())
  *	release NAME
  *	resolve NAME
  *	reverse ADDR[:PORT]
@@ -80,6 +81,12 @@ const char *control_error_id(int err);
  * its canonical form).  Returns 0, ANDNA_EINVAL or an ANDNA_ENAME_* code
  * for a bad target name. */
 int control_entry_parse(const char *word, struct record_entry *e);
+
+/* Parses an owner's TTL as andna(1) takes it: a duration in whole
+ * seconds ("90", "10s", "5m", "1h", "1d").  Returns 0 and *ttl,
+ * ANDNA_EINVAL (no such duration) or ANDNA_EREC_TTL (outside
+ * ANDNA_TTL_MIN..ANDNA_TTL_MAX). */
+int control_ttl_parse(const char *s, uint32_t *ttl);
 
 /* Writes `e` as a request word (at least CONTROL_WORD_MAX bytes).
  * Returns 0 or ANDNA_EINVAL. */

@@ -531,7 +531,10 @@ zone_soa(struct fq *q, struct dns_soa *soa)
 
 /* Ends an overlay answer with no (further) records: NXDOMAIN or NODATA,
  * the zone's SOA in authority so resolvers cache the denial for the SOA
- * minimum (RFC 2308). */
+ * minimum (RFC 2308), or less when the denial comes from a record (an
+ * AAAA of a name with IPv4 only, a service it lacks): the SOA's TTL then
+ * is at most the record's, so the owner's next address set is not
+ * denied for longer than the TTL the owner chose. */
 static void
 fq_negative(struct fq *q, uint16_t rcode)
 {
@@ -540,6 +543,9 @@ fq_negative(struct fq *q, uint16_t rcode)
 	uint32_t ttl = f->cfg.negative_ttl < f->cfg.zone_ttl
 	    ? f->cfg.negative_ttl
 	    : f->cfg.zone_ttl;
+
+	if (q->ttl < ttl)
+		ttl = q->ttl;
 
 	if (rcode == DNS_RCODE_NOERROR && q->b.count[DNS_SEC_ANSWER] == 0)
 		f->st.nodata++;

@@ -16,8 +16,10 @@
  *    works.
  *  - SOA and NS at each suffix apex (stub zone for unbound or dnsmasq);
  *    NXDOMAIN and NODATA with the SOA in authority, negative TTL = SOA
- *    minimum = negative_ttl; positive TTLs from the resolver (remaining
- *    cache life).  AA on everything from the overlay, RA when forwarding.
+ *    minimum = negative_ttl (at most the resolver's TTL when a record
+ *    says no: an AAAA of an IPv4-only name); positive TTLs from the
+ *    resolver (what is left of its cache life, itself within the owner's
+ *    TTL).  AA on everything from the overlay, RA when forwarding.
  *  - FORMERR for malformed queries (no answer at all when not even a
  *    header can be read, or the packet is a response), NOTIMP for opcodes
  *    other than QUERY, BADVERS for EDNS versions above 0, REFUSED for zone

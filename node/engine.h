@@ -54,7 +54,9 @@ enum engine_event_type {
 				  * life_s */
 	ENGINE_EV_RESOLVE_DONE,  /* resolve finished: status (ANDNA_ENOTFOUND
 				  * for no such name, ANDNA_ETIMEOUT when the
-				  * overlay did not answer), rec, ttl_s, hops
+				  * overlay did not answer), rec, ttl_s (what
+				  * is left of the cache life: never beyond
+				  * the record's ttl), hops
 				  * (0 from our own store, 1 for a member's
 				  * cache, plus the routed hops to the node
 				  * that had it), rtt_ms */
@@ -155,14 +157,18 @@ uint64_t engine_probe(struct engine *e, ovl_addr_t target, uint64_t now);
 
 /* Registers `name` (canonical) with the address set `entries` under the
  * key `owner`, or updates it when `owner` holds it already (the sequence
- * number is taken care of here).  The engine keeps the owner key in the
- * store and renews the name by itself at half its life.  Returns 0 and
- * *id (the outcome comes as ENGINE_EV_REGISTER_DONE), or at once
- * ANDNA_ENAME_*, ANDNA_EREC_ENTRIES, ANDNA_ETOO_SOON (an update within
- * min_update_s), ANDNA_ENAME_TAKEN (the node holds the name under another
- * key), ANDNA_ENOT_HOOKED or a store error. */
+ * number is taken care of here).  `ttl` is the owner's TTL, the seconds
+ * any copy of the record may be cached (ANDNA_TTL_MIN..ANDNA_TTL_MAX); 0
+ * chooses none: a new name gets ANDNA_TTL_DEFAULT, an update keeps the
+ * TTL the name has.  The engine keeps the owner key in the store and
+ * renews the name by itself at half its life, with the same TTL.  Returns
+ * 0 and *id (the outcome comes as ENGINE_EV_REGISTER_DONE), or at once
+ * ANDNA_ENAME_*, ANDNA_EREC_ENTRIES, ANDNA_EREC_TTL (a TTL out of range),
+ * ANDNA_ETOO_SOON (an update within min_update_s), ANDNA_ENAME_TAKEN (the
+ * node holds the name under another key), ANDNA_ENOT_HOOKED or a store
+ * error. */
 int engine_register(struct engine *e, const char *name,
-    const struct record_entry *entries, int n_entries,
+    const struct record_entry *entries, int n_entries, uint32_t ttl,
     const struct keypair *owner, uint64_t now, uint64_t *id);
 
 /* Releases a name this node holds.  Returns 0 and *id (outcome as

@@ -308,6 +308,8 @@ struct engine {
 	uint32_t handover_wait; /* until a scan again after one failed */
 	uint64_t next_renew;    /* next look at our names' age */
 	uint64_t hooked_at;     /* when we took our address */
+	uint64_t renew_hooked;  /* hooked_at when our names were last set
+				 * to be renewed from there */
 	uint64_t next_promote;  /* next look for free names with a queue */
 	uint8_t bulk_kind;      /* joining: the kind being pulled, or done */
 	struct store_pos handover_pos; /* where the handover scan goes on */

@@ -1457,9 +1457,25 @@ next_seq(struct store_txn *t, const char *name, uint64_t now)
 	return seq;
 }
 
+/* The TTL of our record of `name`, or the default for a name we do not
+ * hold yet: what a register that chose none keeps. */
+static uint32_t
+own_ttl(struct store_txn *t, const char *name)
+{
+	struct store_own o;
+	struct record *old = NULL;
+	uint32_t ttl = ANDNA_TTL_DEFAULT;
+
+	if (store_own_get(t, name, &o) == 0 &&
+	    record_decode(o.rec, o.rec_len, &old) == 0)
+		ttl = old->ttl;
+	record_free(old);
+	return ttl;
+}
+
 int
 engine_register(struct engine *e, const char *name,
-    const struct record_entry *entries, int n_entries,
+    const struct record_entry *entries, int n_entries, uint32_t ttl,
     const struct keypair *owner, uint64_t now, uint64_t *id)
 {
 	char canon[ANDNA_NAME_MAX + 1];
@@ -1472,6 +1488,8 @@ engine_register(struct engine *e, const char *name,
 		return rc;
 	if (n_entries < 1)
 		return ANDNA_EINVAL;
+	if (ttl != 0 && (ttl < ANDNA_TTL_MIN || ttl > ANDNA_TTL_MAX))
+		return ANDNA_EREC_TTL;
 	if (e->hook != HOOK_DONE)
 		return ANDNA_ENOT_HOOKED;
 	struct store_txn *t = txn_begin(e, true);
@@ -1484,6 +1502,8 @@ engine_register(struct engine *e, const char *name,
 		rc = 0;
 	if (rc == 0)
 		rc = record_new(canon, owner->pk, next_seq(t, canon, now), &rec);
+	if (rc == 0)
+		rec->ttl = ttl != 0 ? ttl : own_ttl(t, canon);
 	for (int i = 0; rc == 0 && i < n_entries; i++)
 		rc = record_add_entry(rec, &entries[i]);
 	/* the key stays with the node so it can renew the name by itself */
@@ -1497,7 +1517,8 @@ engine_register(struct engine *e, const char *name,
 }
 
 /* Loads the key that holds `name` and a new record for it with the next
- * sequence number and, unless `release`, the address set it has now. */
+ * sequence number, the TTL it has and, unless `release`, the address set
+ * it has now. */
 static int
 own_record(struct engine *e, const char *name, bool release, uint64_t now,
     struct record **out, struct keypair *kp)
@@ -1514,6 +1535,8 @@ own_record(struct engine *e, const char *name, bool release, uint64_t now,
 		rc = record_decode(o.rec, o.rec_len, &old);
 	if (rc == 0)
 		rc = record_new(name, o.pk, next_seq(t, name, now), out);
+	if (rc == 0)
+		(*out)->ttl = old->ttl;
 	for (int i = 0; rc == 0 && !release && i < old->n_entries; i++)
 		rc = record_add_entry(*out, &old->entries[i]);
 	if (rc == 0)
@@ -1551,50 +1574,35 @@ struct renew_scan {
 	int n;
 };
 
-/* Whether our name `o` is renewed now: at half its life, and once soon
- * after we took a new address (a mesh restarted whole may have lost the
- * copies of it: handed-over copies are taken only on the word of the
- * gnode that held them). */
-static bool
-renew_now(const struct engine *e, const struct store_own *o, uint64_t now)
-{
-	uint64_t half = (uint64_t)e->cfg.expiry_s * 500;
-
-	return now - o->last_renew >= half || (e->hooked_at != 0 &&
-	    o->last_renew < e->hooked_at &&
-	    now >= e->hooked_at + RENEW_AFTER_HOOK_MS);
-}
-
 static int
 renew_cb(void *arg, const struct store_own *o)
 {
 	struct renew_scan *s = arg;
+	uint64_t half = (uint64_t)s->e->cfg.expiry_s * 500;
 
-	if (renew_now(s->e, o, s->now))
+	/* times are compared by their difference: last_renew may lie
+	 * "before" 0 (see renew_after_hook()) */
+	if (s->now - o->last_renew >= half)
 		memcpy(s->due[s->n++], o->name, sizeof(s->due[0]));
 	return s->n == 16;
 }
 
-/* Renews our names that are due (a few per look). */
+/* Renews our names that are due at half their life (a few per look). */
 static void
 renew_due(struct engine *e, uint64_t now)
 {
 	struct renew_scan s = { .e = e, .now = now };
 	struct store_txn *t = txn_begin(e, true);
-	uint64_t half = (uint64_t)e->cfg.expiry_s * 500;
 
 	if (t == NULL)
 		return;
 	int rc = store_own_each(t, renew_cb, &s);
 	for (int i = 0; rc == 0 && i < s.n; i++) {
-		/* due again in a minute, so an unanswered renewal is tried
-		 * again (but not before our address's turn) */
+		/* pushed on a minute, so an unanswered renewal is tried again */
 		struct store_own o;
 		if (store_own_get(t, s.due[i], &o) != 0)
 			continue;
-		uint64_t again = now + RENEW_RETRY_MS > half ?
-		    now + RENEW_RETRY_MS - half : 0;
-		o.last_renew = again > e->hooked_at ? again : e->hooked_at;
+		o.last_renew = now - (uint64_t)e->cfg.expiry_s * 500 + RENEW_RETRY_MS;
 		uint8_t *blob = malloc(o.rec_len);
 		if (blob == NULL)
 			break;
@@ -1612,6 +1620,65 @@ renew_due(struct engine *e, uint64_t now)
 			send_register(e, rec, &kp, 0, now, NULL);
 		keypair_wipe(&kp);
 	}
+}
+
+/* Our names, copied out of the store. */
+struct own_names {
+	int n, cap;
+	char (*name)[ANDNA_NAME_MAX + 1];
+};
+
+static int
+own_names_cb(void *arg, const struct store_own *o)
+{
+	struct own_names *l = arg;
+
+	if (l->n == l->cap) {
+		int cap = l->cap > 0 ? 2 * l->cap : 16;
+		void *v = realloc(l->name, (size_t)cap * sizeof(l->name[0]));
+		if (v == NULL)
+			return ANDNA_ENOMEM;
+		l->name = v;
+		l->cap = cap;
+	}
+	memcpy(l->name[l->n++], o->name, sizeof(l->name[0]));
+	return 0;
+}
+
+/* We took a new address: our names are renewed soon from there, and then
+ * as renewals are (again each minute until one is answered).  A mesh
+ * restarted whole may have lost their copies: a handed-over copy is kept
+ * only on the word of the gnode that held it, and its members are
+ * scattered now. */
+static void
+renew_after_hook(struct engine *e, uint64_t now)
+{
+	struct own_names l = { 0 };
+	struct store_txn *t = txn_begin(e, true);
+	int rc = t == NULL ? ANDNA_ESTORE_TXN : store_own_each(t, own_names_cb, &l);
+
+	for (int i = 0; rc == 0 && i < l.n; i++) {
+		struct store_own o;
+		if (store_own_get(t, l.name[i], &o) != 0)
+			continue;
+		/* due at half its life RENEW_AFTER_HOOK_MS from now (times
+		 * are compared by their difference, so this may lie "before"
+		 * 0) */
+		o.last_renew = now + RENEW_AFTER_HOOK_MS -
+		    (uint64_t)e->cfg.expiry_s * 500;
+		uint8_t *blob = malloc(o.rec_len);
+		if (blob == NULL) {
+			rc = ANDNA_ENOMEM;
+			break;
+		}
+		memcpy(blob, o.rec, o.rec_len);
+		o.rec = blob;
+		rc = store_own_put(t, &o);
+		free(blob);
+	}
+	free(l.name);
+	if (t != NULL)
+		txn_end(e, t, rc);
 }
 
 /* ---- expiry ------------------------------------------------------------- */
@@ -1645,6 +1712,10 @@ ns_tick(struct engine *e, uint64_t now, uint64_t *wake)
 	if (e->io.store == NULL)
 		return;
 	uncount_flush(e, now);
+	if (e->hooked_at != e->renew_hooked) {
+		e->renew_hooked = e->hooked_at;
+		renew_after_hook(e, now);
+	}
 	if (now >= e->next_renew) {
 		sweep(e, now);
 		ns_vote_sweep(e, now);

@@ -25,10 +25,12 @@ txn(struct engine *e, bool write)
 }
 
 /* What we know of a name without asking anyone: 0 and *rec (owned by the
- * caller) with the seconds it may still be served, ANDNA_ENOTFOUND from a
- * negative cache entry, or ANDNA_EBUSY when the network must be asked;
- * then *known is the record we last established for the name, if any
- * (the caller frees it), whose owner a member's cache may vouch for. */
+ * caller) with the seconds it may still be served (its owner's TTL for
+ * our own names, else what is left of its cache life, rounded down so
+ * that no copy passed on outlives ours), ANDNA_ENOTFOUND from a negative
+ * cache entry, or ANDNA_EBUSY when the network must be asked; then *known
+ * is the record we last established for the name, if any (the caller
+ * frees it), whose owner a member's cache may vouch for. */
 static int
 local_answer(struct engine *e, const char *name, uint64_t now,
     struct record **rec, uint32_t *ttl, struct record **known)
@@ -45,14 +47,14 @@ local_answer(struct engine *e, const char *name, uint64_t now,
 		return rc;
 	if (store_own_get(t, name, &o) == 0 && !(o.flags & STORE_OWN_QUEUED) &&
 	    record_decode(o.rec, o.rec_len, rec) == 0) {
-		*ttl = e->cfg.cache_cap_s;
+		*ttl = (*rec)->ttl;
 		rc = 0;
 	} else if (store_cache_get(t, name, now, &c) == 0) {
 		if (c.rec == NULL) {
-			*ttl = (uint32_t)((c.expires_at - now + 999) / 1000);
+			*ttl = (uint32_t)((c.expires_at - now) / 1000);
 			rc = ANDNA_ENOTFOUND;
 		} else if (c.fresh_until > now) {
-			*ttl = (uint32_t)((c.fresh_until - now + 999) / 1000);
+			*ttl = (uint32_t)((c.fresh_until - now) / 1000);
 			rc = record_decode(c.rec, c.rec_len, rec) == 0 ? 0 :
 			    ANDNA_EBUSY;
 		} else if (record_decode(c.rec, c.rec_len, known) != 0) {
@@ -81,8 +83,18 @@ cached_record(struct engine *e, const char *name, uint64_t now)
 	return rec;
 }
 
-/* Caches an answer: the record, served for at most the cap and kept as
- * what we know of its owner for its remaining `life`; or its absence. */
+/* The seconds a copy of `rec` that came with `life` seconds left may be
+ * kept: never beyond its owner's TTL, nor our cap (DESIGN.md section 5). */
+static uint32_t
+cache_life(const struct engine *e, const struct record *rec, uint32_t life)
+{
+	uint32_t keep = life < e->cfg.cache_cap_s ? life : e->cfg.cache_cap_s;
+
+	return rec->ttl < keep ? rec->ttl : keep;
+}
+
+/* Caches an answer: the record, served for cache_life() and kept as what
+ * we know of its owner for its remaining `life`; or its absence. */
 static void
 cache_put(struct engine *e, const char *name, const struct record *rec,
     uint32_t life, uint64_t now)
@@ -90,7 +102,7 @@ cache_put(struct engine *e, const char *name, const struct record *rec,
 	uint8_t *blob = NULL;
 	size_t len = 0;
 	uint32_t fresh = rec == NULL ? e->cfg.negative_s :
-	    life < e->cfg.cache_cap_s ? life : e->cfg.cache_cap_s;
+	    cache_life(e, rec, life);
 	uint32_t keep = rec == NULL ? fresh : life;
 	struct store_txn *t;
 
@@ -382,8 +394,7 @@ vote_resolved(struct engine *e, const struct vote *v,
 	    mine->seq > rec->seq)
 		rec = mine; /* never back to an older record */
 	cache_put(e, v->name, rec, w->life, now);
-	finish(e, &a, 0, rec, w->life < e->cfg.cache_cap_s ? w->life :
-	    e->cfg.cache_cap_s, w->hops, now);
+	finish(e, &a, 0, rec, cache_life(e, rec, w->life), w->hops, now);
 	record_free(mine);
 }
 
@@ -573,8 +584,7 @@ neighbour_done(struct engine *e, struct pending *p, const struct msg *m,
 		int hops = 1 + (int)(m->u.resolve_reply.hops < MSG_HOPS_MAX ?
 		    m->u.resolve_reply.hops : MSG_HOPS_MAX);
 		cache_put(e, name, rec, life, now);
-		finish(e, &a, 0, rec, life < e->cfg.cache_cap_s ? life :
-		    e->cfg.cache_cap_s, hops, now);
+		finish(e, &a, 0, rec, cache_life(e, rec, life), hops, now);
 		pending_remove(e, p);
 		return;
 	}

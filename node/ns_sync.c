@@ -692,15 +692,20 @@ held_as_is(struct engine *e, uint8_t kind, const struct record *rec,
 	return held;
 }
 
-/* Whether a vote on a handed-over item of `kind` for `name` runs. */
+/* Whether a vote runs on a handed-over item of `kind` for `name` from
+ * the gnode of `from` (a record) or from anywhere (a tally): a gnode
+ * that cannot vouch for it does not keep another from doing so. */
 static bool
-vouching(const struct engine *e, uint8_t kind, const char *name)
+vouching(const struct engine *e, uint8_t kind, const char *name,
+    ovl_addr_t from)
 {
-	for (int i = 0; i < e->n_votes; i++)
-		if (e->votes[i].purpose == VOTE_VOUCH &&
-		    e->votes[i].item.kind == kind &&
-		    strcmp(e->votes[i].name, name) == 0)
+	for (int i = 0; i < e->n_votes; i++) {
+		const struct vote *v = &e->votes[i];
+		if (v->purpose == VOTE_VOUCH && v->item.kind == kind &&
+		    strcmp(v->name, name) == 0 && (!v->at_gnode ||
+		    ovl_prefix(v->gnode, 1) == ovl_prefix(from, 1)))
 			return true;
+	}
 	return false;
 }
 
@@ -752,7 +757,7 @@ vouch_start(struct engine *e, const struct msg_item *it, ovl_addr_t from,
 {
 	struct vote *v;
 
-	if (vouching(e, it->kind, it->rec->name) ||
+	if (vouching(e, it->kind, it->rec->name, from) ||
 	    (v = ns_vote_new(e, it->rec->name, VOTE_VOUCH, now)) == NULL)
 		return;
 	v->item = *it;
@@ -913,7 +918,8 @@ handover_done(struct engine *e, struct pending *p, const struct msg *m,
 
 /* Looks at a batch of our items after the maps changed: what belongs to
  * another gnode now is handed over; the gnode's leader refreshes the
- * backup copies of what we are primary for, claims included. */
+ * backup copies of what we are primary for, claims included, and offers
+ * the hash gnode what we hold as its backup. */
 struct scan {
 	struct engine *e;
 	uint64_t now;
@@ -951,7 +957,12 @@ handover_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
 	ovl_addr_t target = kind == MSG_KIND_TALLIES ? key_hash(it.rec->owner) :
 	    name_hash(it.rec->name);
 	enum ns_role role = ns_role(e, target);
-	if (role == NS_NONE) {
+	/* what is no longer ours goes to the gnode it rounds to now; the
+	 * backup's leader offers its copies to the hash gnode too, which may
+	 * be new and hold nothing (its old hash gnode vanished whole, or its
+	 * members scattered) */
+	if (role == NS_NONE || (role == NS_BACKUP && s->leader &&
+	    kind != MSG_KIND_CLAIMS)) {
 		struct pending *p = pending_add(e, PK_HANDOVER, MSG_HANDOVER, s->now);
 		if (p != NULL) {
 			p->op = kind;

@@ -43,6 +43,7 @@
 	X(EREC_SIG, "record signature does not verify")                        \
 	X(EREC_NAME, "record name is not a valid name")                        \
 	X(EREC_ENTRIES, "record has too many entries (16 per service, 256 in all)") \
+	X(EREC_TTL, "record TTL is outside 5 s .. 1 day (86400 s)")           \
 	X(EENC_TOO_BIG, "encoded message would be larger than allowed")        \
 	/* proto: DNS wire format */                                           \
 	X(EDNS_SHORT, "DNS packet is truncated")                               \

@@ -426,8 +426,8 @@ int msg_encode(const struct msg *m, const struct keypair *node_key,
  * their signature (see record_verify()).  Returns 0 (the caller then owns
  * `out` and calls msg_free()) or an error, and `out` is then empty:
  * ANDNA_EDEC_TOO_BIG, _TRUNCATED, _TRAILING, _TOO_DEEP, _TOO_MANY, _TYPE,
- * _VERSION, _UNKNOWN, _VALUE, _SIG, ANDNA_EREC_NAME, ANDNA_EREC_ENTRIES or
- * ANDNA_ENOMEM. */
+ * _VERSION, _UNKNOWN, _VALUE, _SIG, ANDNA_EREC_NAME, ANDNA_EREC_TTL,
+ * ANDNA_EREC_ENTRIES or ANDNA_ENOMEM. */
 int msg_decode(const uint8_t *buf, size_t len, struct msg *out);
 
 /* Writes the wire form of `ep` to `out`.  Returns its length (6 for IPv4,

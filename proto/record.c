@@ -7,7 +7,7 @@
 #include "proto/wire.h"
 
 /* The domain tag that starts the signed bytes of every record. */
-#define RECORD_TAG "andna-record-1"
+#define RECORD_TAG "andna-record-2"
 
 /* Returns true for a NUL-terminated canonical name in a name buffer. */
 static bool
@@ -15,6 +15,13 @@ record_name_ok(const char name[ANDNA_NAME_MAX + 1])
 {
 	return memchr(name, '\0', ANDNA_NAME_MAX + 1) != NULL &&
 	    name_is_canonical(name);
+}
+
+/* Returns true for a TTL an owner may choose. */
+static bool
+record_ttl_ok(uint64_t ttl)
+{
+	return ttl >= ANDNA_TTL_MIN && ttl <= ANDNA_TTL_MAX;
 }
 
 /* Returns true for the transport protocols an entry may name. */
@@ -53,6 +60,8 @@ record_check(const struct record *rec)
 {
 	if (!record_name_ok(rec->name))
 		return ANDNA_EREC_NAME;
+	if (!record_ttl_ok(rec->ttl))
+		return ANDNA_EREC_TTL;
 	for (size_t i = 0; i < rec->n_entries; i++) {
 		int r = record_entry_check(rec, i, &rec->entries[i]);
 		if (r != 0)
@@ -75,6 +84,7 @@ record_new(const char *name, const uint8_t owner[ANDNA_PK_LEN], uint64_t seq,
 	strcpy(rec->name, name);
 	memcpy(rec->owner, owner, ANDNA_PK_LEN);
 	rec->seq = seq;
+	rec->ttl = ANDNA_TTL_DEFAULT;
 	*out = rec;
 	return 0;
 }
@@ -106,13 +116,15 @@ record_add_entry(struct record *rec, const struct record_entry *e)
 	return 0;
 }
 
-/* Writes name, owner, seq and entries, the fields both forms share. */
+/* Writes name, owner, seq, ttl and entries, the fields both forms
+ * share. */
 static void
 record_pack_fields(struct wire_enc *e, const struct record *rec)
 {
 	wire_put_name(e, rec->name);
 	wire_put_bin(e, rec->owner, ANDNA_PK_LEN);
 	wire_put_uint(e, rec->seq, UINT64_MAX);
+	wire_put_uint(e, rec->ttl, ANDNA_TTL_MAX);
 	wire_put_array(e, rec->n_entries, 0, ANDNA_ENTRIES_MAX);
 	for (size_t i = 0; i < rec->n_entries; i++) {
 		const struct record_entry *en = &rec->entries[i];
@@ -140,7 +152,7 @@ record_signing_bytes(
 
 	*len = 0;
 	wire_buf_init(&b, &pk, buf, cap);
-	wire_put_array(&e, 5, 5, 5);
+	wire_put_array(&e, 6, 6, 6);
 	wire_put_str(&e, RECORD_TAG, strlen(RECORD_TAG));
 	record_pack_fields(&e, rec);
 	if (e.err == 0)
@@ -234,7 +246,7 @@ record_equal(const struct record *a, const struct record *b)
 {
 	if (strcmp(a->name, b->name) != 0 ||
 	    memcmp(a->owner, b->owner, ANDNA_PK_LEN) != 0 || a->seq != b->seq ||
-	    memcmp(a->sig, b->sig, ANDNA_SIG_LEN) != 0 ||
+	    a->ttl != b->ttl || memcmp(a->sig, b->sig, ANDNA_SIG_LEN) != 0 ||
 	    a->n_entries != b->n_entries)
 		return false;
 	for (size_t i = 0; i < a->n_entries; i++)
@@ -256,7 +268,7 @@ record_pack(msgpack_packer *pk, const struct record *rec)
 {
 	struct wire_enc e = {.pk = pk, .err = record_check(rec)};
 
-	wire_put_array(&e, 5, 5, 5);
+	wire_put_array(&e, 6, 6, 6);
 	record_pack_fields(&e, rec);
 	wire_put_bin(&e, rec->sig, ANDNA_SIG_LEN);
 	return e.err;
@@ -312,7 +324,7 @@ int
 record_unpack(const msgpack_object *o, struct record **out)
 {
 	struct wire_dec d = {0};
-	const msgpack_object *f = wire_tuple(&d, o, 5), *ents;
+	const msgpack_object *f = wire_tuple(&d, o, 6), *ents;
 
 	*out = NULL;
 	struct record *rec = calloc(1, sizeof(*rec));
@@ -321,8 +333,12 @@ record_unpack(const msgpack_object *o, struct record **out)
 	wire_name(&d, &f[0], rec->name, ANDNA_EREC_NAME);
 	wire_bin(&d, &f[1], rec->owner, ANDNA_PK_LEN);
 	rec->seq = wire_uint(&d, &f[2], 0, UINT64_MAX);
-	uint32_t n = wire_list(&d, &f[3], 0, ANDNA_ENTRIES_MAX, &ents);
-	wire_bin(&d, &f[4], rec->sig, ANDNA_SIG_LEN);
+	uint64_t ttl = wire_uint(&d, &f[3], 0, UINT64_MAX);
+	if (d.err == 0 && !record_ttl_ok(ttl))
+		wire_dec_fail(&d, ANDNA_EREC_TTL);
+	rec->ttl = (uint32_t)ttl;
+	uint32_t n = wire_list(&d, &f[4], 0, ANDNA_ENTRIES_MAX, &ents);
+	wire_bin(&d, &f[5], rec->sig, ANDNA_SIG_LEN);
 	if (d.err == 0 && n > 0 &&
 	    (rec->entries = calloc(n, sizeof(*rec->entries))) == NULL)
 		wire_dec_fail(&d, ANDNA_ENOMEM);

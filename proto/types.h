@@ -19,6 +19,12 @@
 #define ANDNA_ENTRIES_MAX 256      /* SNSD entries per record */
 #define ANDNA_ENTRIES_PER_SVC 16   /* SNSD entries per service */
 
+/* The owner's TTL of a record, in seconds: how long any copy of it may be
+ * cached (DESIGN.md sections 3 and 5). */
+#define ANDNA_TTL_MIN 5
+#define ANDNA_TTL_MAX 86400 /* a day */
+#define ANDNA_TTL_DEFAULT 60
+
 /* An overlay address a.b.c.d: a is the top byte (level 3 gnode id), d the
  * node inside its level-1 gnode a.b.c. */
 typedef uint32_t ovl_addr_t;

@@ -104,6 +104,7 @@ struct one_req {
 	const char *name;
 	const struct record_entry *entries;
 	int n_entries;
+	uint32_t ttl; /* register: the owner's TTL, 0 for none */
 	const struct keypair *owner;
 };
 
@@ -1836,11 +1837,12 @@ op_start(struct sim *s, uint32_t k)
 	case OP_REGISTER:
 		if (op->name >= 0) {
 			sim_name_owner(s, op->name, &kp);
-			rc = engine_register(nd->e, nm, e, n, &kp, s->now, &id);
+			rc = engine_register(
+			    nd->e, nm, e, n, 0, &kp, s->now, &id);
 			keypair_wipe(&kp);
 		} else
-			rc = engine_register(
-			    nd->e, nm, e, n, s->one.owner, s->now, &id);
+			rc = engine_register(nd->e, nm, e, n, s->one.ttl,
+			    s->one.owner, s->now, &id);
 		break;
 	case OP_RELEASE:
 		rc = engine_release(nd->e, nm, s->now, &id);
@@ -1953,7 +1955,7 @@ sim_ns_result_fini(struct sim_ns_result *r)
 
 static int
 one_op(struct sim *s, int i, uint8_t kind, const char *name,
-    const struct record_entry *entries, int n_entries,
+    const struct record_entry *entries, int n_entries, uint32_t ttl,
     const struct keypair *owner, struct sim_ns_result *out)
 {
 	int err;
@@ -1967,7 +1969,7 @@ one_op(struct sim *s, int i, uint8_t kind, const char *name,
 		batch_free(s);
 		return err;
 	}
-	s->one = (struct one_req){name, entries, n_entries, owner};
+	s->one = (struct one_req){name, entries, n_entries, ttl, owner};
 	struct ns_op *op = &s->ops[0];
 	op->node = (uint32_t)i;
 	op->name = -1;
@@ -1998,7 +2000,16 @@ sim_register(struct sim *s, int i, const char *name,
     const struct record_entry *entries, int n_entries,
     const struct keypair *owner, struct sim_ns_result *out)
 {
-	return one_op(s, i, OP_REGISTER, name, entries, n_entries, owner, out);
+	return sim_register_ttl(s, i, name, entries, n_entries, 0, owner, out);
+}
+
+int
+sim_register_ttl(struct sim *s, int i, const char *name,
+    const struct record_entry *entries, int n_entries, uint32_t ttl,
+    const struct keypair *owner, struct sim_ns_result *out)
+{
+	return one_op(
+	    s, i, OP_REGISTER, name, entries, n_entries, ttl, owner, out);
 }
 
 int
@@ -2010,7 +2021,7 @@ sim_start_register(struct sim *s, int i, const char *name,
 
 	if (i < 0 || i >= s->n || s->nodes[i].state != NODE_RUNNING)
 		return ANDNA_EINVAL;
-	int rc = engine_register(s->nodes[i].e, name, entries, n_entries, owner,
+	int rc = engine_register(s->nodes[i].e, name, entries, n_entries, 0, owner,
 	    s->now, &id);
 	node_rearm(s, &s->nodes[i]);
 	return rc;
@@ -2019,13 +2030,13 @@ sim_start_register(struct sim *s, int i, const char *name,
 int
 sim_release(struct sim *s, int i, const char *name, struct sim_ns_result *out)
 {
-	return one_op(s, i, OP_RELEASE, name, NULL, 0, NULL, out);
+	return one_op(s, i, OP_RELEASE, name, NULL, 0, 0, NULL, out);
 }
 
 int
 sim_resolve(struct sim *s, int i, const char *name, struct sim_ns_result *out)
 {
-	return one_op(s, i, OP_RESOLVE, name, NULL, 0, NULL, out);
+	return one_op(s, i, OP_RESOLVE, name, NULL, 0, 0, NULL, out);
 }
 
 /* ---- copies in the stores ---- */

@@ -284,6 +284,10 @@ void sim_ns_result_fini(struct sim_ns_result *r);
 int sim_register(struct sim *s, int i, const char *name,
     const struct record_entry *entries, int n_entries,
     const struct keypair *owner, struct sim_ns_result *out);
+/* The same with the owner's TTL (engine_register(): 0 for none). */
+int sim_register_ttl(struct sim *s, int i, const char *name,
+    const struct record_entry *entries, int n_entries, uint32_t ttl,
+    const struct keypair *owner, struct sim_ns_result *out);
 /* Starts a registration on node i whose outcome nobody waits for (one of
  * several racing for a name); returns engine_register()'s code. */
 int sim_start_register(struct sim *s, int i, const char *name,

@@ -158,3 +158,12 @@ tests_hostile_node_LDADD = $(TEST_LIBS)
 
 TESTS += tests/hostile.sh
 dist_check_SCRIPTS += tests/hostile.sh
+
+check_PROGRAMS += tests/test_sim_ttl
+tests_test_sim_ttl_SOURCES = tests/test_sim_ttl.c
+tests_test_sim_ttl_CFLAGS = $(TEST_CFLAGS)
+tests_test_sim_ttl_LDADD = $(TEST_LIBS)
+TESTS += tests/test_sim_ttl
+
+TESTS += tests/dns_ttl.sh
+dist_check_SCRIPTS += tests/dns_ttl.sh

@@ -56,6 +56,41 @@ test_entry_parse(void **state)
 			fail_msg("'%s' parsed", bad[i]);
 }
 
+/* An owner's TTL: whole seconds with an optional unit, 5 s to a day. */
+static void
+test_ttl_parse(void **state)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		uint32_t ttl;
+	} cases[] = {
+		{"5", 0, 5}, {"10s", 0, 10}, {"90", 0, 90}, {"5m", 0, 300},
+		{"2h", 0, 7200}, {"1d", 0, 86400}, {"86400", 0, 86400},
+		{"10000ms", 0, 10},
+		{"4", ANDNA_EREC_TTL, 0}, {"0", ANDNA_EREC_TTL, 0},
+		{"86401", ANDNA_EREC_TTL, 0}, {"2d", ANDNA_EREC_TTL, 0},
+		{"25h", ANDNA_EREC_TTL, 0},
+		{"99999999999999999999", ANDNA_EINVAL, 0},
+		{"", ANDNA_EINVAL, 0}, {"s", ANDNA_EINVAL, 0},
+		{"10x", ANDNA_EINVAL, 0}, {"-10", ANDNA_EINVAL, 0},
+		{"1.5m", ANDNA_EINVAL, 0}, {"10 s", ANDNA_EINVAL, 0},
+		{"5500ms", ANDNA_EINVAL, 0}, {"10S", ANDNA_EINVAL, 0},
+	};
+	uint32_t ttl;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ttl = 12345;
+		int rc = control_ttl_parse(cases[i].s, &ttl);
+		if (rc != cases[i].rc || ttl != cases[i].ttl)
+			fail_msg("'%s': %d and %u, not %d and %u", cases[i].s,
+			    rc, ttl, cases[i].rc, cases[i].ttl);
+	}
+	assert_int_equal(control_exit_for(ANDNA_EREC_TTL), CONTROL_EXIT_USAGE);
+	assert_string_equal(control_error_id(ANDNA_EREC_TTL), "invalid");
+}
+
 static void
 test_entry_roundtrip(void **state)
 {
@@ -171,6 +206,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_entry_parse),
+		cmocka_unit_test(test_ttl_parse),
 		cmocka_unit_test(test_entry_roundtrip),
 		cmocka_unit_test(test_entry_mutations),
 		cmocka_unit_test(test_json_string),

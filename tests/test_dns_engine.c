@@ -190,7 +190,7 @@ reg(struct fixture *t, const char *name, const struct record_entry *e, int n)
 
 	t->last_id = 0;
 	assert_int_equal(
-	    engine_register(t->e, name, e, n, &t->owner, t->now, &id), 0);
+	    engine_register(t->e, name, e, n, 0, &t->owner, t->now, &id), 0);
 	pump(t);
 	for (int i = 0; i < 20 && t->last_id != id; i++) {
 		t->now += 500;

@@ -34,6 +34,7 @@ enum fake_mode { FAKE_FOUND, FAKE_SILENT, FAKE_SLOW };
 struct fake_name {
 	struct record *rec;
 	enum fake_mode mode;
+	uint32_t ttl; /* what the resolver says the answer may be kept; 0: TTL */
 };
 
 struct fake_rev {
@@ -85,7 +86,7 @@ fake_answer(struct fake *fk, const char *name, dns_resolve_cb cb, void *arg)
 	if (n == NULL) /* cacheable for the negative TTL, as the engine's */
 		cb(arg, ANDNA_ENOTFOUND, NULL, NEG_TTL);
 	else
-		cb(arg, 0, n->rec, TTL);
+		cb(arg, 0, n->rec, n->ttl != 0 ? n->ttl : TTL);
 }
 
 /* Delivers the outcome of a reverse lookup. */
@@ -303,6 +304,7 @@ fake_load(struct fake *fk)
 	fake_add(fk, "www.foo", www, 1);
 	fake_add(fk, "slow", v4only, 1)->mode = FAKE_SILENT;
 	fake_add(fk, "slowish", v4only, 1)->mode = FAKE_SLOW;
+	fake_add(fk, "brief", v4only, 1)->ttl = 2; /* an owner's short TTL */
 	/* 40 host addresses: more than record_add_entry() takes for one
 	 * service (16), so built by hand, as a front must cope with any
 	 * record the overlay hands it */
@@ -1154,6 +1156,51 @@ test_kept_outcomes(void **state)
 	assert_int_equal(t->fk.resolves, n + 3);
 }
 
+/* A short TTL from the resolver (an owner who chose 2 s) is what clients
+ * get: in answers, in a NODATA's SOA (below the negative TTL), and the
+ * front keeps the outcome no longer than that, though hot_ms is longer. */
+static void
+test_short_ttl(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct timespec pause = {2, 200 * 1000000};
+	struct got *g;
+	int n;
+
+	front_cfg(&cfg);
+	cfg.hot_ms = 4000;
+	front_start(t, &cfg);
+	n = t->fk.resolves;
+	g = ask(t, "brief.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+	assert_int_equal(g->rr[0].ttl, 2);
+	free(g);
+	assert_int_equal(t->fk.resolves, n + 1);
+	/* the name has no IPv6 address: NODATA, denied for 2 s, not 17 */
+	g = ask(t, "brief.ntk", DNS_TYPE_AAAA, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 0);
+	assert_int_equal(g->count[DNS_SEC_AUTHORITY], 1);
+	assert_int_equal(g->rr[0].type, DNS_TYPE_SOA);
+	assert_int_equal(g->rr[0].ttl, 2);
+	assert_int_equal(g->rr[0].rd.u.soa.minimum, NEG_TTL);
+	free(g);
+	assert_int_equal(t->fk.resolves, n + 1); /* kept meanwhile */
+	/* other names keep the zone's negative TTL */
+	g = ask(t, "v4only.ntk", DNS_TYPE_AAAA, 0);
+	assert_negative(g, DNS_RCODE_NOERROR, "ntk");
+	free(g);
+	/* 2.2 s later the kept outcome is gone: the resolver is asked */
+	nanosleep(&pause, NULL);
+	n = t->fk.resolves;
+	g = ask(t, "brief.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(t->fk.resolves, n + 1);
+	assert_int_equal(g->rr[0].ttl, 2);
+	free(g);
+}
+
 static void
 test_notimp_badvers(void **state)
 {
@@ -1862,6 +1909,7 @@ main(void)
 	    T(test_soa_ns),
 	    T(test_ns_name_configured),
 	    T(test_nxdomain_nodata),
+	    T(test_short_ttl),
 	    T(test_cname),
 	    T(test_forty_addresses),
 	    T(test_case_kept),

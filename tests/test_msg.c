@@ -136,6 +136,8 @@ make_record(const struct keypair *kp, unsigned n, uint64_t *rng)
 	snprintf(name, sizeof(name), "n%u.example",
 	    (unsigned)(next_rand(rng) % 1000));
 	assert_int_equal(record_new(name, kp->pk, next_rand(rng), &rec), 0);
+	rec->ttl = (uint32_t)(ANDNA_TTL_MIN +
+	    next_rand(rng) % (ANDNA_TTL_MAX - ANDNA_TTL_MIN + 1));
 	for (unsigned i = 0; i < n; i++) {
 		struct record_entry e = {.service = (uint16_t)(i / 16 * 100),
 		    .proto = i % 2 ? RECORD_PROTO_TCP : RECORD_PROTO_UDP,
@@ -967,10 +969,11 @@ r_record(struct raw *r, const char *name, uint32_t n, uint32_t per_svc)
 {
 	static const uint8_t sig[ANDNA_SIG_LEN];
 
-	msgpack_pack_array(&r->pk, 5);
+	msgpack_pack_array(&r->pk, 6);
 	msgpack_pack_str_with_body(&r->pk, name, strlen(name));
 	msgpack_pack_bin_with_body(&r->pk, r->kp->pk, ANDNA_PK_LEN);
 	msgpack_pack_uint8(&r->pk, 1);
+	msgpack_pack_uint8(&r->pk, ANDNA_TTL_DEFAULT);
 	msgpack_pack_array(&r->pk, n);
 	for (uint32_t i = 0; i < n; i++) {
 		msgpack_pack_array(&r->pk, 5);

@@ -23,20 +23,21 @@ static const uint8_t rfc_seed[32] = {0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a,
     0x60};
 
 /* The signed bytes of the known-answer record, written out by hand from
- * the msgpack spec: ["andna-record-1", "habr.ru", pk, 2^32,
+ * the msgpack spec: ["andna-record-2", "habr.ru", pk, 2^32, ttl 300,
  * [[0, 0, 10, 5, 10.0.0.1], [80, 6, 200, 1, 2001:db8::1],
  *  [443, 6, 20, 0, "web.habr.ru"]]] */
 /* clang-format off */
 static const uint8_t kat_signing[] = {
-    0x95,                                           /* fixarray 5 */
+    0x96,                                           /* fixarray 6 */
     0xae, 'a', 'n', 'd', 'n', 'a', '-', 'r', 'e', 'c', 'o', 'r', 'd', '-',
-    '1',                                            /* fixstr 14 */
+    '2',                                            /* fixstr 14 */
     0xa7, 'h', 'a', 'b', 'r', '.', 'r', 'u',        /* fixstr 7 */
     0xc4, 0x20,                                     /* bin 8, 32 bytes */
     0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3,
     0xc9, 0x64, 0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25,
     0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a,
     0xcf, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* uint 64 */
+    0xcd, 0x01, 0x2c,                               /* uint 16: 300 */
     0x93,                                           /* fixarray 3 */
     0x95, 0x00, 0x00, 0x0a, 0x05, 0xc4, 0x04, 0x0a, 0x00, 0x00, 0x01,
     0x95, 0x50, 0x06, 0xcc, 0xc8, 0x01, 0xc4, 0x10, 0x20, 0x01, 0x0d, 0xb8,
@@ -47,12 +48,12 @@ static const uint8_t kat_signing[] = {
 
 /* Ed25519 signature of kat_signing by the RFC key, from OpenSSL 3.0
  * (`openssl pkeyutl -sign -rawin`), an implementation independent of ours. */
-static const uint8_t kat_sig[64] = {0xd5, 0x6e, 0xb7, 0x9b, 0x46, 0xa8, 0xe7,
-    0x06, 0x88, 0xca, 0x88, 0x4a, 0x48, 0x49, 0x33, 0x1b, 0x6b, 0x0d, 0x67,
-    0x35, 0x67, 0xdd, 0x14, 0x2c, 0xc8, 0x85, 0xe4, 0x26, 0x9c, 0xc1, 0x26,
-    0xf6, 0x97, 0x67, 0xc7, 0x77, 0x5d, 0xed, 0x9e, 0x65, 0xb8, 0x37, 0x7b,
-    0x71, 0xed, 0x9b, 0x3a, 0x3e, 0x48, 0xcd, 0x52, 0xc5, 0x3d, 0xec, 0x09,
-    0x44, 0xa3, 0x78, 0x98, 0x59, 0x1d, 0xd5, 0x94, 0x01};
+static const uint8_t kat_sig[64] = {0x47, 0xc5, 0xad, 0xfd, 0x9a, 0xe8, 0xf6,
+    0x69, 0xf0, 0x90, 0x31, 0xe2, 0xa7, 0xf1, 0x41, 0xef, 0x59, 0x32, 0xe5,
+    0x2c, 0xa5, 0xcc, 0xbd, 0x80, 0x3c, 0x4f, 0xfd, 0xeb, 0xaf, 0xd5, 0x39,
+    0x39, 0x19, 0xf6, 0x94, 0xab, 0xd3, 0x1d, 0x3d, 0x03, 0x06, 0x3f, 0x28,
+    0x7e, 0x0f, 0x49, 0x12, 0xd8, 0x76, 0xa8, 0xe8, 0x6d, 0x02, 0x06, 0x4d,
+    0xf0, 0x6d, 0x02, 0x20, 0x13, 0x53, 0xf8, 0x5c, 0x0a};
 
 /* A small deterministic generator for test data. */
 static uint64_t
@@ -99,6 +100,8 @@ kat_record(const struct keypair *kp)
 	struct record_entry e;
 
 	assert_int_equal(record_new("habr.ru", kp->pk, 1ull << 32, &rec), 0);
+	assert_int_equal(rec->ttl, ANDNA_TTL_DEFAULT);
+	rec->ttl = 300;
 	e = entry_v4(0, RECORD_PROTO_NONE, 1);
 	assert_int_equal(record_add_entry(rec, &e), 0);
 	e = (struct record_entry){.service = 80,
@@ -155,7 +158,7 @@ test_kat(void **state)
 
 	/* The wire form: the signed array without its tag, then the sig. */
 	uint8_t want[sizeof(kat_signing) - 15 + 66];
-	want[0] = 0x95;
+	want[0] = 0x96;
 	memcpy(want + 1, kat_signing + 16, sizeof(kat_signing) - 16);
 	memcpy(want + sizeof(kat_signing) - 15, "\xc4\x40", 2);
 	memcpy(want + sizeof(kat_signing) - 13, kat_sig, 64);
@@ -191,26 +194,30 @@ test_round_trips(void **state)
 	assert_int_equal(back->entries[1].kind, RECORD_TARGET_IPV6);
 	assert_string_equal(back->entries[2].target.name, "web.habr.ru");
 	assert_int_equal(back->entries[2].service, 443);
+	assert_int_equal(back->ttl, 300);
 	record_free(back);
 	record_free(rec);
 
-	/* A release: no entries. */
+	/* A release: no entries, and a TTL all the same (the default). */
 	assert_int_equal(record_new("a", kp.pk, 0, &rec), 0);
 	assert_int_equal(record_sign(rec, &kp), 0);
 	back = round_trip(rec);
 	assert_true(record_is_release(back));
+	assert_int_equal(back->ttl, ANDNA_TTL_DEFAULT);
 	assert_int_equal(record_verify(back), 0);
 	record_free(back);
 	record_free(rec);
 
 	/* The biggest record, and on the way every count of the biggest
-	 * entries: a 253-byte name, 16 services of 16 entries, each of the
-	 * largest integers and naming a 253-byte target. */
+	 * entries: a 253-byte name, the longest TTL (a uint32), 16 services
+	 * of 16 entries, each of the largest integers and naming a 253-byte
+	 * target. */
 	char big[ANDNA_NAME_MAX + 1];
 	for (int i = 0; i < ANDNA_NAME_MAX; i++)
 		big[i] = i % 64 == 63 ? '.' : (char)('a' + i % 26);
 	big[ANDNA_NAME_MAX] = '\0';
 	assert_int_equal(record_new(big, kp.pk, UINT64_MAX, &rec), 0);
+	rec->ttl = ANDNA_TTL_MAX;
 	for (int i = 0; i < ANDNA_ENTRIES_MAX; i++) {
 		e = entry_name((uint16_t)(1000 + i / 16), big);
 		e.proto = RECORD_PROTO_UDP;
@@ -256,6 +263,31 @@ test_rejections(void **state)
 	rec = kat_record(&kp);
 	rec->seq++;
 	assert_int_equal(record_verify(rec), ANDNA_EREC_SIG);
+	record_free(rec);
+
+	/* The TTL is signed, and one out of range is refused by every
+	 * encoder with its own code. */
+	rec = kat_record(&kp);
+	rec->ttl = 301;
+	assert_int_equal(record_verify(rec), ANDNA_EREC_SIG);
+	const uint32_t bad_ttl[] = {0, ANDNA_TTL_MIN - 1, ANDNA_TTL_MAX + 1,
+	    UINT32_MAX};
+	for (size_t i = 0; i < sizeof(bad_ttl) / sizeof(bad_ttl[0]); i++) {
+		uint8_t tb[RECORD_SIGNING_MAX];
+		size_t tl;
+		rec->ttl = bad_ttl[i];
+		assert_int_equal(record_verify(rec), ANDNA_EREC_TTL);
+		assert_int_equal(record_sign(rec, &kp), ANDNA_EREC_TTL);
+		assert_int_equal(
+		    record_encode(rec, tb, sizeof(tb), &tl), ANDNA_EREC_TTL);
+		assert_int_equal(tl, 0);
+	}
+	rec->ttl = ANDNA_TTL_MIN;
+	assert_int_equal(record_sign(rec, &kp), 0);
+	assert_int_equal(record_verify(rec), 0);
+	rec->ttl = ANDNA_TTL_MAX;
+	assert_int_equal(record_sign(rec, &kp), 0);
+	assert_int_equal(record_verify(rec), 0);
 	record_free(rec);
 
 	rec = kat_record(&kp);
@@ -342,6 +374,9 @@ test_equal(void **state)
 	b->sig[0] ^= 1;
 	assert_false(record_equal(a, b));
 	b->sig[0] ^= 1;
+	b->ttl++;
+	assert_false(record_equal(a, b));
+	b->ttl--;
 	b->n_entries = 2;
 	assert_false(record_equal(a, b));
 	b->n_entries = 3;
@@ -379,17 +414,62 @@ raw_decode(struct raw *r)
 	return e;
 }
 
-/* Packs the start [name, owner, seq, entries header of n] of a record;
- * the caller packs the n entries and then raw_sig(). */
+/* Packs the start [name, owner, seq, ttl 60, entries header of n] of a
+ * record; the caller packs the n entries and then raw_sig(). */
 static void
 raw_head_n(struct raw *r, const char *name, size_t namelen, uint32_t n)
 {
 	raw_init(r);
-	msgpack_pack_array(&r->pk, 5);
+	msgpack_pack_array(&r->pk, 6);
 	msgpack_pack_str_with_body(&r->pk, name, namelen);
 	msgpack_pack_bin_with_body(&r->pk, rfc_seed, 32);
 	msgpack_pack_uint64(&r->pk, 1);
+	msgpack_pack_uint8(&r->pk, 60);
 	msgpack_pack_array(&r->pk, n);
+}
+
+/* Packs a release [name, owner, seq, ttl, [], sig] with the TTL as the
+ * caller packs it in `put` (called with `v`). */
+static int
+raw_ttl(void (*put)(struct raw *, int64_t), int64_t v)
+{
+	struct raw r;
+
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 6);
+	msgpack_pack_str_with_body(&r.pk, "ok.example", 10);
+	msgpack_pack_bin_with_body(&r.pk, rfc_seed, 32);
+	msgpack_pack_uint64(&r.pk, 1);
+	put(&r, v);
+	msgpack_pack_array(&r.pk, 0);
+	msgpack_pack_bin_with_body(&r.pk, kat_sig, 64);
+	return raw_decode(&r);
+}
+
+static void
+put_uint(struct raw *r, int64_t v)
+{
+	msgpack_pack_uint64(&r->pk, (uint64_t)v);
+}
+
+static void
+put_int(struct raw *r, int64_t v)
+{
+	msgpack_pack_int64(&r->pk, v);
+}
+
+static void
+put_str(struct raw *r, int64_t v)
+{
+	(void)v;
+	msgpack_pack_str_with_body(&r->pk, "60", 2);
+}
+
+static void
+put_nil(struct raw *r, int64_t v)
+{
+	(void)v;
+	msgpack_pack_nil(&r->pk);
 }
 
 /* The same for a NUL-terminated name. */
@@ -426,6 +506,29 @@ test_decode_strict(void **state)
 	raw_entry(&r, 80, 6);
 	raw_sig(&r);
 	assert_int_equal(raw_decode(&r), 0);
+
+	/* The TTL: 5 s .. a day, in any integer form; others refused. */
+	assert_int_equal(raw_ttl(put_uint, ANDNA_TTL_MIN), 0);
+	assert_int_equal(raw_ttl(put_uint, ANDNA_TTL_MAX), 0);
+	assert_int_equal(raw_ttl(put_int, 60), 0);
+	assert_int_equal(raw_ttl(put_uint, 0), ANDNA_EREC_TTL);
+	assert_int_equal(raw_ttl(put_uint, ANDNA_TTL_MIN - 1), ANDNA_EREC_TTL);
+	assert_int_equal(raw_ttl(put_uint, ANDNA_TTL_MAX + 1), ANDNA_EREC_TTL);
+	assert_int_equal(raw_ttl(put_uint, 1ll << 32), ANDNA_EREC_TTL);
+	assert_int_equal(raw_ttl(put_uint, INT64_MAX), ANDNA_EREC_TTL);
+	assert_int_equal(raw_ttl(put_int, -60), ANDNA_EDEC_VALUE);
+	assert_int_equal(raw_ttl(put_str, 0), ANDNA_EDEC_TYPE);
+	assert_int_equal(raw_ttl(put_nil, 0), ANDNA_EDEC_TYPE);
+
+	/* A record of version 1 (no TTL, 5 elements) is not one. */
+	raw_init(&r);
+	msgpack_pack_array(&r.pk, 5);
+	msgpack_pack_str_with_body(&r.pk, "ok.example", 10);
+	msgpack_pack_bin_with_body(&r.pk, rfc_seed, 32);
+	msgpack_pack_uint64(&r.pk, 1);
+	msgpack_pack_array(&r.pk, 0);
+	raw_sig(&r);
+	assert_int_equal(raw_decode(&r), ANDNA_EDEC_TYPE);
 
 	/* Caps: 257 entries, 17 of one service. */
 	raw_head(&r, "ok.example", 257);
@@ -537,18 +640,19 @@ test_noncanonical_accepted(void **state)
 	(void)state;
 	keypair_from_seed(&kp, rfc_seed);
 	raw_init(&r);
-	const uint8_t head[] = {0xdc, 0x00, 0x05,	   /* array 16 */
+	const uint8_t head[] = {0xdc, 0x00, 0x06,	   /* array 16 */
 	    0xd9, 0x07, 'h', 'a', 'b', 'r', '.', 'r', 'u', /* str 8 */
 	    0xc5, 0x00, 0x20};				   /* bin 16 */
 	msgpack_sbuffer_write(&r.sb, (const char *)head, sizeof(head));
 	msgpack_sbuffer_write(&r.sb, (const char *)kp.pk, 32);
 	msgpack_sbuffer_write(&r.sb, "\xcf\0\0\0\x01\0\0\0\0", 9);
+	msgpack_sbuffer_write(&r.sb, "\xce\0\0\x01\x2c", 5); /* uint 32 */
 	msgpack_sbuffer_write(&r.sb, "\xdd\0\0\0\x03", 5); /* array 32 */
 	const uint8_t e1[] = {0x95, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0, 0xd0, 0x00,
 	    0xcd, 0x00, 0x0a, 0xce, 0, 0, 0, 5, 0xc6, 0, 0, 0, 4, 10, 0, 0, 1};
 	msgpack_sbuffer_write(&r.sb, (const char *)e1, sizeof(e1));
 	msgpack_sbuffer_write(
-	    &r.sb, (const char *)kat_signing + 79, sizeof(kat_signing) - 79);
+	    &r.sb, (const char *)kat_signing + 82, sizeof(kat_signing) - 82);
 	msgpack_sbuffer_write(&r.sb, "\xc4\x40", 2);
 	msgpack_sbuffer_write(&r.sb, (const char *)kat_sig, 64);
 	assert_int_equal(
@@ -667,6 +771,7 @@ write_corpus(const char *dir)
 	    record_sign(recs[1], &kp) != 0 ||
 	    record_new("mesh.example", kp.pk, 3, &recs[2]) != 0)
 		return 1;
+	recs[2]->ttl = 10;
 	for (int i = 0; i < 16; i++) {
 		e.service = (uint16_t)(i % 2 * 8080);
 		e.target.ip[3] = (uint8_t)i;
