@@ -2,7 +2,8 @@
  * attack is an attacker as strong as a real one.  It mints keys at will
  * but signs only with its own, answers every CHALLENGE sent to it from the
  * address challenged, acknowledges every routed request and HANDOVER it
- * receives, and knows the true state of the whole simulation.  It speaks
+ * receives, replays whatever it has seen, and knows the true state of
+ * the whole simulation (what honest stores hold).  It speaks
  * from the simulator's hostile slots (sim_params.hostile) and measures
  * what it achieved and what it cost the honest nodes. */
 #ifndef ANDNA_SIM_ADVERSARY_H
@@ -54,7 +55,8 @@ struct adv_variant {
 	int resolves;	/* honest resolutions the attack watched */
 	int resolved;	/* of them, those that returned what it wanted */
 	int cached;	/* honest caches holding what it wanted, at the end */
-	int lies;	/* answers it replaced on the resolution path */
+	int lies;	/* answers it replaced on the resolution path
+			 * (lost-release: the release messages lost) */
 	int outcome;	/* 1 when the honest operation it spoils went its
 			 * way (endless: the owner's update refused as too
 			 * soon; counter-free: the extra name registered;
@@ -133,10 +135,13 @@ const char *adv_kind_name(enum adv_kind k);
 int adv_parse(const char *list, unsigned *mask);
 
 /* Runs attack `kind` on `s` now: it prepares (chooses a victim, hooks its
- * own nodes), runs `ms` without attacking to measure the honest message
- * rate, then attacks for `ms` and measures; nodes the attack ran stop at
- * its end.  Needs sim_params.hostile >= ADV_SLOTS and uses the simulator's
- * tap (and, for reflect, its filter), which it clears.  Fills *out but for
+ * own nodes; an attack on names registers the names it needs), runs `ms`
+ * without attacking to measure the honest message rate, then attacks for
+ * `ms` and measures (an attack on names then runs on as long as its
+ * measures need: resolutions, anti-entropy periods, the minimum update
+ * interval); nodes the attack ran stop at its end.  Needs
+ * sim_params.hostile >= ADV_SLOTS and uses the simulator's tap and
+ * filter, which it clears.  Fills *out but for
  * the honest figures after the attack.  Returns 0, ANDNA_EINVAL (no
  * hostile slots, or nothing to attack) or ANDNA_ENOMEM. */
 int adv_run(struct sim *s, enum adv_kind kind, uint32_t ms,

@@ -811,7 +811,15 @@ rewrite(struct adv *a, const uint8_t *buf, size_t len, uint8_t **out,
 
 	if (msg_decode_sealed(a->p->engine.seal, buf, len, &m) != 0)
 		return SIM_PASS;
-	struct record *rec = (x = seen_find(nm, m.id)) == NULL ? NULL :
+	/* an answer to a request it did not see come in (one the resolver
+	 * made some other way) is a member's answer about the name it
+	 * carries */
+	struct seen any = {.id = m.id, .way = WAY_MEMBER};
+	if ((x = seen_find(nm, m.id)) == NULL && m.u.resolve_reply.rec != NULL) {
+		memcpy(any.name, m.u.resolve_reply.rec->name, sizeof(any.name));
+		x = &any;
+	}
+	struct record *rec = x == NULL ? NULL :
 	    lie_for(a, x->name, (enum way)x->way,
 		m.u.resolve_reply.rec != NULL
 		    ? m.u.resolve_reply.rec->seq + 1
@@ -1220,7 +1228,8 @@ carries_release(struct adv *a, const uint8_t *buf, size_t len,
 
 /* ---- endless ---- */
 
-#define ENDLESS_VARIANTS 3 /* replicate, handover, sync */
+#define ENDLESS_VARIANTS 6 /* replicate, sync, handover; each max and
+			    * refresh */
 
 static int
 endless_setup(struct adv *a)
@@ -1237,9 +1246,13 @@ endless_setup(struct adv *a)
 	return err;
 }
 
-/* The owner's own record, as genuine as it was, with life 2^32-1. */
+/* The owner's own record, as genuine as it was: with life 2^32-1 (even
+ * variants), or with a full life of the expiry, which a cap on lives lets
+ * through, re-sent up to the owner's update so that the update always
+ * seems to follow the last one too soon (odd variants; see
+ * endless_measure()). */
 static void
-endless_act(struct adv *a)
+endless_send(struct adv *a, bool refresh_only)
 {
 	struct adv_names *nm = a->nm;
 
@@ -1247,9 +1260,10 @@ endless_act(struct adv *a)
 		struct victim *v = &nm->v[k];
 		struct msg_item it = {.kind = MSG_KIND_RECORDS,
 		    .age = v->age,
-		    .life = UINT32_MAX,
+		    .life = k % 2 == 0 ? UINT32_MAX : a->p->engine.expiry_s,
 		    .rec = v->rec};
-		send_as(a, v, theft_types[(k + 1) % 3], &it);
+		if (!refresh_only || k % 2 == 1)
+			send_as(a, v, theft_types[(k / 2 + 1) % 3], &it);
 	}
 }
 
@@ -1271,6 +1285,8 @@ endless_measure(struct adv *a)
 	}
 	if (sim_now(a->s) < ready)
 		sim_run_until(a->s, ready);
+	endless_send(a, true);
+	sim_run_until(a->s, sim_now(a->s) + NM_SETTLE_MS / 2);
 	for (int k = 0; k < nm->n; k++) {
 		struct victim *v = &nm->v[k];
 		struct adv_variant *x = &a->r->variants[k];
@@ -1659,8 +1675,12 @@ variants_name(struct adv *a)
 		break;
 	case ADV_ENDLESS:
 		r->n_variants = a->nm->n;
-		for (int k = 0; k < a->nm->n; k++)
-			variant_init(&r->variants[k], type_names[(k + 1) % 3]);
+		for (int k = 0; k < a->nm->n; k++) {
+			snprintf(name, sizeof(name), "%s-%s",
+			    type_names[(k / 2 + 1) % 3],
+			    k % 2 == 0 ? "max" : "refresh");
+			variant_init(&r->variants[k], name);
+		}
 		break;
 	case ADV_ROLLBACK:
 		r->n_variants = a->nm->path_first;
@@ -1767,7 +1787,7 @@ names_act(struct adv *a, uint32_t ms)
 			lost_act(a);
 		return once;
 	case ADV_ENDLESS:
-		endless_act(a);
+		endless_send(a, false);
 		break;
 	case ADV_ROLLBACK:
 		rollback_act(a, ms);
