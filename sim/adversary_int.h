@@ -13,9 +13,9 @@
 #include "sim/adversary.h"
 #include "sim/sim.h"
 
-#define ADV_STEP_MS 250		/* the attack looks and acts this often */
-#define ADV_BUF (64 * 1024)	/* its largest message: 200 fake entries */
-#define ADV_JOIN_WAIT_MS 30000	/* its own nodes hook within this */
+#define ADV_STEP_MS 250	       /* the attack looks and acts this often */
+#define ADV_BUF (64 * 1024)    /* its largest message: 200 fake entries */
+#define ADV_JOIN_WAIT_MS 30000 /* its own nodes hook within this */
 
 /* A gnode that does not exist: its level-1 prefix, the honest node a
  * join-outside JOIN founds it beside, and its founder's key. */
@@ -84,8 +84,8 @@ ovl_addr_t adv_free_addr(struct adv *a, ovl_addr_t g);
 
 /* Encodes `m` signed by `kp` into a->buf and sends it from hostile slot
  * `from` to node `to`. */
-void adv_send(struct adv *a, int from, int to, struct msg *m,
-    const struct keypair *kp);
+void adv_send(
+    struct adv *a, int from, int to, struct msg *m, const struct keypair *kp);
 
 /* Honest hooked nodes in level-1 gnode `g`, at most `max` into `out`;
  * returns how many. */

@@ -36,22 +36,19 @@
 #include "sim/sim.h"
 #include "store/store.h"
 
-#define NM_VICTIMS 8	       /* victim names of one attack at most */
-#define NM_NAMES 20	       /* names registered when the simulation has
-				* none */
-#define NM_RESOLVERS 10	       /* honest nodes that resolve each victim */
-#define NM_PATH_NAMES 64       /* names a path attack watches at most */
-#define NM_PATH_RESOLVES 800   /* resolutions it watches at most */
-#define NM_IDS 4096	       /* requests a path attack remembers */
-#define NM_SERVED 16	       /* items it serves to a SYNC_FETCH */
-#define NM_SETTLE_MS 2000      /* a request's copies reach the members */
-#define NM_SYNC_PERIODS 4      /* lost-release: anti-entropy periods it
-				* waits for after the release */
-#define NM_CLAIMS 5	       /* queue-fill: keys it mints for claims */
-#define NM_NAME_TRIES 4096     /* names tried for a hash gnode that fits */
-#define NM_REGISTER_TRIES 3    /* registrations of one name of ours */
-#define NM_LIFE_SLACK_MS 2000  /* endless: what a copy's life may exceed
-				* the expiry by (a renewal in flight) */
+#define NM_VICTIMS 8	      /* victim names of one attack at most */
+#define NM_NAMES 20	      /* registered when the simulation has none */
+#define NM_RESOLVERS 10	      /* honest nodes that resolve each victim */
+#define NM_PATH_NAMES 64      /* names a path attack watches at most */
+#define NM_PATH_RESOLVES 800  /* resolutions it watches at most */
+#define NM_IDS 4096	      /* requests a path attack remembers */
+#define NM_SERVED 16	      /* items it serves to a SYNC_FETCH */
+#define NM_SETTLE_MS 2000     /* a request's copies reach the members */
+#define NM_SYNC_PERIODS 4     /* lost-release waits these after it */
+#define NM_CLAIMS 5	      /* queue-fill: keys it mints for claims */
+#define NM_NAME_TRIES 4096    /* names tried for a hash gnode that fits */
+#define NM_REGISTER_TRIES 3   /* registrations of one name of ours */
+#define NM_LIFE_SLACK_MS 2000 /* endless: a renewal in flight */
 
 /* How the reply to a request reaches the attacker's node: it is the
  * member asked for its cache, a hop that passes a routed reply back, or
@@ -66,17 +63,16 @@ enum want { WANT_ANY, WANT_OWNER, WANT_SEQ, WANT_ENDLESS };
 /* A victim name. */
 struct victim {
 	char name[ANDNA_NAME_MAX + 1];
-	ovl_addr_t gnode;   /* its true hash gnode */
-	int owner_node;	    /* the honest node holding it, -1: not known */
-	struct keypair key; /* the honest owner's key, for names of ours
-			     * (the attacker never signs with it) */
+	ovl_addr_t gnode;    /* its true hash gnode */
+	int owner_node;	     /* the honest node holding it, -1: not known */
+	struct keypair key;  /* the honest owner's key, for names of ours
+			      * (the attacker never signs with it) */
 	uint64_t registered; /* sim_now() when registered, names of ours */
 	uint8_t owner[ANDNA_PK_LEN];
-	struct record *rec;  /* what the attacker sends of it: its own
-			      * record (theft), or the owner's it captured
-			      * (replay, endless, rollback) */
-	uint32_t age, life;  /* that record's age and life as captured */
-	uint64_t seq_now;    /* rollback: the owner's seq after its update */
+	struct record *rec; /* what the attacker sends of it: its own
+			     * record (theft), or the owner's it captured
+			     * (replay, endless, rollback) */
+	uint32_t age, life; /* that record's age and life as captured */
 };
 
 /* A request a path attack saw reach its node. */
@@ -90,10 +86,10 @@ struct seen {
 struct adv_names {
 	int n;
 	struct victim v[NM_VICTIMS];
-	ovl_addr_t gnode;      /* the attacker's gnode, UINT32_MAX: none */
-	struct keypair own;    /* the key it signs its records with */
-	struct keypair node;   /* its node's key, for envelopes it rewrites */
-	bool attacking;	       /* the filter acts only while it attacks */
+	ovl_addr_t gnode;    /* the attacker's gnode, UINT32_MAX: none */
+	struct keypair own;  /* the key it signs its records with */
+	struct keypair node; /* its node's key, for envelopes it rewrites */
+	bool attacking;	     /* the filter acts only while it attacks */
 	int acts;
 	/* liar and rollback: the requests seen, the answers replaced, and
 	 * the liar's key for each way (one each, to tell them apart) */
@@ -134,7 +130,8 @@ record_copy(const struct record *rec)
 	struct record *out = NULL;
 	size_t len;
 
-	if (buf != NULL && record_encode(rec, buf, RECORD_WIRE_MAX, &len) == 0 &&
+	if (buf != NULL &&
+	    record_encode(rec, buf, RECORD_WIRE_MAX, &len) == 0 &&
 	    record_decode(buf, len, &out) != 0)
 		out = NULL;
 	free(buf);
@@ -200,16 +197,16 @@ wanted(const struct adv *a, const struct record *rec, uint64_t expires_at,
 		    rec->seq == seq;
 	default:
 		return expires_at > now &&
-		    expires_at - now > (uint64_t)a->p->engine.expiry_s * 1000 +
-			NM_LIFE_SLACK_MS;
+		    expires_at - now >
+		    (uint64_t)a->p->engine.expiry_s * 1000 + NM_LIFE_SLACK_MS;
 	}
 }
 
 /* Honest nodes whose store holds a live record of `name` that `want`
  * looks for. */
 static int
-count_held(struct adv *a, const char *name, enum want want,
-    const uint8_t *pk, uint64_t seq)
+count_held(struct adv *a, const char *name, enum want want, const uint8_t *pk,
+    uint64_t seq)
 {
 	int n = 0;
 
@@ -226,14 +223,14 @@ count_held(struct adv *a, const char *name, enum want want,
 /* Honest nodes whose resolved cache holds a record of `name` that `want`
  * looks for. */
 static int
-count_cached(struct adv *a, const char *name, enum want want,
-    const uint8_t *pk, uint64_t seq)
+count_cached(struct adv *a, const char *name, enum want want, const uint8_t *pk,
+    uint64_t seq)
 {
 	int n = 0;
 
 	for (int i = 0; i < a->p->nodes; i++) {
-		struct store *st = adv_honest(a, i) != NULL ? sim_store(a->s, i)
-							    : NULL;
+		struct store *st =
+		    adv_honest(a, i) != NULL ? sim_store(a->s, i) : NULL;
 		struct store_txn *t = NULL;
 		struct store_cache c;
 		struct record *rec = NULL;
@@ -400,15 +397,17 @@ victim_ours(struct adv *a, int min, ovl_addr_t in)
 	int *from = malloc((size_t)a->p->nodes * sizeof(*from));
 	int m[256], nfrom, k = nm->n, done = 0;
 
-	if (from == NULL)
-		return ANDNA_ENOMEM;
+	if (k >= NM_VICTIMS || from == NULL) {
+		free(from);
+		return k >= NM_VICTIMS ? ANDNA_EINVAL : ANDNA_ENOMEM;
+	}
 	nfrom = honest_nodes(a, from);
 	struct victim *v = &nm->v[k];
 	memset(v, 0, sizeof(*v));
 	honest_key(a, k, &v->key);
 	memcpy(v->owner, v->key.pk, ANDNA_PK_LEN);
-	for (int t = 0, regs = 0;
-	     !done && nfrom > 0 && t < NM_NAME_TRIES && regs < NM_REGISTER_TRIES;
+	for (int t = 0, regs = 0; !done && nfrom > 0 && t < NM_NAME_TRIES &&
+	     regs < NM_REGISTER_TRIES;
 	     t++) {
 		snprintf(v->name, sizeof(v->name), "%s-v%d-%d.adv",
 		    adv_kind_name(a->kind), k, t);
@@ -631,8 +630,8 @@ send_register(struct adv *a, int to, const struct record *rec,
 	struct msg m;
 
 	msg_init(&m);
-	routed_init(a, &m, MSG_REGISTER, origin, &m.u.reg.route,
-	    name_hash(rec->name));
+	routed_init(
+	    a, &m, MSG_REGISTER, origin, &m.u.reg.route, name_hash(rec->name));
 	m.u.reg.rec = (struct record *)rec;
 	adv_send(a, a->slot, to, &m, kp);
 	return m.id;
@@ -644,8 +643,8 @@ send_counter(struct adv *a, int to, const struct record *rec, uint8_t op)
 	struct msg m;
 
 	msg_init(&m);
-	routed_init(a, &m, MSG_COUNTER_CHECK, a->self,
-	    &m.u.counter_check.route, key_hash(rec->owner));
+	routed_init(a, &m, MSG_COUNTER_CHECK, a->self, &m.u.counter_check.route,
+	    key_hash(rec->owner));
 	m.u.counter_check.op = op;
 	m.u.counter_check.rec = (struct record *)rec;
 	adv_send(a, a->slot, to, &m, &a->key);
@@ -672,12 +671,12 @@ send_as(struct adv *a, const struct victim *v, uint8_t type,
 			send_sync(a, m[k], v->gnode, it);
 		break;
 	case MSG_HANDOVER:
-		send_handover(a, m[adv_rand(a) % (uint64_t)n],
-		    name_hash(v->name), it);
+		send_handover(
+		    a, m[adv_rand(a) % (uint64_t)n], name_hash(v->name), it);
 		break;
 	default:
-		send_register(a, m[adv_rand(a) % (uint64_t)n], it->rec, a->self,
-		    &a->key);
+		send_register(
+		    a, m[adv_rand(a) % (uint64_t)n], it->rec, a->self, &a->key);
 		break;
 	}
 }
@@ -815,15 +814,16 @@ rewrite(struct adv *a, const uint8_t *buf, size_t len, uint8_t **out,
 	 * made some other way) is a member's answer about the name it
 	 * carries */
 	struct seen any = {.id = m.id, .way = WAY_MEMBER};
-	if ((x = seen_find(nm, m.id)) == NULL && m.u.resolve_reply.rec != NULL) {
+	if ((x = seen_find(nm, m.id)) == NULL &&
+	    m.u.resolve_reply.rec != NULL) {
 		memcpy(any.name, m.u.resolve_reply.rec->name, sizeof(any.name));
 		x = &any;
 	}
-	struct record *rec = x == NULL ? NULL :
-	    lie_for(a, x->name, (enum way)x->way,
-		m.u.resolve_reply.rec != NULL
-		    ? m.u.resolve_reply.rec->seq + 1
-		    : sim_clock(a->s) / 1000);
+	struct record *rec = x == NULL
+	    ? NULL
+	    : lie_for(a, x->name, (enum way)x->way,
+		  m.u.resolve_reply.rec != NULL ? m.u.resolve_reply.rec->seq + 1
+						: sim_clock(a->s) / 1000);
 	if (rec == NULL) {
 		msg_free(&m);
 		return SIM_PASS;
@@ -835,8 +835,9 @@ rewrite(struct adv *a, const uint8_t *buf, size_t len, uint8_t **out,
 	record_free(m.u.resolve_reply.rec);
 	m.u.resolve_reply.rec = rec;
 	*out = malloc(ADV_BUF);
-	if (*out == NULL || msg_encode_sealed(&m, a->p->engine.seal, &nm->node,
-				*out, ADV_BUF, out_len) != 0) {
+	if (*out == NULL ||
+	    msg_encode_sealed(&m, a->p->engine.seal, &nm->node, *out, ADV_BUF,
+		out_len) != 0) {
 		free(*out);
 		*out = NULL;
 		msg_free(&m);
@@ -896,11 +897,13 @@ path_pairs(struct adv *a, char (*watched)[ANDNA_NAME_MAX + 1], int n_watched,
 		engine_peers(e, knows_cb, &kn);
 		for (int k = 0; k < n_watched && n < cap; k++) {
 			bool via = kn.level == 0 ||
-			    (kn.level > 0 && ovl_prefix(g[k], kn.level) ==
-				ovl_prefix(a->self, kn.level));
+			    (kn.level > 0 &&
+				ovl_prefix(g[k], kn.level) ==
+				    ovl_prefix(a->self, kn.level));
 			/* a sample of the rest: its gnode's contacts are
 			 * chosen at random, the attacker among them */
-			bool mine = g[k] == a->nm->gnode && adv_rand(a) % 4 == 0;
+			bool mine =
+			    g[k] == a->nm->gnode && adv_rand(a) % 4 == 0;
 			if (via || mine) {
 				pn[n] = i;
 				pm[n++] = watched[k];
@@ -927,8 +930,8 @@ path_pairs(struct adv *a, char (*watched)[ANDNA_NAME_MAX + 1], int n_watched,
 /* Runs the watched resolutions over `spread_ms`; out[] gets their
  * outcomes (the caller finis them).  Returns how many ran. */
 static int
-path_resolve(struct adv *a, char (*watched)[ANDNA_NAME_MAX + 1],
-    int n_watched, uint32_t spread_ms, struct sim_ns_result **out)
+path_resolve(struct adv *a, char (*watched)[ANDNA_NAME_MAX + 1], int n_watched,
+    uint32_t spread_ms, struct sim_ns_result **out)
 {
 	int *nodes = malloc(NM_PATH_RESOLVES * sizeof(*nodes));
 	const char **names = malloc(NM_PATH_RESOLVES * sizeof(*names));
@@ -1029,8 +1032,8 @@ liar_measure(struct adv *a)
 		x->lies = nm->lies[w];
 		x->cached = 0;
 		for (int k = 0; k < nm->n_watched; k++)
-			x->cached += count_cached(a, nm->watched[k], WANT_OWNER,
-			    nm->lie[w].pk, 0);
+			x->cached += count_cached(
+			    a, nm->watched[k], WANT_OWNER, nm->lie[w].pk, 0);
 		a->r->forged_resolves += x->resolved;
 		a->r->forged_cached += x->cached;
 		a->r->lies += x->lies;
@@ -1041,8 +1044,8 @@ liar_measure(struct adv *a)
 
 #define THEFT_VARIANTS 6 /* handover, replicate, sync; each max and sane */
 
-static const uint8_t theft_types[3] = {MSG_HANDOVER, MSG_REPLICATE,
-    MSG_SYNC_PAGE};
+static const uint8_t theft_types[3] = {
+    MSG_HANDOVER, MSG_REPLICATE, MSG_SYNC_PAGE};
 static const char *const type_names[3] = {"handover", "replicate", "sync"};
 
 static int
@@ -1095,7 +1098,8 @@ theft_measure(struct adv *a)
 	for (int k = 0; k < nm->n; k++) {
 		struct adv_variant *x = &a->r->variants[k];
 		struct tally t = {0};
-		x->held = count_held(a, nm->v[k].name, WANT_OWNER, nm->own.pk, 0);
+		x->held =
+		    count_held(a, nm->v[k].name, WANT_OWNER, nm->own.pk, 0);
 		resolve_count(a, nm->v[k].name, WANT_OWNER, nm->own.pk, 0, &t);
 		x->resolves = t.tried;
 		x->resolved = t.got;
@@ -1108,10 +1112,10 @@ theft_measure(struct adv *a)
 
 #define REPLAY_VARIANTS 4 /* replicate, handover, sync, register */
 
-static const uint8_t replay_types[REPLAY_VARIANTS] = {MSG_REPLICATE,
-    MSG_HANDOVER, MSG_SYNC_PAGE, MSG_REGISTER};
-static const char *const replay_names[REPLAY_VARIANTS] = {"replicate",
-    "handover", "sync", "register"};
+static const uint8_t replay_types[REPLAY_VARIANTS] = {
+    MSG_REPLICATE, MSG_HANDOVER, MSG_SYNC_PAGE, MSG_REGISTER};
+static const char *const replay_names[REPLAY_VARIANTS] = {
+    "replicate", "handover", "sync", "register"};
 
 /* The owner of victim `v` releases it, through its engine. */
 static int
@@ -1210,8 +1214,7 @@ lost_act(struct adv *a)
 
 /* Whether `buf` is a REPLICATE carrying a release of `name`. */
 static bool
-carries_release(struct adv *a, const uint8_t *buf, size_t len,
-    const char *name)
+carries_release(struct adv *a, const uint8_t *buf, size_t len, const char *name)
 {
 	struct msg m;
 	bool yes = false;
@@ -1228,8 +1231,8 @@ carries_release(struct adv *a, const uint8_t *buf, size_t len,
 
 /* ---- endless ---- */
 
-#define ENDLESS_VARIANTS 6 /* replicate, sync, handover; each max and
-			    * refresh */
+/* replicate, sync, handover; each max and refresh */
+#define ENDLESS_VARIANTS 6
 
 static int
 endless_setup(struct adv *a)
@@ -1246,25 +1249,21 @@ endless_setup(struct adv *a)
 	return err;
 }
 
-/* The owner's own record, as genuine as it was: with life 2^32-1 (even
- * variants), or with a full life of the expiry, which a cap on lives lets
- * through, re-sent up to the owner's update so that the update always
- * seems to follow the last one too soon (odd variants; see
+/* The owner's own record of victim k, as genuine as it was: with life
+ * 2^32-1 (even variants), or with a full life of the expiry, which a cap
+ * on lives lets through, re-sent up to the owner's update so that the
+ * update always seems to follow the last one too soon (odd variants; see
  * endless_measure()). */
 static void
-endless_send(struct adv *a, bool refresh_only)
+endless_send(struct adv *a, int k)
 {
-	struct adv_names *nm = a->nm;
+	struct victim *v = &a->nm->v[k];
+	struct msg_item it = {.kind = MSG_KIND_RECORDS,
+	    .age = v->age,
+	    .life = k % 2 == 0 ? UINT32_MAX : a->p->engine.expiry_s,
+	    .rec = v->rec};
 
-	for (int k = 0; k < nm->n; k++) {
-		struct victim *v = &nm->v[k];
-		struct msg_item it = {.kind = MSG_KIND_RECORDS,
-		    .age = v->age,
-		    .life = k % 2 == 0 ? UINT32_MAX : a->p->engine.expiry_s,
-		    .rec = v->rec};
-		if (!refresh_only || k % 2 == 1)
-			send_as(a, v, theft_types[(k / 2 + 1) % 3], &it);
-	}
+	send_as(a, v, theft_types[(k / 2 + 1) % 3], &it);
 }
 
 /* Copies living past the expiry; then, once the minimum interval since
@@ -1285,13 +1284,16 @@ endless_measure(struct adv *a)
 	}
 	if (sim_now(a->s) < ready)
 		sim_run_until(a->s, ready);
-	endless_send(a, true);
-	sim_run_until(a->s, sim_now(a->s) + NM_SETTLE_MS / 2);
 	for (int k = 0; k < nm->n; k++) {
 		struct victim *v = &nm->v[k];
 		struct adv_variant *x = &a->r->variants[k];
 		struct record_entry e = entry_of(k, 2);
 		struct sim_ns_result r;
+		if (k % 2 == 1) {
+			/* a fresh life just before the update */
+			endless_send(a, k);
+			sim_run_until(a->s, sim_now(a->s) + NM_SETTLE_MS / 2);
+		}
 		int err = sim_register(
 		    a->s, v->owner_node, v->name, &e, 1, &v->key, &r);
 		x->status = err != 0 ? err : r.status;
@@ -1337,8 +1339,8 @@ rollback_setup(struct adv *a)
 		struct victim *v = &nm->v[k];
 		struct record_entry e = entry_of(k, 2);
 		struct sim_ns_result r;
-		err = sim_register(a->s, v->owner_node, v->name, &e, 1, &v->key,
-		    &r);
+		err = sim_register(
+		    a->s, v->owner_node, v->name, &e, 1, &v->key, &r);
 		if (err == 0 && r.status != 0)
 			err = ANDNA_EINVAL;
 		sim_ns_result_fini(&r);
@@ -1346,15 +1348,12 @@ rollback_setup(struct adv *a)
 			return err;
 	}
 	sim_run_until(a->s, sim_now(a->s) + NM_SETTLE_MS);
-	for (int k = 0; k < nm->n; k++) {
-		struct victim *v = &nm->v[k];
-		int m[256], n = adv_members_of(a, v->gnode, m, 256);
-		uint64_t at, exp;
-		struct record *now = n > 0 ? stored(a, m[0], v->name, &at, &exp)
-					   : NULL;
-		v->seq_now = now != NULL ? now->seq : 0;
-		record_free(now);
-	}
+	/* its members hold the newer record now: the older one is what
+	 * the attack brings back */
+	for (int k = 0; k < nm->n; k++)
+		if (count_held(a, nm->v[k].name, WANT_SEQ, nm->v[k].owner,
+			nm->v[k].rec->seq) > 0)
+			return ANDNA_EINVAL;
 	nm->path = nm->n > nm->path_first;
 	nm->seen = calloc(NM_IDS, sizeof(*nm->seen));
 	if (nm->seen == NULL)
@@ -1410,12 +1409,13 @@ rollback_measure(struct adv *a)
 		struct victim *v = &nm->v[k];
 		struct adv_variant *x = &a->r->variants[k];
 		struct tally t = {0};
-		x->held = count_held(a, v->name, WANT_SEQ, v->owner, v->rec->seq);
+		x->held =
+		    count_held(a, v->name, WANT_SEQ, v->owner, v->rec->seq);
 		resolve_count(a, v->name, WANT_SEQ, v->owner, v->rec->seq, &t);
 		x->resolves = t.tried;
 		x->resolved = t.got;
-		x->cached = count_cached(a, v->name, WANT_SEQ, v->owner,
-		    v->rec->seq);
+		x->cached =
+		    count_cached(a, v->name, WANT_SEQ, v->owner, v->rec->seq);
 		a->r->rolled_back_held += x->held;
 		a->r->rolled_back_resolves += x->resolved;
 		a->r->rolled_back_cached += x->cached;
@@ -1423,13 +1423,15 @@ rollback_measure(struct adv *a)
 	if (nm->n == nm->path_first)
 		return;
 	struct adv_variant *x = &a->r->variants[ROLLBACK_MEMBERS];
-	x->lies = nm->lies[WAY_CACHE] + nm->lies[WAY_HOP] + nm->lies[WAY_MEMBER];
+	x->lies =
+	    nm->lies[WAY_CACHE] + nm->lies[WAY_HOP] + nm->lies[WAY_MEMBER];
 	x->cached = x->held = 0;
 	for (int k = nm->path_first; k < nm->n; k++) {
 		struct victim *v = &nm->v[k];
-		x->held += count_held(a, v->name, WANT_SEQ, v->owner, v->rec->seq);
-		x->cached += count_cached(a, v->name, WANT_SEQ, v->owner,
-		    v->rec->seq);
+		x->held +=
+		    count_held(a, v->name, WANT_SEQ, v->owner, v->rec->seq);
+		x->cached +=
+		    count_cached(a, v->name, WANT_SEQ, v->owner, v->rec->seq);
 	}
 	a->r->rolled_back_held += x->held;
 	a->r->rolled_back_resolves += x->resolved;
@@ -1438,11 +1440,11 @@ rollback_measure(struct adv *a)
 
 /* ---- counter-free ---- */
 
-#define COUNTER_VARIANTS 3 /* COUNTER_CHECK remove, tally by HANDOVER, by
-			    * REPLICATE */
+/* COUNTER_CHECK remove, a tally's release by HANDOVER, by REPLICATE */
+#define COUNTER_VARIANTS 3
 
-static const char *const counter_names[COUNTER_VARIANTS] = {"counter-check",
-    "tally-handover", "tally-replicate"};
+static const char *const counter_names[COUNTER_VARIANTS] = {
+    "counter-check", "tally-handover", "tally-replicate"};
 
 /* Registers name `tag`-`k` under its own key from its own node; returns
  * the status. */
@@ -1453,8 +1455,8 @@ own_register(struct adv *a, const char *tag, int k, struct victim *v)
 	struct sim_ns_result r;
 
 	memset(v, 0, sizeof(*v));
-	snprintf(v->name, sizeof(v->name), "%s-%s%d.adv", adv_kind_name(a->kind),
-	    tag, k);
+	snprintf(v->name, sizeof(v->name), "%s-%s%d.adv",
+	    adv_kind_name(a->kind), tag, k);
 	sim_hash_gnode(a->s, v->name, &v->gnode, NULL);
 	memcpy(v->owner, a->nm->own.pk, ANDNA_PK_LEN);
 	v->owner_node = a->slot;
@@ -1498,7 +1500,8 @@ counter_act(struct adv *a)
 		struct adv_variant *x = &a->r->variants[w];
 		if (!capture(a, v))
 			continue;
-		struct record *rel = release_of(v->name, &nm->own, v->rec->seq + 1);
+		struct record *rel =
+		    release_of(v->name, &nm->own, v->rec->seq + 1);
 		struct msg_item it = {.kind = MSG_KIND_TALLIES,
 		    .age = 0,
 		    .life = a->p->engine.expiry_s,
@@ -1559,16 +1562,16 @@ queue_act(struct adv *a)
 	struct adv_variant *x = &a->r->variants[0];
 
 	for (int k = 0; k < NM_CLAIMS && nfrom > 0; k++) {
-		struct record *rec = forge(v->name, &nm->claim[k],
-		    sim_clock(a->s) / 1000);
+		struct record *rec =
+		    forge(v->name, &nm->claim[k], sim_clock(a->s) / 1000);
 		int to = member(a, v->gnode);
 		ovl_addr_t origin = adv_free_addr(a,
-		    ovl_prefix(engine_addr(sim_engine(a->s,
-				   from[adv_rand(a) % (uint64_t)nfrom])),
+		    ovl_prefix(engine_addr(sim_engine(
+				   a->s, from[adv_rand(a) % (uint64_t)nfrom])),
 			1));
 		if (rec != NULL && to >= 0)
-			nm->claim_id[k] =
-			    send_register(a, to, rec, origin, &nm->claim_node[k]);
+			nm->claim_id[k] = send_register(
+			    a, to, rec, origin, &nm->claim_node[k]);
 		record_free(rec);
 	}
 	sim_run_until(a->s, sim_now(a->s) + NM_SETTLE_MS);
@@ -1659,15 +1662,16 @@ variants_name(struct adv *a)
 		r->n_variants = a->nm->n;
 		for (int k = 0; k < a->nm->n; k++) {
 			snprintf(name, sizeof(name), "%s-%s",
-			    type_names[(k / 2) % 3], k % 2 == 0 ? "max" : "sane");
+			    type_names[(k / 2) % 3],
+			    k % 2 == 0 ? "max" : "sane");
 			variant_init(&r->variants[k], name);
 		}
 		break;
 	case ADV_REPLAY_RELEASE:
 		r->n_variants = a->nm->n;
 		for (int k = 0; k < a->nm->n; k++)
-			variant_init(&r->variants[k],
-			    replay_names[k % REPLAY_VARIANTS]);
+			variant_init(
+			    &r->variants[k], replay_names[k % REPLAY_VARIANTS]);
 		break;
 	case ADV_LOST_RELEASE:
 		r->n_variants = 1;
@@ -1729,8 +1733,8 @@ names_setup(struct adv *a)
 	for (int k = 0; k < sim_names_count(a->s); k++)
 		registered += sim_name_status(a->s, k) == 0;
 	if (registered == 0 &&
-	    (err = sim_names_register(a->s, sim_names_count(a->s), NM_NAMES,
-		 5000, &nr)) != 0)
+	    (err = sim_names_register(
+		 a->s, sim_names_count(a->s), NM_NAMES, 5000, &nr)) != 0)
 		return err;
 	switch (a->kind) {
 	case ADV_LIAR:
@@ -1787,7 +1791,8 @@ names_act(struct adv *a, uint32_t ms)
 			lost_act(a);
 		return once;
 	case ADV_ENDLESS:
-		endless_send(a, false);
+		for (int k = 0; k < nm->n; k++)
+			endless_send(a, k);
 		break;
 	case ADV_ROLLBACK:
 		rollback_act(a, ms);
@@ -1918,8 +1923,8 @@ names_tap(struct adv *a, int from, int to, const struct msg *m)
 }
 
 enum sim_verdict
-names_filter(struct adv *a, int from, int to, const uint8_t *buf,
-    size_t len, uint8_t **out, size_t *out_len)
+names_filter(struct adv *a, int from, int to, const uint8_t *buf, size_t len,
+    uint8_t **out, size_t *out_len)
 {
 	struct adv_names *nm = a->nm;
 

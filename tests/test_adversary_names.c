@@ -119,9 +119,9 @@ print_variants(const struct adv_result *r)
 			      "lies %d, outcome %d (%s)\n",
 		    x->name, x->held, x->resolved, x->resolves, x->cached,
 		    x->lies, x->outcome,
-		    x->outcome < 0 ? "-"
-		    : x->status == 0 ? "ok"
-				     : andna_strerror(x->status));
+		    x->outcome < 0	 ? "-"
+			: x->status == 0 ? "ok"
+					 : andna_strerror(x->status));
 	}
 }
 
@@ -129,8 +129,8 @@ print_variants(const struct adv_result *r)
  * *f; prints them beside the baseline's, and what each variant of the
  * attack achieved. */
 static void
-attack(void **state, enum adv_kind kind, struct adv_result *r,
-    struct figures *f)
+attack(
+    void **state, enum adv_kind kind, struct adv_result *r, struct figures *f)
 {
 	const struct figures *base = *state;
 	struct sim *s = start();
@@ -143,8 +143,7 @@ attack(void **state, enum adv_kind kind, struct adv_result *r,
 		      "(%d)\n",
 	    adv_kind_name(kind), (unsigned long long)r->sent, f->agree,
 	    base->agree, f->route, base->route, f->resolve, base->resolve,
-	    f->copies_mean, base->copies_mean, f->copies_min,
-	    base->copies_min);
+	    f->copies_mean, base->copies_mean, f->copies_min, base->copies_min);
 	print_variants(r);
 }
 
@@ -293,8 +292,8 @@ test_counter_free(void **state)
 	struct figures f;
 
 	attack(state, ADV_COUNTER_FREE, &r, &f);
-	print_message("counter-free: %d names beyond the limit\n",
-	    r.extra_names);
+	print_message(
+	    "counter-free: %d names beyond the limit\n", r.extra_names);
 	assert_int_equal(r.n_variants, 3);
 	for (int k = 0; k < r.n_variants; k++)
 		assert_true(r.variants[k].held > 0); /* still held */
