@@ -112,8 +112,6 @@ struct adv_names {
 	uint64_t released_at;
 	/* queue-fill */
 	struct keypair claim[NM_CLAIMS], claim_node[NM_CLAIMS];
-	uint64_t claim_id[NM_CLAIMS];
-	int claim_status[NM_CLAIMS]; /* MSG_ST_* of each reply, -1: none */
 };
 
 bool
@@ -621,9 +619,8 @@ send_handover(
 	adv_send(a, a->slot, to, &m, &a->key);
 }
 
-/* A REGISTER of `rec` from `origin`, in an envelope of `kp`; returns its
- * id. */
-static uint64_t
+/* A REGISTER of `rec` from `origin`, in an envelope of `kp`. */
+static void
 send_register(struct adv *a, int to, const struct record *rec,
     ovl_addr_t origin, const struct keypair *kp)
 {
@@ -634,7 +631,6 @@ send_register(struct adv *a, int to, const struct record *rec,
 	    a, &m, MSG_REGISTER, origin, &m.u.reg.route, name_hash(rec->name));
 	m.u.reg.rec = (struct record *)rec;
 	adv_send(a, a->slot, to, &m, kp);
-	return m.id;
 }
 
 static void
@@ -1544,7 +1540,6 @@ queue_setup(struct adv *a)
 	for (int k = 0; k < NM_CLAIMS; k++) {
 		adv_mint(a, &nm->claim[k]);
 		adv_mint(a, &nm->claim_node[k]);
-		nm->claim_status[k] = -1;
 	}
 	a->r->attacker_claims = a->r->claimant_queued = 0;
 	return 0;
@@ -1570,8 +1565,7 @@ queue_act(struct adv *a)
 				   a->s, from[adv_rand(a) % (uint64_t)nfrom])),
 			1));
 		if (rec != NULL && to >= 0)
-			nm->claim_id[k] = send_register(
-			    a, to, rec, origin, &nm->claim_node[k]);
+			send_register(a, to, rec, origin, &nm->claim_node[k]);
 		record_free(rec);
 	}
 	sim_run_until(a->s, sim_now(a->s) + NM_SETTLE_MS);
@@ -1910,11 +1904,6 @@ names_tap(struct adv *a, int from, int to, const struct msg *m)
 	case MSG_SYNC_FETCH:
 		if (nm->attacking && serve_fetch(a, from, m))
 			return false;
-		break;
-	case MSG_REGISTER_REPLY:
-		for (int k = 0; k < NM_CLAIMS; k++)
-			if (nm->claim_id[k] == m->id && m->id != 0)
-				nm->claim_status[k] = m->u.reg_reply.status;
 		break;
 	default:
 		break;
