@@ -649,18 +649,12 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 		return rc;
 	}
 	if (same) {
-		if (rec->seq == cur.seq && expires_at <= cur.expires_at)
+		/* the same record again never lives longer: only the owner's
+		 * renewal (a new sequence number) moves the expiry, so no
+		 * replay keeps a name alive or makes its owner's update "too
+		 * soon" */
+		if (rec->seq == cur.seq)
 			return 0;
-		if (rec->seq == cur.seq) {
-			/* the same record renewed elsewhere: only the expiry moves */
-			struct record *r = NULL;
-			rc = record_decode(cur.rec, cur.rec_len, &r);
-			if (rc == 0)
-				rc = put_record(t, r, cur.stored_at, expires_at,
-				    cur.flags & STORE_REC_BACKUP);
-			record_free(r);
-			return rc;
-		}
 		return put_record(t, rec, cur.stored_at < stored_at ?
 		    cur.stored_at : stored_at, expires_at, flags);
 	}

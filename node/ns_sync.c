@@ -661,18 +661,14 @@ ns_push_backup(struct engine *e, const struct msg_item *it, int n,
 	route_send(e, &m, target, now);
 }
 
-/* Whether we hold `rec` (a record or a tally) as it is, living about as
- * long as `life` says: taking it again changes nothing.  Lives travel in
- * whole seconds, rounded down at every hop, so the copies of one gnode's
- * members differ by a few seconds; a copy a minute (or a tenth of its
- * life) shorter is the same copy. */
+/* Whether we hold `rec` (a record of its owner at least as new, or the
+ * tally) already: taking it again changes nothing (the same record never
+ * lives longer, see apply_record()). */
 static bool
 held_as_is(struct engine *e, uint8_t kind, const struct record *rec,
-    uint32_t life, uint64_t now)
+    uint64_t now)
 {
 	struct store_txn *t = read_txn(e);
-	uint32_t slack = life / 10 < 60 ? life / 10 : 60;
-	uint64_t until = now + (uint64_t)(life - slack) * 1000;
 	bool held = false;
 
 	if (t == NULL)
@@ -680,13 +676,13 @@ held_as_is(struct engine *e, uint8_t kind, const struct record *rec,
 	if (kind == MSG_KIND_RECORDS) {
 		struct store_record sr;
 		held = store_record_get(t, ns_h8(rec->name), rec->name, &sr) == 0 &&
-		    !(sr.flags & STORE_REC_RELEASED) && sr.expires_at >= until &&
+		    !(sr.flags & STORE_REC_RELEASED) && sr.expires_at > now &&
 		    memcmp(sr.pk, rec->owner, ANDNA_PK_LEN) == 0 &&
 		    sr.seq >= rec->seq;
 	} else {
 		struct store_counter c;
 		held = store_counter_get(t, rec->owner, ns_h8(rec->name), &c) == 0 &&
-		    c.expires_at >= until;
+		    c.expires_at > now;
 	}
 	store_txn_abort(t);
 	return held;
@@ -828,7 +824,7 @@ ns_handover_input(struct engine *e, struct msg *m, uint64_t now)
 			e->stats.dropped[ENGINE_DROP_UNTRUSTED]++; /* see tally_recheck() */
 		} else if (it->kind == MSG_KIND_CLAIMS ||
 		    (it->kind == MSG_KIND_RECORDS && gone) ||
-		    held_as_is(e, it->kind, it->rec, it->life, now)) {
+		    held_as_is(e, it->kind, it->rec, now)) {
 			applied += ns_apply_item(e, it, now) == 0;
 		} else if (ns_role(e, it->kind == MSG_KIND_TALLIES ?
 		    key_hash(it->rec->owner) : name_hash(it->rec->name)) != NS_NONE) {

@@ -16,11 +16,9 @@
 #include "proto/err.h"
 #include "proto/msg.h"
 #include "sim/adversary.h"
+#include "sim/adversary_int.h"
 #include "sim/sim.h"
 
-#define ADV_STEP_MS 250		/* the attack looks and acts this often */
-#define ADV_BUF (64 * 1024)	/* its largest message: 200 fake entries */
-#define ADV_JOIN_WAIT_MS 30000	/* its own nodes hook within this */
 #define ADV_REJOIN_MS 20000	/* join-outside: JOINs again, so the fake
 				 * entries stay fresh in honest maps */
 #define ADV_IDS_MAX 8192	/* reflect: requests remembered */
@@ -33,53 +31,12 @@
 				 * a storm */
 
 /* Hostile slots, after the honest nodes: one per attack, the
- * many-addresses attacker's ADV_MANY last. */
-enum { SLOT_EVICT, SLOT_DEATH, SLOT_FAKE, SLOT_JOIN, SLOT_REFLECT, SLOT_MANY };
+ * many-addresses attacker's ADV_MANY next, then one per attack on names
+ * (ADV_LIAR onwards, in enum order). */
+enum { SLOT_EVICT, SLOT_DEATH, SLOT_FAKE, SLOT_JOIN, SLOT_REFLECT, SLOT_MANY,
+	SLOT_NAMES = SLOT_MANY + ADV_MANY };
 
-/* A gnode that does not exist: its level-1 prefix, the honest node a
- * join-outside JOIN founds it beside, and its founder's key. */
-struct fake {
-	ovl_addr_t prefix;
-	int receiver;
-	struct keypair key;
-};
-
-struct adv {
-	struct sim *s;
-	const struct sim_params *p;
-	enum adv_kind kind;
-	struct adv_result *r;
-	uint64_t rng;
-	uint8_t *buf;
-	int slot;	    /* the slot it speaks from */
-	bool bare;	    /* no engine there: all it hears is its own */
-	struct endpoint ep; /* that slot's endpoint */
-	struct keypair key; /* a key it minted */
-	ovl_addr_t self;    /* an address it claims, 0: none */
-	/* evict, death, reflect */
-	int victim;
-	ovl_addr_t target; /* the victim's address under attack */
-	uint8_t victim_pk[ANDNA_PK_LEN];
-	struct keypair low; /* evict: lower than the victim's key */
-	bool by_src;	    /* evict: the second variant runs */
-	uint64_t rehooks;   /* evict: the victim's, when a variant began */
-	/* fake-gnodes, join-outside */
-	struct fake *fakes;
-	int n_fakes;
-	/* reflect: its requests, and whether each passed the victim (the
-	 * answer then comes back through it by right) */
-	uint64_t *ids;
-	bool *hop;
-	int n_ids;
-	/* deliveries since the attack began, and how many make a storm
-	 * (0: not attacking) */
-	uint64_t seen, budget;
-	/* many-addrs */
-	int many_joined;
-	uint64_t start;
-};
-
-static uint64_t
+uint64_t
 adv_rand(struct adv *a)
 {
 	uint64_t z = (a->rng += 0x9e3779b97f4a7c15ULL);
@@ -90,7 +47,7 @@ adv_rand(struct adv *a)
 }
 
 /* A fresh key: minting costs an attacker nothing. */
-static void
+void
 adv_mint(struct adv *a, struct keypair *kp)
 {
 	uint8_t seed[32];
@@ -104,8 +61,8 @@ adv_mint(struct adv *a, struct keypair *kp)
 }
 
 /* The engine of honest node `i` when it runs hooked, else NULL. */
-static struct engine *
-honest(const struct adv *a, int i)
+struct engine *
+adv_honest(const struct adv *a, int i)
 {
 	struct engine *e = i < a->p->nodes ? sim_engine(a->s, i) : NULL;
 
@@ -114,13 +71,13 @@ honest(const struct adv *a, int i)
 
 /* A random honest hooked node whose level-1 gnode has at least `min` and
  * fewer than `max` running nodes, or -1. */
-static int
-pick_honest(struct adv *a, int min, int max)
+int
+adv_pick_honest(struct adv *a, int min, int max)
 {
 	int pick = -1, seen = 0;
 
 	for (int i = 0; i < a->p->nodes; i++) {
-		struct engine *e = honest(a, i);
+		struct engine *e = adv_honest(a, i);
 		if (e == NULL)
 			continue;
 		ovl_addr_t g = ovl_prefix(engine_addr(e), 1);
@@ -140,8 +97,8 @@ pick_honest(struct adv *a, int min, int max)
 
 /* Whether a running node holds `addr`, or lies in gnode `addr` at `level`
  * when level > 0. */
-static bool
-addr_used(const struct adv *a, ovl_addr_t addr, int level)
+bool
+adv_addr_used(const struct adv *a, ovl_addr_t addr, int level)
 {
 	for (int j = 0; j < a->p->nodes + a->p->hostile; j++) {
 		struct engine *e = sim_engine(a->s, j);
@@ -153,18 +110,18 @@ addr_used(const struct adv *a, ovl_addr_t addr, int level)
 }
 
 /* A free address in level-1 gnode `g` for the attacker to claim. */
-static ovl_addr_t
-free_addr(struct adv *a, ovl_addr_t g)
+ovl_addr_t
+adv_free_addr(struct adv *a, ovl_addr_t g)
 {
 	for (;;) {
 		ovl_addr_t x = g | (ovl_addr_t)(1 + adv_rand(a) % 254);
-		if (!addr_used(a, x, 0))
+		if (!adv_addr_used(a, x, 0))
 			return x;
 	}
 }
 
 /* Encodes `m` signed by `kp` and sends it from hostile slot `from`. */
-static void
+void
 adv_send(struct adv *a, int from, int to, struct msg *m,
     const struct keypair *kp)
 {
@@ -342,6 +299,11 @@ tap_cb(void *arg, int from, int to, const uint8_t *buf, size_t len)
 	a->r->received++;
 	if (msg_decode_sealed(a->p->engine.seal, buf, len, &m) != 0)
 		return true;
+	if (a->nm != NULL) {
+		bool engine = names_tap(a, from, to, &m);
+		msg_free(&m);
+		return engine;
+	}
 	switch (m.type) {
 	case MSG_CHALLENGE:
 		mine = answer_challenge(a, from, to, &m);
@@ -367,8 +329,9 @@ tap_cb(void *arg, int from, int to, const uint8_t *buf, size_t len)
 /* Sees every delivery to an engine.  A storm of honest messages can grow
  * sevenfold per round trip, faster than any step of the attack's loop
  * could notice, so it is caught here: past the budget the underlay drops
- * everything and the attack ends.  For reflect, counts what reaches the
- * victim in answer to the attacker's requests. */
+ * everything and the attack ends.  For reflect, counts what
+ * reaches the victim in answer to the attacker's requests; the attacks
+ * on names have their own (names_filter()). */
 static enum sim_verdict
 filter_cb(void *arg, int from, int to, const uint8_t *buf, size_t len,
     uint8_t **out, size_t *out_len)
@@ -376,13 +339,12 @@ filter_cb(void *arg, int from, int to, const uint8_t *buf, size_t len,
 	struct adv *a = arg;
 	struct msg m;
 
-	(void)from;
-	(void)out;
-	(void)out_len;
 	if (a->budget > 0 && ++a->seen > a->budget) {
 		a->r->storm = 1;
 		return SIM_DROP;
 	}
+	if (a->nm != NULL)
+		return names_filter(a, from, to, buf, len, out, out_len);
 	if (a->ids == NULL || to != a->victim ||
 	    msg_decode_sealed(a->p->engine.seal, buf, len, &m) != 0)
 		return SIM_PASS;
@@ -403,13 +365,13 @@ filter_cb(void *arg, int from, int to, const uint8_t *buf, size_t len,
 
 /* Honest nodes in level-1 gnode `g` (the victim included), at most `max`
  * into `out`; returns how many. */
-static int
-members_of(const struct adv *a, ovl_addr_t g, int *out, int max)
+int
+adv_members_of(const struct adv *a, ovl_addr_t g, int *out, int max)
 {
 	int n = 0;
 
 	for (int i = 0; i < a->p->nodes && n < max; i++) {
-		struct engine *e = honest(a, i);
+		struct engine *e = adv_honest(a, i);
 		if (e != NULL && ovl_prefix(engine_addr(e), 1) == g)
 			out[n++] = i;
 	}
@@ -439,7 +401,7 @@ static bool
 node_holds(const struct adv *a, int i, ovl_addr_t addr, const uint8_t *pk)
 {
 	struct holds h = {.addr = addr, .pk = pk};
-	struct engine *e = honest(a, i);
+	struct engine *e = adv_honest(a, i);
 
 	if (e != NULL)
 		engine_peers(e, holds_cb, &h);
@@ -451,7 +413,7 @@ node_holds(const struct adv *a, int i, ovl_addr_t addr, const uint8_t *pk)
 static int
 count_holding(const struct adv *a, const uint8_t *pk, bool lack)
 {
-	int m[256], n = members_of(a, ovl_prefix(a->target, 1), m, 256), c = 0;
+	int m[256], n = adv_members_of(a, ovl_prefix(a->target, 1), m, 256), c = 0;
 
 	for (int k = 0; k < n; k++)
 		if (m[k] != a->victim &&
@@ -465,12 +427,12 @@ count_holding(const struct adv *a, const uint8_t *pk, bool lack)
 static int
 evict_begin_variant(struct adv *a)
 {
-	struct engine *v = honest(a, a->victim);
+	struct engine *v = adv_honest(a, a->victim);
 
 	if (v == NULL)
 		return ANDNA_EINVAL;
 	a->target = engine_addr(v);
-	a->self = free_addr(a, ovl_prefix(a->target, 1));
+	a->self = adv_free_addr(a, ovl_prefix(a->target, 1));
 	a->rehooks = engine_stats(v)->rehooks;
 	return 0;
 }
@@ -478,7 +440,7 @@ evict_begin_variant(struct adv *a)
 static int
 evict_setup(struct adv *a)
 {
-	a->victim = pick_honest(a, 3, 257);
+	a->victim = adv_pick_honest(a, 3, 257);
 	if (a->victim < 0)
 		return ANDNA_EINVAL;
 	memcpy(a->victim_pk, engine_node_key(sim_engine(a->s, a->victim)),
@@ -504,7 +466,7 @@ evict_setup(struct adv *a)
 static void
 evict_act(struct adv *a)
 {
-	int m[256], n = members_of(a, ovl_prefix(a->target, 1), m, 256);
+	int m[256], n = adv_members_of(a, ovl_prefix(a->target, 1), m, 256);
 	struct msg p;
 
 	msg_init(&p);
@@ -548,8 +510,8 @@ evict_sample(struct adv *a)
 /* ---- death ---- */
 
 /* Runs the simulation until hostile slot `i` hooked, or a while. */
-static bool
-join_wait(struct adv *a, int i)
+bool
+adv_join_wait(struct adv *a, int i)
 {
 	uint64_t end = sim_now(a->s) + ADV_JOIN_WAIT_MS;
 
@@ -566,9 +528,9 @@ join_wait(struct adv *a, int i)
 static int
 death_setup(struct adv *a)
 {
-	a->victim = pick_honest(a, 2, a->p->engine.gnode_size);
+	a->victim = adv_pick_honest(a, 2, a->p->engine.gnode_size);
 	if (a->victim < 0)
-		a->victim = pick_honest(a, 2, 257);
+		a->victim = adv_pick_honest(a, 2, 257);
 	if (a->victim < 0)
 		return ANDNA_EINVAL;
 	struct engine *v = sim_engine(a->s, a->victim);
@@ -578,7 +540,7 @@ death_setup(struct adv *a)
 	 * member counts for more than news from outside */
 	if (sim_hostile_place(a->s, a->slot, a->victim, NULL) != 0)
 		return ANDNA_EINVAL;
-	if (join_wait(a, a->slot) &&
+	if (adv_join_wait(a, a->slot) &&
 	    ovl_prefix(engine_addr(sim_engine(a->s, a->slot)), 1) ==
 		ovl_prefix(a->target, 1)) {
 		a->r->insider = 1;
@@ -589,7 +551,7 @@ death_setup(struct adv *a)
 		sim_crash(a->s, a->slot);
 		a->r->insider = 0;
 		a->bare = true;
-		a->self = free_addr(a, ovl_prefix(a->target, 1));
+		a->self = adv_free_addr(a, ovl_prefix(a->target, 1));
 	}
 	a->r->members_counting_dead = a->r->members_counting_dead_after = 0;
 	return 0;
@@ -600,7 +562,7 @@ death_setup(struct adv *a)
 static void
 death_act(struct adv *a)
 {
-	int m[256], n = members_of(a, ovl_prefix(a->target, 1), m, 256);
+	int m[256], n = adv_members_of(a, ovl_prefix(a->target, 1), m, 256);
 	struct endpoint vep;
 	struct msg p;
 
@@ -632,7 +594,7 @@ fakes_choose(struct adv *a)
 	int receivers[256], np = 0;
 
 	for (int i = 0; i < a->p->nodes && np < 256; i++) {
-		struct engine *e = honest(a, i);
+		struct engine *e = adv_honest(a, i);
 		if (e == NULL)
 			continue;
 		ovl_addr_t par = ovl_prefix(engine_addr(e), 2);
@@ -653,7 +615,7 @@ fakes_choose(struct adv *a)
 	     tries++) {
 		int k = a->n_fakes % np;
 		ovl_addr_t g = parents[k] | (ovl_addr_t)(adv_rand(a) % 256) << 8;
-		if (addr_used(a, g, 1) || fake_of(a, g) >= 0)
+		if (adv_addr_used(a, g, 1) || fake_of(a, g) >= 0)
 			continue;
 		struct fake *f = &a->fakes[a->n_fakes++];
 		f->prefix = g;
@@ -667,12 +629,12 @@ fakes_choose(struct adv *a)
 static int
 fake_gnodes_setup(struct adv *a)
 {
-	int at = pick_honest(a, 1, 257);
+	int at = adv_pick_honest(a, 1, 257);
 
 	if (at < 0 || sim_hostile_place(a->s, a->slot, at, NULL) != 0)
 		return ANDNA_EINVAL;
 	/* hooked somewhere: its own gnode is real, the 200 are not */
-	if (join_wait(a, a->slot)) {
+	if (adv_join_wait(a, a->slot)) {
 		a->self = engine_addr(sim_engine(a->s, a->slot));
 	} else {
 		sim_crash(a->s, a->slot);
@@ -717,7 +679,7 @@ fake_gnodes_act(struct adv *a)
 		g.u.gossip.n_outer = (uint16_t)n;
 		g.u.gossip.outer = o;
 		for (int i = 0; i < a->p->nodes; i++) {
-			struct engine *e = honest(a, i);
+			struct engine *e = adv_honest(a, i);
 			if (e == NULL || ovl_prefix(engine_addr(e), 2) != par)
 				continue;
 			g.id = adv_rand(a);
@@ -730,7 +692,7 @@ fake_gnodes_act(struct adv *a)
 static int
 join_outside_setup(struct adv *a)
 {
-	int at = pick_honest(a, 1, 257);
+	int at = adv_pick_honest(a, 1, 257);
 
 	if (at < 0 || sim_hostile_place(a->s, a->slot, at, NULL) != 0)
 		return ANDNA_EINVAL;
@@ -764,7 +726,7 @@ fakes_count(struct adv *a)
 	int most = 0, maps = 0;
 
 	for (int i = 0; i < a->p->nodes; i++) {
-		struct engine *e = honest(a, i);
+		struct engine *e = adv_honest(a, i);
 		struct round_view v;
 		int n = 0;
 		if (e == NULL)
@@ -786,8 +748,8 @@ fakes_count(struct adv *a)
 static int
 reflect_setup(struct adv *a)
 {
-	a->victim = pick_honest(a, 1, 257);
-	int at = pick_honest(a, 1, 257);
+	a->victim = adv_pick_honest(a, 1, 257);
+	int at = adv_pick_honest(a, 1, 257);
 
 	if (a->victim < 0 || at < 0 ||
 	    sim_hostile_place(a->s, a->slot, at, NULL) != 0)
@@ -810,7 +772,7 @@ reflect_act(struct adv *a)
 	struct msg m;
 
 	for (int k = 0; k < ADV_REFLECT_BURST && a->n_ids < ADV_IDS_MAX; k++) {
-		int to = pick_honest(a, 1, 257);
+		int to = adv_pick_honest(a, 1, 257);
 		if (to < 0 || to == a->victim)
 			continue;
 		msg_init(&m);
@@ -839,7 +801,7 @@ reflect_act(struct adv *a)
 static int
 many_setup(struct adv *a)
 {
-	int at = pick_honest(a, 1, 257);
+	int at = adv_pick_honest(a, 1, 257);
 	struct endpoint ep = {.family = 4, .ip = {10, 0, 0, 1}};
 
 	if (at < 0)
@@ -905,7 +867,7 @@ many_count(struct adv *a)
 	}
 	for (int i = 0; i < a->p->nodes; i++) {
 		struct vouch v = {.ip = a->ep.ip};
-		struct engine *e = honest(a, i);
+		struct engine *e = adv_honest(a, i);
 		if (e == NULL)
 			continue;
 		engine_peers(e, vouch_cb, &v);
@@ -918,7 +880,9 @@ many_count(struct adv *a)
 /* ---- running an attack ---- */
 
 static const char *const names[ADV_KINDS] = {"evict", "death",
-    "fake-gnodes", "join-outside", "reflect", "many-addrs"};
+    "fake-gnodes", "join-outside", "reflect", "many-addrs", "liar", "theft",
+    "replay-release", "lost-release", "endless", "rollback", "counter-free",
+    "queue-fill"};
 
 const char *
 adv_kind_name(enum adv_kind k)
@@ -991,6 +955,7 @@ result_init(struct adv_result *r, enum adv_kind kind)
 	r->honest_msgs_per_node_s_during = -1;
 	r->converged_s = r->agree = r->route_success = -1;
 	r->resolve_success = r->copies_min = r->copies_mean = -1;
+	names_result_init(r);
 }
 
 static int
@@ -998,10 +963,14 @@ adv_setup(struct adv *a)
 {
 	static const int slot[ADV_KINDS] = {SLOT_EVICT, SLOT_DEATH, SLOT_FAKE,
 	    SLOT_JOIN, SLOT_REFLECT, SLOT_MANY};
-	int err;
+	int err = 0;
 
-	a->slot = a->p->nodes + slot[a->kind];
+	a->slot = a->p->nodes +
+	    (names_kind(a->kind) ? SLOT_NAMES + (int)(a->kind - ADV_LIAR)
+				 : slot[a->kind]);
 	adv_mint(a, &a->key);
+	if (names_kind(a->kind))
+		return names_setup(a);
 	switch (a->kind) {
 	case ADV_EVICT:
 		err = evict_setup(a);
@@ -1027,12 +996,15 @@ adv_setup(struct adv *a)
 	return err;
 }
 
-/* One act of the attack, when its period comes; returns the period. */
+/* One act of an attack that lasts `ms`, when its period comes; returns
+ * the period. */
 static uint32_t
-adv_act(struct adv *a)
+adv_act(struct adv *a, uint32_t ms)
 {
 	const struct engine_config *c = &a->p->engine;
 
+	if (names_kind(a->kind))
+		return names_act(a, ms);
 	switch (a->kind) {
 	case ADV_EVICT:
 		evict_act(a);
@@ -1066,7 +1038,9 @@ delivered(const struct sim *s)
 
 /* The attack proper: acts on its period for `ms`, sampling as it goes,
  * and measures at the end while it still runs.  A storm ends it early:
- * returns the ms it lasted. */
+ * returns the ms it lasted.  An attack on names measures after that, and
+ * may run the simulation on (the resolutions it counts, the owner's
+ * update it spoils). */
 static uint32_t
 adv_attack(struct adv *a, uint32_t ms, uint64_t budget)
 {
@@ -1083,7 +1057,7 @@ adv_attack(struct adv *a, uint32_t ms, uint64_t budget)
 			evict_begin_variant(a);
 		}
 		if (sim_now(a->s) >= next)
-			next = sim_now(a->s) + adv_act(a);
+			next = sim_now(a->s) + adv_act(a, ms);
 		uint64_t t = sim_now(a->s) + ADV_STEP_MS;
 		sim_run_until(a->s, t < end ? t : end);
 		if (a->kind == ADV_EVICT)
@@ -1102,7 +1076,10 @@ adv_attack(struct adv *a, uint32_t ms, uint64_t budget)
 							 * count */
 	if (a->r->storm && a->victim >= 0)
 		sim_crash(a->s, a->victim); /* the storm would outlive us */
-	return (uint32_t)(sim_now(a->s) - a->start);
+	uint32_t lasted = (uint32_t)(sim_now(a->s) - a->start);
+	if (names_kind(a->kind))
+		names_measure(a);
+	return lasted;
 }
 
 int
@@ -1154,6 +1131,7 @@ out:
 	free(a.fakes);
 	free(a.ids);
 	free(a.hop);
+	names_free(&a);
 	free(a.buf);
 	keypair_wipe(&a.key);
 	keypair_wipe(&a.low);
@@ -1201,6 +1179,7 @@ adv_result_json(const struct adv_result *r, FILE *f)
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		if (m[i].v >= 0)
 			json_num(f, m[i].key, (double)m[i].v);
+	names_json(r, f);
 	json_num(f, "honest_msgs_per_node_s_before",
 	    r->honest_msgs_per_node_s_before);
 	json_num(f, "honest_msgs_per_node_s_during",

@@ -17,6 +17,7 @@ struct cli {
 	struct sim_params p;
 	double max_time_s, steady_s, split_s, spread_s;
 	double names_spread_s, settle_s, names_run_s, expiry_s, sync_s;
+	double min_update_s;
 	double converge_max_s, attack_s;
 	bool json, quiet, help, signatures;
 };
@@ -88,9 +89,16 @@ static const struct opt opts[] = {
 	"life of records, claims, tallies (default 2592000: 30 days)"},
     {"sync-interval", OPT_SECONDS, C(sync_s), 0.001, 86400, "S",
 	"anti-entropy between members, in seconds (default 30)"},
+    {"min-update", OPT_SECONDS, C(min_update_s), 0, 4294967295.0, "S",
+	"least time between two updates of a name (default 3600)"},
+    {"max-names", OPT_INT, P(engine.max_names_per_key), 1, 1000000, "N",
+	"names one key may hold (default 256)"},
     {"attack", OPT_ATTACKS, P(attacks), 0, 0, "NAME[,NAME...]",
 	"after the names, run these attacks (evict, death, fake-gnodes,\n"
-	"                         join-outside, reflect, many-addrs; all)"},
+	"                         join-outside, reflect, many-addrs, liar,\n"
+	"                         theft, replay-release, lost-release,\n"
+	"                         endless, rollback, counter-free,\n"
+	"                         queue-fill; all)"},
     {"attack-time", OPT_SECONDS, C(attack_s), 1, 86400, "S",
 	"how long each attack lasts (default 60)"},
     {"signatures", OPT_FLAG, C(signatures), 0, 0, NULL,
@@ -159,7 +167,9 @@ set_value(struct cli *cli, const struct opt *o, const char *v)
 		fprintf(stderr,
 		    "andna-sim: --%s wants attack names separated by commas "
 		    "(evict, death, fake-gnodes, join-outside, reflect, "
-		    "many-addrs, all), not '%s'\n",
+		    "many-addrs, liar, theft, replay-release, lost-release, "
+		    "endless, rollback, counter-free, queue-fill, all), not "
+		    "'%s'\n",
 		    o->name, v);
 		return -1;
 	}
@@ -360,6 +370,7 @@ main(int argc, char **argv)
 	cli.steady_s = cli.p.steady_ms / 1000.0;
 	cli.spread_s = cli.p.probe_spread_ms / 1000.0;
 	cli.expiry_s = cli.p.engine.expiry_s;
+	cli.min_update_s = cli.p.engine.min_update_s;
 	cli.sync_s = cli.p.engine.sync_interval_ms / 1000.0;
 	if (parse(&cli, argc, argv) != 0)
 		return 2;
@@ -379,6 +390,7 @@ main(int argc, char **argv)
 	if (cli.p.attacks != 0)
 		cli.p.hostile = ADV_SLOTS;
 	cli.p.engine.expiry_s = (uint32_t)cli.expiry_s;
+	cli.p.engine.min_update_s = (uint32_t)cli.min_update_s;
 	cli.p.engine.sync_interval_ms = (uint32_t)(cli.sync_s * 1000);
 	cli.p.progress = cli.quiet ? NULL : stderr;
 	if (cli.signatures)

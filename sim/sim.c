@@ -91,6 +91,8 @@ struct ns_op {
 	uint64_t id;
 	uint32_t node;
 	int32_t name;
+	const char *text; /* the caller's name when name < 0, or NULL:
+			   * s->one's */
 	uint8_t kind;
 	bool started, done, ok;
 	bool refused; /* the engine call itself failed */
@@ -1813,7 +1815,7 @@ op_start(struct sim *s, uint32_t k)
 	struct record_entry ents[SIM_NAME_ENTRIES_MAX];
 	const struct record_entry *e = s->one.entries;
 	int n = s->one.n_entries;
-	const char *nm = s->one.name;
+	const char *nm = NULL;
 	struct keypair kp;
 	uint64_t id = 0;
 	int rc;
@@ -1831,7 +1833,8 @@ op_start(struct sim *s, uint32_t k)
 		sim_name_gen(s, op->name, name, ents, &n);
 		nm = name;
 		e = ents;
-	}
+	} else
+		nm = op->text != NULL ? op->text : s->one.name;
 	s->op_starting = (int)k;
 	switch (op->kind) {
 	case OP_REGISTER:
@@ -2037,6 +2040,72 @@ int
 sim_resolve(struct sim *s, int i, const char *name, struct sim_ns_result *out)
 {
 	return one_op(s, i, OP_RESOLVE, name, NULL, 0, 0, NULL, out);
+}
+
+int
+sim_resolve_many(struct sim *s, int n, const int *nodes,
+    const char *const *names, uint32_t spread_ms, struct sim_ns_result *out)
+{
+	int err;
+
+	for (int k = 0; k < n; k++) {
+		memset(&out[k], 0, sizeof(out[k]));
+		out[k].status = ANDNA_ETIMEOUT;
+	}
+	if (n <= 0)
+		return 0;
+	if (s->ops != NULL)
+		return ANDNA_EINVAL;
+	if ((err = batch_new(s, n)) != 0) {
+		batch_free(s);
+		return err;
+	}
+	for (int k = 0; k < n; k++) {
+		struct ns_op *op = &s->ops[k];
+		op->kind = OP_RESOLVE;
+		op->name = -1;
+		op->text = names[k];
+		op->node = nodes[k] >= 0 && nodes[k] < s->n ? (uint32_t)nodes[k]
+							    : 0;
+		if (nodes[k] < 0 || nodes[k] >= s->n)
+			op_finish(s, op, ANDNA_EINVAL);
+		else
+			push_simple(s, EV_NSOP,
+			    s->now + (uint64_t)spread_ms * (uint64_t)k /
+				(uint64_t)n,
+			    (uint32_t)k);
+	}
+	batch_run(s, sim_now(s) + spread_ms + op_slack(s), PROBE_POLL_MS);
+	for (int k = 0; k < n; k++) {
+		struct ns_op *op = &s->ops[k];
+		if (op->done)
+			out[k].status = op->status;
+		out[k].ms = op->ms;
+		out[k].ttl_s = op->ttl_s;
+		out[k].hops = op->hops;
+		out[k].rec = op->rec;
+		op->rec = NULL;
+	}
+	batch_free(s);
+	return 0;
+}
+
+int
+sim_names_count(const struct sim *s)
+{
+	return s->n_names;
+}
+
+int
+sim_name_status(const struct sim *s, int k)
+{
+	return k >= 0 && k < s->n_names ? s->names[k].status : ANDNA_EINVAL;
+}
+
+uint64_t
+sim_clock(const struct sim *s)
+{
+	return s->now;
 }
 
 /* ---- copies in the stores ---- */

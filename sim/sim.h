@@ -298,6 +298,20 @@ int sim_release(
 int sim_resolve(
     struct sim *s, int i, const char *name, struct sim_ns_result *out);
 
+/* Resolves names[k] from node nodes[k] for each k < n, the requests
+ * started evenly over `spread_ms`, and runs the simulation until each has
+ * its outcome or surely will not; out[k] (n of them) gets the outcome of
+ * request k as sim_resolve() gives it (a node not running: ANDNA_EINVAL)
+ * and the caller calls sim_ns_result_fini() on each.  The names are
+ * borrowed until it returns.  Returns 0, ANDNA_EINVAL (a batch of
+ * requests is under way) or ANDNA_ENOMEM. */
+int sim_resolve_many(struct sim *s, int n, const int *nodes,
+    const char *const *names, uint32_t spread_ms, struct sim_ns_result *out);
+
+/* The clock the engines run on, in ms: the times their stores keep
+ * (stored_at, expires_at) are on it. */
+uint64_t sim_clock(const struct sim *s);
+
 /* Running nodes holding a live record of `name` (backups included) and,
  * of those, the ones whose record is owned by `owner` (NULL: any). */
 int sim_record_copies(struct sim *s, const char *name, const uint8_t *owner);
@@ -330,6 +344,12 @@ int sim_hash_gnode(
 void sim_name_gen(const struct sim *s, int k, char name[ANDNA_NAME_MAX + 1],
     struct record_entry *entries, int *n_entries);
 void sim_name_owner(const struct sim *s, int k, struct keypair *kp);
+
+/* Names generated so far (sim_names_register()), and the status of the
+ * registration of name k: 0 registered, an ANDNA_E* code, 1 when it was
+ * never tried, ANDNA_EINVAL when there is no name k. */
+int sim_names_count(const struct sim *s);
+int sim_name_status(const struct sim *s, int k);
 
 /* What a batch of resolves found, and a count of the copies.  Figures are
  * -1 when nothing ran. */

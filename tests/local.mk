@@ -149,6 +149,12 @@ tests_test_adversary_CFLAGS = $(TEST_CFLAGS)
 tests_test_adversary_LDADD = $(TEST_LIBS)
 TESTS += tests/test_adversary
 
+check_PROGRAMS += tests/test_adversary_names
+tests_test_adversary_names_SOURCES = tests/test_adversary_names.c
+tests_test_adversary_names_CFLAGS = $(TEST_CFLAGS)
+tests_test_adversary_names_LDADD = $(TEST_LIBS)
+TESTS += tests/test_adversary_names
+
 # A hostile node for tests/hostile.sh: built by `make check`, run by the
 # script, not a test by itself.
 check_PROGRAMS += tests/hostile_node
