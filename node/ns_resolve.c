@@ -224,9 +224,9 @@ static void vote_check(struct engine *e, uint64_t id, uint64_t now);
 
 /* Sends a round of requests: each to a random place inside the gnode
  * asked, so that the routes (whose next hops are random contacts) and the
- * members answering differ; a place nobody holds is answered by the
- * member the route reaches first.  An answer may come before the round is sent
- * (from ourselves): the round counts as open until then. */
+ * members answering (the live member nearest each place) differ.  An
+ * answer may come before the round is sent (from ourselves): the round
+ * counts as open until then. */
 static void
 vote_round(struct engine *e, uint64_t id, uint64_t now)
 {
@@ -272,7 +272,7 @@ static void
 vote_answer(struct vote *v, const struct msg *m, uint8_t st,
     const struct record *rec, int hops)
 {
-	if (!m->has_src)
+	if (!m->has_src || v->n_ans == VOTE_ASK * VOTE_ROUNDS)
 		return;
 	for (int i = 0; i < v->n_ans; i++)
 		if (v->ans[i].addr == m->src ||
@@ -614,7 +614,7 @@ ns_resolve_pending_done(struct engine *e, struct pending *p,
 	uint64_t id = p->vote;
 	struct vote *v = vote_find(e, id);
 	if (v != NULL) {
-		v->open--;
+		v->open -= v->open > 0;
 		if (st == MSG_ST_OK || st == MSG_ST_NOT_FOUND) {
 			int hops = (int)(m->u.resolve_reply.hops < MSG_HOPS_MAX ?
 			    m->u.resolve_reply.hops : MSG_HOPS_MAX);
