@@ -7,7 +7,7 @@
 #include "proto/record.h"
 #include "proto/types.h"
 
-#define MSG_VERSION 2
+#define MSG_VERSION 3
 #define MSG_DGRAM_MAX 1232	  /* largest message sent over UDP */
 #define MSG_STREAM_MAX (4u << 20) /* largest message sent or accepted */
 #define MSG_HOPS_MAX 15		  /* largest hop limit */
@@ -305,6 +305,10 @@ struct msg {
 			uint8_t status;
 			uint32_t queue_pos;
 			uint32_t life; /* remaining seconds */
+			/* STALE: the record the hash gnode holds of the
+			 * name for the same key, as proof of the sequence
+			 * number to go above (owned); else NULL */
+			struct record *held;
 		} reg_reply;
 		/* COUNTER_CHECK */
 		struct {

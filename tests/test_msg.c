@@ -274,6 +274,8 @@ sample_msg(struct msg *m, uint8_t type, bool full, const struct keypair *kp)
 		m->u.reg_reply.status = MSG_ST_QUEUED;
 		m->u.reg_reply.queue_pos = 3;
 		m->u.reg_reply.life = 2592000;
+		/* the record held, with STALE */
+		m->u.reg_reply.held = full ? make_record(kp, 4, &rng) : NULL;
 		break;
 	case MSG_COUNTER_CHECK:
 		fill_route(&m->u.counter_check.route, full, &rng);
@@ -542,6 +544,11 @@ assert_msg_equal(const struct msg *a, const struct msg *b)
 		assert_int_equal(
 		    a->u.reg_reply.queue_pos, b->u.reg_reply.queue_pos);
 		assert_int_equal(a->u.reg_reply.life, b->u.reg_reply.life);
+		assert_int_equal(
+		    a->u.reg_reply.held == NULL, b->u.reg_reply.held == NULL);
+		if (a->u.reg_reply.held != NULL)
+			assert_true(record_equal(
+			    a->u.reg_reply.held, b->u.reg_reply.held));
 		break;
 	case MSG_COUNTER_CHECK:
 		assert_route_equal(
@@ -1245,32 +1252,32 @@ static const struct hostile hostile[] = {
     {"\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* the same as element 5 of an envelope */
-    {"\x98\x02\x01\x07\x03\xc0\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdd\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* array32 of 2^24-1: msgpack-c alone would take 400 MB for it */
-    {"\x98\x02\x01\x07\x03\xc0\xdd\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdd\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TOO_MANY},
     /* array16 of 767, within the cap but longer than the bytes */
-    {"\x98\x02\x01\x07\x03\xc0\xdc\x02\xff\0\0\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdc\x02\xff\0\0\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
     /* str32 and bin32 of 2^32-1 bytes */
-    {"\x98\x02\x01\x07\x03\xc0\xdb\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdb\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
-    {"\x98\x02\x01\x07\x03\xc0\xc6\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xc6\xff\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TRUNCATED},
     /* a length field cut short */
-    {"\x98\x02\x01\x07\x03\xc0\xdd\xff", 8, ANDNA_EDEC_TRUNCATED},
+    {"\x98\x03\x01\x07\x03\xc0\xdd\xff", 8, ANDNA_EDEC_TRUNCATED},
     /* maps, ext types and the never-used byte */
-    {"\x98\x02\x01\x07\x03\xc0\xdf\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
+    {"\x98\x03\x01\x07\x03\xc0\xdf\x00\xff\xff\xff\0\0\0\0\0\0\0\0\0", 20,
 	ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc0\x81\xc0\xc0", 9, ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc0\xc7\x01\x05\x00", 10, ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc0\xd4\x05\x00", 9, ANDNA_EDEC_TYPE},
-    {"\x98\x02\x01\x07\x03\xc1\xc0\xc0\xc0", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc0\x81\xc0\xc0", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc0\xc7\x01\x05\x00", 10, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc0\xd4\x05\x00", 9, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\x03\xc1\xc0\xc0\xc0", 9, ANDNA_EDEC_TYPE},
     /* an array header claiming more elements than bytes are left */
-    {"\x98\x02\x01\x07\x03\xc1", 6, ANDNA_EDEC_TRUNCATED},
+    {"\x98\x03\x01\x07\x03\xc1", 6, ANDNA_EDEC_TRUNCATED},
     /* a float where a hop limit goes */
-    {"\x98\x02\x01\x07\xca\0\0\0\0\xc0\xc0\x90\xc0", 13, ANDNA_EDEC_TYPE},
+    {"\x98\x03\x01\x07\xca\0\0\0\0\xc0\xc0\x90\xc0", 13, ANDNA_EDEC_TYPE},
     {"", 0, ANDNA_EDEC_TRUNCATED},
 };
 
@@ -1400,13 +1407,21 @@ test_field_faults(void **state)
 	struct msg m;
 
 	for (int st = MSG_ST_MAX; st <= MSG_ST_MAX + 1; st++) {
-		raw_start(&r, kp, MSG_REGISTER_REPLY, 3);
+		raw_start(&r, kp, MSG_REGISTER_REPLY, 4);
 		msgpack_pack_uint8(&r.pk, (uint8_t)st);
 		msgpack_pack_uint8(&r.pk, 0);
 		msgpack_pack_uint8(&r.pk, 0);
+		msgpack_pack_nil(&r.pk);
 		assert_int_equal(
 		    raw_end(&r), st == MSG_ST_MAX ? 0 : ANDNA_EDEC_VALUE);
 	}
+	/* the held record of a STALE reply: a record or nil, nothing else */
+	raw_start(&r, kp, MSG_REGISTER_REPLY, 4);
+	msgpack_pack_uint8(&r.pk, MSG_ST_STALE);
+	msgpack_pack_uint8(&r.pk, 0);
+	msgpack_pack_uint8(&r.pk, 0);
+	msgpack_pack_uint8(&r.pk, 7);
+	assert_int_equal(raw_end(&r), ANDNA_EDEC_TYPE);
 	raw_start(&r, kp, MSG_COUNTER_REPLY, 2);
 	msgpack_pack_uint8(&r.pk, 0);
 	msgpack_pack_int8(&r.pk, -1);
