@@ -158,3 +158,12 @@ tests_hostile_node_LDADD = $(TEST_LIBS)
 
 TESTS += tests/hostile.sh
 dist_check_SCRIPTS += tests/hostile.sh
+
+check_PROGRAMS += tests/test_timebase
+tests_test_timebase_SOURCES = tests/test_timebase.c
+tests_test_timebase_CFLAGS = $(TEST_CFLAGS)
+tests_test_timebase_LDADD = $(TEST_LIBS)
+TESTS += tests/test_timebase
+
+TESTS += tests/clock.sh
+dist_check_SCRIPTS += tests/clock.sh
