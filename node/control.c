@@ -629,6 +629,7 @@ struct names_walk {
 	struct evbuffer *b;
 	bool json;
 	int n;
+	uint64_t now; /* engine time */
 };
 
 static int
@@ -641,10 +642,12 @@ names_cb(void *arg, const struct store_own *o)
 		return 0;
 	bool queued = (o->flags & STORE_OWN_QUEUED) != 0;
 	if (w->json) {
-		evbuffer_add_printf(w->b, "%s{\"queued\":%s,\"registered_at\":"
+		/* an age: engine time is no date (see node/timebase.h) */
+		uint64_t age = w->now > o->registered_at ?
+		    w->now - o->registered_at : 0;
+		evbuffer_add_printf(w->b, "%s{\"queued\":%s,\"age_s\":"
 		    "%llu,\"record\":", w->n > 0 ? "," : "",
-		    queued ? "true" : "false",
-		    (unsigned long long)(o->registered_at / 1000));
+		    queued ? "true" : "false", (unsigned long long)(age / 1000));
 		record_json(w->b, r);
 		evbuffer_add(w->b, "}", 1);
 	} else {
@@ -664,7 +667,8 @@ cmd_names(struct ctl_conn *cc)
 {
 	struct store *st = daemon_store(cc->ctl->d);
 	struct store_txn *txn = NULL;
-	struct names_walk w = {evbuffer_new(), cc->json, 0};
+	struct names_walk w = {evbuffer_new(), cc->json, 0,
+	    daemon_now(cc->ctl->d)};
 	int rc = w.b == NULL ? ANDNA_ENOMEM : st == NULL ? ANDNA_EBUSY :
 	    store_txn_begin(st, false, &txn);
 
@@ -881,7 +885,7 @@ cmd_register(struct ctl_conn *cc, bool update, char **w, int n)
 	}
 	wait_begin(cc, ENGINE_EV_REGISTER_DONE);
 	rc = engine_register(daemon_engine(d), name, entries, ne, ttl, &kp,
-	    daemon_now(), &id);
+	    daemon_now(d), &id);
 	keypair_wipe(&kp);
 	if (!wait_started(cc, rc, id))
 		reply_err(cc, rc, NULL, "%s: %s", name, andna_strerror(rc));
@@ -906,7 +910,8 @@ cmd_release(struct ctl_conn *cc, char **w, int n)
 	}
 	snprintf(cc->what, sizeof(cc->what), "%s", name);
 	wait_begin(cc, ENGINE_EV_REGISTER_DONE);
-	rc = engine_release(daemon_engine(cc->ctl->d), name, daemon_now(), &id);
+	struct daemon *d = cc->ctl->d;
+	rc = engine_release(daemon_engine(d), name, daemon_now(d), &id);
 	if (!wait_started(cc, rc, id))
 		reply_err(cc, rc, NULL, "%s: %s", name, rc == ANDNA_ENOTFOUND ?
 		    "not registered by this node" : andna_strerror(rc));
@@ -929,7 +934,8 @@ cmd_resolve(struct ctl_conn *cc, char **w, int n)
 	}
 	snprintf(cc->what, sizeof(cc->what), "%s", name);
 	wait_begin(cc, ENGINE_EV_RESOLVE_DONE);
-	rc = engine_resolve(daemon_engine(cc->ctl->d), name, daemon_now(), &id);
+	struct daemon *d = cc->ctl->d;
+	rc = engine_resolve(daemon_engine(d), name, daemon_now(d), &id);
 	if (!wait_started(cc, rc, id))
 		reply_err(cc, rc, NULL, "%s: %s", name, andna_strerror(rc));
 }
@@ -951,8 +957,8 @@ cmd_reverse(struct ctl_conn *cc, char **w, int n)
 	}
 	config_format_endpoint(&ep, cc->what, sizeof(cc->what));
 	wait_begin(cc, ENGINE_EV_REVERSE_DONE);
-	int rc = engine_reverse(daemon_engine(cc->ctl->d), &ep, daemon_now(),
-	    &id);
+	struct daemon *d = cc->ctl->d;
+	int rc = engine_reverse(daemon_engine(d), &ep, daemon_now(d), &id);
 	if (!wait_started(cc, rc, id))
 		reply_err(cc, rc, NULL, "%s: %s", cc->what, andna_strerror(rc));
 }

@@ -32,6 +32,7 @@
 #include "node/control.h"
 #include "node/daemon.h"
 #include "node/dns_node.h"
+#include "node/timebase.h"
 #include "proto/err.h"
 #include "proto/msg.h"
 
@@ -133,6 +134,9 @@ struct daemon {
 	bool peers_dirty;
 	uint64_t peers_saved;
 
+	struct timebase tb;     /* the engine's clock */
+	uint64_t clock_saved;   /* monotonic ms it was last saved */
+
 	struct daemon_counters cnt;
 };
 
@@ -146,12 +150,9 @@ mono_ms(void)
 }
 
 uint64_t
-daemon_now(void)
+daemon_now(const struct daemon *d)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return timebase_now(&d->tb, timebase_boot_ms());
 }
 
 /* ---- addresses ------------------------------------------------------ */
@@ -359,7 +360,7 @@ peers_refresh(struct daemon *d)
 	sc->d = d;
 	sc->set.n = sc->set.members = 0;
 	memset(&sc->keep, 0, sizeof(sc->keep));
-	sc->now = daemon_now();
+	sc->now = daemon_now(d);
 	engine_peers(d->engine, peer_scan_cb, sc);
 	if (sc->set.n > 0) {
 		if (sc->set.n != d->peers.n ||
@@ -428,6 +429,76 @@ peers_save(struct daemon *d)
 	d->peers_saved = mono_ms();
 }
 
+/* ---- the engine's clock -------------------------------------------------- */
+
+static int
+clock_save_txn(void *arg, struct store_txn *txn)
+{
+	struct daemon *d = arg;
+	uint8_t blob[TIMEBASE_BLOB_LEN];
+
+	timebase_encode(&d->tb, blob);
+	return store_meta_put(txn, TIMEBASE_META_KEY, blob, sizeof(blob));
+}
+
+/* Saves the engine's clock (its offset, the boot that holds for, and the
+ * engine time now), so that the next start goes on from it. */
+static void
+clock_save(struct daemon *d)
+{
+	if (d->store == NULL)
+		return;
+	d->tb.last = daemon_now(d);
+	int rc = store_write(d->store, clock_save_txn, d);
+	if (rc != 0)
+		log_warn(d->lg, "cannot save the engine clock: %s",
+		    andna_strerror(rc));
+	d->clock_saved = mono_ms();
+}
+
+/* Sets the engine's clock from what the store kept (see timebase.h) and
+ * saves it at once. */
+static void
+clock_load(struct daemon *d)
+{
+	struct store_txn *txn = NULL;
+	struct timebase saved;
+	uint8_t boot_id[TIMEBASE_BOOT_ID_LEN];
+	const uint8_t *v;
+	size_t n;
+	bool have = false;
+
+	if (store_txn_begin(d->store, false, &txn) == 0) {
+		int rc = store_meta_get(txn, TIMEBASE_META_KEY, &v, &n);
+		have = rc == 0 && timebase_decode(v, n, &saved) == 0;
+		if (rc == 0 && !have)
+			log_warn(d->lg, "the saved engine clock is damaged: "
+			    "starting it again");
+		store_txn_abort(txn);
+	}
+	if (timebase_read_boot_id(TIMEBASE_BOOT_ID_PATH, boot_id) != 0)
+		log_info(d->lg, "cannot read the boot id (%s): the time the "
+		    "daemon is stopped will not count", TIMEBASE_BOOT_ID_PATH);
+	switch (timebase_resume(have ? &saved : NULL, boot_id,
+	    timebase_boot_ms(), timebase_wall_ms(), &d->tb)) {
+	case TIMEBASE_FIRST:
+		log_info(d->lg, "engine clock set at %llu s (first start)",
+		    (unsigned long long)(d->tb.last / 1000));
+		break;
+	case TIMEBASE_SAME_BOOT:
+		log_info(d->lg, "engine clock at %llu s, %llu s after it was "
+		    "last saved", (unsigned long long)(d->tb.last / 1000),
+		    (unsigned long long)((d->tb.last - saved.last) / 1000));
+		break;
+	case TIMEBASE_NEW_BOOT:
+		log_info(d->lg, "engine clock at %llu s, going on after a "
+		    "reboot (the time the machine was down does not count)",
+		    (unsigned long long)(d->tb.last / 1000));
+		break;
+	}
+	clock_save(d);
+}
+
 /* Reads one saved peer into the table (a store_peer_each visitor). */
 static int
 peer_load_cb(void *arg, const struct store_peer *sp)
@@ -440,7 +511,7 @@ peer_load_cb(void *arg, const struct store_peer *sp)
 	if (sp->endpoints_len < 1 || sp->endpoints[0] + 1u > sp->endpoints_len ||
 	    msg_ep_decode(sp->endpoints + 1, sp->endpoints[0], &ep) != 0)
 		return 0; /* not ours, or damaged: skip it */
-	if (daemon_now() - sp->last_heard > PEER_MAX_AGE_MS ||
+	if (daemon_now(d) > sp->last_heard + PEER_MAX_AGE_MS ||
 	    own_endpoint(d, &ep) || peer_find(&d->peers, &ep) != NULL)
 		return 0;
 	struct peer *p = &d->peers.v[d->peers.n++];
@@ -696,6 +767,14 @@ engine_random_cb(void *ctx, void *buf, size_t len)
 	randombytes_buf(buf, len);
 }
 
+/* The least sequence number of a first registration: the wall clock's
+ * seconds, the one thing it still serves (see seq_floor_cb in engine.h). */
+static uint64_t
+engine_seq_floor_cb(void *ctx)
+{
+	return timebase_wall_ms() / 1000;
+}
+
 static void
 engine_event_cb(void *ctx, const struct engine_event *ev)
 {
@@ -736,7 +815,7 @@ input(struct daemon *d, const struct endpoint *from, const uint8_t *buf,
 	char b[64];
 
 	trace_msg(d, "from", from, buf, len, udp ? "UDP" : "TCP");
-	engine_input(d->engine, from, buf, len, daemon_now());
+	engine_input(d->engine, from, buf, len, daemon_now(d));
 	if (bad_drops(d->engine) != bad)
 		log_limited(d->lg, LOG_LEVEL_TRACE, LOG_KIND_INPUT,
 		    "dropped a malformed or badly signed message from %s",
@@ -935,7 +1014,7 @@ accept_error_cb(struct evconnlistener *ls, void *arg)
 static void
 engine_arm(struct daemon *d, uint64_t wake)
 {
-	uint64_t now = daemon_now();
+	uint64_t now = daemon_now(d);
 	uint64_t ms = wake > now ? wake - now : 0;
 
 	if (ms > ENGINE_WAKE_MAX_MS)
@@ -949,7 +1028,7 @@ void
 daemon_engine_done(struct daemon *d)
 {
 	if (d->engine != NULL)
-		engine_arm(d, engine_tick(d->engine, daemon_now()));
+		engine_arm(d, engine_tick(d->engine, daemon_now(d)));
 }
 
 static void
@@ -992,6 +1071,8 @@ house_cb(evutil_socket_t fd, short what, void *arg)
 	if ((d->peers_dirty && now - d->peers_saved >= PEERS_SAVE_MS) ||
 	    now - d->peers_saved >= PEERS_RESAVE_MS)
 		peers_save(d);
+	if (now - d->clock_saved >= TIMEBASE_SAVE_MS)
+		clock_save(d);
 	control_tick(d->ctl);
 }
 
@@ -1301,7 +1382,7 @@ join(struct daemon *d)
 		log_info(d->lg, "joining through %s%s (%d peer%s, %d from the "
 		    "last run)", ep_str(&list[0], b, sizeof(b)), n > 1 ?
 		    " and others" : "", n, n == 1 ? "" : "s", saved);
-	engine_bootstrap(d->engine, list, n, daemon_now());
+	engine_bootstrap(d->engine, list, n, daemon_now(d));
 }
 
 /* Loads the node key, creating it on first start. */
@@ -1361,12 +1442,14 @@ daemon_start(struct daemon *d)
 	}
 	if ((rc = find_endpoints(d)) != 0)
 		return rc;
+	clock_load(d);
 	peers_load(d);
 	struct engine_io io = {.ctx = d, .send_cb = engine_send_cb,
 	    .random_cb = engine_random_cb, .event_cb = engine_event_cb,
-	    .log_cb = engine_log_cb, .store = d->store};
+	    .log_cb = engine_log_cb, .store = d->store,
+	    .seq_floor_cb = engine_seq_floor_cb};
 	d->engine = engine_new(&d->cfg.engine, &io, &d->key, d->eps, d->n_eps,
-	    daemon_now());
+	    daemon_now(d));
 	d->ev_engine = evtimer_new(d->base, engine_timer_cb, d);
 	d->ev_house = event_new(d->base, -1, EV_PERSIST, house_cb, d);
 	static const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
@@ -1413,8 +1496,9 @@ daemon_free(struct daemon *d)
 	if (d->engine != NULL) {
 		peers_refresh(d); /* before leaving empties the engine's view */
 		peers_save(d);
-		engine_leave(d->engine, daemon_now());
+		engine_leave(d->engine, daemon_now(d));
 		engine_free(d->engine);
+		clock_save(d); /* a clean stop: the next start goes on here */
 	}
 	control_close(d->ctl);
 	while ((c = TAILQ_FIRST(&d->conns)) != NULL)

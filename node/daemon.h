@@ -13,8 +13,9 @@
  *
  * Messages up to MSG_DGRAM_MAX bytes go over UDP; larger ones over TCP,
  * each framed by a 4-byte big-endian length, on a small pool of outgoing
- * connections.  Engine time is milliseconds of CLOCK_REALTIME, so records
- * expire on the node's own clock across restarts. */
+ * connections.  Engine time is milliseconds of a clock that never jumps
+ * and goes on across restarts (node/timebase.h): records expire on the
+ * node's own clock, and the wall clock decides nothing. */
 #ifndef ANDNA_NODE_DAEMON_H
 #define ANDNA_NODE_DAEMON_H
 
@@ -79,8 +80,8 @@ void daemon_free(struct daemon *d);
 
 /* ---- for the control socket and the DNS front ---------------------- */
 
-/* Milliseconds of CLOCK_REALTIME: the engine's time. */
-uint64_t daemon_now(void);
+/* The engine's time in milliseconds (see node/timebase.h). */
+uint64_t daemon_now(const struct daemon *d);
 
 struct event_base *daemon_base(struct daemon *d);
 struct engine *daemon_engine(struct daemon *d); /* NULL before start */

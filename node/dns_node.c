@@ -27,7 +27,7 @@ host_engine(void *ctx)
 static uint64_t
 host_now(void *ctx)
 {
-	return daemon_now();
+	return daemon_now(ctx);
 }
 
 static void

@@ -104,6 +104,14 @@ struct engine_io {
 	 * sig_verify()'s verdict: the simulator's remembers verdicts across
 	 * its nodes (sim/sigmemo.h). */
 	sig_verify_fn *verify_cb;
+	/* The least sequence number of a name the node signs with no record
+	 * of its own for it (a first registration), called with ctx; NULL
+	 * (the simulator) is 1.  The daemon gives its wall clock's seconds,
+	 * so that a key moved from another node usually starts above the
+	 * numbers it signed there; the engine never takes it for time, and
+	 * a hash gnode that holds a higher number says so (see
+	 * register_done() in ns.c). */
+	uint64_t (*seq_floor_cb)(void *ctx);
 };
 
 /* Why incoming messages were dropped; counted in engine_stats. */

@@ -130,6 +130,8 @@ struct pending {
 	uint8_t op;         /* COUNTER, PROMOTE: enum msg_op; HANDOVER,
 			     * BULK: kind */
 	uint32_t age;       /* HANDOVER: the item's age */
+	bool resigned;      /* REGISTER: signed again above the hash
+			     * gnode's sequence number (see resign()) */
 	struct msg_cursor cursor; /* BULK: where the page starts */
 	char name[ANDNA_NAME_MAX + 1]; /* NEIGHBOUR, RESOLVE */
 	/* for a peer: where the answer goes (a member asking directly, or

@@ -8,7 +8,7 @@ libandna_a_SOURCES += node/round.c node/round.h node/maps.c node/maps.h \
 # socket (in libandna, so tests link them), and the programs andnad and andna
 libandna_a_SOURCES += node/log.c node/log.h node/conf.c node/conf.h
 libandna_a_SOURCES += node/daemon.c node/daemon.h node/control.c \
-	node/control.h
+	node/control.h node/timebase.c node/timebase.h
 
 sbin_PROGRAMS += andnad
 andnad_SOURCES = node/andnad.c

@@ -492,6 +492,24 @@ reply_register(struct engine *e, const struct msg_route *route, uint64_t id,
 	engine_reply_routed(e, route, &r, now);
 }
 
+/* Says STALE with the record we hold of the name for the same key (NULL:
+ * none could be read), signed by that key: the owner's node then signs
+ * again above its sequence number (see resign()), and a liar cannot make
+ * it jump further than a number the key really signed. */
+static void
+reply_stale(struct engine *e, const struct msg_route *route, uint64_t id,
+    const struct record *held, uint64_t now)
+{
+	struct msg r;
+
+	msg_init(&r);
+	r.type = MSG_REGISTER_REPLY;
+	r.id = id;
+	r.u.reg_reply.status = MSG_ST_STALE;
+	r.u.reg_reply.held = (struct record *)held; /* borrowed, to send */
+	engine_reply_routed(e, route, &r, now);
+}
+
 /* Asks the counter gnode of rec's owner to add (or drop) the name.  With
  * `m` the registration `m` waits for the answer; without, nobody does. */
 static void
@@ -952,13 +970,19 @@ handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
 	int rc;
 
 	if (!held && tombstone(cur, now) && same && rec->seq <= cur->seq) {
-		/* released already: a retry whose answer was lost */
+		/* released already (a retry whose answer was lost, or an
+		 * older release): the tombstone we keep goes round again */
+		struct record *tomb = NULL;
+		rc = record_decode(cur->rec, cur->rec_len, &tomb);
 		txn_end(e, t, 0);
-		if (rec->seq < cur->seq)
-			reply_register(e, &m->u.reg.route, m->id, MSG_ST_STALE, 0, 0, now);
+		if (rc != 0)
+			reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0,
+			    0, now);
 		else
-			store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_RECORDS, rec, now,
-			    cur->expires_at, MSG_ST_OK, 0, NS_AFTER_BACKUP, now);
+			store_then_answer(e, &m->u.reg.route, m->id,
+			    MSG_KIND_RECORDS, tomb, now, cur->expires_at,
+			    MSG_ST_OK, 0, NS_AFTER_BACKUP, now);
+		record_free(tomb);
 		return;
 	}
 	if (!held || !same) {
@@ -976,8 +1000,12 @@ handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
 		return;
 	}
 	if (rec->seq <= cur->seq) {
+		struct record *have = NULL;
+		if (record_decode(cur->rec, cur->rec_len, &have) != 0)
+			have = NULL;
 		txn_end(e, t, 0);
-		reply_register(e, &m->u.reg.route, m->id, MSG_ST_STALE, 0, 0, now);
+		reply_stale(e, &m->u.reg.route, m->id, have, now);
+		record_free(have);
 		return;
 	}
 	rc = apply_record(e, t, rec, now, exp, false, now);
@@ -1067,9 +1095,15 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 		return;
 	}
 	if (!held && same && tombstone(&cur, now) && rec->seq <= cur.seq) {
-		/* a record its owner has released since */
+		/* a record its owner has released since: the owner's node
+		 * signs above the tombstone if it wants the name again, nobody
+		 * else can */
+		struct record *tomb = NULL;
+		if (record_decode(cur.rec, cur.rec_len, &tomb) != 0)
+			tomb = NULL;
 		txn_end(e, t, 0);
-		reply_register(e, &m->u.reg.route, m->id, MSG_ST_STALE, 0, 0, now);
+		reply_stale(e, &m->u.reg.route, m->id, tomb, now);
+		record_free(tomb);
 		return;
 	}
 	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
@@ -1085,9 +1119,13 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 			st = MSG_ST_TOO_SOON;
 		if (st == MSG_ST_OK && rec->seq > cur.seq)
 			rc = put_record(t, rec, cur.stored_at, exp, 0);
-		record_free(have);
 		if (txn_end(e, t, rc) != 0)
 			st = MSG_ST_BUSY;
+		if (st == MSG_ST_STALE)
+			reply_stale(e, &m->u.reg.route, m->id, have, now);
+		record_free(have);
+		if (st == MSG_ST_STALE)
+			return;
 		if (st != MSG_ST_OK) {
 			reply_register(e, &m->u.reg.route, m->id, st, 0, (uint32_t)((cur.expires_at -
 			    now) / 1000), now);
@@ -1291,6 +1329,40 @@ status_err(uint8_t st)
 	}
 }
 
+/* The hash gnode holds `held`, a record of our key for the name with a
+ * sequence number not below ours (the key moved here from another node,
+ * or the number came from a wall clock that was behind): signs the same
+ * address set again one above it and sends it, once per request.
+ * Returns 0 when sent. */
+static int
+resign(struct engine *e, struct pending *p, const struct record *held,
+    uint64_t now)
+{
+	struct keypair kp;
+	struct store_txn *t;
+	uint64_t seq = p->rec->seq;
+
+	if (p->resigned || held == NULL || held->seq < seq ||
+	    held->seq == UINT64_MAX || strcmp(held->name, p->rec->name) != 0 ||
+	    memcmp(held->owner, p->rec->owner, ANDNA_PK_LEN) != 0 ||
+	    ns_verify(e, held) != 0 || (t = txn_begin(e, false)) == NULL)
+		return ANDNA_ESTALE;
+	memcpy(kp.pk, p->rec->owner, ANDNA_PK_LEN);
+	int rc = store_key_get(t, kp.pk, kp.sk);
+	store_txn_abort(t);
+	p->rec->seq = held->seq + 1;
+	if (rc == 0)
+		rc = record_sign(p->rec, &kp);
+	keypair_wipe(&kp);
+	if (rc != 0) {
+		p->rec->seq = seq;
+		return rc;
+	}
+	p->resigned = true;
+	pending_send(e, p, now);
+	return 0;
+}
+
 /* Our registration's outcome: remember the name, tell the host. */
 static void
 register_done(struct engine *e, struct pending *p, const struct msg *m,
@@ -1307,6 +1379,9 @@ register_done(struct engine *e, struct pending *p, const struct msg *m,
 			pending_send(e, p, now); /* maps were moving: again */
 			return;
 		}
+		if (st == MSG_ST_STALE &&
+		    resign(e, p, m->u.reg_reply.held, now) == 0)
+			return;
 		ev.status = status_err(st);
 		ev.queue_pos = m->u.reg_reply.queue_pos;
 		ev.life_s = m->u.reg_reply.life;
@@ -1434,21 +1509,24 @@ send_register(struct engine *e, struct record *rec, const struct keypair *kp,
 	return 0;
 }
 
-/* The next sequence number for a name: above the last one we used, and
- * never below the clock in seconds, so a key moved to another node still
- * goes forward. */
+/* The next sequence number for a name: one above the last one we used,
+ * or for a name we hold no record of the host's floor (seq_floor_cb in
+ * engine.h).  No clock of the engine's sets it: where the hash gnode
+ * holds a higher number of the same key, it says so (see resign()). */
 static uint64_t
-next_seq(struct store_txn *t, const char *name, uint64_t now)
+next_seq(struct engine *e, struct store_txn *t, const char *name)
 {
 	struct store_own o;
 	struct record *old = NULL;
-	uint64_t seq = now / 1000;
+	uint64_t seq = 1;
 
 	if (store_own_get(t, name, &o) == 0 &&
-	    record_decode(o.rec, o.rec_len, &old) == 0 && old->seq >= seq)
+	    record_decode(o.rec, o.rec_len, &old) == 0)
 		seq = old->seq + 1;
+	else if (e->io.seq_floor_cb != NULL)
+		seq = e->io.seq_floor_cb(e->io.ctx);
 	record_free(old);
-	return seq;
+	return seq > 0 ? seq : 1;
 }
 
 /* The TTL of our record of `name`, or the default for a name we do not
@@ -1495,7 +1573,7 @@ engine_register(struct engine *e, const char *name,
 	else if (rc == ANDNA_ENOTFOUND)
 		rc = 0;
 	if (rc == 0)
-		rc = record_new(canon, owner->pk, next_seq(t, canon, now), &rec);
+		rc = record_new(canon, owner->pk, next_seq(e, t, canon), &rec);
 	if (rc == 0)
 		rec->ttl = ttl != 0 ? ttl : own_ttl(t, canon);
 	for (int i = 0; rc == 0 && i < n_entries; i++)
@@ -1528,7 +1606,7 @@ own_record(struct engine *e, const char *name, bool release, uint64_t now,
 	if (rc == 0)
 		rc = record_decode(o.rec, o.rec_len, &old);
 	if (rc == 0)
-		rc = record_new(name, o.pk, next_seq(t, name, now), out);
+		rc = record_new(name, o.pk, next_seq(e, t, name), out);
 	if (rc == 0)
 		(*out)->ttl = old->ttl;
 	for (int i = 0; rc == 0 && !release && i < old->n_entries; i++)

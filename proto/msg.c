@@ -628,13 +628,18 @@ unpack_register(struct wire_dec *d, const msgpack_object *f, struct msg *m)
 	get_record(d, &f[1], &m->u.reg.rec);
 }
 
-/* REGISTER_REPLY: [status, queue position, remaining life] */
+/* REGISTER_REPLY: [status, queue position, remaining life, held record
+ * or nil] */
 static void
 pack_register_reply(struct wire_enc *e, const struct msg *m)
 {
 	put_status(e, m->u.reg_reply.status);
 	wire_put_uint(e, m->u.reg_reply.queue_pos, UINT32_MAX);
 	wire_put_uint(e, m->u.reg_reply.life, UINT32_MAX);
+	if (m->u.reg_reply.held == NULL)
+		wire_put_nil(e);
+	else
+		put_record(e, m->u.reg_reply.held);
 }
 
 static void
@@ -644,6 +649,8 @@ unpack_register_reply(
 	m->u.reg_reply.status = get_status(d, &f[0]);
 	m->u.reg_reply.queue_pos = (uint32_t)wire_uint(d, &f[1], 0, UINT32_MAX);
 	m->u.reg_reply.life = (uint32_t)wire_uint(d, &f[2], 0, UINT32_MAX);
+	if (f[3].type != MSGPACK_OBJECT_NIL)
+		get_record(d, &f[3], &m->u.reg_reply.held);
 }
 
 /* COUNTER_CHECK: [route, op, record] */
@@ -923,7 +930,7 @@ static const struct msg_body msg_bodies[] = {
     {MSG_PROBE, 1, "PROBE", pack_probe, unpack_probe},
     {MSG_PROBE_REPLY, 2, "PROBE_REPLY", pack_probe_reply, unpack_probe_reply},
     {MSG_REGISTER, 2, "REGISTER", pack_register, unpack_register},
-    {MSG_REGISTER_REPLY, 3, "REGISTER_REPLY", pack_register_reply,
+    {MSG_REGISTER_REPLY, 4, "REGISTER_REPLY", pack_register_reply,
 	unpack_register_reply},
     {MSG_COUNTER_CHECK, 3, "COUNTER_CHECK", pack_counter_check,
 	unpack_counter_check},
@@ -1021,6 +1028,9 @@ msg_free(struct msg *m)
 		break;
 	case MSG_REGISTER:
 		record_free(m->u.reg.rec);
+		break;
+	case MSG_REGISTER_REPLY:
+		record_free(m->u.reg_reply.held);
 		break;
 	case MSG_COUNTER_CHECK:
 		record_free(m->u.counter_check.rec);

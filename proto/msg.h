@@ -307,6 +307,10 @@ struct msg {
 			uint8_t status;
 			uint32_t queue_pos;
 			uint32_t life; /* remaining seconds */
+			/* STALE: the record the hash gnode holds of the
+			 * name for the same key, as proof of the sequence
+			 * number to go above (owned); else NULL */
+			struct record *held;
 		} reg_reply;
 		/* COUNTER_CHECK */
 		struct {

@@ -2315,6 +2315,7 @@ count_nodes(
 		if (kind == FIND_RECORD)
 			f.hit = store_record_get(t, h8, name, &r) == 0 &&
 			    r.expires_at > s->now &&
+			    !(r.flags & STORE_REC_RELEASED) &&
 			    (pk == NULL || memcmp(r.pk, pk, ANDNA_PK_LEN) == 0);
 		else if (kind == FIND_CLAIM)
 			store_claim_list(t, h8, name, claim_hit_cb, &f);

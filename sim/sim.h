@@ -312,8 +312,9 @@ int sim_resolve_many(struct sim *s, int n, const int *nodes,
  * (stored_at, expires_at) are on it. */
 uint64_t sim_clock(const struct sim *s);
 
-/* Running nodes holding a live record of `name` (backups included) and,
- * of those, the ones whose record is owned by `owner` (NULL: any). */
+/* Running nodes holding a live record of `name` (backups included, a
+ * release's tombstone not) and, of those, the ones whose record is owned
+ * by `owner` (NULL: any). */
 int sim_record_copies(struct sim *s, const char *name, const uint8_t *owner);
 
 /* Running nodes holding a live claim of `claimant` on `name`. */

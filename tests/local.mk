@@ -173,3 +173,12 @@ TESTS += tests/test_sim_ttl
 
 TESTS += tests/dns_ttl.sh
 dist_check_SCRIPTS += tests/dns_ttl.sh
+
+check_PROGRAMS += tests/test_timebase
+tests_test_timebase_SOURCES = tests/test_timebase.c
+tests_test_timebase_CFLAGS = $(TEST_CFLAGS)
+tests_test_timebase_LDADD = $(TEST_LIBS)
+TESTS += tests/test_timebase
+
+TESTS += tests/clock.sh
+dist_check_SCRIPTS += tests/clock.sh

@@ -276,6 +276,8 @@ sample_msg(struct msg *m, uint8_t type, bool full, const struct keypair *kp)
 		m->u.reg_reply.status = MSG_ST_QUEUED;
 		m->u.reg_reply.queue_pos = 3;
 		m->u.reg_reply.life = 2592000;
+		/* the record held, with STALE */
+		m->u.reg_reply.held = full ? make_record(kp, 4, &rng) : NULL;
 		break;
 	case MSG_COUNTER_CHECK:
 		fill_route(&m->u.counter_check.route, full, &rng);
@@ -544,6 +546,11 @@ assert_msg_equal(const struct msg *a, const struct msg *b)
 		assert_int_equal(
 		    a->u.reg_reply.queue_pos, b->u.reg_reply.queue_pos);
 		assert_int_equal(a->u.reg_reply.life, b->u.reg_reply.life);
+		assert_int_equal(
+		    a->u.reg_reply.held == NULL, b->u.reg_reply.held == NULL);
+		if (a->u.reg_reply.held != NULL)
+			assert_true(record_equal(
+			    a->u.reg_reply.held, b->u.reg_reply.held));
 		break;
 	case MSG_COUNTER_CHECK:
 		assert_route_equal(
@@ -1403,13 +1410,21 @@ test_field_faults(void **state)
 	struct msg m;
 
 	for (int st = MSG_ST_MAX; st <= MSG_ST_MAX + 1; st++) {
-		raw_start(&r, kp, MSG_REGISTER_REPLY, 3);
+		raw_start(&r, kp, MSG_REGISTER_REPLY, 4);
 		msgpack_pack_uint8(&r.pk, (uint8_t)st);
 		msgpack_pack_uint8(&r.pk, 0);
 		msgpack_pack_uint8(&r.pk, 0);
+		msgpack_pack_nil(&r.pk);
 		assert_int_equal(
 		    raw_end(&r), st == MSG_ST_MAX ? 0 : ANDNA_EDEC_VALUE);
 	}
+	/* the held record of a STALE reply: a record or nil, nothing else */
+	raw_start(&r, kp, MSG_REGISTER_REPLY, 4);
+	msgpack_pack_uint8(&r.pk, MSG_ST_STALE);
+	msgpack_pack_uint8(&r.pk, 0);
+	msgpack_pack_uint8(&r.pk, 0);
+	msgpack_pack_uint8(&r.pk, 7);
+	assert_int_equal(raw_end(&r), ANDNA_EDEC_TYPE);
 	raw_start(&r, kp, MSG_COUNTER_REPLY, 2);
 	msgpack_pack_uint8(&r.pk, 0);
 	msgpack_pack_int8(&r.pk, -1);

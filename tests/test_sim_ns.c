@@ -922,6 +922,150 @@ test_refusals(void **state)
 	sim_free(s);
 }
 
+/* ---- sequence numbers without a clock ----------------------------------- */
+
+static void
+tweak_moved(struct sim_params *p)
+{
+	tweak_limits(p);
+	p->engine.min_update_s = 0; /* the key's new node has new addresses */
+}
+
+/* A member's STALE answer, rewritten on its way to node `to`: it shows a
+ * record of the name with a sequence number near the end of the range,
+ * whose signature (a lie cannot make the owner's) does not verify. */
+struct stale_lie {
+	struct sim *s;
+	int to;
+	int rewritten;
+};
+
+static enum sim_verdict
+lie_stale(void *arg, int from, int to, const uint8_t *buf, size_t len,
+    uint8_t **out, size_t *out_len)
+{
+	struct stale_lie *l = arg;
+	struct keypair kp;
+	struct msg m;
+
+	if (to != l->to || len < 3 || buf[2] != MSG_REGISTER_REPLY ||
+	    msg_decode_sealed(MSG_SEAL_DIGEST, buf, len, &m) != 0)
+		return SIM_PASS;
+	struct record *held = m.u.reg_reply.held;
+	if (m.u.reg_reply.status != MSG_ST_STALE || held == NULL) {
+		msg_free(&m);
+		return SIM_PASS;
+	}
+	held->seq = UINT64_MAX - 1; /* after signing */
+	sim_node_key(l->s, from, &kp);
+	*out = malloc(MSG_STREAM_MAX);
+	assert_non_null(*out);
+	assert_int_equal(msg_encode_sealed(&m, MSG_SEAL_DIGEST, &kp, *out,
+	    MSG_STREAM_MAX, out_len), 0);
+	keypair_wipe(&kp);
+	msg_free(&m);
+	l->rewritten++;
+	return SIM_REPLACE;
+}
+
+/* Resolves `name` from a random node and returns the sequence number of
+ * the record, asserting its owner and first address. */
+static uint64_t
+resolved_seq(struct sim *s, int nodes, uint64_t *x, const char *name,
+    const struct keypair *owner, uint8_t ip0)
+{
+	struct sim_ns_result r;
+
+	assert_int_equal(sim_resolve(s, random_node(s, nodes, x), name, &r), 0);
+	assert_int_equal(r.status, 0);
+	assert_memory_equal(r.rec->owner, owner->pk, ANDNA_PK_LEN);
+	assert_int_equal(r.rec->entries[0].target.ip[3], ip0);
+	uint64_t seq = r.rec->seq;
+	sim_ns_result_fini(&r);
+	return seq;
+}
+
+/* Sequence numbers only grow, and no clock sets them.  A key moves to
+ * another node: its name is held at sequence number S, far above the
+ * first number of a node that never held the name (1 in the simulator,
+ * which gives no wall-clock floor).  The new node's registration is STALE
+ * at the hash gnode, which shows the record it holds; the node signs the
+ * same address set again at S+1 and the name is registered with its new
+ * address everywhere, and the next update goes on from there.  A STALE
+ * answer whose record does not verify (a member pushing the owner's
+ * numbers to the end of their range, to freeze the name) moves nothing.
+ * The key's old node, whose own record is still at 1, releases the name
+ * all the same (its release, STALE, is signed again above). */
+static void
+test_moved_key(void **state)
+{
+	enum { NODES = 30 };
+	const uint64_t S = 5000000000ULL;
+	struct keypair owner;
+	int members[16];
+	ovl_addr_t g;
+	uint64_t x = 8;
+
+	(void)state;
+	struct sim *s = start(NODES, NODES, 8, 23, tweak_moved);
+	test_key(300, &owner);
+	struct record_entry e_old = v4(10, 3, 0, 1), e_new = v4(10, 3, 0, 2);
+	int n = sim_hash_gnode(s, "moved.key", &g, NULL);
+	assert_int_equal(members_of(s, NODES, g, members, 16), n);
+	/* the new node is outside the hash gnode: its answers come over the
+	 * wire, where a liar can rewrite them */
+	int old_home = random_node(s, NODES, &x), new_home;
+	bool inside;
+	do {
+		new_home = random_node(s, NODES, &x);
+		inside = false;
+		for (int i = 0; i < n; i++)
+			inside = inside || members[i] == new_home;
+	} while (new_home == old_home || inside);
+	must_register(s, old_home, "moved.key", &e_old, 1, &owner, 0);
+	assert_true(resolved_seq(s, NODES, &x, "moved.key", &owner, 1) < S);
+	/* the key counted far on a node of its past: S, same addresses */
+	struct record *far = make_record("moved.key", &owner, S, 1);
+	assert_int_equal(send_register(s, old_home, members[0], far),
+	    MSG_ST_OK);
+	record_free(far);
+	sim_run_until(s, sim_now(s) + 2000);
+	assert_int_equal(resolved_seq(s, NODES, &x, "moved.key", &owner, 1), S);
+
+	/* a lie about what is held: refused, nothing moves */
+	struct stale_lie lie = {.s = s, .to = new_home};
+	sim_set_filter(s, lie_stale, &lie);
+	must_register(s, new_home, "moved.key", &e_new, 1, &owner, ANDNA_ESTALE);
+	sim_set_filter(s, NULL, NULL);
+	assert_true(lie.rewritten > 0);
+	sim_run_until(s, sim_now(s) + 2000);
+	assert_int_equal(resolved_seq(s, NODES, &x, "moved.key", &owner, 1), S);
+
+	/* the truth: registered above S, with the new address */
+	must_register(s, new_home, "moved.key", &e_new, 1, &owner, 0);
+	sim_run_until(s, sim_now(s) + 2000);
+	assert_int_equal(
+	    resolved_seq(s, NODES, &x, "moved.key", &owner, 2), S + 1);
+	assert_true(sim_record_copies(s, "moved.key", owner.pk) >= n);
+	/* an update goes on from the number it took */
+	must_register(s, new_home, "moved.key", &e_old, 1, &owner, 0);
+	sim_run_until(s, sim_now(s) + 2000);
+	assert_int_equal(
+	    resolved_seq(s, NODES, &x, "moved.key", &owner, 1), S + 2);
+
+	/* the old node's release, numbered 2, goes through above S + 2 */
+	must_release(s, old_home, "moved.key");
+	sim_run_until(s, sim_now(s) + 2000);
+	struct sim_ns_result r;
+	assert_int_equal(
+	    sim_resolve(s, random_node(s, NODES, &x), "moved.key", &r), 0);
+	assert_int_equal(r.status, ANDNA_ENOTFOUND);
+	sim_ns_result_fini(&r);
+	assert_int_equal(sim_record_copies(s, "moved.key", NULL), 0);
+	keypair_wipe(&owner);
+	sim_free(s);
+}
+
 /* ---- a lying member ----------------------------------------------------- */
 
 struct liar {
@@ -1294,6 +1438,7 @@ main(void)
 	    cmocka_unit_test(test_queue),
 	    cmocka_unit_test(test_queue_survives),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_moved_key),
 	    cmocka_unit_test(test_liar),
 	    cmocka_unit_test(test_split_merge),
 	    cmocka_unit_test(test_register_race),
