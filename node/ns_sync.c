@@ -663,12 +663,14 @@ ns_push_backup(struct engine *e, const struct msg_item *it, int n,
 
 /* Whether we hold `rec` (a record of its owner at least as new, or the
  * tally) already: taking it again changes nothing (the same record never
- * lives longer, see apply_record()). */
+ * lives longer, see apply_record()).  *left is the seconds our copy has
+ * left. */
 static bool
 held_as_is(struct engine *e, uint8_t kind, const struct record *rec,
-    uint64_t now)
+    uint64_t now, uint32_t *left)
 {
 	struct store_txn *t = read_txn(e);
+	uint64_t until = 0;
 	bool held = false;
 
 	if (t == NULL)
@@ -679,12 +681,15 @@ held_as_is(struct engine *e, uint8_t kind, const struct record *rec,
 		    !(sr.flags & STORE_REC_RELEASED) && sr.expires_at > now &&
 		    memcmp(sr.pk, rec->owner, ANDNA_PK_LEN) == 0 &&
 		    sr.seq >= rec->seq;
+		until = sr.expires_at;
 	} else {
 		struct store_counter c;
 		held = store_counter_get(t, rec->owner, ns_h8(rec->name), &c) == 0 &&
 		    c.expires_at > now;
+		until = c.expires_at;
 	}
 	store_txn_abort(t);
+	*left = held ? (uint32_t)((until - now) / 1000) : 0;
 	return held;
 }
 
@@ -816,16 +821,21 @@ ns_handover_input(struct engine *e, struct msg *m, uint64_t now)
 	int n = m->u.handover.items.n;
 
 	for (int i = 0; i < n; i++) {
-		const struct msg_item *it = &m->u.handover.items.v[i];
+		struct msg_item *it = &m->u.handover.items.v[i];
 		bool gone = record_is_release(it->rec) || it->life == 0;
+		uint32_t left;
 		if (ns_verify(e, it->rec) != 0) {
 			e->ns.rejected_sig++;
 		} else if (it->kind == MSG_KIND_TALLIES && gone) {
 			e->stats.dropped[ENGINE_DROP_UNTRUSTED]++; /* see tally_recheck() */
 		} else if (it->kind == MSG_KIND_CLAIMS ||
-		    (it->kind == MSG_KIND_RECORDS && gone) ||
-		    held_as_is(e, it->kind, it->rec, now)) {
+		    (it->kind == MSG_KIND_RECORDS && gone)) {
 			applied += ns_apply_item(e, it, now) == 0;
+		} else if (held_as_is(e, it->kind, it->rec, now, &left)) {
+			/* as it is; what goes on to our members has our life
+			 * left, not the one the sender says */
+			it->life = it->life < left ? it->life : left;
+			applied++;
 		} else if (ns_role(e, it->kind == MSG_KIND_TALLIES ?
 		    key_hash(it->rec->owner) : name_hash(it->rec->name)) != NS_NONE) {
 			vouch_start(e, it, m->u.handover.route.origin, now);
