@@ -557,10 +557,11 @@ replicas_done(struct engine *e, struct pending *p, uint64_t now)
 		if (q.after & NS_AFTER_UNCOUNT)
 			counter_ask(e, q.rec, MSG_OP_REMOVE, NULL, now);
 	}
-	/* a handover is confirmed only by a majority; a registration held by
-	 * fewer says so, and the owner asks again */
+	/* a handover is confirmed only by a majority; a record held by fewer
+	 * says so (the owner asks again), a claim asks again at once */
 	uint8_t st = held ? q.peer_status : q.peer_type == MSG_REGISTER_REPLY &&
-	    holders > 1 ? MSG_ST_MINORITY : MSG_ST_BUSY;
+	    q.peer_status == MSG_ST_OK && holders > 1 ? MSG_ST_MINORITY :
+	    MSG_ST_BUSY;
 	answer_peer(e, &q, st, q.life, (uint32_t)holders, now);
 	record_free(q.rec);
 }
