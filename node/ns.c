@@ -977,8 +977,8 @@ handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
 		rc = record_decode(cur->rec, cur->rec_len, &tomb);
 		txn_end(e, t, 0);
 		if (rc != 0)
-			reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0,
-			    0, now);
+			reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY,
+			    0, 0, now);
 		else
 			store_then_answer(e, &m->u.reg.route, m->id,
 			    MSG_KIND_RECORDS, tomb, now, cur->expires_at,
@@ -992,12 +992,12 @@ handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
 		rc = waits ? withdraw_claim(t, rec) : 0;
 		txn_end(e, t, rc);
 		if (!waits || rc != 0) {
-			reply_register(e, &m->u.reg.route, m->id, waits ? MSG_ST_BUSY :
-			    MSG_ST_NOT_FOUND, 0, 0, now);
+			reply_register(e, &m->u.reg.route, m->id,
+			    waits ? MSG_ST_BUSY : MSG_ST_NOT_FOUND, 0, 0, now);
 			return;
 		}
-		store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_CLAIMS, rec, now, exp,
-		    MSG_ST_OK, 0, 0, now);
+		store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_CLAIMS,
+		    rec, now, exp, MSG_ST_OK, 0, 0, now);
 		return;
 	}
 	if (rec->seq <= cur->seq) {
@@ -1011,14 +1011,16 @@ handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
 	}
 	rc = apply_record(e, t, rec, now, exp, false, now);
 	if (txn_end(e, t, rc) != 0) {
-		reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0, 0, now);
+		reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0, 0,
+		    now);
 		return;
 	}
 	/* the tombstone is kept, replicated and backed up until the name
 	 * would have expired; the counter gnode drops the tally once it has
 	 * asked us */
-	store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_RECORDS, rec, now, cur->expires_at,
-	    MSG_ST_OK, 0, NS_AFTER_BACKUP | NS_AFTER_UNCOUNT, now);
+	store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_RECORDS, rec, now,
+	    cur->expires_at, MSG_ST_OK, 0, NS_AFTER_BACKUP | NS_AFTER_UNCOUNT,
+	    now);
 }
 
 /* Stores a registration the counter allowed and says what came of it:
@@ -1041,8 +1043,8 @@ register_store(struct engine *e, const struct record *rec,
 	if (t != NULL && txn_end(e, t, rc) != 0)
 		rc = ANDNA_ESTORE_TXN;
 	if (rc != 0 || (!owns && pos == 0)) {
-		reply_register(e, route, id, rc != 0 ? MSG_ST_BUSY : MSG_ST_TAKEN, 0, 0,
-		    now);
+		reply_register(e, route, id,
+		    rc != 0 ? MSG_ST_BUSY : MSG_ST_TAKEN, 0, 0, now);
 		return;
 	}
 	if (owns) {
@@ -1050,8 +1052,9 @@ register_store(struct engine *e, const struct record *rec,
 		store_then_answer(e, route, id, MSG_KIND_RECORDS, rec, now, exp,
 		    MSG_ST_OK, 0, NS_AFTER_BACKUP, now);
 	} else {
-		store_then_answer(e, route, id, MSG_KIND_CLAIMS, rec, queued_at, exp,
-		    MSG_ST_QUEUED, pos, NS_AFTER_BACKUP | NS_AFTER_UNCOUNT, now);
+		store_then_answer(e, route, id, MSG_KIND_CLAIMS, rec, queued_at,
+		    exp, MSG_ST_QUEUED, pos, NS_AFTER_BACKUP | NS_AFTER_UNCOUNT,
+		    now);
 	}
 }
 
@@ -1062,17 +1065,20 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 
 	if (ns_role(e, name_hash(rec->name)) != NS_PRIMARY ||
 	    m->u.reg.route.n_exclude > 0) {
-		reply_register(e, &m->u.reg.route, m->id, MSG_ST_NOT_RESPONSIBLE, 0, 0, now);
+		reply_register(e, &m->u.reg.route, m->id,
+		    MSG_ST_NOT_RESPONSIBLE, 0, 0, now);
 		return;
 	}
 	if (ns_verify(e, rec) != 0) {
 		e->ns.rejected_sig++;
-		reply_register(e, &m->u.reg.route, m->id, MSG_ST_BAD_SIG, 0, 0, now);
+		reply_register(e, &m->u.reg.route, m->id, MSG_ST_BAD_SIG, 0, 0,
+		    now);
 		return;
 	}
 	struct store_txn *t = txn_begin(e, true);
 	if (t == NULL) {
-		reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0, 0, now);
+		reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0, 0,
+		    now);
 		return;
 	}
 	struct store_record cur;
@@ -1128,13 +1134,14 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 		if (st == MSG_ST_STALE)
 			return;
 		if (st != MSG_ST_OK) {
-			reply_register(e, &m->u.reg.route, m->id, st, 0, (uint32_t)((cur.expires_at -
-			    now) / 1000), now);
+			reply_register(e, &m->u.reg.route, m->id, st, 0,
+			    (uint32_t)((cur.expires_at - now) / 1000), now);
 			return;
 		}
 		if (rec->seq > cur.seq)
 			counter_ask(e, rec, MSG_OP_ADD, NULL, now); /* the tally lives on */
-		store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_RECORDS, rec, cur.stored_at,
+		store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_RECORDS,
+		    rec, cur.stored_at,
 		    rec->seq > cur.seq ? exp : cur.expires_at, MSG_ST_OK, 0,
 		    NS_AFTER_BACKUP, now);
 		return;
@@ -1149,17 +1156,20 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 		uint32_t n = claim_place(t, h8, rec->name, rec->owner, &queued_at);
 		txn_end(e, t, rc == ANDNA_EEXIST ? 0 : rc);
 		if (rc == ANDNA_EQUEUE_FULL) {
-			reply_register(e, &m->u.reg.route, m->id, MSG_ST_QUEUE_FULL, 0, 0, now);
+			reply_register(e, &m->u.reg.route, m->id,
+			    MSG_ST_QUEUE_FULL, 0, 0, now);
 			return;
 		}
 		if ((rc != 0 && rc != ANDNA_EEXIST) || n == 0) {
-			reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0, 0, now);
+			reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY,
+			    0, 0, now);
 			return;
 		}
 		/* every member and the backup gnode keep the claim, so that it
 		 * outlives crashes and handovers like a record */
-		store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_CLAIMS, rec, queued_at, exp,
-		    MSG_ST_QUEUED, n, NS_AFTER_BACKUP, now);
+		store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_CLAIMS,
+		    rec, queued_at, exp, MSG_ST_QUEUED, n, NS_AFTER_BACKUP,
+		    now);
 		return;
 	}
 	txn_end(e, t, 0);
