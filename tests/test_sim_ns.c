@@ -680,6 +680,9 @@ test_queue_survives(void **state)
 	}
 	int held = members_of(s, NODES, g, m, 16) +
 	    members_of(s, NODES, b, m, 16);
+	/* the backup gnode takes a claim once its claimant answered the
+	 * challenge of the member it came to */
+	sim_run_until(s, sim_now(s) + 2000);
 	for (int k = 0; k < 5; k++)
 		assert_int_equal(sim_claim_copies(s, name, claim[k].pk), held);
 
@@ -768,6 +771,7 @@ send_register(struct sim *s, int from, int member, const struct record *rec)
 	m.u.reg.route.target = name_hash(rec->name);
 	m.u.reg.route.origin = m.src;
 	m.u.reg.rec = (struct record *)rec;
+	sim_node_endpoint(s, from, &m.u.reg.ep);
 	sim_node_key(s, from, &node_kp);
 	assert_int_equal(msg_encode_sealed(&m, MSG_SEAL_DIGEST, &node_kp, buf,
 	    sizeof(buf), &len), 0);
