@@ -586,6 +586,9 @@ counter_ask(struct engine *e, const struct record *rec, uint8_t op,
 		p->peer_route = m->u.reg.route;
 		p->peer_id = m->id;
 		p->peer_type = MSG_REGISTER_REPLY;
+		/* where its claimant answers, should it lose the name */
+		p->host.addr = m->u.reg.route.origin;
+		p->host.ep = m->u.reg.ep;
 	}
 	pending_send(e, p, now);
 }
@@ -1256,12 +1259,15 @@ ns_claim_held(struct engine *e, const struct record *rec)
 }
 
 /* Stores a registration the counter allowed and says what came of it:
- * the name is the key's, or another registration took it meanwhile and
- * the claim waits in the queue (then the counter gnode hears the key may
- * not count it), or nothing was stored. */
+ * the name is the key's, or nothing was stored, or another registration
+ * took it meanwhile (then the counter gnode hears the key may not count
+ * it): the claim waits in the queue once the node at `host` answered a
+ * challenge, as any claim does, so a host racing for a free name with
+ * many keys gets no more of its queue. */
 static void
 register_store(struct engine *e, const struct record *rec,
-    const struct msg_route *route, uint64_t id, uint64_t now)
+    const struct msg_route *route, uint64_t id,
+    const struct claim_host *host, uint64_t now)
 {
 	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
 	uint64_t queued_at = now;
@@ -1272,6 +1278,11 @@ register_store(struct engine *e, const struct record *rec,
 	uint32_t pos = rc == 0 && !owns ? claim_place(t, ns_h8(rec->name),
 	    rec->name, rec->owner, &queued_at) : 0;
 
+	/* apply_record() put the loser first in the queue, as after a
+	 * split; a race is no split: the claim waits for its challenge */
+	if (pos > 0 && (rc = store_claim_del(t, ns_h8(rec->name), rec->name,
+	    rec->owner)) == ANDNA_ENOTFOUND)
+		rc = 0;
 	if (t != NULL && txn_end(e, t, rc) != 0)
 		rc = ANDNA_ESTORE_TXN;
 	if (rc != 0 || (!owns && pos == 0)) {
@@ -1283,10 +1294,19 @@ register_store(struct engine *e, const struct record *rec,
 		e->ns.registered++;
 		store_then_answer(e, route, id, MSG_KIND_RECORDS, rec, now, exp,
 		    MSG_ST_OK, 0, NS_AFTER_BACKUP, now);
-	} else {
-		store_then_answer(e, route, id, MSG_KIND_CLAIMS, rec, queued_at, exp,
-		    MSG_ST_QUEUED, pos, NS_AFTER_BACKUP | NS_AFTER_UNCOUNT, now);
+		return;
 	}
+	struct contact c = { host->addr, host->ep };
+	struct claim_wait w = { .route = *route, .reply_id = id };
+	if (host->ep.family == 0 || (w.rec = ns_record_copy(rec)) == NULL) {
+		reply_register(e, route, id, MSG_ST_BUSY, 0, 0, now);
+		return;
+	}
+	rc = gossip_check_claim(e, &c, &w, now);
+	if (rc != 0)
+		record_free(w.rec);
+	if (rc != 0 && rc != ANDNA_EEXIST)
+		reply_register(e, route, id, MSG_ST_BUSY, 0, 0, now);
 }
 
 /* A claim on a name held by another key, or free with claims waiting
@@ -1717,10 +1737,11 @@ counter_done(struct engine *e, struct pending *p, const struct msg *m,
 	if (st == MSG_ST_OK) {
 		struct record *rec = p->rec;
 		struct msg_route route = p->peer_route;
+		struct claim_host host = p->host;
 		uint64_t id = p->peer_id;
 		p->rec = NULL;
 		pending_remove(e, p);
-		register_store(e, rec, &route, id, now);
+		register_store(e, rec, &route, id, &host, now);
 		record_free(rec);
 		return;
 	}
