@@ -83,6 +83,7 @@ control_exit_for(int err)
 	case ANDNA_ENAME_TAKEN:
 	case ANDNA_ENAME_QUEUED:
 	case ANDNA_EQUEUE_FULL:
+	case ANDNA_EHOST_FULL:
 		return CONTROL_EXIT_TAKEN;
 	case ANDNA_ETOO_MANY_NAMES:
 	case ANDNA_ETOO_SOON:
@@ -122,6 +123,8 @@ control_error_id(int err)
 		return "queued";
 	case ANDNA_EQUEUE_FULL:
 		return "queue_full";
+	case ANDNA_EHOST_FULL:
+		return "host_full";
 	case ANDNA_ETOO_MANY_NAMES:
 		return "too_many_names";
 	case ANDNA_ETOO_SOON:

@@ -72,6 +72,7 @@ engine_free(struct engine *e)
 	for (int i = 0; i < e->n_pend; i++)
 		record_free(e->pend[i].rec);
 	free(e->pend);
+	gossip_checks_free(e);
 	for (int i = 0; i < e->n_votes; i++)
 		ns_vote_free(&e->votes[i]);
 	free(e->votes);
@@ -266,6 +267,7 @@ pending_send(struct engine *e, struct pending *p, uint64_t now)
 	switch (p->kind) {
 	case PK_REGISTER:
 		m.u.reg.rec = p->rec;
+		m.u.reg.ep = e->eps[0]; /* challenged before a claim waits */
 		break;
 	case PK_COUNTER:
 	case PK_PROMOTE:
@@ -288,7 +290,8 @@ pending_send(struct engine *e, struct pending *p, uint64_t now)
 		item = (struct msg_item){.kind = p->op,
 		    .age = p->age,
 		    .life = p->life,
-		    .rec = p->rec};
+		    .rec = p->rec,
+		    .host = p->host};
 		m.u.handover.items.n = 1;
 		m.u.handover.items.v = &item;
 		m.u.handover.route.n_exclude = p->n_exclude;

@@ -15,6 +15,8 @@
 #define HOOK_OFFER_HOLD_MS 10000
 #define HOOK_OFFERS 16        /* places held for joiners at once */
 #define CHECKS_MAX 32         /* gnodes being checked at once */
+#define CLAIM_CHECKS_MAX 8    /* queue claims waiting for their claimant's
+			       * answer (checks from CHECKS_MAX on) */
 #define SOURCES_MAX 16        /* sources whose news of new gnodes we pace */
 
 enum hook_state {
@@ -49,9 +51,25 @@ struct back {
 	uint64_t deadline;
 };
 
+/* A queue claim that waits until its claimant proved its host: the node
+ * at the claim's overlay address answers a CHALLENGE from the endpoint it
+ * named (DESIGN.md section 10, "Nodes cost addresses"). */
+struct claim_wait {
+	struct record *rec;     /* the claim, owned; NULL: a gnode check */
+	struct msg_route route; /* a REGISTER's: where its answer goes */
+	uint64_t reply_id;      /* the REGISTER's id; 0: a HANDOVER's item,
+				 * nobody waits for an answer */
+	uint32_t age, life;     /* a HANDOVER's item: its times */
+	/* a HANDOVER's claims after this one, checked in turn so that they
+	 * join the queue in the order they came (owned, from `at` on) */
+	struct msg_item *rest;
+	uint8_t n_rest, at;
+};
+
 /* A gnode heard of but not yet in the outer map: one of its contacts is
  * asked to prove, from its own endpoint, that it holds an address inside
- * it (DESIGN.md section 10, "Maps believe what they can check"). */
+ * it (DESIGN.md section 10, "Maps believe what they can check").  The
+ * same check proves the host of a queue claim (`claim`). */
 struct gnode_check {
 	uint64_t req_id; /* of the CHALLENGE; 0: slot free */
 	uint8_t level, id;
@@ -63,6 +81,7 @@ struct gnode_check {
 	struct contact others[OUTER_CONTACTS - 1]; /* taken with it */
 	uint8_t nonce[MSG_NONCE_LEN];
 	uint64_t deadline;
+	struct claim_wait claim;
 };
 
 /* How many new gnodes one underlay host may still make us check: a token
@@ -130,6 +149,7 @@ struct pending {
 	uint8_t op;         /* COUNTER, PROMOTE: enum msg_op; HANDOVER,
 			     * BULK: kind */
 	uint32_t age;       /* HANDOVER: the item's age */
+	struct claim_host host; /* HANDOVER of a claim: its host */
 	bool resigned;      /* REGISTER: signed again above the hash
 			     * gnode's sequence number (see resign()) */
 	struct msg_cursor cursor; /* BULK: where the page starts */
@@ -281,8 +301,10 @@ struct engine {
 	/* outer map exchange */
 	uint64_t next_gossip;
 	int gossip_rotate; /* sibling entry to start from next time */
-	struct gnode_check checks[CHECKS_MAX];
+	struct gnode_check checks[CHECKS_MAX + CLAIM_CHECKS_MAX];
 	struct gnode_source sources[SOURCES_MAX];
+	/* hosts we were asked to challenge for queue claims */
+	struct gnode_source claim_sources[SOURCES_MAX];
 
 	/* routing */
 	struct forward *fwd;
@@ -386,6 +408,22 @@ void ns_pending_done(struct engine *e, struct pending *p, const struct msg *m,
     uint64_t now);
 /* Applies one replicated item; returns 0 or an ANDNA_ code. */
 int ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now);
+/* The claimant of `w` proved that its node at host->addr answers at
+ * host->ep: the claim enters its name's queue (when there is room for
+ * it and for its host), is replicated, and w's REGISTER is answered.
+ * Takes w->rec. */
+void ns_claim_proven(struct engine *e, struct claim_wait *w,
+    const struct claim_host *host, uint64_t now);
+/* No answer came to the challenge for `w`: its REGISTER is answered
+ * BUSY (the claimant's node asks again).  Takes w->rec. */
+void ns_claim_unproven(struct engine *e, struct claim_wait *w, uint64_t now);
+/* Frees what `w` holds. */
+void ns_claim_wait_free(struct claim_wait *w);
+/* Starts the check of the next claim `w->rest` holds, if any (w->rest
+ * is taken; w->rec is not touched). */
+void ns_claim_next(struct engine *e, struct claim_wait *w, uint64_t now);
+/* Whether we hold a claim of rec's key on its name (handover). */
+bool ns_claim_held(struct engine *e, const struct record *rec);
 /* Fills an item for the stored record `r`. */
 int ns_item_of(struct engine *e, uint8_t kind, const uint8_t *blob,
     size_t len, uint64_t stored_at, uint64_t expires_at, uint64_t now,
@@ -528,6 +566,17 @@ void gossip_merge(struct engine *e, ovl_addr_t from,
 void gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
     const struct contact *c, int n, const struct endpoint *source,
     bool asked, bool hello, uint64_t now);
+/* Asks the claimant of `w->rec` to prove, from `c->ep`, that it holds
+ * overlay address `c->addr`; the outcome goes to ns_claim_proven() or
+ * ns_claim_unproven().  Returns 0 when the check started (it owns
+ * w->rec then), ANDNA_EEXIST when that claim is being checked already
+ * (the answer goes to w's REGISTER now; w->rec stays the caller's), or
+ * ANDNA_ELIMIT when CLAIM_CHECKS_MAX run or c's host was asked to answer
+ * as many challenges as it may for now (paced as gnode checks are). */
+int gossip_check_claim(struct engine *e, const struct contact *c,
+    const struct claim_wait *w, uint64_t now);
+/* Ends the claim checks, freeing what they hold (engine_free()). */
+void gossip_checks_free(struct engine *e);
 /* CHALLENGE and CHALLENGE_REPLY. */
 void gossip_challenge_input(struct engine *e, const struct endpoint *from,
     const struct msg *m, uint64_t now);

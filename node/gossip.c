@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "node/engine_int.h"
+#include "proto/err.h"
 
 #define GOSSIP_OWN_CONTACTS 3
 
@@ -221,12 +222,13 @@ gossip_host_room(const struct engine *e, const struct endpoint *ep,
 /* Takes a token from the bucket of the host at `src`; false when it has
  * none left. */
 static bool
-source_allows(struct engine *e, const struct endpoint *src, uint64_t now)
+source_allows(struct gnode_source *table, const struct endpoint *src,
+    uint64_t now)
 {
-	struct gnode_source *s = NULL, *stalest = &e->sources[0];
+	struct gnode_source *s = NULL, *stalest = &table[0];
 
 	for (int i = 0; i < SOURCES_MAX && s == NULL; i++) {
-		struct gnode_source *x = &e->sources[i];
+		struct gnode_source *x = &table[i];
 		if (x->host.family != 0 && ep_same_host(&x->host, src))
 			s = x;
 		else if (x->refilled < stalest->refilled)
@@ -269,7 +271,8 @@ gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
 			free_slot = k;
 		}
 	}
-	if (free_slot == NULL || (!asked && !source_allows(e, source, now))) {
+	if (free_slot == NULL ||
+	    (!asked && !source_allows(e->sources, source, now))) {
 		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
 		return;
 	}
@@ -286,6 +289,61 @@ gossip_check(struct engine *e, int level, uint8_t id, uint16_t children,
 		k->others[k->n_others++] = c[i];
 	e->io.random_cb(e->io.ctx, k->nonce, sizeof(k->nonce));
 	check_send(e, k, now);
+}
+
+int
+gossip_check_claim(struct engine *e, const struct contact *c,
+    const struct claim_wait *w, uint64_t now)
+{
+	struct gnode_check *free_slot = NULL;
+
+	if (c->addr == e->addr && ep_equal(&c->ep, &e->eps[0])) {
+		/* our own claim: we know where we are */
+		struct claim_wait mine = *w;
+		struct claim_host self = { c->addr, c->ep };
+		ns_claim_proven(e, &mine, &self, now);
+		return 0;
+	}
+	for (int i = CHECKS_MAX; i < CHECKS_MAX + CLAIM_CHECKS_MAX; i++) {
+		struct gnode_check *k = &e->checks[i];
+		if (k->req_id == 0) {
+			free_slot = free_slot != NULL ? free_slot : k;
+			continue;
+		}
+		if (strcmp(k->claim.rec->name, w->rec->name) != 0 ||
+		    memcmp(k->claim.rec->owner, w->rec->owner,
+		    ANDNA_PK_LEN) != 0)
+			continue;
+		if (w->reply_id != 0) {
+			/* the claimant asked again: answer that request */
+			k->claim.route = w->route;
+			k->claim.reply_id = w->reply_id;
+		}
+		return ANDNA_EEXIST;
+	}
+	/* paced per host challenged, so that no REGISTER makes us send
+	 * more than a few packets to a third party */
+	if (free_slot == NULL || !source_allows(e->claim_sources, &c->ep, now)) {
+		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
+		return ANDNA_ELIMIT;
+	}
+	struct gnode_check *k = free_slot;
+	memset(k, 0, sizeof(*k));
+	k->req_id = engine_rand64(e);
+	k->contact = *c;
+	k->claim = *w;
+	e->io.random_cb(e->io.ctx, k->nonce, sizeof(k->nonce));
+	check_send(e, k, now);
+	return 0;
+}
+
+void
+gossip_checks_free(struct engine *e)
+{
+	for (int i = CHECKS_MAX; i < CHECKS_MAX + CLAIM_CHECKS_MAX; i++) {
+		ns_claim_wait_free(&e->checks[i].claim);
+		e->checks[i].req_id = 0;
+	}
 }
 
 /* Sends (again) the CHALLENGE of check `k`. */
@@ -309,14 +367,19 @@ check_send(struct engine *e, struct gnode_check *k, uint64_t now)
 static void
 checks_tick(struct engine *e, uint64_t now, uint64_t *wake)
 {
-	for (int i = 0; i < CHECKS_MAX; i++) {
+	for (int i = 0; i < CHECKS_MAX + CLAIM_CHECKS_MAX; i++) {
 		struct gnode_check *k = &e->checks[i];
 		if (k->req_id == 0)
 			continue;
-		if (k->deadline <= now && k->tries < CHECK_TRIES)
+		if (k->deadline <= now && k->tries < CHECK_TRIES) {
 			check_send(e, k, now);
-		else if (k->deadline <= now)
+		} else if (k->deadline <= now) {
+			struct claim_wait w = k->claim;
 			k->req_id = 0;
+			memset(&k->claim, 0, sizeof(k->claim));
+			if (w.rec != NULL)
+				ns_claim_unproven(e, &w, now);
+		}
 		if (k->req_id != 0 && k->deadline < *wake)
 			*wake = k->deadline;
 	}
@@ -375,15 +438,25 @@ gossip_challenge_input(struct engine *e, const struct endpoint *from,
 		engine_send(e, from, &r);
 		return;
 	}
-	for (int i = 0; i < CHECKS_MAX; i++) {
+	for (int i = 0; i < CHECKS_MAX + CLAIM_CHECKS_MAX; i++) {
 		struct gnode_check *k = &e->checks[i];
 		if (k->req_id != m->id || k->req_id == 0)
 			continue;
-		if (k->deadline > now && m->has_src &&
+		/* a claimant answers from the very endpoint it named */
+		bool where = k->claim.rec == NULL || ep_equal(from, &k->contact.ep);
+		if (k->deadline > now && m->has_src && where &&
 		    m->src == k->contact.addr && e->hook == HOOK_DONE &&
 		    sodium_memcmp(k->nonce, m->u.challenge_reply.nonce,
 		    MSG_NONCE_LEN) == 0) {
-			check_passed(e, k, from, now);
+			if (k->claim.rec == NULL) {
+				check_passed(e, k, from, now);
+				return;
+			}
+			struct claim_wait w = k->claim;
+			struct claim_host host = { k->contact.addr, *from };
+			k->req_id = 0;
+			memset(&k->claim, 0, sizeof(k->claim));
+			ns_claim_proven(e, &w, &host, now);
 			return;
 		}
 		break;

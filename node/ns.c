@@ -193,6 +193,7 @@ struct queue_copy {
 		uint8_t *rec;
 		size_t rec_len;
 		uint64_t stored_at, expires_at;
+		struct claim_host host;
 	} * v;
 };
 
@@ -217,6 +218,7 @@ queue_copy_cb(void *arg, const struct store_claim *c)
 	x->rec_len = c->rec_len;
 	x->stored_at = c->stored_at;
 	x->expires_at = c->expires_at;
+	x->host = c->host;
 	q->n++;
 	return 0;
 }
@@ -245,7 +247,7 @@ queue_write(struct engine *e, struct store_txn *t,
 	for (int i = 0; rc == 0 && i < q->n; i++) {
 		struct store_claim x = {.h8 = c->h8, .rec = q->v[i].rec,
 		    .rec_len = q->v[i].rec_len, .stored_at = q->v[i].stored_at,
-		    .expires_at = q->v[i].expires_at};
+		    .expires_at = q->v[i].expires_at, .host = q->v[i].host};
 		memcpy(x.name, c->name, sizeof(x.name));
 		memcpy(x.pk, q->v[i].pk, ANDNA_PK_LEN);
 		rc = store_claim_add(t, &x, cap, false);
@@ -256,8 +258,9 @@ queue_write(struct engine *e, struct store_txn *t,
 /* The claim `c` (of a record with sequence `seq`) renews the one its key
  * already has on the name: that one keeps its place in the queue and
  * takes the newer record and the later expiry, so a claimant that keeps
- * renewing keeps waiting.  Returns 0, ANDNA_EEXIST when `c` brings
- * nothing newer, or a store error. */
+ * renewing keeps waiting; a known host in `c` (proven since, or by a
+ * member) replaces the one held.  Returns 0, ANDNA_EEXIST when `c`
+ * brings nothing newer, or a store error. */
 static int
 refresh_claim(struct engine *e, struct store_txn *t,
     const struct store_claim *c, uint64_t seq)
@@ -274,7 +277,11 @@ refresh_claim(struct engine *e, struct store_txn *t,
 	    (at < 0 || record_decode(q.v[at].rec, q.v[at].rec_len, &old) != 0))
 		rc = ANDNA_EEXIST;
 	bool newer = rc == 0 && seq > old->seq;
-	if (rc == 0 && !newer && c->expires_at <= q.v[at].expires_at)
+	bool moved = rc == 0 && c->host.ep.family != 0 &&
+	    (c->host.addr != q.v[at].host.addr ||
+	    !ep_equal(&c->host.ep, &q.v[at].host.ep));
+	if (rc == 0 && !newer && !moved &&
+	    c->expires_at <= q.v[at].expires_at)
 		rc = ANDNA_EEXIST;
 	record_free(old);
 	if (rc == 0) {
@@ -292,6 +299,8 @@ refresh_claim(struct engine *e, struct store_txn *t,
 		}
 		if (c->expires_at > x->expires_at)
 			x->expires_at = c->expires_at;
+		if (moved)
+			x->host = c->host;
 		rc = queue_write(e, t, c, &q);
 	}
 	queue_copy_free(&q);
@@ -325,24 +334,68 @@ claim_order(struct engine *e, struct store_txn *t, const struct store_claim *c)
 	return rc;
 }
 
-/* Queues `rec` as a claim on its name, or renews the claim its key has
- * there already (see refresh_claim()). */
+/* How many claims of keys other than `pk` in `q` came from the underlay
+ * host of `ep`. */
+static int
+host_claims(const struct queue_copy *q, const struct endpoint *ep,
+    const uint8_t *pk)
+{
+	int n = 0;
+
+	for (int i = 0; i < q->n; i++)
+		n += memcmp(q->v[i].pk, pk, ANDNA_PK_LEN) != 0 &&
+		    ep_same_host(&q->v[i].host.ep, ep);
+	return n;
+}
+
+/* Whether the host `h` (when known) may hold one more claim, rec's, on
+ * rec's name: at most nodes_per_ipv4 claims per IPv4 address and
+ * nodes_per_ipv6_64 per IPv6 /64 in one queue (DESIGN.md section 10,
+ * "Nodes cost addresses"). */
+static int
+host_room(struct engine *e, struct store_txn *t, const struct record *rec,
+    const struct claim_host *h)
+{
+	struct queue_copy q = {0};
+
+	if (h == NULL || h->ep.family == 0)
+		return 0;
+	int rc = store_claim_list(t, ns_h8(rec->name), rec->name,
+	    queue_copy_cb, &q);
+	if (rc == 0 && host_claims(&q, &h->ep, rec->owner) >=
+	    engine_host_limit(e, &h->ep))
+		rc = ANDNA_EHOST_FULL;
+	queue_copy_free(&q);
+	return rc;
+}
+
+/* Queues `rec` as a claim on its name from host `h` (NULL: not known),
+ * or renews the claim its key has there already (see refresh_claim()).
+ * Returns 0, ANDNA_EEXIST (nothing newer), ANDNA_EQUEUE_FULL,
+ * ANDNA_EHOST_FULL (h's host has its share of the queue) or a store
+ * error. */
 static int
 put_claim(struct engine *e, struct store_txn *t, const struct record *rec,
-    uint64_t stored_at, uint64_t expires_at, bool at_head)
+    uint64_t stored_at, uint64_t expires_at, bool at_head,
+    const struct claim_host *h)
 {
 	struct store_claim c = { .h8 = ns_h8(rec->name), .stored_at = stored_at,
 		.expires_at = expires_at };
 	size_t len;
-	uint8_t *blob = rec_blob(rec, &len);
+	uint8_t *blob = NULL;
+	int rc = at_head ? 0 : host_room(e, t, rec, h);
 
-	if (blob == NULL)
+	if (rc != 0)
+		return rc;
+	if (h != NULL)
+		c.host = *h;
+	if ((blob = rec_blob(rec, &len)) == NULL)
 		return ANDNA_ENOMEM;
 	memcpy(c.name, rec->name, sizeof(c.name));
 	memcpy(c.pk, rec->owner, ANDNA_PK_LEN);
 	c.rec = blob;
 	c.rec_len = len;
-	int rc = store_claim_add(t, &c, (size_t)e->cfg.queue_len, at_head);
+	rc = store_claim_add(t, &c, (size_t)e->cfg.queue_len, at_head);
 	if (rc == ANDNA_EEXIST && !at_head)
 		rc = refresh_claim(e, t, &c, rec->seq);
 	else if (rc == 0 && !at_head)
@@ -447,6 +500,7 @@ ns_replicate_then_answer(struct engine *e, const struct msg_item *it, int n,
 		p->after = after;
 		p->op = it->kind;
 		p->age = it->age;
+		p->host = it->host;
 	}
 	/* a member that misses its copy gets it from anti-entropy later */
 	p->deadline = now + 2 * e->cfg.hop_timeout_ms;
@@ -532,6 +586,9 @@ counter_ask(struct engine *e, const struct record *rec, uint8_t op,
 		p->peer_route = m->u.reg.route;
 		p->peer_id = m->id;
 		p->peer_type = MSG_REGISTER_REPLY;
+		/* where its claimant answers, should it lose the name */
+		p->host.addr = m->u.reg.route.origin;
+		p->host.ep = m->u.reg.ep;
 	}
 	pending_send(e, p, now);
 }
@@ -551,7 +608,7 @@ replicas_done(struct engine *e, struct pending *p, uint64_t now)
 	bool held = 2 * holders > inner_live(&e->inner) + 1;
 	if (held && q.rec != NULL) {
 		struct msg_item it = { .kind = q.op, .age = q.age,
-			.life = q.life, .rec = q.rec };
+			.life = q.life, .rec = q.rec, .host = q.host };
 		if (q.after & NS_AFTER_BACKUP)
 			ns_push_backup(e, &it, 1, now);
 		if (q.after & NS_AFTER_UNCOUNT)
@@ -678,7 +735,7 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 		    cur.stored_at : stored_at, expires_at, flags);
 	}
 	if (!incoming_wins(stored_at, rec->owner, cur.stored_at, cur.pk)) {
-		rc = put_claim(e, t, rec, stored_at, expires_at, true);
+		rc = put_claim(e, t, rec, stored_at, expires_at, true, NULL);
 		uncount_later(e, rec);
 		return rc == ANDNA_EEXIST ? 0 : rc;
 	}
@@ -686,7 +743,8 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 	struct record *loser = NULL;
 	rc = record_decode(cur.rec, cur.rec_len, &loser);
 	if (rc == 0)
-		rc = put_claim(e, t, loser, cur.stored_at, cur.expires_at, true);
+		rc = put_claim(e, t, loser, cur.stored_at, cur.expires_at, true,
+		    NULL);
 	if (loser != NULL)
 		uncount_later(e, loser);
 	record_free(loser);
@@ -755,8 +813,12 @@ ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now)
 		} else if (owns_name(t, rec, now)) {
 			rc = 0; /* a copy from before its claim was promoted */
 		} else {
-			rc = put_claim(e, t, rec, stored_at, expires_at, false);
-			rc = rc == ANDNA_EEXIST || rc == ANDNA_EQUEUE_FULL ? 0 : rc;
+			/* a member's word: it proved the host, or took the
+			 * claim from a member that did */
+			rc = put_claim(e, t, rec, stored_at, expires_at, false,
+			    &it->host);
+			rc = rc == ANDNA_EEXIST || rc == ANDNA_EQUEUE_FULL ||
+			    rc == ANDNA_EHOST_FULL ? 0 : rc;
 		}
 		break;
 	default: {
@@ -1023,13 +1085,194 @@ handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
 	    now);
 }
 
+/* Replicates the claim `rec` from `host`, queued at `queued_at` in place
+ * `pos`, and answers QUEUED once a majority of the gnode holds it (with
+ * `id` 0 nobody waits: only replicated).  Every member and the backup
+ * gnode keep the claim, so that it outlives crashes and handovers like a
+ * record. */
+static void
+claim_then_answer(struct engine *e, const struct msg_route *route,
+    uint64_t id, const struct record *rec, const struct claim_host *host,
+    uint64_t queued_at, uint64_t exp, uint32_t pos, uint64_t now)
+{
+	struct msg_item it = item_for(MSG_KIND_CLAIMS, rec, queued_at, exp, now);
+
+	it.host = *host;
+	if (id == 0) {
+		ns_replicate(e, &it, 1, engine_rand64(e));
+		return;
+	}
+	/* a claim may be a registration that lost the race for a free name
+	 * after its counter gnode counted it: that gnode hears of it */
+	ns_replicate_then_answer(e, &it, 1, route, id, MSG_REGISTER_REPLY,
+	    MSG_ST_QUEUED, pos, NS_AFTER_BACKUP | NS_AFTER_UNCOUNT, now);
+}
+
+/* Asks the node at the origin of REGISTER `m` to prove it answers at the
+ * endpoint `m` names before its claim is queued.  Returns 0 (the answer
+ * to `m` comes later) or the status to answer now. */
+static uint8_t
+claim_challenge(struct engine *e, const struct msg *m, uint64_t now)
+{
+	struct contact c = { m->u.reg.route.origin, m->u.reg.ep };
+	struct claim_wait w = { .route = m->u.reg.route, .reply_id = m->id };
+
+	if ((w.rec = ns_record_copy(m->u.reg.rec)) == NULL)
+		return MSG_ST_BUSY;
+	int rc = gossip_check_claim(e, &c, &w, now);
+	if (rc != 0)
+		record_free(w.rec);
+	return rc == 0 || rc == ANDNA_EEXIST ? 0 : MSG_ST_BUSY;
+}
+
+/* The queue of rec's name as a HANDOVER from outside may join it: after
+ * every claim held, whatever age it says (its sender is not known to us,
+ * so it may not put a claim before one we hold).  Returns the stored_at
+ * to use for a claim of age `age_ms`. */
+static uint64_t
+handed_stored_at(struct store_txn *t, const struct record *rec,
+    uint64_t age_ms, uint64_t now)
+{
+	struct queue_copy q = {0};
+	uint64_t at = now > age_ms ? now - age_ms : 0;
+
+	if (store_claim_list(t, ns_h8(rec->name), rec->name, queue_copy_cb,
+	    &q) == 0)
+		for (int i = 0; i < q.n; i++)
+			if (memcmp(q.v[i].pk, rec->owner, ANDNA_PK_LEN) != 0 &&
+			    q.v[i].stored_at > at)
+				at = q.v[i].stored_at;
+	queue_copy_free(&q);
+	return at;
+}
+
+void
+ns_claim_proven(struct engine *e, struct claim_wait *w,
+    const struct claim_host *host, uint64_t now)
+{
+	const struct record *rec = w->rec;
+	uint64_t h8 = ns_h8(rec->name);
+	uint32_t cap = e->cfg.expiry_s;
+	uint64_t exp = now + (uint64_t)cap * 1000;
+	uint64_t stored_at = now, queued_at = now;
+	struct store_record cur;
+	struct record *have = NULL;
+	size_t waiting = 0;
+	uint32_t pos = 0;
+	uint8_t st = MSG_ST_BUSY;
+	struct store_txn *t = txn_begin(e, true);
+	int rc = t == NULL ? ANDNA_ESTORE_TXN :
+	    get_record(t, rec->name, now, &cur, &have);
+
+	record_free(have);
+	bool other = rc == 0 && memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) != 0;
+	bool own = rc == 0 && !other;
+	if (t != NULL && store_claim_count(t, h8, rec->name, &waiting) != 0)
+		waiting = 0;
+	if (t != NULL && w->reply_id == 0) {
+		stored_at = handed_stored_at(t, rec, (uint64_t)(w->age < cap ?
+		    w->age : cap) * 1000, now);
+		exp = now + (uint64_t)(w->life < cap ? w->life : cap) * 1000;
+	}
+	/* the name may have changed meanwhile: a registered claim waits
+	 * only on a name another key holds or others wait for (else the
+	 * claimant's node asks again and the name goes the way of a free
+	 * one); a handed-over claim is kept as replicated ones are, unless
+	 * its key owns the name (the record may come after it) */
+	bool waits = w->reply_id == 0 ? !own : other || (waiting > 0 && !own);
+	rc = 0;
+	if (t != NULL && waits && exp > now) {
+		rc = put_claim(e, t, rec, stored_at, exp, false, host);
+		pos = claim_place(t, h8, rec->name, rec->owner, &queued_at);
+		st = rc == ANDNA_EQUEUE_FULL ? MSG_ST_QUEUE_FULL :
+		    rc == ANDNA_EHOST_FULL ? MSG_ST_HOST_FULL :
+		    (rc == 0 || rc == ANDNA_EEXIST) && pos > 0 ? MSG_ST_QUEUED :
+		    MSG_ST_BUSY;
+		if (rc == ANDNA_EEXIST || rc == ANDNA_EQUEUE_FULL ||
+		    rc == ANDNA_EHOST_FULL)
+			rc = 0; /* nothing written */
+	}
+	if (t != NULL && txn_end(e, t, rc) != 0)
+		st = MSG_ST_BUSY;
+	if (st == MSG_ST_QUEUED) {
+		e->ns.handed_over += w->reply_id == 0;
+		claim_then_answer(e, &w->route, w->reply_id, rec, host,
+		    queued_at, exp, pos, now);
+	} else if (w->reply_id != 0) {
+		reply_register(e, &w->route, w->reply_id, st, 0, 0, now);
+	}
+	record_free(w->rec);
+	w->rec = NULL;
+	ns_claim_next(e, w, now);
+}
+
+void
+ns_claim_wait_free(struct claim_wait *w)
+{
+	record_free(w->rec);
+	w->rec = NULL;
+	for (int i = w->at; i < w->n_rest; i++)
+		record_free(w->rest[i].rec);
+	free(w->rest);
+	w->rest = NULL;
+	w->n_rest = w->at = 0;
+}
+
+void
+ns_claim_next(struct engine *e, struct claim_wait *w, uint64_t now)
+{
+	while (w->rest != NULL && w->at < w->n_rest) {
+		struct msg_item *it = &w->rest[w->at++];
+		struct contact c = { it->host.addr, it->host.ep };
+		struct claim_wait next = { .rec = it->rec, .age = it->age,
+			.life = it->life, .rest = w->rest, .n_rest = w->n_rest,
+			.at = w->at };
+		it->rec = NULL;
+		if (gossip_check_claim(e, &c, &next, now) == 0) {
+			w->rest = NULL; /* the next check's now */
+			break;
+		}
+		record_free(next.rec);
+	}
+	free(w->rest);
+	w->rest = NULL;
+	w->n_rest = w->at = 0;
+}
+
+void
+ns_claim_unproven(struct engine *e, struct claim_wait *w, uint64_t now)
+{
+	if (w->reply_id != 0)
+		reply_register(e, &w->route, w->reply_id, MSG_ST_BUSY, 0, 0, now);
+	record_free(w->rec);
+	w->rec = NULL;
+	ns_claim_next(e, w, now);
+}
+
+bool
+ns_claim_held(struct engine *e, const struct record *rec)
+{
+	uint64_t queued_at;
+	struct store_txn *t = txn_begin(e, false);
+
+	if (t == NULL)
+		return false;
+	bool held = claim_place(t, ns_h8(rec->name), rec->name, rec->owner,
+	    &queued_at) > 0;
+	store_txn_abort(t);
+	return held;
+}
+
 /* Stores a registration the counter allowed and says what came of it:
- * the name is the key's, or another registration took it meanwhile and
- * the claim waits in the queue (then the counter gnode hears the key may
- * not count it), or nothing was stored. */
+ * the name is the key's, or nothing was stored, or another registration
+ * took it meanwhile (then the counter gnode hears the key may not count
+ * it): the claim waits in the queue once the node at `host` answered a
+ * challenge, as any claim does, so a host racing for a free name with
+ * many keys gets no more of its queue. */
 static void
 register_store(struct engine *e, const struct record *rec,
-    const struct msg_route *route, uint64_t id, uint64_t now)
+    const struct msg_route *route, uint64_t id,
+    const struct claim_host *host, uint64_t now)
 {
 	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
 	uint64_t queued_at = now;
@@ -1040,6 +1283,11 @@ register_store(struct engine *e, const struct record *rec,
 	uint32_t pos = rc == 0 && !owns ? claim_place(t, ns_h8(rec->name),
 	    rec->name, rec->owner, &queued_at) : 0;
 
+	/* apply_record() put the loser first in the queue, as after a
+	 * split; a race is no split: the claim waits for its challenge */
+	if (pos > 0 && (rc = store_claim_del(t, ns_h8(rec->name), rec->name,
+	    rec->owner)) == ANDNA_ENOTFOUND)
+		rc = 0;
 	if (t != NULL && txn_end(e, t, rc) != 0)
 		rc = ANDNA_ESTORE_TXN;
 	if (rc != 0 || (!owns && pos == 0)) {
@@ -1051,11 +1299,75 @@ register_store(struct engine *e, const struct record *rec,
 		e->ns.registered++;
 		store_then_answer(e, route, id, MSG_KIND_RECORDS, rec, now, exp,
 		    MSG_ST_OK, 0, NS_AFTER_BACKUP, now);
-	} else {
-		store_then_answer(e, route, id, MSG_KIND_CLAIMS, rec, queued_at,
-		    exp, MSG_ST_QUEUED, pos, NS_AFTER_BACKUP | NS_AFTER_UNCOUNT,
-		    now);
+		return;
 	}
+	struct contact c = { host->addr, host->ep };
+	struct claim_wait w = { .route = *route, .reply_id = id };
+	if (host->ep.family == 0 || (w.rec = ns_record_copy(rec)) == NULL) {
+		reply_register(e, route, id, MSG_ST_BUSY, 0, 0, now);
+		return;
+	}
+	rc = gossip_check_claim(e, &c, &w, now);
+	if (rc != 0)
+		record_free(w.rec);
+	if (rc != 0 && rc != ANDNA_EEXIST)
+		reply_register(e, route, id, MSG_ST_BUSY, 0, 0, now);
+}
+
+/* A claim on a name held by another key, or free with claims waiting
+ * (`t` is ours to end).  A renewal from the host its claim came from
+ * keeps its place at once; any other claim first costs its claimant an
+ * address: the node at the route's origin must answer a CHALLENGE from
+ * the endpoint the REGISTER names (ns_claim_proven() goes on), and a
+ * host that has its share of the queue, or a full queue, is refused
+ * before anything is sent. */
+static void
+register_claim(struct engine *e, struct msg *m, struct store_txn *t,
+    uint64_t now)
+{
+	const struct record *rec = m->u.reg.rec;
+	const struct endpoint *ep = &m->u.reg.ep;
+	const struct msg_route *route = &m->u.reg.route;
+	uint64_t h8 = ns_h8(rec->name);
+	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
+	struct queue_copy q = {0};
+	int rc = store_claim_list(t, h8, rec->name, queue_copy_cb, &q);
+	int mine = -1;
+	uint8_t st = rc != 0 ? MSG_ST_BUSY : 0;
+
+	for (int i = 0; rc == 0 && i < q.n; i++)
+		if (memcmp(q.v[i].pk, rec->owner, ANDNA_PK_LEN) == 0)
+			mine = i;
+	struct claim_host host = { route->origin, *ep };
+	bool renewal = mine >= 0 && q.v[mine].host.addr == route->origin &&
+	    ep_same_host(&q.v[mine].host.ep, ep);
+	if (renewal)
+		host = q.v[mine].host; /* as proven */
+	if (st == 0 && host_claims(&q, ep, rec->owner) >=
+	    engine_host_limit(e, ep))
+		st = MSG_ST_HOST_FULL;
+	else if (st == 0 && mine < 0 && q.n >= e->cfg.queue_len)
+		st = MSG_ST_QUEUE_FULL;
+	queue_copy_free(&q);
+	if (st != 0 || !renewal) {
+		txn_end(e, t, 0);
+		if (st == 0)
+			st = claim_challenge(e, m, now);
+		if (st != 0)
+			reply_register(e, route, m->id, st, 0, 0, now);
+		return;
+	}
+	rc = put_claim(e, t, rec, now, exp, false, &host);
+	/* its place: where it was */
+	uint64_t queued_at = now;
+	uint32_t n = claim_place(t, h8, rec->name, rec->owner, &queued_at);
+	if (txn_end(e, t, rc == ANDNA_EEXIST ? 0 : rc) != 0 ||
+	    (rc != 0 && rc != ANDNA_EEXIST) || n == 0) {
+		reply_register(e, route, m->id, rc == ANDNA_EHOST_FULL ?
+		    MSG_ST_HOST_FULL : MSG_ST_BUSY, 0, 0, now);
+		return;
+	}
+	claim_then_answer(e, route, m->id, rec, &host, queued_at, exp, n, now);
 }
 
 static void
@@ -1150,26 +1462,7 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 	if (held || waiting > 0) {
 		/* held by another key, or free with claims first in line (the
 		 * leader promotes them in turn): the claim waits in the queue */
-		rc = put_claim(e, t, rec, now, exp, false);
-		/* its place: at the tail when new, where it was when renewed */
-		uint64_t queued_at = now;
-		uint32_t n = claim_place(t, h8, rec->name, rec->owner, &queued_at);
-		txn_end(e, t, rc == ANDNA_EEXIST ? 0 : rc);
-		if (rc == ANDNA_EQUEUE_FULL) {
-			reply_register(e, &m->u.reg.route, m->id,
-			    MSG_ST_QUEUE_FULL, 0, 0, now);
-			return;
-		}
-		if ((rc != 0 && rc != ANDNA_EEXIST) || n == 0) {
-			reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY,
-			    0, 0, now);
-			return;
-		}
-		/* every member and the backup gnode keep the claim, so that it
-		 * outlives crashes and handovers like a record */
-		store_then_answer(e, &m->u.reg.route, m->id, MSG_KIND_CLAIMS,
-		    rec, queued_at, exp, MSG_ST_QUEUED, n, NS_AFTER_BACKUP,
-		    now);
+		register_claim(e, m, t, now);
 		return;
 	}
 	txn_end(e, t, 0);
@@ -1323,6 +1616,8 @@ status_err(uint8_t st)
 		return ANDNA_ENAME_TAKEN;
 	case MSG_ST_QUEUE_FULL:
 		return ANDNA_EQUEUE_FULL;
+	case MSG_ST_HOST_FULL:
+		return ANDNA_EHOST_FULL;
 	case MSG_ST_TOO_MANY_NAMES:
 		return ANDNA_ETOO_MANY_NAMES;
 	case MSG_ST_STALE:
@@ -1451,10 +1746,11 @@ counter_done(struct engine *e, struct pending *p, const struct msg *m,
 	if (st == MSG_ST_OK) {
 		struct record *rec = p->rec;
 		struct msg_route route = p->peer_route;
+		struct claim_host host = p->host;
 		uint64_t id = p->peer_id;
 		p->rec = NULL;
 		pending_remove(e, p);
-		register_store(e, rec, &route, id, now);
+		register_store(e, rec, &route, id, &host, now);
 		record_free(rec);
 		return;
 	}

@@ -59,7 +59,7 @@ bucket_of(const uint8_t id[MSG_HASH8_LEN])
 
 /* One item of ours met while walking a kind. */
 typedef int item_fn(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
-    uint64_t stored_at, uint64_t expires_at);
+    uint64_t stored_at, uint64_t expires_at, const struct claim_host *host);
 
 struct walk {
 	uint8_t kind;
@@ -73,7 +73,7 @@ walk_record_cb(void *arg, const struct store_record *r)
 	const struct walk *w = arg;
 
 	return w->fn(w->arg, w->kind, r->rec, r->rec_len, r->stored_at,
-	    r->expires_at);
+	    r->expires_at, NULL);
 }
 
 static int
@@ -82,7 +82,7 @@ walk_claim_cb(void *arg, const struct store_claim *c)
 	const struct walk *w = arg;
 
 	return w->fn(w->arg, w->kind, c->rec, c->rec_len, c->stored_at,
-	    c->expires_at);
+	    c->expires_at, &c->host);
 }
 
 static int
@@ -92,7 +92,8 @@ walk_counter_cb(void *arg, const struct store_counter *c)
 
 	/* a tally counts from when the name was registered: the age matters
 	 * to records only, so the remaining life is what travels */
-	return w->fn(w->arg, w->kind, c->rec, c->rec_len, 0, c->expires_at);
+	return w->fn(w->arg, w->kind, c->rec, c->rec_len, 0, c->expires_at,
+	    NULL);
 }
 
 /* Calls fn for every item of `kind` we hold. */
@@ -127,7 +128,7 @@ struct digest {
 
 static int
 digest_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
-    uint64_t stored_at, uint64_t expires_at)
+    uint64_t stored_at, uint64_t expires_at, const struct claim_host *host)
 {
 	struct digest *d = arg;
 	struct record *rec = NULL;
@@ -135,6 +136,7 @@ digest_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
 	uint8_t h[ANDNA_HASH_LEN];
 
 	(void)stored_at;
+	(void)host;
 	if (expires_at <= d->now || record_decode(blob, len, &rec) != 0)
 		return 0;
 	ident_of(kind, rec, &id);
@@ -186,7 +188,7 @@ struct gather {
 
 static int
 gather_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
-    uint64_t stored_at, uint64_t expires_at)
+    uint64_t stored_at, uint64_t expires_at, const struct claim_host *host)
 {
 	struct gather *g = arg;
 	struct msg_item it;
@@ -204,6 +206,8 @@ gather_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
 		record_free(it.rec);
 		return 0;
 	}
+	if (host != NULL)
+		it.host = *host;
 	g->items[g->n++] = it;
 	return g->n == MSG_ITEMS_MAX;
 }
@@ -486,7 +490,7 @@ page_claim_cb(void *arg, const struct store_claim *c)
 	if (c->expires_at > pg->now &&
 	    ns_item_of(pg->e, MSG_KIND_CLAIMS, c->rec, c->rec_len, c->stored_at,
 	    c->expires_at, pg->now, &pg->items[pg->n]) == 0)
-		pg->n++;
+		pg->items[pg->n++].host = c->host;
 	pg->last_h8 = c->h8;
 	/* as for records, names sharing an 8-byte hash are left to chance */
 	put_u64(key, c->h8 + 1);
@@ -643,6 +647,7 @@ ns_push_backup(struct engine *e, const struct msg_item *it, int n,
 		p->op = it->kind;
 		p->age = it->age;
 		p->life = it->life;
+		p->host = it->host;
 		p->target = target;
 		p->n_exclude = 1;
 		p->exclude = ovl_prefix(e->addr, 1);
@@ -804,14 +809,42 @@ ns_vouch_done(struct engine *e, const struct vote *v,
 	    NS_AFTER_BACKUP : 0, now);
 }
 
+/* A claim handed over from outside.  Its host is the sender's word only,
+ * so a claim we do not hold yet waits until its claimant proves that
+ * host, as for a REGISTER (ns_claim_proven(), which puts it behind the
+ * claims we hold): it goes to `chain`, whose claims are checked in turn;
+ * one we hold already is renewed, keeping the host we know.  Returns 0
+ * when taken, 1 when it waits for its claimant, -1 when it cannot be
+ * taken (no host). */
+static int
+handover_claim(struct engine *e, const struct msg_item *it,
+    struct msg_item *chain, uint8_t *n_chain, uint64_t now)
+{
+	if (ns_role(e, name_hash(it->rec->name)) == NS_NONE)
+		return -1;
+	if (ns_claim_held(e, it->rec)) {
+		struct msg_item x = *it;
+		memset(&x.host, 0, sizeof(x.host));
+		return ns_apply_item(e, &x, now) == 0 ? 0 : -1;
+	}
+	if (it->host.ep.family == 0) {
+		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
+		return -1;
+	}
+	if (chain != NULL && (chain[*n_chain] = *it,
+	    chain[*n_chain].rec = ns_record_copy(it->rec)) != NULL)
+		(*n_chain)++;
+	return 1;
+}
+
 /* A HANDOVER, from a gnode that held items which round to us now, or a
  * hash gnode's copy for us as its backup.  Its sender is not known to us,
- * so what it says is believed only where it cannot hurt: tombstones and
- * claims (anyone may claim) are taken, a record or tally we hold as it is
- * already is acknowledged, and any other record or tally waits until the
- * majority of the gnode that held it says the same (vouch_start()).
- * Nothing is acknowledged meanwhile: the sender asks again and keeps its
- * copy until we hold it. */
+ * so what it says is believed only where it cannot hurt: tombstones are
+ * taken, a claim once its claimant proved its host (handover_claim()), a
+ * record or tally we hold as it is already is acknowledged, and any other
+ * record or tally waits until the majority of the gnode that held it says
+ * the same (vouch_start()).  Nothing is acknowledged meanwhile: the
+ * sender asks again and keeps its copy until we hold it. */
 void
 ns_handover_input(struct engine *e, struct msg *m, uint64_t now)
 {
@@ -819,6 +852,8 @@ ns_handover_input(struct engine *e, struct msg *m, uint64_t now)
 	uint32_t applied = 0;
 	bool waiting = false;
 	int n = m->u.handover.items.n;
+	struct claim_wait chain = { .rest = calloc((size_t)n + 1,
+		sizeof(struct msg_item)) };
 
 	for (int i = 0; i < n; i++) {
 		struct msg_item *it = &m->u.handover.items.v[i];
@@ -828,6 +863,11 @@ ns_handover_input(struct engine *e, struct msg *m, uint64_t now)
 			e->ns.rejected_sig++;
 		} else if (it->kind == MSG_KIND_TALLIES && gone) {
 			e->stats.dropped[ENGINE_DROP_UNTRUSTED]++; /* see tally_recheck() */
+		} else if (it->kind == MSG_KIND_CLAIMS && !gone) {
+			int took = handover_claim(e, it, chain.rest,
+			    &chain.n_rest, now);
+			applied += took == 0;
+			waiting |= took > 0;
 		} else if (it->kind == MSG_KIND_CLAIMS ||
 		    (it->kind == MSG_KIND_RECORDS && gone)) {
 			applied += ns_apply_item(e, it, now) == 0;
@@ -843,6 +883,7 @@ ns_handover_input(struct engine *e, struct msg *m, uint64_t now)
 		}
 	}
 	e->ns.handed_over += applied;
+	ns_claim_next(e, &chain, now); /* the claims to check, in order */
 	if (waiting)
 		return;
 	if (applied == (uint32_t)n && n > 0) {
@@ -950,7 +991,7 @@ scan_flush_queue(struct scan *s)
 
 static int
 handover_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
-    uint64_t stored_at, uint64_t expires_at)
+    uint64_t stored_at, uint64_t expires_at, const struct claim_host *host)
 {
 	struct scan *s = arg;
 	struct engine *e = s->e;
@@ -960,6 +1001,8 @@ handover_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
 	if (expires_at <= s->now ||
 	    ns_item_of(e, kind, blob, len, stored_at, expires_at, s->now, &it) != 0)
 		return 0;
+	if (host != NULL)
+		it.host = *host;
 	ovl_addr_t target = kind == MSG_KIND_TALLIES ? key_hash(it.rec->owner) :
 	    name_hash(it.rec->name);
 	enum ns_role role = ns_role(e, target);
@@ -975,6 +1018,7 @@ handover_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
 			p->rec = it.rec;
 			p->age = it.age;
 			p->life = it.life;
+			p->host = it.host;
 			p->target = target;
 			it.rec = NULL;
 			pending_send(e, p, s->now);

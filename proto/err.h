@@ -70,6 +70,8 @@
 	X(ENAME_TAKEN, "name is held by another key")                          \
 	X(ENAME_QUEUED, "name is held by another key; claim queued")           \
 	X(EQUEUE_FULL, "name's queue of waiting claims is full")               \
+	X(EHOST_FULL, "the name's queue holds as many claims from this "        \
+	    "underlay host as one host may have")                              \
 	X(EMINORITY, "stored on fewer than half of the name's gnode so far; "   \
 	    "it spreads from there, register again later to be sure")          \
 	X(ETOO_MANY_NAMES, "key already holds the maximum number of names")    \

@@ -159,11 +159,19 @@ put_items(struct wire_enc *e, const struct msg_items *it)
 {
 	wire_put_array(e, it->n, 0, MSG_ITEMS_MAX);
 	for (size_t i = 0; e->err == 0 && i < it->n; i++) {
-		wire_put_array(e, 4, 4, 4);
+		const struct claim_host *h = &it->v[i].host;
+		wire_put_array(e, 5, 5, 5);
 		wire_put_uint(e, it->v[i].kind, MSG_KIND_TALLIES);
 		wire_put_uint(e, it->v[i].age, UINT32_MAX);
 		wire_put_uint(e, it->v[i].life, UINT32_MAX);
 		put_record(e, it->v[i].rec);
+		if (h->ep.family == 0 || it->v[i].kind != MSG_KIND_CLAIMS) {
+			wire_put_nil(e);
+			continue;
+		}
+		wire_put_array(e, 2, 2, 2);
+		put_addr(e, h->addr);
+		put_ep(e, &h->ep);
 	}
 }
 
@@ -330,12 +338,21 @@ get_items(struct wire_dec *d, const msgpack_object *o, struct msg_items *it)
 	it->v = get_alloc(d, n, sizeof(*it->v));
 	it->n = it->v == NULL ? 0 : (uint8_t)n;
 	for (size_t i = 0; i < it->n; i++) {
-		const msgpack_object *f = wire_tuple(d, &el[i], 4);
+		const msgpack_object *f = wire_tuple(d, &el[i], 5);
 		it->v[i].kind =
 		    (uint8_t)wire_uint(d, &f[0], 0, MSG_KIND_TALLIES);
 		it->v[i].age = (uint32_t)wire_uint(d, &f[1], 0, UINT32_MAX);
 		it->v[i].life = (uint32_t)wire_uint(d, &f[2], 0, UINT32_MAX);
 		get_record(d, &f[3], &it->v[i].rec);
+		if (d->err != 0 || f[4].type == MSGPACK_OBJECT_NIL)
+			continue;
+		if (it->v[i].kind != MSG_KIND_CLAIMS)
+			wire_dec_fail(d, ANDNA_EDEC_VALUE);
+		const msgpack_object *h = wire_tuple(d, &f[4], 2);
+		if (d->err == 0) {
+			it->v[i].host.addr = get_addr(d, &h[0]);
+			get_ep(d, &h[1], &it->v[i].host.ep);
+		}
 	}
 }
 
@@ -613,12 +630,13 @@ unpack_probe_reply(struct wire_dec *d, const msgpack_object *f, struct msg *m)
 	m->u.probe_reply.hops = (uint32_t)wire_uint(d, &f[1], 0, UINT32_MAX);
 }
 
-/* REGISTER: [route, record] */
+/* REGISTER: [route, record, ep] */
 static void
 pack_register(struct wire_enc *e, const struct msg *m)
 {
 	put_route(e, &m->u.reg.route);
 	put_record(e, m->u.reg.rec);
+	put_ep(e, &m->u.reg.ep);
 }
 
 static void
@@ -626,6 +644,7 @@ unpack_register(struct wire_dec *d, const msgpack_object *f, struct msg *m)
 {
 	get_route(d, &f[0], &m->u.reg.route);
 	get_record(d, &f[1], &m->u.reg.rec);
+	get_ep(d, &f[2], &m->u.reg.ep);
 }
 
 /* REGISTER_REPLY: [status, queue position, remaining life, held record
@@ -929,7 +948,7 @@ static const struct msg_body msg_bodies[] = {
     {MSG_ROUTE_ACK, 0, "ROUTE_ACK", NULL, NULL},
     {MSG_PROBE, 1, "PROBE", pack_probe, unpack_probe},
     {MSG_PROBE_REPLY, 2, "PROBE_REPLY", pack_probe_reply, unpack_probe_reply},
-    {MSG_REGISTER, 2, "REGISTER", pack_register, unpack_register},
+    {MSG_REGISTER, 3, "REGISTER", pack_register, unpack_register},
     {MSG_REGISTER_REPLY, 4, "REGISTER_REPLY", pack_register_reply,
 	unpack_register_reply},
     {MSG_COUNTER_CHECK, 3, "COUNTER_CHECK", pack_counter_check,

@@ -88,8 +88,10 @@ enum msg_status {
 	MSG_ST_JOINING = 15,	    /* hooking: the sender is joining too */
 	MSG_ST_MINORITY = 16,	    /* stored, but on fewer than half of the
 				     * gnode's members so far */
+	MSG_ST_HOST_FULL = 17,	    /* the name's queue holds its share of
+				     * claims from the claimant's host */
 };
-#define MSG_ST_MAX MSG_ST_MINORITY
+#define MSG_ST_MAX MSG_ST_HOST_FULL
 
 /* States of a member update. */
 enum msg_state {
@@ -187,15 +189,17 @@ struct msg_lowest {
 	uint32_t age;
 };
 
-/* A replicated item [kind, age, life, record]; the item owns the record.
- * `age` is the seconds since the record's owner first registered the name
- * (it settles which of two owners keeps a name), `life` the seconds left
- * before it expires. */
+/* A replicated item [kind, age, life, record, host]; the item owns the
+ * record.  `age` is the seconds since the record's owner first registered
+ * the name (it settles which of two owners keeps a name), `life` the
+ * seconds left before it expires; `host` is the node a claim came from
+ * (host.ep.family 0: none, nil on the wire; only claims carry one). */
 struct msg_item {
 	uint8_t kind; /* enum msg_kind */
 	uint32_t age;
 	uint32_t life;
 	struct record *rec;
+	struct claim_host host;
 };
 
 /* Up to 64 items in an array from malloc(), owned by the message. */
@@ -301,6 +305,10 @@ struct msg {
 		struct {
 			struct msg_route route;
 			struct record *rec;
+			/* the underlay endpoint of the node that sent it
+			 * (the route's origin), proven by a CHALLENGE
+			 * before its claim is queued */
+			struct endpoint ep;
 		} reg;
 		/* REGISTER_REPLY */
 		struct {

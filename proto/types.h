@@ -60,4 +60,13 @@ ep_same_host(const struct endpoint *a, const struct endpoint *b)
 	    memcmp(a->ip, b->ip, a->family == 4 ? 4 : 8) == 0;
 }
 
+/* The node a queue claim came from (DESIGN.md section 10, "Nodes cost
+ * addresses"): its overlay address and the underlay endpoint it answered
+ * a challenge from.  ep.family 0: not known (a claim put back at the head
+ * of its queue by a split settled, or stored before hosts were kept). */
+struct claim_host {
+	ovl_addr_t addr;
+	struct endpoint ep;
+};
+
 #endif

@@ -969,8 +969,11 @@ adv_setup(struct adv *a)
 	    (names_kind(a->kind) ? SLOT_NAMES + (int)(a->kind - ADV_LIAR)
 				 : slot[a->kind]);
 	adv_mint(a, &a->key);
-	if (names_kind(a->kind))
+	if (names_kind(a->kind)) {
+		/* the endpoint its REGISTERs name, where it answers */
+		sim_node_endpoint(a->s, a->slot, &a->ep);
 		return names_setup(a);
+	}
 	switch (a->kind) {
 	case ADV_EVICT:
 		err = evict_setup(a);

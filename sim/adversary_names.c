@@ -110,8 +110,11 @@ struct adv_names {
 	int n_drop_to, drop_to[256];
 	int dropped_to;
 	uint64_t released_at;
-	/* queue-fill */
+	/* queue-fill: its claims' keys, and the node key and overlay
+	 * address each claim's REGISTER came from (it answers the hash
+	 * gnode's CHALLENGE for them, from its one host) */
 	struct keypair claim[NM_CLAIMS], claim_node[NM_CLAIMS];
+	ovl_addr_t claim_origin[NM_CLAIMS];
 };
 
 bool
@@ -630,6 +633,7 @@ send_register(struct adv *a, int to, const struct record *rec,
 	routed_init(
 	    a, &m, MSG_REGISTER, origin, &m.u.reg.route, name_hash(rec->name));
 	m.u.reg.rec = (struct record *)rec;
+	m.u.reg.ep = a->ep; /* its one host: a claim is challenged there */
 	adv_send(a, a->slot, to, &m, kp);
 }
 
@@ -1546,7 +1550,8 @@ queue_setup(struct adv *a)
 }
 
 /* Five claims of minted keys, each from an origin of its own in an
- * envelope of its own; then an honest node claims the name. */
+ * envelope of its own, all naming its one endpoint (the only one it can
+ * answer at); then an honest node claims the name. */
 static void
 queue_act(struct adv *a)
 {
@@ -1564,6 +1569,7 @@ queue_act(struct adv *a)
 		    ovl_prefix(engine_addr(sim_engine(
 				   a->s, from[adv_rand(a) % (uint64_t)nfrom])),
 			1));
+		nm->claim_origin[k] = origin;
 		if (rec != NULL && to >= 0)
 			send_register(a, to, rec, origin, &nm->claim_node[k]);
 		record_free(rec);
@@ -1879,6 +1885,23 @@ serve_fetch(struct adv *a, int from, const struct msg *m)
 	return true;
 }
 
+/* Answers the CHALLENGE `m` for the origin it names, with key `kp`, from
+ * the attacker's slot: what a real attacker on one host can do. */
+static void
+answer_claim(struct adv *a, int from, const struct msg *m,
+    const struct keypair *kp)
+{
+	struct msg r;
+
+	msg_init(&r);
+	r.type = MSG_CHALLENGE_REPLY;
+	r.id = m->id;
+	r.has_src = true;
+	r.src = m->u.challenge.addr;
+	memcpy(r.u.challenge_reply.nonce, m->u.challenge.nonce, MSG_NONCE_LEN);
+	adv_send(a, a->slot, from, &r, kp);
+}
+
 bool
 names_tap(struct adv *a, int from, int to, const struct msg *m)
 {
@@ -1887,6 +1910,14 @@ names_tap(struct adv *a, int from, int to, const struct msg *m)
 
 	(void)to;
 	switch (m->type) {
+	case MSG_CHALLENGE:
+		/* queue-fill: "prove you are the origin of that claim" */
+		for (int k = 0; a->kind == ADV_QUEUE_FILL && k < NM_CLAIMS; k++)
+			if (m->u.challenge.addr == nm->claim_origin[k]) {
+				answer_claim(a, from, m, &nm->claim_node[k]);
+				return false;
+			}
+		break;
 	case MSG_CACHE_READ:
 		if (nm->path)
 			seen_note(nm, m->id, m->u.cache_read.name, WAY_CACHE);

@@ -13,14 +13,16 @@
 #include "store/store.h"
 
 #define VALUE_VERSION 1
-#define SCHEMA 2
+#define SCHEMA 3 /* 3: claims keep their host */
 /* Largest raw value: a blob plus the largest fixed header. */
-#define VAL_MAX (STORE_BLOB_MAX + 64)
+#define VAL_MAX (STORE_BLOB_MAX + 96)
 
 /* The fixed heads of the values that end in a blob (see each encoder). */
 #define OWN_HEAD (1 + ANDNA_PK_LEN + 8 + 8 + 1)
 #define RECORD_HEAD (1 + 8 + 8 + ANDNA_PK_LEN + 8 + 1)
-#define CLAIM_HEAD (1 + 8 + ANDNA_PK_LEN + 8)
+#define CLAIM_HEAD (1 + 8 + ANDNA_PK_LEN + 8 + HOST_LEN)
+/* A claim's host: family, overlay address, IP (16) and port. */
+#define HOST_LEN (1 + 4 + 16 + 2)
 #define COUNTER_HEAD (1 + 8)
 #define CACHE_HEAD (1 + 8 + 8 + 1)
 
@@ -924,6 +926,41 @@ claim_prefix(uint8_t *k, uint64_t h8, const char *name, size_t nlen)
 	return n + 1;
 }
 
+/* Writes a claim's host (HOST_LEN bytes); returns the byte after it. */
+static uint8_t *
+host_put(uint8_t *w, const struct claim_host *h)
+{
+	uint8_t ip[16] = { 0 };
+	bool known = h->ep.family == 4 || h->ep.family == 6;
+
+	if (known)
+		memcpy(ip, h->ep.ip, sizeof(ip));
+	*w++ = known ? h->ep.family : 0;
+	for (int i = 3; i >= 0; i--)
+		*w++ = (uint8_t)(known ? h->addr >> (8 * i) : 0);
+	w = put_bytes(w, ip, sizeof(ip));
+	*w++ = (uint8_t)(known ? h->ep.port >> 8 : 0);
+	*w++ = (uint8_t)(known ? h->ep.port : 0);
+	return w;
+}
+
+/* Reads a claim's host; an unknown family reads as no host. */
+static void
+host_get(struct rd *r, struct claim_host *h)
+{
+	uint8_t b[HOST_LEN] = { 0 };
+
+	memset(h, 0, sizeof(*h));
+	rd_copy(r, b, sizeof(b));
+	if (b[0] != 4 && b[0] != 6)
+		return;
+	h->ep.family = b[0];
+	h->addr = (ovl_addr_t)b[1] << 24 | (ovl_addr_t)b[2] << 16 |
+	    (ovl_addr_t)b[3] << 8 | b[4];
+	memcpy(h->ep.ip, b + 5, 16);
+	h->ep.port = (uint16_t)(b[21] << 8 | b[22]);
+}
+
 /* Decodes a claims entry (key h8 || name || 0 || arrival, big endian). */
 static int
 claim_decode(const struct store_kv *kv, struct store_claim *c)
@@ -939,6 +976,7 @@ claim_decode(const struct store_kv *kv, struct store_claim *c)
 	c->expires_at = rd_u64(&r);
 	rd_copy(&r, c->pk, ANDNA_PK_LEN);
 	c->stored_at = rd_u64(&r);
+	host_get(&r, &c->host);
 	rd_blob(&r, 1, &c->rec, &c->rec_len);
 	return rd_close(&r, ok, c, sizeof *c);
 }
@@ -1040,6 +1078,7 @@ store_claim_add(struct store_txn *txn, const struct store_claim *c, size_t cap,
 	w = put_u64(w, c->expires_at);
 	w = put_bytes(w, c->pk, ANDNA_PK_LEN);
 	w = put_u64(w, c->stored_at);
+	w = host_put(w, &c->host);
 	put_bytes(w, c->rec, c->rec_len);
 	return 0;
 }

@@ -228,6 +228,7 @@ struct store_claim {
 	size_t rec_len;
 	uint64_t stored_at;
 	uint64_t expires_at;
+	struct claim_host host;   /* the node it came from (see proto/types.h) */
 };
 /* Appends c to the queue of (c->h8, c->name).  Returns 0, ANDNA_EEXIST if
  * c->pk already waits for this name, ANDNA_EQUEUE_FULL if `cap` claims

@@ -4,10 +4,10 @@
  * resolution or cache returns a record of the attacker's key or an older
  * record of the owner, no member holds a stolen, revived, older or
  * endless copy, the owner's later update goes through, and a key at its
- * limit registers nothing more.  (The queue-fill attack, five minted keys
- * taking every place in a name's queue, still succeeds: claims cost
- * nothing yet; `andna-sim --attack queue-fill` shows it, and README's
- * Security section says so.)  Once it is over the honest figures are where a run of the same
+ * limit registers nothing more, and five keys minted on one host take
+ * one place in a name's queue, not five (a claim costs an address: its
+ * claimant's host answers a challenge, and one host holds at most its
+ * share, nodes_per_ipv4, of a queue).  Once it is over the honest figures are where a run of the same
  * seed without an attack puts them: agreement and probes within 0.02,
  * resolves within 0.05, copies per name at most one lower (the attacker's
  * own node leaves at its end).
@@ -303,6 +303,27 @@ test_counter_free(void **state)
 	honest_same(state, &r, &f);
 }
 
+/* Five freshly minted keys from one host claim a held name, each from
+ * an overlay address of its own, and answer the challenges for them from
+ * that host; an honest claim that comes next still finds a place in the
+ * queue, and the attacker holds at most its host's share of it. */
+static void
+test_queue_fill(void **state)
+{
+	struct adv_result r;
+	struct figures f;
+
+	attack(state, ADV_QUEUE_FILL, &r, &f);
+	print_message("queue-fill: %d of its claims queued; honest claim "
+		      "queued %d (%s)\n",
+	    r.attacker_claims, r.claimant_queued,
+	    andna_strerror(r.variants[0].status));
+	assert_int_equal(r.claimant_queued, 1);
+	/* one IPv4 address, nodes_per_ipv4 (1 by default) claims */
+	assert_true(r.attacker_claims <= 1);
+	honest_same(state, &r, &f);
+}
+
 int
 main(void)
 {
@@ -314,6 +335,7 @@ main(void)
 	    cmocka_unit_test(test_endless),
 	    cmocka_unit_test(test_rollback),
 	    cmocka_unit_test(test_counter_free),
+	    cmocka_unit_test(test_queue_fill),
 	};
 
 	return cmocka_run_group_tests(tests, baseline, baseline_free);

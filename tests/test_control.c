@@ -187,6 +187,8 @@ test_exit_codes(void **state)
 	assert_int_equal(control_exit_for(ANDNA_ENAME_QUEUED), CONTROL_EXIT_TAKEN);
 	assert_int_equal(control_exit_for(ANDNA_ENAME_TAKEN), CONTROL_EXIT_TAKEN);
 	assert_int_equal(control_exit_for(ANDNA_EQUEUE_FULL), CONTROL_EXIT_TAKEN);
+	assert_int_equal(control_exit_for(ANDNA_EHOST_FULL), CONTROL_EXIT_TAKEN);
+	assert_string_equal(control_error_id(ANDNA_EHOST_FULL), "host_full");
 	assert_int_equal(control_exit_for(ANDNA_ETOO_MANY_NAMES),
 	    CONTROL_EXIT_LIMIT);
 	assert_int_equal(control_exit_for(ANDNA_ETOO_SOON), CONTROL_EXIT_LIMIT);

@@ -168,6 +168,14 @@ fill_items(
 		it->v[i].life = (uint32_t)next_rand(rng);
 		it->v[i].rec =
 		    make_record(kp, full ? ANDNA_ENTRIES_MAX : 3, rng);
+		/* a claim carries the host it came from (full: the IPv6
+		 * form, the longest) */
+		if (it->v[i].kind == MSG_KIND_CLAIMS) {
+			it->v[i].host.addr = (ovl_addr_t)next_rand(rng);
+			do
+				fill_ep(&it->v[i].host.ep, rng);
+			while (full && it->v[i].host.ep.family != 6);
+		}
 	}
 }
 
@@ -271,6 +279,7 @@ sample_msg(struct msg *m, uint8_t type, bool full, const struct keypair *kp)
 		fill_route(&m->u.reg.route, full, &rng);
 		m->u.reg.rec =
 		    make_record(kp, full ? ANDNA_ENTRIES_MAX : 0, &rng);
+		fill_ep(&m->u.reg.ep, &rng);
 		break;
 	case MSG_REGISTER_REPLY:
 		m->u.reg_reply.status = MSG_ST_QUEUED;
@@ -428,6 +437,10 @@ assert_items_equal(const struct msg_items *a, const struct msg_items *b)
 		assert_int_equal(a->v[i].age, b->v[i].age);
 		assert_int_equal(a->v[i].life, b->v[i].life);
 		assert_true(record_equal(a->v[i].rec, b->v[i].rec));
+		assert_int_equal(a->v[i].host.addr, b->v[i].host.addr);
+		assert_int_equal(a->v[i].host.ep.family, b->v[i].host.ep.family);
+		if (a->v[i].host.ep.family != 0)
+			assert_true(ep_equal(&a->v[i].host.ep, &b->v[i].host.ep));
 	}
 }
 
@@ -540,6 +553,7 @@ assert_msg_equal(const struct msg *a, const struct msg *b)
 	case MSG_REGISTER:
 		assert_route_equal(&a->u.reg.route, &b->u.reg.route);
 		assert_true(record_equal(a->u.reg.rec, b->u.reg.rec));
+		assert_true(ep_equal(&a->u.reg.ep, &b->u.reg.ep));
 		break;
 	case MSG_REGISTER_REPLY:
 		assert_int_equal(a->u.reg_reply.status, b->u.reg_reply.status);
@@ -1068,11 +1082,12 @@ test_caps(void **state)
 		raw_start(&r, kp, MSG_REPLICATE, 1);
 		msgpack_pack_array(&r.pk, MSG_ITEMS_MAX + over);
 		for (uint32_t i = 0; i < MSG_ITEMS_MAX + over; i++) {
-			msgpack_pack_array(&r.pk, 4);
+			msgpack_pack_array(&r.pk, 5);
 			msgpack_pack_uint8(&r.pk, MSG_KIND_CLAIMS);
 			msgpack_pack_uint8(&r.pk, 5);
 			msgpack_pack_uint8(&r.pk, 7);
 			r_record(&r, "a.b", 1, 16);
+			msgpack_pack_nil(&r.pk);
 		}
 		assert_int_equal(raw_end(&r), want);
 
@@ -1100,9 +1115,10 @@ test_caps(void **state)
 			r_record(&r, "rev.example", 2, 16);
 		assert_int_equal(raw_end(&r), want);
 
-		raw_start(&r, kp, MSG_REGISTER, 2);
+		raw_start(&r, kp, MSG_REGISTER, 3);
 		r_route(&r, 0, 0);
 		r_record(&r, "reg.example", ANDNA_ENTRIES_MAX + over, 16);
+		r_ep(&r);
 		assert_int_equal(raw_end(&r), want);
 
 		raw_start(&r, kp, MSG_SYNC_SUMMARY, 2);
@@ -1126,9 +1142,10 @@ test_caps(void **state)
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_VALUE);
 
 	/* 17 entries of one service inside a message. */
-	raw_start(&r, kp, MSG_REGISTER, 2);
+	raw_start(&r, kp, MSG_REGISTER, 3);
 	r_route(&r, 0, 0);
 	r_record(&r, "reg.example", 17, 17);
+	r_ep(&r);
 	assert_int_equal(raw_end(&r), ANDNA_EREC_ENTRIES);
 }
 
@@ -1471,9 +1488,10 @@ test_field_faults(void **state)
 	raw_start(&r, kp, MSG_CACHE_READ, 1);
 	msgpack_pack_bin_with_body(&r.pk, "a.b", 3);
 	assert_int_equal(raw_end(&r), ANDNA_EDEC_TYPE);
-	raw_start(&r, kp, MSG_REGISTER, 2);
+	raw_start(&r, kp, MSG_REGISTER, 3);
 	r_route(&r, 0, 0);
 	r_record(&r, "Reg.example", 1, 16);
+	r_ep(&r);
 	assert_int_equal(raw_end(&r), ANDNA_EREC_NAME);
 
 	/* Routing header: exclusions are level-1 prefixes. */

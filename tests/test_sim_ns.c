@@ -680,6 +680,9 @@ test_queue_survives(void **state)
 	}
 	int held = members_of(s, NODES, g, m, 16) +
 	    members_of(s, NODES, b, m, 16);
+	/* the backup gnode takes a claim once its claimant answered the
+	 * challenge of the member it came to */
+	sim_run_until(s, sim_now(s) + 2000);
 	for (int k = 0; k < 5; k++)
 		assert_int_equal(sim_claim_copies(s, name, claim[k].pk), held);
 
@@ -749,9 +752,11 @@ tap_reply(void *arg, int from, int to, const uint8_t *buf, size_t len,
 }
 
 /* Sends a REGISTER of `rec` from node `from` straight to `member` of the
- * name's hash gnode and returns the status of the reply. */
+ * name's hash gnode, naming endpoint `ep` (NULL: from's own), and returns
+ * the status of the reply. */
 static int
-send_register(struct sim *s, int from, int member, const struct record *rec)
+send_register_ep(struct sim *s, int from, int member, const struct record *rec,
+    const struct endpoint *ep)
 {
 	struct reply_tap tap = {.to = from, .status = -1};
 	struct keypair node_kp;
@@ -768,6 +773,10 @@ send_register(struct sim *s, int from, int member, const struct record *rec)
 	m.u.reg.route.target = name_hash(rec->name);
 	m.u.reg.route.origin = m.src;
 	m.u.reg.rec = (struct record *)rec;
+	if (ep != NULL)
+		m.u.reg.ep = *ep;
+	else
+		sim_node_endpoint(s, from, &m.u.reg.ep);
 	sim_node_key(s, from, &node_kp);
 	assert_int_equal(msg_encode_sealed(&m, MSG_SEAL_DIGEST, &node_kp, buf,
 	    sizeof(buf), &len), 0);
@@ -778,6 +787,59 @@ send_register(struct sim *s, int from, int member, const struct record *rec)
 		sim_run_until(s, sim_now(s) + 100);
 	sim_set_filter(s, NULL, NULL);
 	return tap.status;
+}
+
+static int
+send_register(struct sim *s, int from, int member, const struct record *rec)
+{
+	return send_register_ep(s, from, member, rec, NULL);
+}
+
+/* Hands `member` over a claim of `rec` from node `from`, as a gnode that
+ * held it would, naming `host` as its claimant's; runs 5 s. */
+static void
+hand_claim(struct sim *s, int from, int member, const struct record *rec,
+    const struct claim_host *host)
+{
+	struct keypair node_kp;
+	struct msg_item it = {.kind = MSG_KIND_CLAIMS, .age = 1, .life = 300,
+	    .rec = (struct record *)rec, .host = *host};
+	struct msg m;
+	uint8_t buf[4096];
+	size_t len;
+
+	msg_init(&m);
+	m.type = MSG_HANDOVER;
+	m.id = 0x4a4d0000ULL + (uint64_t)from * 7919 + sim_now(s);
+	m.hops = 8;
+	m.has_src = true;
+	m.src = engine_addr(sim_engine(s, from));
+	m.u.handover.route.target = name_hash(rec->name);
+	m.u.handover.route.origin = m.src;
+	m.u.handover.items.n = 1;
+	m.u.handover.items.v = &it;
+	sim_node_key(s, from, &node_kp);
+	assert_int_equal(msg_encode_sealed(&m, MSG_SEAL_DIGEST, &node_kp, buf,
+	    sizeof(buf), &len), 0);
+	keypair_wipe(&node_kp);
+	sim_inject(s, from, member, buf, len);
+	sim_run_until(s, sim_now(s) + 5000);
+}
+
+/* The claims a store holds, and the host of the first. */
+struct host_seen {
+	int n;
+	struct claim_host first;
+};
+
+static int
+host_seen_cb(void *arg, const struct store_claim *c)
+{
+	struct host_seen *hs = arg;
+
+	if (hs->n++ == 0)
+		hs->first = c->host;
+	return 0;
 }
 
 /* A signed record of `name` under `kp` with one IPv4 address. */
@@ -1425,6 +1487,92 @@ test_determinism(void **state)
 	assert_memory_equal(&ca, &cb, sizeof(ca));
 }
 
+/* A queue place costs an address: a second key claiming a held name
+ * from a host that has a claim on it already is refused, and nothing of
+ * it is stored; the first key renews its claim from there and keeps its
+ * place; a claim naming another node's endpoint is never queued (that
+ * node answers challenges for its own address only), whether registered
+ * or handed over, and the host of each claim is on every member. */
+static void
+test_queue_hosts(void **state)
+{
+	enum { NODES = 40 };
+	struct keypair owner, a, b, c;
+	int g_members[16];
+	ovl_addr_t g;
+	uint64_t x = 5;
+
+	(void)state;
+	struct sim *s = start(NODES, NODES, 8, 17, tweak_limits);
+	test_key(210, &owner);
+	test_key(211, &a);
+	test_key(212, &b);
+	test_key(213, &c);
+	struct record_entry e = v4(10, 4, 0, 1);
+	int home = random_node(s, NODES, &x);
+	must_register(s, home, "hosts.name", &e, 1, &owner, 0);
+	int n = sim_hash_gnode(s, "hosts.name", &g, NULL);
+	assert_int_equal(members_of(s, NODES, g, g_members, 16), n);
+	int member = g_members[0];
+	int from, other;
+	do
+		from = random_node(s, NODES, &x);
+	while (from == home ||
+	    (engine_addr(sim_engine(s, from)) & 0xffffff00u) == g);
+	do
+		other = random_node(s, NODES, &x);
+	while (other == from || other == member);
+
+	struct record *ra = make_record("hosts.name", &a, 1, 11);
+	struct record *rb = make_record("hosts.name", &b, 1, 12);
+	struct record *ra2 = make_record("hosts.name", &a, 2, 13);
+	struct record *rc = make_record("hosts.name", &c, 1, 14);
+	assert_int_equal(send_register(s, from, member, ra), MSG_ST_QUEUED);
+	assert_int_equal(send_register(s, from, member, rb), MSG_ST_HOST_FULL);
+	assert_int_equal(send_register(s, from, member, ra2), MSG_ST_QUEUED);
+	struct endpoint ep;
+	sim_node_endpoint(s, other, &ep);
+	assert_int_equal(send_register_ep(s, from, member, rc, &ep),
+	    MSG_ST_BUSY);
+	sim_run_until(s, sim_now(s) + 2000);
+	assert_int_equal(sim_claim_copies(s, "hosts.name", b.pk), 0);
+	assert_int_equal(sim_claim_copies(s, "hosts.name", c.pk), 0);
+	assert_queue(s, NODES, "hosts.name", &a, 1);
+	/* a claim handed over from outside waits for its claimant too: one
+	 * naming another node's endpoint is not taken, one whose claimant
+	 * answers is, behind the claim held */
+	struct claim_host h = {engine_addr(sim_engine(s, from)), ep};
+	hand_claim(s, from, member, rc, &h);
+	assert_int_equal(sim_claim_copies(s, "hosts.name", c.pk), 0);
+	sim_node_endpoint(s, other, &h.ep);
+	h.addr = engine_addr(sim_engine(s, other));
+	hand_claim(s, from, member, rc, &h);
+	assert_true(sim_claim_copies(s, "hosts.name", c.pk) >= n);
+	/* every member holds both, the first with the host that answered */
+	struct endpoint want;
+	sim_node_endpoint(s, from, &want);
+	for (int k = 0; k < n; k++) {
+		struct store_txn *t = NULL;
+		struct host_seen hs = {0};
+		assert_int_equal(store_txn_begin(sim_store(s, g_members[k]),
+		    false, &t), 0);
+		assert_int_equal(store_claim_each(t, host_seen_cb, &hs), 0);
+		store_txn_abort(t);
+		assert_int_equal(hs.n, 2);
+		assert_int_equal(hs.first.addr, engine_addr(sim_engine(s, from)));
+		assert_true(ep_equal(&hs.first.ep, &want));
+	}
+	record_free(ra);
+	record_free(rb);
+	record_free(ra2);
+	record_free(rc);
+	keypair_wipe(&owner);
+	keypair_wipe(&a);
+	keypair_wipe(&b);
+	keypair_wipe(&c);
+	sim_free(s);
+}
+
 int
 main(void)
 {
@@ -1437,6 +1585,7 @@ main(void)
 	    cmocka_unit_test(test_names_per_key),
 	    cmocka_unit_test(test_queue),
 	    cmocka_unit_test(test_queue_survives),
+	    cmocka_unit_test(test_queue_hosts),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_moved_key),
 	    cmocka_unit_test(test_liar),

@@ -976,7 +976,7 @@ test_meta(void **state)
 	begin(f, true);
 	assert_int_equal(store_meta_get(f->txn, "schema", &v, &len), 0);
 	assert_int_equal(len, 1);
-	assert_int_equal(v[0], 2);
+	assert_int_equal(v[0], 3);
 	assert_int_equal(store_meta_put(f->txn, "addr", NULL, 0), 0);
 	assert_int_equal(store_meta_get(f->txn, "addr", &v, &len), 0);
 	assert_int_equal(len, 0);
