@@ -144,13 +144,15 @@ tests_test_control_LDADD = $(TEST_LIBS)
 TESTS += tests/test_control
 
 check_PROGRAMS += tests/test_adversary
-tests_test_adversary_SOURCES = tests/test_adversary.c
+tests_test_adversary_SOURCES = tests/test_adversary.c tests/adv_fixture.c \
+    tests/adv_fixture.h
 tests_test_adversary_CFLAGS = $(TEST_CFLAGS)
 tests_test_adversary_LDADD = $(TEST_LIBS)
 TESTS += tests/test_adversary
 
 check_PROGRAMS += tests/test_adversary_names
-tests_test_adversary_names_SOURCES = tests/test_adversary_names.c
+tests_test_adversary_names_SOURCES = tests/test_adversary_names.c \
+    tests/adv_fixture.c tests/adv_fixture.h
 tests_test_adversary_names_CFLAGS = $(TEST_CFLAGS)
 tests_test_adversary_names_LDADD = $(TEST_LIBS)
 TESTS += tests/test_adversary_names

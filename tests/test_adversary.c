@@ -23,85 +23,7 @@
 #include "proto/err.h"
 #include "sim/adversary.h"
 #include "sim/sim.h"
-
-#define NODES 150
-#define GSIZE 8
-#define NAMES 30
-#define PROBES 300
-#define ATTACK_MS 30000
-#define SEED 7
-
-/* The honest figures after a phase. */
-struct figures {
-	double agree, route, resolve, copies_mean;
-	int copies_min;
-};
-
-/* A converged mesh with its names registered, and slots for attackers. */
-static struct sim *
-start(void)
-{
-	struct sim_params p;
-	struct sim_names_result nr;
-	struct sim *s = NULL;
-
-	sim_params_defaults(&p);
-	p.nodes = NODES;
-	p.engine.gnode_size = GSIZE;
-	p.seed = SEED;
-	p.join_rate = 5;
-	p.targets = 2000;
-	p.engine.sync_interval_ms = 5000;
-	p.hostile = ADV_SLOTS;
-	assert_int_equal(sim_new(&p, &s), 0);
-	sim_run_until(s, sim_join_all(s));
-	assert_true(sim_wait_converged(s, sim_now(s) + 300000) >= 0);
-	assert_int_equal(sim_names_register(s, 0, NAMES, 5000, &nr), 0);
-	assert_int_equal(nr.registered, NAMES);
-	return s;
-}
-
-/* Converges, probes, lets anti-entropy and handovers settle, resolves
- * every name. */
-static void
-measure(struct sim *s, struct figures *f)
-{
-	struct sim_probe_result pr;
-	struct sim_names_result nr;
-
-	sim_wait_converged(s, sim_now(s) + 300000);
-	f->agree = sim_agree(s);
-	assert_int_equal(sim_probes(s, PROBES, 2000, &pr), 0);
-	f->route = pr.success;
-	sim_run_until(s, sim_now(s) + 15000);
-	assert_int_equal(sim_names_resolve(s, NAMES, 2000, &nr), 0);
-	f->resolve = nr.resolve_success;
-	f->copies_min = nr.copies_min;
-	f->copies_mean = nr.copies_mean;
-}
-
-/* The same seed without an attack, over as long as an attack takes. */
-static int
-baseline(void **state)
-{
-	struct figures *f = calloc(1, sizeof(*f));
-
-	if (f == NULL || crypto_init() != 0)
-		return -1;
-	struct sim *s = start();
-	sim_run_until(s, sim_now(s) + 2 * ATTACK_MS);
-	measure(s, f);
-	sim_free(s);
-	*state = f;
-	return 0;
-}
-
-static int
-baseline_free(void **state)
-{
-	free(*state);
-	return 0;
-}
+#include "tests/adv_fixture.h"
 
 /* Runs `kind`, then checks what every attack must leave as it was.  An
  * attacker whose one address holds a gnode in some maps (`holds_gnode`)
@@ -114,10 +36,10 @@ attack_holding(void **state, enum adv_kind kind, bool holds_gnode,
 {
 	const struct figures *base = *state;
 	struct figures f;
-	struct sim *s = start();
+	struct sim *s = adv_start();
 
 	assert_int_equal(adv_run(s, kind, ATTACK_MS, r), 0);
-	measure(s, &f);
+	adv_measure(s, &f);
 	sim_free(s);
 	print_message("%s: sent %llu; honest msgs/node/s %.2f before, %.2f "
 		      "during; agree %.4f (%.4f), route %.4f (%.4f), resolve "
@@ -243,5 +165,5 @@ main(void)
 	    cmocka_unit_test(test_many_addrs),
 	};
 
-	return cmocka_run_group_tests(tests, baseline, baseline_free);
+	return cmocka_run_group_tests(tests, adv_baseline, adv_baseline_free);
 }
