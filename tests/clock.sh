@@ -25,50 +25,15 @@
 # when libfaketime cannot run the daemon.
 set -u
 
-builddir=${top_builddir:-.}
-ANDNAD=$builddir/andnad
-ANDNA=$builddir/andna
+srcdir=${top_srcdir:-.}
+# shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
+. "$srcdir/tests/lib.sh" clock
 N=4
 EXPIRY=20
-net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
-port=$((20000 + RANDOM % 10000)) # overlay
-dport=$((port + 10000))          # DNS of the nodes
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/andna-clock.XXXXXX") || exit 99
-declare -A pid=()
-t0=$SECONDS
 
-cleanup() {
-	{
-		for i in "${!pid[@]}"; do
-			kill -9 "${pid[$i]}"
-		done
-		wait
-	} 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-log() { echo "[$((SECONDS - t0))s] $*"; }
-
-fail() {
-	echo "FAIL: $*"
-	for f in "$tmp"/n*/log; do
-		[ -f "$f" ] || continue
-		echo "--- $(basename "$(dirname "$f")") log (last lines)"
-		tail -n 15 "$f"
-	done
-	exit 1
-}
-
-skip() { echo "SKIP: $*"; exit 77; }
-
-for tool in dig python3; do
-	command -v $tool >/dev/null || skip "no $tool"
-done
-PY=$(python3 -c 'import sys; print(sys.executable)')
-py() { "$PY" -S "$@"; }
-[ -x "$ANDNAD" ] && [ -x "$ANDNA" ] || fail "build andnad and andna first"
+need dig
+need_python
+need_built
 LIBFT=""
 for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 \
     /usr/local/lib/faketime/libfaketime.so.1; do
@@ -106,23 +71,6 @@ sys.exit(0 if abs(fw - rw - year) < 60 and abs(fb - rb) < 60 and
     abs(fm - rm) < 60 else 1)' "$fw" "$fb" "$fm" "$rw" "$rb" "$rm" ||
 	skip "libfaketime does not fake the wall clock alone here" \
 	    "(wall $fw/$rw, boot $fb/$rb, monotonic $fm/$rm)"
-
-# andna on node I with --json: sets $out and $rc.
-cli() {
-	local i=$1
-	shift
-	out=$("$ANDNA" --control "$tmp/n$i/control" --json "$@" 2>&1)
-	rc=$?
-}
-
-# check PYTHON-EXPR: true of the JSON in $out (as d), else fail.
-check() {
-	py -c '
-import json, sys
-d = json.loads(sys.argv[1])
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$out" "$1" 2>"$tmp/check.err" ||
-		fail "expected $1 (exit $rc): $out $(cat "$tmp/check.err")"
-}
 
 # field EXPR: prints a value of the JSON in $out (as d).
 field() {
@@ -190,21 +138,6 @@ stop_node() {
 	running "$p" && fail "node $i did not stop"
 	wait "$p" 2>/dev/null
 	unset "pid[n$i]"
-}
-
-wait_joined() {
-	local i=$1
-	for _ in $(seq 1 100); do
-		cli "$i" status
-		if [ "$rc" = 0 ] && py -c 'import json,sys
-sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
-		then
-			return 0
-		fi
-		kill -0 "${pid[n$i]}" 2>/dev/null || fail "node $i died"
-		sleep 0.2
-	done
-	fail "node $i did not join: $out"
 }
 
 # Waits until every node in "$@" counts $members live members in its

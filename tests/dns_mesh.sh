@@ -17,50 +17,18 @@
 # is bounded; every process started here is killed on exit.
 set -u
 
-builddir=${top_builddir:-.}
-ANDNAD=$builddir/andnad
-ANDNA=$builddir/andna
+srcdir=${top_srcdir:-.}
+# shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
+. "$srcdir/tests/lib.sh" dns
 N=3
-net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
-port=$((20000 + RANDOM % 10000)) # overlay
-dport=$((port + 10000))          # DNS of the nodes
 uport=$((port + 20000))          # DNS of dnsmasq
 hport=$((port + 30000))          # the failover servers
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/andna-dns.XXXXXX") || exit 99
-declare -A pid=()
-t0=$SECONDS
+fail_more() { tail_logs "$tmp/dnsmasq.log"; }
 
-cleanup() {
-	{
-		for i in "${!pid[@]}"; do
-			kill -9 "${pid[$i]}"
-		done
-		wait
-	} 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-log() { echo "[$((SECONDS - t0))s] $*"; }
-
-fail() {
-	echo "FAIL: $*"
-	for f in "$tmp"/n*/log "$tmp/dnsmasq.log"; do
-		[ -f "$f" ] || continue
-		echo "--- $f (last lines)"
-		tail -n 15 "$f"
-	done
-	exit 1
-}
-
-for tool in dig kdig dnsmasq python3; do
-	command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }
-done
+need dig kdig dnsmasq
+need_python
 DNSMASQ=$(command -v dnsmasq)
-PY=$(python3 -c 'import sys; print(sys.executable)')
-py() { "$PY" -S "$@"; }
-[ -x "$ANDNAD" ] && [ -x "$ANDNA" ] || fail "build andnad and andna first"
+need_built
 
 # dig at node I: q I ARGS...; sets $out (the whole output).
 q() {
@@ -85,13 +53,6 @@ has() {
 hasnt() {
 	grep -Eq -- "$1" <<<"$out" && fail "did not expect /$1/ in: $out"
 	return 0
-}
-
-cli() {
-	local i=$1
-	shift
-	out=$("$ANDNA" --control "$tmp/n$i/control" --json "$@" 2>&1)
-	rc=$?
 }
 
 write_config() {
@@ -134,21 +95,6 @@ start_node() {
 	"$ANDNAD" --config "$tmp/n$i/andnad.conf" --foreground -v \
 	    >>"$tmp/n$i/log" 2>&1 &
 	pid[n$i]=$!
-}
-
-wait_joined() {
-	local i=$1
-	for _ in $(seq 1 100); do
-		cli "$i" status
-		if [ "$rc" = 0 ] && py -c 'import json,sys
-sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
-		then
-			return 0
-		fi
-		kill -0 "${pid[n$i]}" 2>/dev/null || fail "node $i died"
-		sleep 0.2
-	done
-	fail "node $i did not join: $out"
 }
 
 # A TCP server on ADDR:$hport that says hello to whoever connects.

@@ -16,49 +16,16 @@
 # every loop is bounded; every process started here is killed on exit.
 set -u
 
-builddir=${top_builddir:-.}
-ANDNAD=$builddir/andnad
-ANDNA=$builddir/andna
+srcdir=${top_srcdir:-.}
+# shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
+. "$srcdir/tests/lib.sh" ttl
 N=4
 B=4 # the node asked with dig
 TTL=10
-net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
-port=$((20000 + RANDOM % 10000)) # overlay
-dport=$((port + 10000))          # DNS of the nodes
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/andna-ttl.XXXXXX") || exit 99
-declare -A pid=()
-t0=$SECONDS
 
-cleanup() {
-	{
-		for i in "${!pid[@]}"; do
-			kill -9 "${pid[$i]}"
-		done
-		wait
-	} 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-log() { echo "[$((SECONDS - t0))s] $*"; }
-
-fail() {
-	echo "FAIL: $*"
-	for f in "$tmp"/n*/log; do
-		[ -f "$f" ] || continue
-		echo "--- $f (last lines)"
-		tail -n 15 "$f"
-	done
-	exit 1
-}
-
-for tool in dig python3; do
-	command -v $tool >/dev/null || { echo "SKIP: no $tool"; exit 77; }
-done
-PY=$(python3 -c 'import sys; print(sys.executable)')
-py() { "$PY" -S "$@"; }
-[ -x "$ANDNAD" ] && [ -x "$ANDNA" ] || fail "build andnad and andna first"
+need dig
+need_python
+need_built
 # loopback beyond 127.0.0.1 is Linux's; elsewhere, and in sandboxes that
 # forbid it, there is nothing to test on
 py -c 'import socket, sys
@@ -72,23 +39,6 @@ now_ms() {
 	echo $(((t - start_us) / 1000))
 }
 start_us=${EPOCHREALTIME/[.,]/}
-
-# andna on node I with --json: sets $out and $rc.
-cli() {
-	local i=$1
-	shift
-	out=$("$ANDNA" --control "$tmp/n$i/control" --json "$@" 2>&1)
-	rc=$?
-}
-
-# check PYTHON-EXPR: true of the JSON in $out (as d), else fail.
-check() {
-	py -c '
-import json, sys
-d = json.loads(sys.argv[1])
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$out" "$1" 2>"$tmp/check.err" ||
-		fail "expected $1 (exit $rc): $out $(cat "$tmp/check.err")"
-}
 
 # A records of NAME at node I's DNS front: sets $ans to "TTL ADDRESS"
 # lines (empty when there is none) and $status to the rcode.
@@ -136,21 +86,6 @@ start_node() {
 	"$ANDNAD" --config "$tmp/n$1/andnad.conf" --foreground -v \
 	    >>"$tmp/n$1/log" 2>&1 &
 	pid[n$1]=$!
-}
-
-wait_joined() {
-	local i=$1
-	for _ in $(seq 1 100); do
-		cli "$i" status
-		if [ "$rc" = 0 ] && py -c 'import json,sys
-sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
-		then
-			return 0
-		fi
-		kill -0 "${pid[n$i]}" 2>/dev/null || fail "node $i died"
-		sleep 0.2
-	done
-	fail "node $i did not join: $out"
 }
 
 log "$N nodes on $net.1-$N (overlay $port, DNS $dport) in $tmp"

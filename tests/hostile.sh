@@ -28,62 +28,22 @@
 # bounded; every process started here is killed on exit.
 set -u
 
-builddir=${top_builddir:-.}
 srcdir=${top_srcdir:-.}
-ANDNAD=$builddir/andnad
-ANDNA=$builddir/andna
+# shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
+. "$srcdir/tests/lib.sh" hostile
 HOSTILE=$builddir/tests/hostile_node
 N=8
 ATTACK=${HOSTILE_SECONDS:-20}
-net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
-port=$((20000 + RANDOM % 10000)) # overlay
-dport=$((port + 10000))          # DNS of the nodes
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/andna-hostile.XXXXXX") || exit 99
-declare -A pid=()
-t0=$SECONDS
-
-cleanup() {
-	{
-		for i in "${!pid[@]}"; do
-			kill -9 "${pid[$i]}"
-		done
-		wait
-	} 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-log() { echo "[$((SECONDS - t0))s] $*"; }
-
-fail() {
-	echo "FAIL: $*"
-	for f in "$tmp"/n*/log "$tmp"/hostile-*.err; do
-		[ -f "$f" ] || continue
-		echo "--- $f (last lines)"
-		tail -n 15 "$f"
-	done
-	exit 1
-}
+fail_more() { tail_logs "$tmp"/hostile-*.err; }
 
 # dig comes with scripts/deps.sh; skip only where that cannot install it
 if ! command -v dig >/dev/null; then
 	sh "$srcdir/scripts/deps.sh" >/dev/null 2>&1
-	command -v dig >/dev/null || { echo "SKIP: no dig"; exit 77; }
+	need dig
 fi
-command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
-PY=$(python3 -c 'import sys; print(sys.executable)')
-py() { "$PY" -S "$@"; }
+need_python
 [ -x "$ANDNAD" ] && [ -x "$ANDNA" ] && [ -x "$HOSTILE" ] ||
 	fail "build andnad, andna and tests/hostile_node first (make check)"
-
-# andna on node I with --json: sets $out and $rc.
-cli() {
-	local i=$1
-	shift
-	out=$("$ANDNA" --control "$tmp/n$i/control" --json "$@" 2>&1)
-	rc=$?
-}
 
 # jget I EXPR: EXPR of node I's status (as d), printed.
 jget() {
@@ -133,6 +93,8 @@ start_node() {
 	pid[n$i]=$!
 }
 
+# Waits until node I has joined, within 60 s (in place of lib.sh's, which
+# waits 20 s).
 wait_joined() {
 	local i=$1 until=$((SECONDS + 60))
 	while [ "$SECONDS" -lt "$until" ]; do

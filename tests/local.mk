@@ -119,6 +119,9 @@ tests_test_dns_front_CFLAGS = $(TEST_CFLAGS)
 tests_test_dns_front_LDADD = $(TEST_LIBS)
 TESTS += tests/test_dns_front
 
+# the preamble the multi-process scripts source
+EXTRA_DIST += tests/lib.sh
+
 TESTS += tests/mesh.sh
 dist_check_SCRIPTS += tests/mesh.sh
 

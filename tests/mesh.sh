@@ -14,59 +14,22 @@
 # process started here is killed on exit, whatever happens.
 set -u
 
-builddir=${top_builddir:-.}
-ANDNAD=$builddir/andnad
-ANDNA=$builddir/andna
+srcdir=${top_srcdir:-.}
+# shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
+. "$srcdir/tests/lib.sh" mesh
 N=8
-net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
 port=$((20000 + RANDOM % 20000))
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/andna-mesh.XXXXXX") || exit 99
-declare -A pid=()
-t0=$SECONDS
 
-cleanup() {
-	for i in "${!pid[@]}"; do
-		kill -9 "${pid[$i]}" 2>/dev/null
-	done
-	wait 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+need_python
+need_built
 
-log() { echo "[$((SECONDS - t0))s] $*"; }
-
-fail() {
-	echo "FAIL: $*"
-	for f in "$tmp"/n*/log; do
-		[ -f "$f" ] || continue
-		echo "--- $(basename "$(dirname "$f")") log (last lines)"
-		tail -n 15 "$f"
-	done
-	exit 1
-}
-
-command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
-# the interpreter itself, not a wrapper script that finds it on each call
-PY=$(python3 -c 'import sys; print(sys.executable)')
-py() { "$PY" -S "$@"; }
-[ -x "$ANDNAD" ] && [ -x "$ANDNA" ] || fail "build andnad and andna first"
-
-# andna on node I with --json: sets $out and $rc.
+# andna on node I with --json: sets $out and $rc (its stderr kept apart
+# from the JSON, unlike lib.sh's cli).
 cli() {
 	local i=$1
 	shift
 	out=$("$ANDNA" --control "$tmp/n$i/control" --json "$@" 2>"$tmp/cli.err")
 	rc=$?
-}
-
-# check PYTHON-EXPR: true of the JSON in $out (as d), else fail.
-check() {
-	py -c '
-import json, sys
-d = json.loads(sys.argv[1])
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$out" "$1" 2>"$tmp/check.err" ||
-		fail "expected $1 (exit $rc): $out $(cat "$tmp/check.err")"
 }
 
 # expect CODE: the last andna exited with CODE and said "ok" accordingly.
@@ -113,7 +76,8 @@ start_node() {
 	pid[$i]=$!
 }
 
-# Waits until node I answers status and has joined the overlay.
+# Waits until node I answers status and has joined the overlay, within
+# 60 s (in place of lib.sh's: 20 s, and pids keyed nI there, I here).
 wait_joined() {
 	local i=$1 until=$((SECONDS + 60))
 	while [ "$SECONDS" -lt "$until" ]; do

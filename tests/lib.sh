@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# The preamble of the multi-process shell tests (mesh.sh, dns_mesh.sh,
+# hostile.sh, clock.sh, dns_ttl.sh), sourced by each after `set -u` as
+#
+#	srcdir=${top_srcdir:-.}
+#	# shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
+#	. "$srcdir/tests/lib.sh" NAME
+#
+# It picks a random loopback /24 ($net: only 127.0.0.0/8 is used, so
+# parallel runs do not collide) and ports ($port for the overlay, $dport
+# for the nodes' DNS fronts; a script may choose its own after this), makes
+# the temporary directory $tmp (andna-NAME.XXXXXX), and arms a trap that
+# kills every process whose pid is in the array pid on exit and removes
+# $tmp unless KEEP is set.  It defines log (with the seconds since the
+# start), fail (the last lines of each node's log, then of what the
+# script's fail_more prints), skip (exit 77), need, need_python, py,
+# need_built, cli, check and wait_joined.
+
+builddir=${top_builddir:-.}
+ANDNAD=$builddir/andnad
+ANDNA=$builddir/andna
+# shellcheck disable=SC2034 # used by the scripts that source this
+net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
+port=$((20000 + RANDOM % 10000)) # overlay
+# shellcheck disable=SC2034
+dport=$((port + 10000))          # DNS of the nodes
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/andna-$1.XXXXXX") || exit 99
+declare -A pid=()
+t0=$SECONDS
+
+cleanup() {
+	{
+		for i in "${!pid[@]}"; do
+			kill -9 "${pid[$i]}"
+		done
+		wait
+	} 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+log() { echo "[$((SECONDS - t0))s] $*"; }
+
+# tail_logs FILE...: the last lines of each FILE that exists.
+tail_logs() {
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		echo "--- $f (last lines)"
+		tail -n 15 "$f"
+	done
+}
+
+# What fail prints after the nodes' logs; a script redefines it to show
+# logs of its own (its other processes').
+fail_more() { :; }
+
+fail() {
+	echo "FAIL: $*"
+	tail_logs "$tmp"/n*/log
+	fail_more
+	exit 1
+}
+
+skip() { echo "SKIP: $*"; exit 77; }
+
+# need TOOL...: skip unless every TOOL is on the PATH.
+need() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || skip "no $tool"
+	done
+}
+
+# need_python: skip without python3, else set PY for py.
+need_python() {
+	need python3
+	# the interpreter itself, not a wrapper script that finds it on each call
+	PY=$(python3 -c 'import sys; print(sys.executable)')
+}
+py() { "$PY" -S "$@"; }
+
+need_built() {
+	if ! [ -x "$ANDNAD" ] || ! [ -x "$ANDNA" ]; then
+		fail "build andnad and andna first"
+	fi
+}
+
+# andna on node I with --json: sets $out and $rc.
+cli() {
+	local i=$1
+	shift
+	out=$("$ANDNA" --control "$tmp/n$i/control" --json "$@" 2>&1)
+	rc=$?
+}
+
+# check PYTHON-EXPR: true of the JSON in $out (as d), else fail.
+check() {
+	py -c '
+import json, sys
+d = json.loads(sys.argv[1])
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$out" "$1" 2>"$tmp/check.err" ||
+		fail "expected $1 (exit $rc): $out $(cat "$tmp/check.err")"
+}
+
+# wait_joined I: node I (its pid in pid[nI]) answers status and has joined
+# the overlay within 20 s; else fail.
+wait_joined() {
+	local i=$1
+	for _ in $(seq 1 100); do
+		cli "$i" status
+		if [ "$rc" = 0 ] && py -c 'import json,sys
+sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
+		then
+			return 0
+		fi
+		kill -0 "${pid[n$i]}" 2>/dev/null || fail "node $i died"
+		sleep 0.2
+	done
+	fail "node $i did not join: $out"
+}
