@@ -25,11 +25,10 @@ uint64_t
 timebase_boot_ms(void)
 {
 #ifdef CLOCK_BOOTTIME
-	struct timespec ts;
+	uint64_t ms = clock_ms(CLOCK_BOOTTIME);
 
-	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
-		return (uint64_t)ts.tv_sec * 1000 +
-		    (uint64_t)ts.tv_nsec / 1000000;
+	if (ms != 0)
+		return ms;
 #endif
 	return clock_ms(CLOCK_MONOTONIC);
 }
