@@ -65,6 +65,8 @@
 	X(ESTORE_FULL, "store is full (raise map_size in the configuration)")  \
 	X(ESTORE_CORRUPT, "store holds a corrupt value")                       \
 	X(ESTORE_OPEN, "cannot open the store (check the data directory)")     \
+	X(ESTORE_SCHEMA, "the store was written by another version of andnad: " \
+	    "move the data directory away to start afresh")                    \
 	X(ESTORE_TXN, "store transaction failed")                              \
 	/* name service outcomes */                                            \
 	X(ENAME_TAKEN, "name is held by another key")                          \

@@ -1517,10 +1517,10 @@ store_schema_init(struct store *st)
 	if (rc == ANDNA_ENOTFOUND)
 		rc = store_meta_put(txn, "schema", &schema, 1);
 	else if (rc == 0 && (len != 1 || *v != SCHEMA))
-		rc = ANDNA_ESTORE_OPEN;
+		rc = ANDNA_ESTORE_SCHEMA;
 	if (rc != 0) {
 		store_txn_abort(txn);
-		return ANDNA_ESTORE_OPEN;
+		return rc == ANDNA_ESTORE_SCHEMA ? rc : ANDNA_ESTORE_OPEN;
 	}
 	return store_txn_commit(txn) == 0 ? 0 : ANDNA_ESTORE_OPEN;
 }

@@ -388,7 +388,8 @@ struct store_txn {
 size_t store_blob_at(enum store_table t);
 
 /* Checks the schema version in meta, writing it into a new store.  Back
- * ends call it last in their open.  Returns 0 or ANDNA_ESTORE_OPEN. */
+ * ends call it last in their open.  Returns 0, ANDNA_ESTORE_SCHEMA (a
+ * store of another schema) or ANDNA_ESTORE_OPEN. */
 int store_schema_init(struct store *st);
 
 /* Raw access for the typed layer and tests: the ops above behind the

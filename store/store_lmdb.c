@@ -380,7 +380,7 @@ store_lmdb_open(
 	struct lmdb_store *s = NULL;
 	size_t map_size = opts != NULL ? opts->map_size : STORE_LMDB_MAP_SIZE;
 	size_t map_max = opts != NULL ? opts->map_max : STORE_LMDB_MAP_MAX;
-	int dead;
+	int dead, rc = 0;
 
 	*out = NULL;
 	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
@@ -395,9 +395,9 @@ store_lmdb_open(
 	    mdb_env_set_mapsize(s->env, map_size) != 0 ||
 	    mdb_env_open(s->env, dir, 0, 0600) != 0 ||
 	    mdb_reader_check(s->env, &dead) != 0 || lmdb_open_dbs(s) != 0 ||
-	    store_schema_init(&s->base) != 0) {
+	    (rc = store_schema_init(&s->base)) != 0) {
 		lmdb_close(&s->base);
-		return ANDNA_ESTORE_OPEN;
+		return rc == ANDNA_ESTORE_SCHEMA ? rc : ANDNA_ESTORE_OPEN;
 	}
 	*out = &s->base;
 	return 0;

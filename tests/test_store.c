@@ -1670,7 +1670,7 @@ test_lmdb_schema(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(
-	    store_lmdb_open(f->dir, NULL, &f->st), ANDNA_ESTORE_OPEN);
+	    store_lmdb_open(f->dir, NULL, &f->st), ANDNA_ESTORE_SCHEMA);
 }
 
 /* The data directory is created 0700 and its files 0600. */
