@@ -90,6 +90,14 @@ static const struct config_option table[] = {
 	    false, "ntk", "NAME", "DNS suffixes served from the overlay"},
 	{"dns_rate_limit", CONFIG_INT, FIELD(dns_rate_limit), 1, 1000000, 0,
 	    true, "100", "N", "DNS queries per second from one client"},
+	{"dns_allow", CONFIG_NETS, FIELD(dns_allow), 0, CONFIG_NETS_MAX, 0,
+	    false, "local", "ADDR/PREFIX",
+	    "clients whose names outside the overlay are forwarded; others "
+	    "get REFUSED for them (local: loopback and the networks of the "
+	    "interfaces; empty: nobody)"},
+	{"dns_rate_exempt", CONFIG_NETS, FIELD(dns_rate_exempt), 0,
+	    CONFIG_NETS_MAX, 0, false, "127.0.0.0/8 ::1/128", "ADDR/PREFIX",
+	    "clients dns_rate_limit does not apply to (empty: nobody)"},
 	{"dns_resolv_conf", CONFIG_PATH, FIELD(dns_resolv_conf), 0,
 	    CONFIG_PATH_MAX - 1, 0, false, "/etc/resolv.conf", "FILE",
 	    "nameservers to forward to when dns_upstream is empty, the node's "
@@ -545,11 +553,55 @@ set_string(const struct config_option *o, void *p, const char *v, char *err,
 	return 0;
 }
 
+/* Appends one network (or `local`) to a network list. */
+static int
+add_net(const struct config_option *o, struct config_nets *l, const char *w,
+    char *err, size_t errlen)
+{
+	struct dns_net net;
+	const char *slash = strchr(w, '/');
+
+	if (strcmp(w, "local") == 0) {
+		l->local = true;
+		return 0;
+	}
+	if (dns_net_parse(w, &net) != 0) {
+		char addr[CONFIG_WORD_MAX];
+		size_t alen = slash != NULL ? (size_t)(slash - w) : 0;
+		/* the address is fine: the prefix is not */
+		if (alen > 0 && alen < sizeof(addr)) {
+			memcpy(addr, w, alen);
+			addr[alen] = '\0';
+		}
+		if (alen > 0 && alen < sizeof(addr) &&
+		    dns_net_parse(addr, &net) == 0)
+			seterr(err, errlen, "'%s': '%s': the prefix length of "
+			    "an IPv%d network is a number from 0 to %d (e.g. "
+			    "%s)", o->name, w, net.family,
+			    net.family == 4 ? 32 : 128,
+			    net.family == 4 ? "192.168.1.0/24" : "fd00::/8");
+		else
+			seterr(err, errlen, "'%s' needs numeric networks "
+			    "ADDRESS/PREFIX (e.g. 127.0.0.0/8 ::1/128 "
+			    "192.168.1.0/24) or 'local', not '%s'", o->name, w);
+		return ANDNA_EINVAL;
+	}
+	if (l->n >= o->max || l->n >= CONFIG_NETS_MAX) {
+		seterr(err, errlen, "'%s' takes at most %lld networks", o->name,
+		    o->max);
+		return ANDNA_EINVAL;
+	}
+	l->v[l->n++] = net;
+	return 0;
+}
+
 /* Appends one word to a list option. */
 static int
 add_word(const struct config_option *o, void *p, const char *w, char *err,
     size_t errlen)
 {
+	if (o->type == CONFIG_NETS)
+		return add_net(o, p, w, err, errlen);
 	if (o->type == CONFIG_ADDRS) {
 		struct config_addrs *a = p;
 		struct endpoint ep;
@@ -599,7 +651,7 @@ static bool
 is_list(const struct config_option *o)
 {
 	return o->type == CONFIG_ADDRS || o->type == CONFIG_HOSTS ||
-	    o->type == CONFIG_NAMES;
+	    o->type == CONFIG_NAMES || o->type == CONFIG_NETS;
 }
 
 /* Sets a list from whitespace-separated words; an empty value empties
@@ -1033,6 +1085,17 @@ config_equal(const struct config_option *o, const struct config *a,
 				return false;
 		return true;
 	}
+	case CONFIG_NETS: {
+		const struct config_nets *x = pa, *y = pb;
+		if (x->n != y->n || x->local != y->local)
+			return false;
+		for (int i = 0; i < x->n; i++)
+			if (x->v[i].family != y->v[i].family ||
+			    x->v[i].prefix != y->v[i].prefix ||
+			    memcmp(x->v[i].ip, y->v[i].ip, 16) != 0)
+				return false;
+		return true;
+	}
 	case CONFIG_HOSTS:
 	case CONFIG_NAMES: {
 		const struct config_words *x = pa, *y = pb;
@@ -1083,6 +1146,20 @@ config_format(const struct config_option *o, const struct config *c,
 			config_format_endpoint(&a->v[i], ep, sizeof(ep));
 			used += (size_t)snprintf(buf + used, len - used, "%s%s",
 			    i > 0 ? " " : "", ep);
+		}
+		break;
+	}
+	case CONFIG_NETS: {
+		const struct config_nets *l = p;
+		if (l->local)
+			used = (size_t)snprintf(buf, len, "local");
+		for (int i = 0; i < l->n && used < len; i++) {
+			char ip[INET6_ADDRSTRLEN];
+			inet_ntop(l->v[i].family == 4 ? AF_INET : AF_INET6,
+			    l->v[i].ip, ip, sizeof(ip));
+			used += (size_t)snprintf(buf + used, len - used,
+			    "%s%s/%u", used > 0 ? " " : "", ip,
+			    l->v[i].prefix);
 		}
 		break;
 	}

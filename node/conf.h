@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "node/dns_front.h"
 #include "node/engine.h"
 #include "proto/types.h"
 
@@ -20,6 +21,9 @@
 #define CONFIG_WORD_MAX 256  /* longest word of a list (a host:port) */
 #define CONFIG_ADDRS_MAX 8   /* addresses in one address list */
 #define CONFIG_WORDS_MAX 16  /* words in one word list */
+#define CONFIG_NETS_MAX 32   /* networks in one network list */
+_Static_assert(CONFIG_NETS_MAX <= DNS_FRONT_MAX_NETS,
+    "a network list must fit the DNS front's");
 #define CONFIG_LINE_MAX 4096 /* longest line of the file */
 #define CONFIG_FILE_MAX (1u << 20)
 #define CONFIG_ERR_MAX 512   /* room for an error message */
@@ -35,6 +39,14 @@ struct config_addrs {
 struct config_words {
 	int n;
 	char v[CONFIG_WORDS_MAX][CONFIG_WORD_MAX];
+};
+
+/* A list of client networks; `local` stands for loopback and the
+ * networks of the host's interfaces, found when the DNS front starts. */
+struct config_nets {
+	int n;
+	bool local;
+	struct dns_net v[CONFIG_NETS_MAX];
 };
 
 /* Every option's value.  Durations are kept in the unit the field's name
@@ -67,6 +79,8 @@ struct config {
 	struct config_addrs dns_upstream;
 	struct config_words dns_suffix;
 	int dns_rate_limit;
+	struct config_nets dns_allow;
+	struct config_nets dns_rate_exempt;
 	char dns_resolv_conf[CONFIG_PATH_MAX];
 	uint32_t dns_timeout_ms;
 	bool dns_probe;
@@ -99,6 +113,7 @@ enum config_type {
 	CONFIG_ADDRS,   /* numeric ADDR[:PORT] list; [v6]:port */
 	CONFIG_HOSTS,   /* HOST[:PORT] list, resolved when used */
 	CONFIG_NAMES,   /* list of DNS names (canonicalised) */
+	CONFIG_NETS,    /* list of ADDR/PREFIX networks and `local` */
 };
 
 /* One option of the table. */

@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -177,6 +179,10 @@ struct dns_front {
 	struct rate_slot rate[RATE_SLOTS];
 	struct rr_slot rr[RR_SLOTS];
 	struct hot_slot hot[HOT_SETS][HOT_WAYS];
+	struct dns_net allow[DNS_FRONT_MAX_NETS];
+	int n_allow;
+	struct dns_net exempt[DNS_FRONT_MAX_NETS];
+	int n_exempt;
 	struct dns_front_stats st;
 	uint64_t now_ms;	  /* inside a batch: when it was read */
 	struct listener *batch;	  /* the listener whose batch is open */
@@ -209,6 +215,10 @@ dns_front_config_defaults(struct dns_front_config *cfg)
 	cfg->max_queries = 4096;
 	cfg->rate_qps = 100;
 	cfg->rate_burst = 200;
+	dns_net_parse("127.0.0.0/8", &cfg->rate_exempt[0]);
+	dns_net_parse("::1/128", &cfg->rate_exempt[1]);
+	cfg->n_rate_exempt = 2;
+	cfg->allow_local = true;
 	cfg->probe_port = 80;
 	dns_probe_config_defaults(&cfg->probe_cfg);
 }
@@ -249,6 +259,169 @@ front_now(const struct dns_front *f)
 	return f->batch != NULL ? f->now_ms : mono_ms();
 }
 
+/* ---- client networks ----------------------------------------------- */
+
+/* Clears the bits of ip past prefix. */
+static void
+net_clear(struct dns_net *n)
+{
+	int len = n->family == 4 ? 4 : 16;
+
+	for (int i = 0; i < len; i++) {
+		int bits = (int)n->prefix - i * 8;
+		if (bits >= 8)
+			continue;
+		n->ip[i] &= bits <= 0 ? 0 : (uint8_t)(0xff00 >> bits);
+	}
+	if (n->family == 4)
+		memset(n->ip + 4, 0, 12);
+}
+
+int
+dns_net_parse(const char *text, struct dns_net *out)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	unsigned long prefix;
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	if (alen == 0 || alen >= sizeof(addr))
+		return ANDNA_EINVAL;
+	memcpy(addr, text, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, out->ip) == 1)
+		out->family = 4;
+	else if (inet_pton(AF_INET6, addr, out->ip) == 1)
+		out->family = 6;
+	else
+		return ANDNA_EINVAL;
+	prefix = out->family == 4 ? 32 : 128;
+	if (slash != NULL) {
+		if (slash[1] < '0' || slash[1] > '9')
+			return ANDNA_EINVAL;
+		errno = 0;
+		unsigned long v = strtoul(slash + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || v > prefix)
+			return ANDNA_EINVAL;
+		prefix = v;
+	}
+	out->prefix = (uint8_t)prefix;
+	net_clear(out);
+	return 0;
+}
+
+bool
+dns_net_match(const struct dns_net *nets, int n, const struct endpoint *ep)
+{
+	for (int i = 0; i < n; i++) {
+		const struct dns_net *nt = &nets[i];
+		int whole = nt->prefix / 8, rest = nt->prefix % 8;
+		if (nt->family != ep->family ||
+		    memcmp(nt->ip, ep->ip, (size_t)whole) != 0)
+			continue;
+		if (rest == 0 ||
+		    ((ep->ip[whole] ^ nt->ip[whole]) &
+			(uint8_t)(0xff00 >> rest)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Adds a network to a list of the front, unless it is full (logged). */
+static void
+net_add(struct dns_front *f, struct dns_net *list, int *n,
+    const struct dns_net *net, const char *what)
+{
+	if (*n >= DNS_FRONT_MAX_NETS) {
+		front_log(f, DNS_LOG_WARN,
+		    "dns: more than %d networks in %s; the rest left out",
+		    DNS_FRONT_MAX_NETS, what);
+		return;
+	}
+	list[*n] = *net;
+	net_clear(&list[*n]);
+	(*n)++;
+}
+
+/* The number of leading one bits of a netmask of len bytes. */
+static uint8_t
+mask_prefix(const uint8_t *m, int len)
+{
+	uint8_t p = 0;
+
+	for (int i = 0; i < len; i++)
+		for (int b = 7; b >= 0; b--) {
+			if (!(m[i] & (1u << b)))
+				return p;
+			p++;
+		}
+	return p;
+}
+
+/* Whether net (bits past its prefix cleared) is in the list already: two
+ * addresses of one subnet take one entry. */
+static bool
+net_listed(const struct dns_net *list, int n, const struct dns_net *net)
+{
+	struct dns_net c = *net;
+
+	net_clear(&c);
+	for (int i = 0; i < n; i++)
+		if (list[i].family == c.family && list[i].prefix == c.prefix &&
+		    memcmp(list[i].ip, c.ip, 16) == 0)
+			return true;
+	return false;
+}
+
+/* Adds loopback and the network of each address of an interface that is
+ * up (its address and netmask), as the host has them now. */
+static void
+nets_add_local(
+    struct dns_front *f, struct dns_net *list, int *n, const char *what)
+{
+	struct ifaddrs *ifa = NULL;
+	struct dns_net net;
+
+	dns_net_parse("127.0.0.0/8", &net);
+	net_add(f, list, n, &net, what);
+	dns_net_parse("::1/128", &net);
+	net_add(f, list, n, &net, what);
+	if (getifaddrs(&ifa) != 0) {
+		front_log(f, DNS_LOG_WARN,
+		    "dns: cannot list the interfaces (%s): %s has loopback "
+		    "only",
+		    strerror(errno), what);
+		return;
+	}
+	for (struct ifaddrs *i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_netmask == NULL ||
+		    !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		memset(&net, 0, sizeof(net));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			const struct sockaddr_in *a = (void *)i->ifa_addr;
+			const struct sockaddr_in *m = (void *)i->ifa_netmask;
+			net.family = 4;
+			memcpy(net.ip, &a->sin_addr, 4);
+			net.prefix =
+			    mask_prefix((const uint8_t *)&m->sin_addr, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			const struct sockaddr_in6 *a = (void *)i->ifa_addr;
+			const struct sockaddr_in6 *m = (void *)i->ifa_netmask;
+			net.family = 6;
+			memcpy(net.ip, &a->sin6_addr, 16);
+			net.prefix =
+			    mask_prefix((const uint8_t *)&m->sin6_addr, 16);
+		} else
+			continue;
+		if (!net_listed(list, *n, &net))
+			net_add(f, list, n, &net, what);
+	}
+	freeifaddrs(ifa);
+}
+
 /*
  * Rate limit: one token bucket per client (an IPv4 address, or an IPv6
  * /64, since one host holds a whole /64), rate_qps tokens a second up to
@@ -266,7 +439,7 @@ rate_allow(struct dns_front *f, const struct endpoint *ep)
 	struct rate_slot *s;
 	uint64_t key, now, cap;
 
-	if (f->cfg.rate_qps == 0)
+	if (f->cfg.rate_qps == 0 || dns_net_match(f->exempt, f->n_exempt, ep))
 		return true;
 	key = dns_hash(DNS_HASH_INIT ^ f->salt, &ep->family, 1);
 	key = dns_hash(key, ep->ip, ep->family == 4 ? 4 : 8);
@@ -1032,7 +1205,8 @@ forward_cb(void *arg, int status, const uint8_t *ans, size_t len)
 	fq_done(q);
 }
 
-/* Sends q to an upstream, or REFUSED when there is none. */
+/* Sends q to an upstream, or REFUSED when there is none or the client
+ * is outside the allowed networks. */
 static void
 fq_forward(struct fq *q)
 {
@@ -1040,7 +1214,8 @@ fq_forward(struct fq *q)
 	int rc;
 
 	q->phase = PHASE_FORWARD;
-	if (dns_forward_upstreams(f->cfg.forward) == 0) {
+	if (!dns_net_match(f->allow, f->n_allow, &q->peer_ep) ||
+	    dns_forward_upstreams(f->cfg.forward) == 0) {
 		fq_error(q, DNS_RCODE_REFUSED);
 		return;
 	}
@@ -1782,6 +1957,8 @@ dns_front_new(struct event_base *base, const struct dns_front_config *cfg,
 
 	*out = NULL;
 	if (cfg->n_listen < 1 || cfg->n_listen > DNS_FRONT_MAX_LISTEN ||
+	    cfg->n_allow < 0 || cfg->n_allow > DNS_FRONT_MAX_NETS ||
+	    cfg->n_rate_exempt < 0 || cfg->n_rate_exempt > DNS_FRONT_MAX_NETS ||
 	    cfg->n_suffixes < 1 || cfg->n_suffixes > DNS_FRONT_MAX_SUFFIXES ||
 	    cfg->n_ns_addrs < 0 || cfg->n_ns_addrs > DNS_FRONT_MAX_NS_ADDRS ||
 	    resolver == NULL || resolver->resolve == NULL ||
@@ -1800,6 +1977,15 @@ dns_front_new(struct event_base *base, const struct dns_front_config *cfg,
 		if ((rc = config_name(cfg->suffixes[i], &f->suffixes[i])) != 0)
 			goto out;
 	f->n_suffixes = cfg->n_suffixes;
+	for (int i = 0; i < cfg->n_allow; i++)
+		net_add(f, f->allow, &f->n_allow, &cfg->allow[i], "dns_allow");
+	if (cfg->allow_local)
+		nets_add_local(f, f->allow, &f->n_allow, "dns_allow");
+	for (int i = 0; i < cfg->n_rate_exempt; i++)
+		net_add(f, f->exempt, &f->n_exempt, &cfg->rate_exempt[i],
+		    "dns_rate_exempt");
+	if (cfg->rate_exempt_local)
+		nets_add_local(f, f->exempt, &f->n_exempt, "dns_rate_exempt");
 	if (cfg->ns_name != NULL) {
 		if ((rc = config_name(cfg->ns_name, &f->ns_name)) != 0)
 			goto out;

@@ -26,7 +26,13 @@
  *    transfers and classes other than IN, SERVFAIL when the overlay does
  *    not answer within timeout_ms.  EDNS0 with the client's UDP size, TC
  *    when an answer does not fit, the question's letter case kept.
- *  - Per-client token buckets (see the rate limit in dns_front.c).
+ *  - Per-client token buckets (see the rate limit in dns_front.c), except
+ *    for clients in rate_exempt (loopback by default: a local resolver
+ *    that uses the node as a stub zone sends every query of its users).
+ *  - Names that would be forwarded (outside the suffixes, and PTRs the
+ *    overlay has no answer for) only for clients in `allow`; others get
+ *    REFUSED, so the node is no open forwarder.  Overlay names are
+ *    answered for everyone.
  *
  * Speed: an overlay outcome (a record, or "no such name") is kept by the
  * front for hot_ms and answers every query of that name meanwhile without
@@ -49,6 +55,14 @@
 #define DNS_FRONT_MAX_LISTEN 8
 #define DNS_FRONT_MAX_SUFFIXES 8
 #define DNS_FRONT_MAX_NS_ADDRS 8
+#define DNS_FRONT_MAX_NETS 64 /* client networks of one list */
+
+/* A client network: family 4 or 6, the first `prefix` bits of ip. */
+struct dns_net {
+	uint8_t family;
+	uint8_t prefix;
+	uint8_t ip[16];
+};
 
 /* Log levels, in the order of the engine's. */
 enum dns_log_level { DNS_LOG_ERR, DNS_LOG_WARN, DNS_LOG_INFO, DNS_LOG_DEBUG };
@@ -108,6 +122,17 @@ struct dns_front_config {
 	int max_queries;	     /* queries waiting on overlay/upstream */
 	uint32_t rate_qps;	     /* per client; 0: no limit */
 	uint32_t rate_burst;
+	/* clients that may have names forwarded; with allow_local, also
+	 * loopback and the networks of the host's interfaces that are up
+	 * when the front starts (getifaddrs: address and netmask) */
+	struct dns_net allow[DNS_FRONT_MAX_NETS];
+	int n_allow;
+	bool allow_local;
+	/* clients the rate limit does not apply to; rate_exempt_local as
+	 * allow_local */
+	struct dns_net rate_exempt[DNS_FRONT_MAX_NETS];
+	int n_rate_exempt;
+	bool rate_exempt_local;
 	bool probe;	     /* health probes of answered targets */
 	uint16_t probe_port; /* TCP port probed for host addresses */
 	struct dns_probe_config probe_cfg;
@@ -118,11 +143,16 @@ struct dns_front_config {
 
 /* Fills the defaults: [::] and 0.0.0.0 port 53, suffix "ntk", the apex as
  * NS, 3000 ms overlay deadline, 1500 ms reverse deadline, negative TTL 30,
- * zone TTL 300, overlay outcomes reused for 1000 ms, TCP idle 10 s, 256 connections of 32 queries, 4096 queries
- * waiting, 100 queries/s with a burst of 200 per client, no probes (port
- * 80, every 5 s when on), no forwarder. */
+ * zone TTL 300, overlay outcomes reused for 1000 ms, TCP idle 10 s, 256
+ * connections of 32 queries, 4096 queries waiting, 100 queries/s with a burst
+ * of 200 per client except from 127.0.0.0/8 and ::1, forwarding for loopback
+ * and the networks of the host's interfaces (allow_local), no probes (port 80,
+ * every 5 s when on), no forwarder. */
 void dns_front_config_defaults(struct dns_front_config *cfg);
 
+/* Answers by rcode; `refused` counts every REFUSED: zone transfers,
+ * classes other than IN, names to forward with no upstream or for a
+ * client outside `allow`, and TCP queries over the rate limit. */
 struct dns_front_stats {
 	uint64_t udp_queries, tcp_queries, overlay, forwarded, cached;
 	uint64_t noerror, nxdomain, nodata, servfail, formerr, notimp;
@@ -131,6 +161,14 @@ struct dns_front_stats {
 };
 
 struct dns_front;
+
+/* Parses "ADDR/PREFIX" (IPv4 or IPv6; no prefix: the whole address) into
+ * *out, the bits past the prefix cleared.  Returns 0 or ANDNA_EINVAL. */
+int dns_net_parse(const char *text, struct dns_net *out);
+
+/* Whether ep's address is in one of the n networks. */
+bool dns_net_match(
+    const struct dns_net *nets, int n, const struct endpoint *ep);
 
 /* Binds every listener (UDP first, then TCP on the same address and port)
  * and starts serving on base.  cfg (but not cfg->forward) and *resolver

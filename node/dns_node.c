@@ -106,6 +106,14 @@ front_config(
 	fc->timeout_ms = c->dns_timeout_ms;
 	fc->rate_qps = (uint32_t)c->dns_rate_limit;
 	fc->rate_burst = (uint32_t)c->dns_rate_limit * 2;
+	/* CONFIG_NETS_MAX is below DNS_FRONT_MAX_NETS: every one fits */
+	fc->n_allow = c->dns_allow.n;
+	memcpy(fc->allow, c->dns_allow.v, sizeof(c->dns_allow.v));
+	fc->allow_local = c->dns_allow.local;
+	fc->n_rate_exempt = c->dns_rate_exempt.n;
+	memcpy(fc->rate_exempt, c->dns_rate_exempt.v,
+	    sizeof(c->dns_rate_exempt.v));
+	fc->rate_exempt_local = c->dns_rate_exempt.local;
 	fc->probe = c->dns_probe;
 	fc->probe_port = (uint16_t)c->dns_probe_port;
 	fc->probe_cfg.interval_ms = c->dns_probe_interval_ms;

@@ -65,6 +65,9 @@ write_config() {
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
 		echo "dns_rate_limit = 1000"
+		# every client here is on loopback: none exempt, so the flood
+		# below is limited
+		echo "dns_rate_exempt ="
 		# never the machine's resolv.conf: an upstream here, or none
 		echo "dns_resolv_conf ="
 		[ "$i" -lt 3 ] && echo "dns_upstream = $net.250:$uport"

@@ -224,6 +224,71 @@ test_addrs(void **state)
 	assert_int_equal(c.advertise.n, 0);
 }
 
+/* Network lists: CIDR of both families, `local`, empty, bad values. */
+static void
+test_nets(void **state)
+{
+	struct config c;
+	char buf[512];
+
+	config_defaults(&c);
+	/* the defaults: forwarding for loopback and the interfaces'
+	 * networks, loopback not rate limited */
+	assert_true(c.dns_allow.local);
+	assert_int_equal(c.dns_allow.n, 0);
+	assert_false(c.dns_rate_exempt.local);
+	assert_int_equal(c.dns_rate_exempt.n, 2);
+	assert_int_equal(c.dns_rate_exempt.v[0].family, 4);
+	assert_int_equal(c.dns_rate_exempt.v[0].prefix, 8);
+	assert_int_equal(c.dns_rate_exempt.v[1].family, 6);
+	assert_int_equal(c.dns_rate_exempt.v[1].prefix, 128);
+	assert_int_equal(set(&c, "dns_allow",
+	    "127.0.0.0/8 ::1/128 192.168.1.77/24 fd00::/8 10.0.0.1"), 0);
+	assert_false(c.dns_allow.local);
+	assert_int_equal(c.dns_allow.n, 5);
+	assert_int_equal(c.dns_allow.v[2].ip[3], 0); /* host bits cleared */
+	assert_int_equal(c.dns_allow.v[4].prefix, 32);
+	config_format(config_find("dns_allow"), &c, buf, sizeof(buf));
+	assert_string_equal(buf,
+	    "127.0.0.0/8 ::1/128 192.168.1.0/24 fd00::/8 10.0.0.1/32");
+	assert_int_equal(set(&c, "dns_allow", "local 10.0.0.0/8"), 0);
+	assert_true(c.dns_allow.local);
+	assert_int_equal(c.dns_allow.n, 6);
+	/* an empty list: nobody */
+	assert_int_equal(parse(&c, "dns_allow =\ndns_rate_exempt =\n"), 0);
+	assert_false(c.dns_allow.local);
+	assert_int_equal(c.dns_allow.n, 0);
+	assert_int_equal(c.dns_rate_exempt.n, 0);
+	/* bad values say what is wrong and what a right one looks like */
+	assert_int_equal(set(&c, "dns_allow", "10.0.0.0/33"), ANDNA_EINVAL);
+	assert_non_null(strstr(err, "0 to 32"));
+	assert_non_null(strstr(err, "192.168.1.0/24"));
+	assert_int_equal(set(&c, "dns_rate_exempt", "::1/200"), ANDNA_EINVAL);
+	assert_non_null(strstr(err, "0 to 128"));
+	assert_non_null(strstr(err, "dns_rate_exempt"));
+	assert_int_equal(set(&c, "dns_allow", "10.0.0.0/x"), ANDNA_EINVAL);
+	assert_non_null(strstr(err, "prefix length"));
+	assert_int_equal(set(&c, "dns_allow", "lan.example/24"), ANDNA_EINVAL);
+	assert_non_null(strstr(err, "numeric networks ADDRESS/PREFIX"));
+	assert_non_null(strstr(err, "'lan.example/24'"));
+	assert_int_equal(set(&c, "dns_allow", "10.0.0/8"), ANDNA_EINVAL);
+	assert_non_null(strstr(err, "numeric"));
+	assert_int_equal(set(&c, "dns_allow", "10.0.0.0:53"), ANDNA_EINVAL);
+	assert_int_equal(set(&c, "dns_allow", "/8"), ANDNA_EINVAL);
+	assert_int_equal(parse(&c, "dns_allow = 10.0.0.0/8 lan\n"),
+	    ANDNA_EINVAL);
+	assert_non_null(strstr(err, "t.conf:1:"));
+	assert_non_null(strstr(err, "'lan'"));
+	/* at most CONFIG_NETS_MAX */
+	config_defaults(&c);
+	for (int i = 0; i < CONFIG_NETS_MAX; i++) {
+		snprintf(buf, sizeof(buf), "10.0.%d.0/24", i);
+		assert_int_equal(set(&c, "dns_allow", buf), 0);
+	}
+	assert_int_equal(set(&c, "dns_allow", "10.1.0.0/16"), ANDNA_EINVAL);
+	assert_non_null(strstr(err, "at most 32 networks"));
+}
+
 static void
 test_hosts_names(void **state)
 {
@@ -473,6 +538,7 @@ test_format_roundtrip(void **state)
 	assert_int_equal(set(&a, "listen", "127.0.0.1:5 [fe80::1]:6"), 0);
 	assert_int_equal(set(&a, "expiry", "90m"), 0);
 	assert_int_equal(set(&a, "ping_interval", "1500ms"), 0);
+	assert_int_equal(set(&a, "dns_allow", "local 10.0.0.0/8 fd00::/8"), 0);
 	config_defaults(&b);
 	for (size_t i = 0; i < n; i++) {
 		config_format(&opts[i], &a, buf, sizeof(buf));
@@ -486,6 +552,10 @@ test_format_roundtrip(void **state)
 	assert_string_equal(buf, "90m");
 	config_format(config_find("listen"), &a, buf, sizeof(buf));
 	assert_string_equal(buf, "127.0.0.1:5 [fe80::1]:6");
+	config_format(config_find("dns_allow"), &a, buf, sizeof(buf));
+	assert_string_equal(buf, "local 10.0.0.0/8 fd00::/8");
+	config_format(config_find("dns_rate_exempt"), &a, buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.0/8 ::1/128");
 	assert_int_equal(set(&b, "verbose", "3"), 0);
 	assert_false(config_equal(config_find("verbose"), &a, &b));
 	assert_true(config_equal(config_find("listen"), &a, &b));
@@ -586,6 +656,7 @@ main(void)
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_string_path),
 		cmocka_unit_test(test_addrs),
+		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_hosts_names),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_file_errors),

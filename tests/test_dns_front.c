@@ -3,7 +3,8 @@
  * Covers every behaviour of dns_front.h: A, AAAA, SRV, PTR, SOA, NS,
  * NXDOMAIN vs NODATA, CNAME, 40 addresses (TC over UDP, whole over TCP),
  * letter case, FORMERR/NOTIMP/BADVERS, SERVFAIL on timeout, REFUSED
- * without upstream, forwarding, rate limits, TCP pipelining, idle timeout
+ * without upstream, forwarding, the networks allowed to forward, rate
+ * limits and the networks exempt from them, TCP pipelining, idle timeout
  * and connection cap, round robin, weighted order, health probes, the
  * reply address on a wildcard listener and the privilege drop. */
 #include "config.h"
@@ -392,7 +393,8 @@ teardown(void **state)
 }
 
 /* The configuration most tests use: 127.0.0.1 on a free port, suffixes
- * ntk and mesh, no rate limit. */
+ * ntk and mesh, no rate limit, and nobody exempt from one (a test that
+ * sets a rate sees it from loopback). */
 static void
 front_cfg(struct dns_front_config *cfg)
 {
@@ -408,6 +410,7 @@ front_cfg(struct dns_front_config *cfg)
 	cfg->soa_serial = SERIAL;
 	cfg->timeout_ms = 1000;
 	cfg->rate_qps = 0;
+	cfg->n_rate_exempt = 0;
 }
 
 static void
@@ -1347,6 +1350,194 @@ test_forwarding(void **state)
 	free(g);
 }
 
+/* Asks over UDP from the socket fd instead of the fixture's. */
+static struct got *
+ask_from(struct fixture *t, int fd, const char *text, uint16_t qtype)
+{
+	int saved = t->udp;
+	struct got *g;
+
+	t->udp = fd;
+	g = ask(t, text, qtype, 0);
+	t->udp = saved;
+	return g;
+}
+
+/* Forwarding for 127.0.0.1 only: 127.0.0.55 (also local, but outside
+ * dns_allow) gets REFUSED for names to forward, overlay answers still. */
+static void
+test_allow(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct dns_forward_config fcfg;
+	struct dns_front_stats st;
+	struct endpoint from = tu_lo(55, 0);
+	struct got *g;
+	int out;
+
+	assert_true(tu_up_start(&t->up, t->base, 1, TU_UP_ANSWER));
+	t->up.last = 88;
+	dns_forward_config_defaults(&fcfg);
+	fcfg.upstreams[0] = t->up.ep;
+	fcfg.n_upstreams = 1;
+	t->fw = dns_forward_new(t->base, &fcfg);
+	front_cfg(&cfg);
+	cfg.forward = t->fw;
+	cfg.allow_local = false;
+	assert_int_equal(dns_net_parse("127.0.0.1/32", &cfg.allow[0]), 0);
+	assert_int_equal(dns_net_parse("::1/128", &cfg.allow[1]), 0);
+	cfg.n_allow = 2;
+	front_start(t, &cfg);
+	out = tu_udp_client(&t->at, &from);
+	assert_true(out >= 0);
+	/* inside: forwarded */
+	g = ask(t, "example.com", DNS_TYPE_A, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_int_equal(a_last(g, 0), 88);
+	free(g);
+	/* outside: REFUSED, and the upstream never hears of it */
+	g = ask_from(t, out, "example.com", DNS_TYPE_A);
+	assert_int_equal(g->m.rcode, DNS_RCODE_REFUSED);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 0);
+	free(g);
+	/* nor of a PTR the overlay has no node for */
+	g = ask_from(t, out, "200.2.0.192.in-addr.arpa", DNS_TYPE_PTR);
+	assert_int_equal(g->m.rcode, DNS_RCODE_REFUSED);
+	free(g);
+	assert_int_equal(t->up.udp_queries, 1);
+	/* overlay names are for everyone */
+	g = ask_from(t, out, "web.ntk", DNS_TYPE_A);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_true(g->m.hdr.aa);
+	assert_true(g->count[DNS_SEC_ANSWER] > 0);
+	free(g);
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.refused, 2);
+	assert_int_equal(st.forwarded, 1);
+	close(out);
+	/* an empty list: nobody */
+	dns_front_free(t->front);
+	close(t->udp);
+	cfg.n_allow = 0;
+	front_start(t, &cfg);
+	g = ask(t, "example.com", DNS_TYPE_A, 0);
+	assert_int_equal(g->m.rcode, DNS_RCODE_REFUSED);
+	free(g);
+	/* the default: loopback and the interfaces' networks */
+	dns_front_free(t->front);
+	close(t->udp);
+	cfg.allow_local = true;
+	front_start(t, &cfg);
+	out = tu_udp_client(&t->at, &from);
+	assert_true(out >= 0);
+	g = ask_from(t, out, "example.com", DNS_TYPE_A);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	free(g);
+	close(out);
+	assert_int_equal(t->up.udp_queries, 2);
+}
+
+/* Sends n queries from fd at once; returns how many answers came. */
+static int
+flood(struct fixture *t, int fd, int n)
+{
+	uint8_t q[512], a[512];
+	size_t qlen = tu_query(q, sizeof(q), 1, "web.ntk", DNS_TYPE_A, 0);
+	int answered = 0;
+	uint64_t end = tu_now_ms() + 2000;
+
+	for (int i = 0; i < n; i++)
+		assert_int_equal(send(fd, q, qlen, 0), (ssize_t)qlen);
+	/* until every answer came, or 2 s; a throttled client stops at
+	 * 300 ms without a new one */
+	uint64_t quiet = tu_now_ms() + 300;
+	while (answered < n && tu_now_ms() < end && tu_now_ms() < quiet) {
+		tu_run(t->base, 20);
+		while (recv(fd, a, sizeof(a), MSG_DONTWAIT) > 0) {
+			answered++;
+			quiet = tu_now_ms() + 300;
+		}
+	}
+	return answered;
+}
+
+/* 127.0.0.1 is exempt from the rate limit, 127.0.0.55 is not. */
+static void
+test_rate_exempt(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct dns_front_stats st;
+	struct endpoint from = tu_lo(55, 0);
+	int other, answered;
+
+	front_cfg(&cfg);
+	cfg.rate_qps = 5;
+	cfg.rate_burst = 5;
+	assert_int_equal(dns_net_parse("127.0.0.1", &cfg.rate_exempt[0]), 0);
+	cfg.n_rate_exempt = 1;
+	front_start(t, &cfg);
+	other = tu_udp_client(&t->at, &from);
+	assert_true(other >= 0);
+	assert_int_equal(flood(t, t->udp, 40), 40);
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.rate_limited, 0);
+	answered = flood(t, other, 40);
+	/* the burst, and a token or two refilled meanwhile */
+	assert_true(answered >= 5 && answered <= 8);
+	dns_front_get_stats(t->front, &st);
+	assert_true(st.rate_limited >= 32);
+	close(other);
+}
+
+/* Networks: parsing, the bits past the prefix, matching. */
+static void
+test_nets(void **state)
+{
+	struct dns_net n[3];
+	struct endpoint ep = {0};
+
+	(void)state;
+	assert_int_equal(dns_net_parse("192.168.1.77/24", &n[0]), 0);
+	assert_int_equal(n[0].family, 4);
+	assert_int_equal(n[0].prefix, 24);
+	assert_int_equal(n[0].ip[3], 0);
+	assert_int_equal(dns_net_parse("fd00:1:2:3::/60", &n[1]), 0);
+	assert_int_equal(n[1].family, 6);
+	assert_int_equal(n[1].prefix, 60);
+	assert_int_equal(dns_net_parse("::1", &n[2]), 0);
+	assert_int_equal(n[2].prefix, 128);
+	ep.family = 4;
+	inet_pton(AF_INET, "192.168.1.200", ep.ip);
+	assert_true(dns_net_match(n, 3, &ep));
+	inet_pton(AF_INET, "192.168.2.1", ep.ip);
+	assert_false(dns_net_match(n, 3, &ep));
+	ep.family = 6;
+	inet_pton(AF_INET6, "fd00:1:2:f::9", ep.ip);
+	assert_true(dns_net_match(n, 3, &ep));
+	inet_pton(AF_INET6, "fd00:1:2:13::9", ep.ip); /* within the 60 bits */
+	assert_false(dns_net_match(n, 3, &ep));
+	inet_pton(AF_INET6, "::1", ep.ip);
+	assert_true(dns_net_match(n, 3, &ep));
+	inet_pton(AF_INET6, "::2", ep.ip);
+	assert_false(dns_net_match(n, 3, &ep));
+	assert_false(dns_net_match(n, 0, &ep));
+	/* /0 holds every address of its family */
+	assert_int_equal(dns_net_parse("0.0.0.0/0", &n[0]), 0);
+	ep.family = 4;
+	assert_true(dns_net_match(n, 1, &ep));
+	ep.family = 6;
+	assert_false(dns_net_match(n, 1, &ep));
+	assert_int_not_equal(dns_net_parse("10.0.0.0/33", &n[0]), 0);
+	assert_int_not_equal(dns_net_parse("::/129", &n[0]), 0);
+	assert_int_not_equal(dns_net_parse("10.0.0.0/", &n[0]), 0);
+	assert_int_not_equal(dns_net_parse("10.0.0.0/-1", &n[0]), 0);
+	assert_int_not_equal(dns_net_parse("10.0.0/8", &n[0]), 0);
+	assert_int_not_equal(dns_net_parse("/8", &n[0]), 0);
+	assert_int_not_equal(dns_net_parse("host.example/8", &n[0]), 0);
+}
+
 static void
 test_rate_limit(void **state)
 {
@@ -1922,6 +2113,9 @@ main(void)
 	    T(test_refused_without_upstream),
 	    T(test_forwarding),
 	    T(test_rate_limit),
+	    T(test_allow),
+	    T(test_rate_exempt),
+	    cmocka_unit_test(test_nets),
 	    T(test_round_robin),
 	    T(test_weighted_via_front),
 	    cmocka_unit_test(test_weighted_order),
