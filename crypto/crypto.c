@@ -383,6 +383,15 @@ name_hash(const char *name)
 	return hash_prefix(h);
 }
 
+uint64_t
+name_hash8(const char *name)
+{
+	uint8_t h[ANDNA_HASH_LEN];
+
+	hash_blake2b(h, name, strnlen(name, ANDNA_NAME_MAX));
+	return be64_get(h);
+}
+
 ovl_addr_t
 key_hash(const uint8_t pk[ANDNA_PK_LEN])
 {

@@ -99,6 +99,11 @@ bool name_is_canonical(const char *name);
  * its NUL), big endian, as an overlay address.  `name` must be canonical. */
 ovl_addr_t name_hash(const char *name);
 
+/* The first 8 bytes of the same hash, big endian: the key prefix under
+ * which stores keep what they hold of a name.  `name` must be
+ * canonical. */
+uint64_t name_hash8(const char *name);
+
 /* C(key): the same over an owner's 32-byte public key. */
 ovl_addr_t key_hash(const uint8_t pk[ANDNA_PK_LEN]);
 

@@ -443,8 +443,6 @@ void ns_replicate_then_answer(struct engine *e, const struct msg_item *it,
 /* Sends items to every live member of our gnode; returns how many. */
 int ns_replicate(struct engine *e, const struct msg_item *items, int n,
     uint64_t id);
-/* 8-byte name hash used as the store's key prefix. */
-uint64_t ns_h8(const char *name);
 /* A deep copy of `rec`, or NULL when out of memory. */
 struct record *ns_record_copy(const struct record *rec);
 /* record_verify() through the host's io.verify_cb, if it gave one. */

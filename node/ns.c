@@ -16,18 +16,6 @@
 #define RENEW_AFTER_HOOK_MS 10000 /* the maps settle first */
 #define NS_SYNC_SOON_MS 2000 /* digest exchange after a release */
 
-uint64_t
-ns_h8(const char *name)
-{
-	uint8_t h[ANDNA_HASH_LEN];
-	uint64_t v = 0;
-
-	hash_blake2b(h, name, strlen(name));
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | h[i];
-	return v;
-}
-
 enum ns_role
 ns_role(struct engine *e, ovl_addr_t target)
 {
@@ -167,7 +155,7 @@ static int
 put_record(struct store_txn *t, const struct record *rec, uint64_t stored_at,
     uint64_t expires_at, uint8_t flags)
 {
-	struct store_record r = { .h8 = ns_h8(rec->name), .seq = rec->seq,
+	struct store_record r = { .h8 = name_hash8(rec->name), .seq = rec->seq,
 		.stored_at = stored_at, .expires_at = expires_at,
 		.flags = (uint8_t)(flags | (record_is_release(rec) ?
 		    STORE_REC_RELEASED : 0)) };
@@ -360,7 +348,7 @@ host_room(struct engine *e, struct store_txn *t, const struct record *rec,
 
 	if (h == NULL || h->ep.family == 0)
 		return 0;
-	int rc = store_claim_list(t, ns_h8(rec->name), rec->name,
+	int rc = store_claim_list(t, name_hash8(rec->name), rec->name,
 	    queue_copy_cb, &q);
 	if (rc == 0 && host_claims(&q, &h->ep, rec->owner) >=
 	    engine_host_limit(e, &h->ep))
@@ -379,7 +367,7 @@ put_claim(struct engine *e, struct store_txn *t, const struct record *rec,
     uint64_t stored_at, uint64_t expires_at, bool at_head,
     const struct claim_host *h)
 {
-	struct store_claim c = { .h8 = ns_h8(rec->name), .stored_at = stored_at,
+	struct store_claim c = { .h8 = name_hash8(rec->name), .stored_at = stored_at,
 		.expires_at = expires_at };
 	size_t len;
 	uint8_t *blob = NULL;
@@ -433,7 +421,7 @@ get_record(struct store_txn *t, const char *name, uint64_t now,
 {
 	*rec = NULL;
 	memset(sr, 0, sizeof(*sr));
-	int rc = store_record_get(t, ns_h8(name), name, sr);
+	int rc = store_record_get(t, name_hash8(name), name, sr);
 	if (rc != 0) {
 		memset(sr, 0, sizeof(*sr));
 		return rc;
@@ -688,7 +676,7 @@ apply_record(struct engine *e, struct store_txn *t, const struct record *rec,
 {
 	struct store_record cur;
 	struct record *have = NULL;
-	uint64_t h8 = ns_h8(rec->name);
+	uint64_t h8 = name_hash8(rec->name);
 	uint8_t flags = backup ? STORE_REC_BACKUP : 0;
 	int rc = get_record(t, rec->name, now, &cur, &have);
 
@@ -760,7 +748,7 @@ static int
 withdraw_claim(struct store_txn *t, const struct record *rec)
 {
 	struct queue_copy q = {0};
-	uint64_t h8 = ns_h8(rec->name);
+	uint64_t h8 = name_hash8(rec->name);
 	int rc = store_claim_list(t, h8, rec->name, queue_copy_cb, &q);
 
 	for (int i = 0; rc == 0 && i < q.n; i++) {
@@ -822,7 +810,7 @@ ns_apply_item(struct engine *e, const struct msg_item *it, uint64_t now)
 		}
 		break;
 	default: {
-		uint64_t h8 = ns_h8(rec->name);
+		uint64_t h8 = name_hash8(rec->name);
 		if (record_is_release(rec) || expires_at <= now) {
 			/* gone from the key's tally (see tally_vote_done()) */
 			rc = store_counter_del(t, rec->owner, h8);
@@ -879,7 +867,7 @@ promote_ask(struct engine *e, const char *name, uint32_t place, uint64_t now)
 
 	if (t == NULL)
 		return;
-	store_claim_list(t, ns_h8(name), name, claim_at_cb, &a);
+	store_claim_list(t, name_hash8(name), name, claim_at_cb, &a);
 	store_txn_abort(t);
 	if (a.rec == NULL ||
 	    (p = pending_add(e, PK_PROMOTE, MSG_COUNTER_CHECK, now)) == NULL) {
@@ -898,7 +886,7 @@ promote_ask(struct engine *e, const char *name, uint32_t place, uint64_t now)
 static void
 promote(struct engine *e, const struct record *rec, uint64_t now)
 {
-	uint64_t h8 = ns_h8(rec->name);
+	uint64_t h8 = name_hash8(rec->name);
 	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
 	struct store_record cur;
 	struct record *have = NULL;
@@ -1049,7 +1037,7 @@ handle_release(struct engine *e, const struct msg *m, struct store_txn *t,
 		return;
 	}
 	if (!held || !same) {
-		bool waits = claim_place(t, ns_h8(rec->name), rec->name,
+		bool waits = claim_place(t, name_hash8(rec->name), rec->name,
 		    rec->owner, &queued_at) > 0;
 		rc = waits ? withdraw_claim(t, rec) : 0;
 		txn_end(e, t, rc);
@@ -1136,7 +1124,7 @@ handed_stored_at(struct store_txn *t, const struct record *rec,
 	struct queue_copy q = {0};
 	uint64_t at = now > age_ms ? now - age_ms : 0;
 
-	if (store_claim_list(t, ns_h8(rec->name), rec->name, queue_copy_cb,
+	if (store_claim_list(t, name_hash8(rec->name), rec->name, queue_copy_cb,
 	    &q) == 0)
 		for (int i = 0; i < q.n; i++)
 			if (memcmp(q.v[i].pk, rec->owner, ANDNA_PK_LEN) != 0 &&
@@ -1151,7 +1139,7 @@ ns_claim_proven(struct engine *e, struct claim_wait *w,
     const struct claim_host *host, uint64_t now)
 {
 	const struct record *rec = w->rec;
-	uint64_t h8 = ns_h8(rec->name);
+	uint64_t h8 = name_hash8(rec->name);
 	uint32_t cap = e->cfg.expiry_s;
 	uint64_t exp = now + (uint64_t)cap * 1000;
 	uint64_t stored_at = now, queued_at = now;
@@ -1257,7 +1245,7 @@ ns_claim_held(struct engine *e, const struct record *rec)
 
 	if (t == NULL)
 		return false;
-	bool held = claim_place(t, ns_h8(rec->name), rec->name, rec->owner,
+	bool held = claim_place(t, name_hash8(rec->name), rec->name, rec->owner,
 	    &queued_at) > 0;
 	store_txn_abort(t);
 	return held;
@@ -1280,12 +1268,12 @@ register_store(struct engine *e, const struct record *rec,
 	int rc = t == NULL ? ANDNA_ESTORE_TXN : apply_record(e, t, rec, now, exp,
 	    false, now);
 	bool owns = rc == 0 && owns_name(t, rec, now);
-	uint32_t pos = rc == 0 && !owns ? claim_place(t, ns_h8(rec->name),
+	uint32_t pos = rc == 0 && !owns ? claim_place(t, name_hash8(rec->name),
 	    rec->name, rec->owner, &queued_at) : 0;
 
 	/* apply_record() put the loser first in the queue, as after a
 	 * split; a race is no split: the claim waits for its challenge */
-	if (pos > 0 && (rc = store_claim_del(t, ns_h8(rec->name), rec->name,
+	if (pos > 0 && (rc = store_claim_del(t, name_hash8(rec->name), rec->name,
 	    rec->owner)) == ANDNA_ENOTFOUND)
 		rc = 0;
 	if (t != NULL && txn_end(e, t, rc) != 0)
@@ -1328,7 +1316,7 @@ register_claim(struct engine *e, struct msg *m, struct store_txn *t,
 	const struct record *rec = m->u.reg.rec;
 	const struct endpoint *ep = &m->u.reg.ep;
 	const struct msg_route *route = &m->u.reg.route;
-	uint64_t h8 = ns_h8(rec->name);
+	uint64_t h8 = name_hash8(rec->name);
 	uint64_t exp = now + (uint64_t)e->cfg.expiry_s * 1000;
 	struct queue_copy q = {0};
 	int rc = store_claim_list(t, h8, rec->name, queue_copy_cb, &q);
@@ -1395,7 +1383,7 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 	}
 	struct store_record cur;
 	struct record *have = NULL;
-	uint64_t h8 = ns_h8(rec->name);
+	uint64_t h8 = name_hash8(rec->name);
 	int rc = get_record(t, rec->name, now, &cur, &have);
 	bool held = rc == 0;
 	bool same = cur.rec != NULL &&
@@ -1551,7 +1539,7 @@ handle_counter(struct engine *e, struct msg *m, uint64_t now)
 		e->ns.rejected_sig++;
 		status = MSG_ST_BAD_SIG;
 	} else {
-		uint64_t h8 = ns_h8(rec->name);
+		uint64_t h8 = name_hash8(rec->name);
 		struct store_counter have;
 		struct store_txn *t = txn_begin(e, true);
 		int rc = t == NULL ? ANDNA_ESTORE_TXN :

@@ -637,7 +637,7 @@ ns_resolve_handle_routed(struct engine *e, struct msg *m, int hops,
 	struct store_txn *t = txn(e, false);
 	const char *name = m->u.resolve.name;
 	bool live = t != NULL &&
-	    store_record_get(t, ns_h8(name), name, &sr) == 0 &&
+	    store_record_get(t, name_hash8(name), name, &sr) == 0 &&
 	    sr.expires_at > now;
 
 	msg_init(&r);

@@ -435,23 +435,6 @@ cursor_set(struct msg_cursor *c, const uint8_t *key, size_t len)
 	memcpy(c->bytes, key, len);
 }
 
-static void
-put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t
-get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static int
 page_record_cb(void *arg, const struct store_record *r)
 {
@@ -466,7 +449,7 @@ page_record_cb(void *arg, const struct store_record *r)
 		pg->n++;
 	/* the next page starts after this hash: names sharing an 8-byte
 	 * hash are as rare as collisions of it */
-	put_u64(key, r->h8 + 1);
+	be64_put(key, r->h8 + 1);
 	cursor_set(&pg->next, key, r->h8 == UINT64_MAX ? 0 : 8);
 	pg->next.end = r->h8 == UINT64_MAX;
 	return 0;
@@ -479,7 +462,7 @@ page_claim_cb(void *arg, const struct store_claim *c)
 	const struct msg_cursor *from = &pg->next;
 	uint8_t key[8];
 
-	if (from->len == sizeof(key) && c->h8 < get_u64(from->bytes))
+	if (from->len == sizeof(key) && c->h8 < be64_get(from->bytes))
 		return 0; /* before the cursor */
 	if ((pg->n > 0 && c->h8 != pg->last_h8 &&
 	    pg->n + pg->e->cfg.queue_len > MSG_ITEMS_MAX) ||
@@ -493,7 +476,7 @@ page_claim_cb(void *arg, const struct store_claim *c)
 		pg->items[pg->n++].host = c->host;
 	pg->last_h8 = c->h8;
 	/* as for records, names sharing an 8-byte hash are left to chance */
-	put_u64(key, c->h8 + 1);
+	be64_put(key, c->h8 + 1);
 	cursor_set(&pg->next, key, c->h8 == UINT64_MAX ? 0 : 8);
 	return 0;
 }
@@ -506,7 +489,7 @@ page_counter_cb(void *arg, const struct store_counter *c)
 	uint8_t key[ANDNA_PK_LEN + 8];
 
 	memcpy(key, c->pk, ANDNA_PK_LEN);
-	put_u64(key + ANDNA_PK_LEN, c->h8);
+	be64_put(key + ANDNA_PK_LEN, c->h8);
 	if (from->len == sizeof(key) && memcmp(key, from->bytes, sizeof(key)) <= 0)
 		return 0; /* before the cursor */
 	if (pg->n == MSG_ITEMS_MAX)
@@ -536,7 +519,7 @@ page_req_input(struct engine *e, const struct endpoint *from,
 	pg->now = now;
 	if (m->u.sync_page_req.kind == MSG_KIND_RECORDS) {
 		struct store_pos pos = { 0 };
-		uint64_t lo = c->len == 8 ? get_u64(c->bytes) : 0;
+		uint64_t lo = c->len == 8 ? be64_get(c->bytes) : 0;
 		rc = store_record_range(t, lo, UINT64_MAX, &pos, MSG_ITEMS_MAX,
 		    page_record_cb, pg);
 		pg->next.end = pg->next.end || pos.done || pg->n < MSG_ITEMS_MAX;
@@ -682,14 +665,14 @@ held_as_is(struct engine *e, uint8_t kind, const struct record *rec,
 		return false;
 	if (kind == MSG_KIND_RECORDS) {
 		struct store_record sr;
-		held = store_record_get(t, ns_h8(rec->name), rec->name, &sr) == 0 &&
+		held = store_record_get(t, name_hash8(rec->name), rec->name, &sr) == 0 &&
 		    !(sr.flags & STORE_REC_RELEASED) && sr.expires_at > now &&
 		    memcmp(sr.pk, rec->owner, ANDNA_PK_LEN) == 0 &&
 		    sr.seq >= rec->seq;
 		until = sr.expires_at;
 	} else {
 		struct store_counter c;
-		held = store_counter_get(t, rec->owner, ns_h8(rec->name), &c) == 0 &&
+		held = store_counter_get(t, rec->owner, name_hash8(rec->name), &c) == 0 &&
 		    c.expires_at > now;
 		until = c.expires_at;
 	}
@@ -740,7 +723,7 @@ held_by_other(struct engine *e, const struct record *rec, uint64_t now)
 	struct store_txn *t = read_txn(e);
 	struct store_record sr;
 	bool other = t != NULL &&
-	    store_record_get(t, ns_h8(rec->name), rec->name, &sr) == 0 &&
+	    store_record_get(t, name_hash8(rec->name), rec->name, &sr) == 0 &&
 	    sr.expires_at > now && !(sr.flags & STORE_REC_RELEASED) &&
 	    memcmp(sr.pk, rec->owner, ANDNA_PK_LEN) != 0;
 
@@ -948,7 +931,7 @@ handover_done(struct engine *e, struct pending *p, const struct msg *m,
 		/* only if it still is not ours: the maps may have moved back */
 		if (ns_role(e, target) == NS_NONE &&
 		    store_txn_begin(e->io.store, true, &t) == 0) {
-			uint64_t h8 = ns_h8(rec->name);
+			uint64_t h8 = name_hash8(rec->name);
 			int rc = p->op == MSG_KIND_RECORDS ?
 			    store_record_del(t, h8, rec->name) :
 			    p->op == MSG_KIND_CLAIMS ?

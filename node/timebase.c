@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "node/timebase.h"
+#include "proto/types.h"
 
 #define TIMEBASE_VERSION 1
 #define TIMEBASE_MAX_MS (1ULL << 62) /* beyond: a damaged blob */
@@ -130,30 +131,13 @@ timebase_resume(const struct timebase *saved,
 	return how;
 }
 
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 void
 timebase_encode(const struct timebase *tb, uint8_t out[TIMEBASE_BLOB_LEN])
 {
 	out[0] = TIMEBASE_VERSION;
 	memcpy(out + 1, tb->boot_id, TIMEBASE_BOOT_ID_LEN);
-	put64(out + 1 + TIMEBASE_BOOT_ID_LEN, (uint64_t)tb->offset);
-	put64(out + 9 + TIMEBASE_BOOT_ID_LEN, tb->last);
+	be64_put(out + 1 + TIMEBASE_BOOT_ID_LEN, (uint64_t)tb->offset);
+	be64_put(out + 9 + TIMEBASE_BOOT_ID_LEN, tb->last);
 }
 
 int
@@ -162,8 +146,8 @@ timebase_decode(const uint8_t *buf, size_t len, struct timebase *out)
 	memset(out, 0, sizeof(*out));
 	if (len != TIMEBASE_BLOB_LEN || buf[0] != TIMEBASE_VERSION)
 		return -1;
-	uint64_t off = get64(buf + 1 + TIMEBASE_BOOT_ID_LEN);
-	uint64_t last = get64(buf + 9 + TIMEBASE_BOOT_ID_LEN);
+	uint64_t off = be64_get(buf + 1 + TIMEBASE_BOOT_ID_LEN);
+	uint64_t last = be64_get(buf + 9 + TIMEBASE_BOOT_ID_LEN);
 	int64_t soff = off <= INT64_MAX
 	    ? (int64_t)off
 	    : -(int64_t)(~off) - 1; /* two's complement, without overflow */

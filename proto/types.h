@@ -30,6 +30,25 @@
 typedef uint32_t ovl_addr_t;
 
 /* The gnode id of `addr` at `level` (0 = the node itself, 3 = top). */
+/* Writes `v` big endian into p[0..8). */
+static inline void
+be64_put(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* Reads a big-endian 64-bit number from p[0..8). */
+static inline uint64_t
+be64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 static inline uint8_t
 ovl_id(ovl_addr_t addr, int level)
 {

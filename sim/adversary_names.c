@@ -141,18 +141,6 @@ record_copy(const struct record *rec)
 
 /* ---- what honest stores hold ---- */
 
-static uint64_t
-name_h8(const char *name)
-{
-	uint8_t h[ANDNA_HASH_LEN];
-	uint64_t v = 0;
-
-	hash_blake2b(h, name, strlen(name));
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | h[i];
-	return v;
-}
-
 /* The live record of `name` in honest node i's store, a copy the caller
  * frees, with its times; NULL when there is none.  A release kept as a
  * tombstone holds no name and reads as none. */
@@ -167,7 +155,7 @@ stored(struct adv *a, int i, const char *name, uint64_t *stored_at,
 
 	if (st == NULL || store_txn_begin(st, false, &t) != 0)
 		return NULL;
-	if (store_record_get(t, name_h8(name), name, &sr) == 0 &&
+	if (store_record_get(t, name_hash8(name), name, &sr) == 0 &&
 	    sr.expires_at > sim_clock(a->s) &&
 	    record_decode(sr.rec, sr.rec_len, &rec) == 0) {
 		*stored_at = sr.stored_at;
@@ -1626,7 +1614,7 @@ queue_measure(struct adv *a)
 		struct store_txn *t = NULL;
 		if (store_txn_begin(sim_store(a->s, m[k]), false, &t) != 0)
 			continue;
-		store_claim_list(t, name_h8(v->name), v->name, claims_cb, &cs);
+		store_claim_list(t, name_hash8(v->name), v->name, claims_cb, &cs);
 		store_txn_abort(t);
 		most = cs.n > most ? cs.n : most;
 	}

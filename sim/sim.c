@@ -1605,18 +1605,6 @@ sim_inject(struct sim *s, int from, int to, const uint8_t *buf, size_t len)
 /* ---- names ---- */
 
 /* The 8-byte name hash the store keys records by. */
-static uint64_t
-name_h8(const char *name)
-{
-	uint8_t h[ANDNA_HASH_LEN];
-	uint64_t v = 0;
-
-	hash_blake2b(h, name, strlen(name));
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | h[i];
-	return v;
-}
-
 /* ---- generated names ---- */
 
 /* The stream of name k: a pure function of the seed and k. */
@@ -1736,7 +1724,7 @@ names_grow(struct sim *s, int upto)
 		int n;
 		sim_name_gen(s, k, name, ents, &n);
 		sim_name_owner(s, k, &kp);
-		v[k].h8 = name_h8(name);
+		v[k].h8 = name_hash8(name);
 		v[k].target = name_hash(name);
 		memcpy(v[k].pk, kp.pk, ANDNA_PK_LEN);
 		v[k].status = 1;
@@ -2302,7 +2290,7 @@ static int
 count_nodes(
     struct sim *s, enum find_kind kind, const char *name, const uint8_t *pk)
 {
-	uint64_t h8 = name != NULL ? name_h8(name) : 0;
+	uint64_t h8 = name != NULL ? name_hash8(name) : 0;
 	int n = 0;
 
 	for (int i = 0; i < s->n; i++) {
