@@ -1,30 +1,36 @@
-# node/: files of this directory (included by the top Makefile.am)
-libandna_a_SOURCES += node/round.c node/round.h node/maps.c node/maps.h \
-	node/engine.c node/engine.h node/engine_int.h node/swim.c \
-	node/hook.c node/gossip.c node/route.c node/ns.c node/ns_sync.c \
-	node/ns_resolve.c
+# node/: the three subsystems of a node, one directory each (included by the
+# top Makefile.am)
 
-# the daemon around the engine: configuration, log, event loop, control
-# socket (in libandna, so tests link them), and the programs andnad and andna
-libandna_a_SOURCES += node/log.c node/log.h node/conf.c node/conf.h
-libandna_a_SOURCES += node/daemon.c node/daemon.h node/control.c \
-	node/control.h node/timebase.c node/timebase.h
+# node/engine/: the overlay and the name service, without I/O
+libandna_a_SOURCES += node/engine/round.c node/engine/round.h \
+	node/engine/maps.c node/engine/maps.h node/engine/engine.c \
+	node/engine/engine.h node/engine/engine_int.h node/engine/swim.c \
+	node/engine/hook.c node/engine/gossip.c node/engine/route.c \
+	node/engine/ns.c node/engine/ns_sync.c node/engine/ns_resolve.c
+
+# node/dns/: the DNS front (listeners, answers, probes), forwarding to
+# upstreams, and its bridge to the engine
+libandna_a_SOURCES += node/dns/dns_front.c node/dns/dns_front.h \
+	node/dns/dns_answer.c node/dns/dns_answer.h node/dns/dns_probe.c \
+	node/dns/dns_probe.h node/dns/dns_forward.c node/dns/dns_forward.h \
+	node/dns/dns_engine.c node/dns/dns_engine.h node/dns/dns_node.c \
+	node/dns/dns_node.h
+
+# node/daemon/: configuration, log, clock, event loop and control socket
+# (in libandna, so tests link them), and the programs andnad and andna
+libandna_a_SOURCES += node/daemon/log.c node/daemon/log.h \
+	node/daemon/conf.c node/daemon/conf.h node/daemon/daemon.c \
+	node/daemon/daemon.h node/daemon/control.c node/daemon/control.h \
+	node/daemon/timebase.c node/daemon/timebase.h
 
 sbin_PROGRAMS += andnad
-andnad_SOURCES = node/andnad.c
+andnad_SOURCES = node/daemon/andnad.c
 andnad_CPPFLAGS = $(AM_CPPFLAGS) -DANDNA_SYSCONFDIR='"$(sysconfdir)"'
 andnad_LDADD = $(LIBANDNA_LIBS)
 
 bin_PROGRAMS += andna
-andna_SOURCES = node/andna.c
+andna_SOURCES = node/daemon/andna.c
 andna_LDADD = $(LIBANDNA_LIBS)
 
 dist_man_MANS += doc/andnad.8 doc/andna.1 doc/andnad.conf.5
 EXTRA_DIST += doc/andnad.conf
-
-# the DNS front (listeners, answers, probes) and forwarding to upstreams
-libandna_a_SOURCES += node/dns_front.c node/dns_front.h node/dns_answer.c \
-	node/dns_answer.h node/dns_probe.c node/dns_probe.h \
-	node/dns_forward.c node/dns_forward.h
-libandna_a_SOURCES += node/dns_engine.c node/dns_engine.h
-libandna_a_SOURCES += node/dns_node.c node/dns_node.h

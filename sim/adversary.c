@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
-#include "node/round.h"
+#include "node/engine/round.h"
 #include "proto/err.h"
 #include "proto/msg.h"
 #include "sim/adversary.h"

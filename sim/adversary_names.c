@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
-#include "node/round.h"
+#include "node/engine/round.h"
 #include "proto/err.h"
 #include "proto/msg.h"
 #include "proto/record.h"
@@ -504,7 +504,7 @@ member(struct adv *a, ovl_addr_t g)
 	return n > 0 ? m[adv_rand(a) % (uint64_t)n] : -1;
 }
 
-/* The id anti-entropy knows an item by (node/ns_sync.c): a hash of the
+/* The id anti-entropy knows an item by (node/engine/ns_sync.c): a hash of the
  * name and owner (of the owner and name for a tally), and its bucket. */
 static void
 ident(const struct msg_item *it, struct msg_id *id)

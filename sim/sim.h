@@ -1,7 +1,7 @@
 /* The deterministic discrete-event simulator: many engines over a virtual
  * underlay (positions on a plane, distance latency, datagram loss,
  * partitions) and a virtual clock.  Engines are driven only through
- * node/engine.h, as the daemon drives them.  Everything lives in one
+ * node/engine/engine.h, as the daemon drives them.  Everything lives in one
  * struct sim: one process may hold several, and the same seed gives the
  * same run, event for event. */
 #ifndef ANDNA_SIM_SIM_H
@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "node/engine.h"
+#include "node/engine/engine.h"
 #include "sim/adversary.h"
 
 #define SIM_NODES_MAX 1000000

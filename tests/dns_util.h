@@ -14,7 +14,7 @@
 
 #include <event2/event.h>
 
-#include "node/dns_forward.h"
+#include "node/dns/dns_forward.h"
 #include "proto/dns.h"
 
 /* Milliseconds of the monotonic clock. */

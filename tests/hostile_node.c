@@ -47,8 +47,8 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
-#include "node/conf.h"
-#include "node/round.h"
+#include "node/daemon/conf.h"
+#include "node/engine/round.h"
 #include "proto/err.h"
 #include "proto/msg.h"
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node/conf.h"
+#include "node/daemon/conf.h"
 #include "proto/err.h"
 
 static char err[CONFIG_ERR_MAX];

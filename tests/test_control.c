@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/control.h"
+#include "node/daemon/control.h"
 #include "proto/err.h"
 
 static void

@@ -1,4 +1,4 @@
-/* The DNS front on a real engine through node/dns_engine.c: one node
+/* The DNS front on a real engine through node/dns/dns_engine.c: one node
  * founds an overlay alone (an in-memory store, its own packets looped
  * back), registers names, and answers them over DNS on 127.0.0.1; lookups
  * started from inside an outcome (a CNAME chase) never re-enter the
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "node/dns_engine.h"
-#include "node/dns_front.h"
+#include "node/dns/dns_engine.h"
+#include "node/dns/dns_front.h"
 #include "proto/err.h"
 #include "store/store.h"
 #include "tests/dns_util.h"

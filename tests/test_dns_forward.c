@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "node/dns_forward.h"
+#include "node/dns/dns_forward.h"
 #include "proto/err.h"
 #include "tests/dns_util.h"
 

@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "node/dns_answer.h"
-#include "node/dns_front.h"
+#include "node/dns/dns_answer.h"
+#include "node/dns/dns_front.h"
 #include "proto/err.h"
 #include "tests/dns_util.h"
 

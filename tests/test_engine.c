@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "node/engine.h"
+#include "node/engine/engine.h"
 #include "proto/msg.h"
 
 #define NODES 3     /* in the first group of tests */

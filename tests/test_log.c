@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "node/log.h"
+#include "node/daemon/log.h"
 
 /* stderr, redirected while a test writes lines. */
 struct capture {

@@ -1,8 +1,8 @@
 /* Overlay upkeep of one engine: which outer-map entries go in a gossip
  * datagram, whole or as refreshes, and what a receiver takes from them
- * (node/gossip.c); the news of full gnodes a joiner brings (node/hook.c);
+ * (node/engine/gossip.c); the news of full gnodes a joiner brings (node/engine/hook.c);
  * how a member answers pings while it joins and refutes a suspicion
- * (node/swim.c), and keeps the place of one declared dead a moment ago.  The engine founds an overlay alone; its maps are then
+ * (node/engine/swim.c), and keeps the place of one declared dead a moment ago.  The engine founds an overlay alone; its maps are then
  * filled by hand, as large as gnodes of 32 and of 256 make them. */
 #include "config.h"
 
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "node/engine_int.h"
+#include "node/engine/engine_int.h"
 
 #define NOW 1000000
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "node/round.h"
+#include "node/engine/round.h"
 
 #define A(a, b, c, d) (((ovl_addr_t)(a) << 24) | ((b) << 16) | ((c) << 8) | (d))
 

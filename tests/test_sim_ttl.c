@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
-#include "node/engine.h"
+#include "node/engine/engine.h"
 #include "proto/err.h"
 #include "proto/msg.h"
 #include "sim/sim.h"

@@ -1,4 +1,4 @@
-/* The daemon's engine clock (node/timebase.h): where it starts, how it
+/* The daemon's engine clock (node/daemon/timebase.h): where it starts, how it
  * goes on across restarts on the same boot and after a reboot, that it
  * never goes back and never reads the wall clock again, and the blob the
  * store keeps of it. */
@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "node/timebase.h"
+#include "node/daemon/timebase.h"
 
 #define DAY_MS (24ULL * 3600 * 1000)
 #define WALL_2026 1780000000000ULL /* a wall clock that is right */

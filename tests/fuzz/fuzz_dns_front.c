@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/dns_front.h"
+#include "node/dns/dns_front.h"
 #include "proto/err.h"
 #include "tests/dns_util.h"
 
