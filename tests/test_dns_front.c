@@ -5,8 +5,9 @@
  * letter case, FORMERR/NOTIMP/BADVERS, SERVFAIL on timeout, REFUSED
  * without upstream, forwarding, the networks allowed to forward, rate
  * limits and the networks exempt from them, TCP pipelining, idle timeout
- * and connection cap, round robin, weighted order, health probes, the
- * reply address on a wildcard listener and the privilege drop. */
+ * and connection cap, round robin, weighted order, health probes, answers
+ * kept ready in wire form, the reply address on a wildcard listener and
+ * the privilege drop. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -1159,6 +1160,123 @@ test_kept_outcomes(void **state)
 	assert_int_equal(t->fk.resolves, n + 3);
 }
 
+/* The ready answer's stats after one more query of text. */
+static uint64_t
+ready_after(struct fixture *t, struct got **g, const char *text,
+    uint16_t qtype, uint16_t edns)
+{
+	struct dns_front_stats st;
+
+	*g = ask(t, text, qtype, edns);
+	dns_front_get_stats(t->front, &st);
+	return st.ready;
+}
+
+/* Answers kept ready in wire form: once an answer was built from a kept
+ * outcome, the same query in any letter case is answered from its bytes,
+ * and says what a built answer would: the asker's id and letter case,
+ * the rotation going on, the TTL counting down, the OPT when asked with
+ * one, NXDOMAIN and NODATA with the SOA.  Queries with EDNS options are
+ * built each time; a new outcome (a new record) is never answered from
+ * the bytes of the old one, while the same outcome again keeps them. */
+static void
+test_ready(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct timespec past_hot = {0, 400 * 1000000};
+	char buf[DNS_NAME_TEXT_MAX];
+	uint8_t q[512];
+	size_t qlen;
+	struct got *g, *h;
+	struct fake_name *rr2;
+	uint64_t ready;
+	int first;
+
+	front_cfg(&cfg);
+	cfg.hot_ms = 300;
+	front_start(t, &cfg);
+	/* the resolver, then built from the kept outcome: nothing ready */
+	free(ask(t, "rr2.ntk", DNS_TYPE_A, 0));
+	assert_int_equal(ready_after(t, &g, "RR2.ntk", DNS_TYPE_A, 0), 0);
+	first = a_last(g, 0);
+	free(g);
+	for (int i = 1; i <= 4; i++) {
+		assert_int_equal(
+		    ready_after(t, &g, "Rr2.nTK", DNS_TYPE_A, 0), (uint64_t)i);
+		assert_int_equal(g->m.hdr.id, 0x4242);
+		assert_true(g->m.hdr.aa);
+		assert_string_equal(name_text(&g->m.q.name, buf), "Rr2.nTK");
+		assert_string_equal(name_text(&g->rr[0].name, buf), "Rr2.nTK");
+		assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+		assert_int_not_equal(a_last(g, 0), a_last(g, 1));
+		/* the rotation goes on from the built answers */
+		assert_int_equal(a_last(g, 0) == first, i % 2 == 0);
+		assert_true(g->rr[0].ttl <= TTL && g->rr[0].ttl >= TTL - 1);
+		assert_false(g->m.edns.present);
+		free(g);
+	}
+	/* with EDNS: another ready answer, with the OPT */
+	free(ask(t, "rr2.ntk", DNS_TYPE_A, 1232));
+	assert_int_equal(ready_after(t, &g, "rr2.ntk", DNS_TYPE_A, 1232), 5);
+	assert_true(g->m.edns.present);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	free(g);
+	/* an EDNS option (padding, empty): built, and the same answer */
+	qlen = tu_query(q, sizeof(q), 0x4242, "rr2.ntk", DNS_TYPE_A, 1232);
+	q[qlen - 1] = 4;
+	memcpy(q + qlen, "\x00\x0c\x00\x00", 4);
+	g = got_new();
+	assert_true(ask_raw(t, q, qlen + 4, g, 3000) > 0);
+	got_parse(g);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	free(g);
+	assert_int_equal(ready_after(t, &g, "rr2.ntk", DNS_TYPE_A, 1232), 6);
+	free(g);
+	/* no such name, and no address of the family asked */
+	free(ask(t, "nosuch.ntk", DNS_TYPE_A, 0));
+	free(ask(t, "nosuch.ntk", DNS_TYPE_A, 0));
+	assert_int_equal(ready_after(t, &g, "NoSuch.ntk", DNS_TYPE_A, 0), 7);
+	assert_negative(g, DNS_RCODE_NXDOMAIN, "ntk");
+	assert_int_equal(g->rr[0].ttl, NEG_TTL);
+	free(g);
+	free(ask(t, "v4only.ntk", DNS_TYPE_AAAA, 0));
+	free(ask(t, "v4only.ntk", DNS_TYPE_AAAA, 0));
+	assert_int_equal(ready_after(t, &g, "v4only.ntk", DNS_TYPE_AAAA, 0), 8);
+	assert_negative(g, DNS_RCODE_NOERROR, "ntk");
+	free(g);
+	/* a ready answer is byte for byte the built one (one address: no
+	 * rotation; the same id; TTLs read apart); v4only is kept already */
+	h = ask(t, "v4only.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(ready_after(t, &g, "v4only.ntk", DNS_TYPE_A, 0), 9);
+	assert_int_equal(g->len, h->len);
+	assert_true(g->rr[0].ttl <= h->rr[0].ttl);
+	qlen = DNS_HEADER_LEN + sizeof("\x06v4only\x03ntk") + 4;
+	memset(g->pkt + qlen + 6, 0, 4);
+	memset(h->pkt + qlen + 6, 0, 4);
+	assert_memory_equal(g->pkt, h->pkt, g->len);
+	free(g);
+	free(h);
+	/* past hot_ms the same record again: the ready answer stays */
+	nanosleep(&past_hot, NULL);
+	free(ask(t, "rr2.ntk", DNS_TYPE_A, 0));
+	assert_int_equal(ready_after(t, &g, "rr2.ntk", DNS_TYPE_A, 0), 10);
+	free(g);
+	/* a new record: never the old bytes */
+	rr2 = fake_find(&t->fk, "rr2");
+	rr2->rec->seq++;
+	inet_pton(AF_INET, "203.0.113.77", rr2->rec->entries[0].target.ip);
+	nanosleep(&past_hot, NULL);
+	free(ask(t, "rr2.ntk", DNS_TYPE_A, 0));
+	for (int i = 0; i < 2; i++) {
+		ready = ready_after(t, &g, "rr2.ntk", DNS_TYPE_A, 0);
+		assert_int_equal(ready, 10 + (uint64_t)i);
+		assert_true(a_last(g, 0) == 77 || a_last(g, 1) == 77);
+		assert_true(a_last(g, 0) == 2 || a_last(g, 1) == 2);
+		free(g);
+	}
+}
+
 /* A short TTL from the resolver (an owner who chose 2 s) is what clients
  * get: in answers, in a NODATA's SOA (below the negative TTL), and the
  * front keeps the outcome no longer than that, though hot_ms is longer. */
@@ -2108,6 +2226,7 @@ main(void)
 	    T(test_cut_datagram),
 	    T(test_batch),
 	    T(test_kept_outcomes),
+	    T(test_ready),
 	    T(test_notimp_badvers),
 	    T(test_servfail_on_timeout),
 	    T(test_refused_without_upstream),

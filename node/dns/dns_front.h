@@ -158,6 +158,7 @@ struct dns_front_stats {
 	uint64_t noerror, nxdomain, nodata, servfail, formerr, notimp;
 	uint64_t refused, badvers, truncated, dropped, rate_limited;
 	uint64_t tcp_conns, tcp_rejected, timeouts;
+	uint64_t ready; /* answers sent from their ready wire form */
 };
 
 struct dns_front;
