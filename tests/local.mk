@@ -187,3 +187,9 @@ TESTS += tests/test_timebase
 
 TESTS += tests/clock.sh
 dist_check_SCRIPTS += tests/clock.sh
+
+TESTS += tests/dns_tcp_slots.sh
+dist_check_SCRIPTS += tests/dns_tcp_slots.sh
+
+TESTS += tests/dns_stub_load.sh
+dist_check_SCRIPTS += tests/dns_stub_load.sh
