@@ -26,7 +26,6 @@ srcdir=${top_srcdir:-.}
 # shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
 . "$srcdir/tests/lib.sh" dns-stub-load
 N=2
-uport=$((port + 20000)) # dnsmasq
 QPS=1000
 SECS=5
 fail_more() { tail_logs "$tmp/dnsmasq.log"; }
@@ -69,20 +68,8 @@ write_config() {
 }
 
 # dnsmasq: .ntk to node 2 from its own address, upstream.test its own
-cat >"$tmp/dnsmasq.conf" <<EOF
-no-resolv
-no-hosts
-no-poll
-bind-interfaces
-listen-address=$net.250
-port=$uport
-cache-size=0
-address=/upstream.test/10.9.8.7
-server=/ntk/$net.2#$dport@$net.250
-EOF
-"$(command -v dnsmasq)" --keep-in-foreground --conf-file="$tmp/dnsmasq.conf" \
-    --pid-file="$tmp/dnsmasq.pid" --log-facility="$tmp/dnsmasq.log" &
-pid[dnsmasq]=$!
+start_dnsmasq cache-size=0 address=/upstream.test/10.9.8.7 \
+    "server=/ntk/$net.2#$dport@$net.250"
 
 for i in $(seq 1 $N); do
 	write_config "$i"
@@ -108,43 +95,13 @@ log "$N nodes on $net.1-$N (DNS $dport), dnsmasq on $net.250:$uport, 3 names"
 # the names in turn; prints the counts as JSON.
 load() {
 	py - "$@" "$QPS" "$SECS" "$names" <<-'EOF'
-	import json, select, socket, struct, sys, time
+	import json, select, socket, sys, time
+	from dnswire import answer, query
 
 	server, source = (sys.argv[1], int(sys.argv[2])), sys.argv[3]
 	qps, secs = int(sys.argv[4]), float(sys.argv[5])
 	names = [(n.split("=")[0] + ".ntk", sorted(n.split("=")[1].split(",")))
 	         for n in sys.argv[6].split()]
-
-	def query(qid, name):
-	    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-	    for label in name.split("."):
-	        q += bytes([len(label)]) + label.encode()
-	    return q + b"\x00\x00\x01\x00\x01"
-
-	def skip_name(m, i):
-	    while True:
-	        n = m[i]
-	        if n >= 0xC0:
-	            return i + 2
-	        if n == 0:
-	            return i + 1
-	        i += n + 1
-
-	def answer(m):
-	    """id, rcode and the sorted A addresses of the answer section"""
-	    qid, flags, qd, an = struct.unpack(">HHHH", m[:8])
-	    i = 12
-	    for _ in range(qd):
-	        i = skip_name(m, i) + 4
-	    addrs = []
-	    for _ in range(an):
-	        i = skip_name(m, i)
-	        rtype, _, _, rdlen = struct.unpack(">HHIH", m[i:i + 10])
-	        i += 10
-	        if rtype == 1 and rdlen == 4:
-	            addrs.append(socket.inet_ntoa(m[i:i + 4]))
-	        i += rdlen
-	    return qid, flags & 0xF, sorted(addrs)
 
 	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 	s.bind((source, 0))
@@ -271,12 +228,6 @@ cli 1 status
 check 'd["dns"]["forwarded"] == 2 and d["dns"]["refused"] == 2'
 log "dns_allow $net.0/28: forwarded for $net.5, REFUSED for $net.200, .ntk for both (UDP and TCP)"
 
-for i in $(seq 1 $N); do
-	kill -TERM "${pid[n$i]}"
-	wait "${pid[n$i]}"
-	st=$?
-	unset "pid[n$i]"
-	[ "$st" = 0 ] || fail "node $i exited with $st on SIGTERM"
-done
+stop_nodes "$N"
 log "PASS"
 exit 0
