@@ -39,6 +39,7 @@
 #define FQ_POOL 256		  /* finished queries kept for reuse */
 #define FQ_KEEP 2048		  /* larger buffers are not kept */
 #define TCP_OUT_HIGH (256 * 1024) /* stop reading while this much is queued */
+#define TCP_BACKLOG 1024	  /* connections waiting for accept() */
 #define ZONE_REFRESH 3600
 #define ZONE_RETRY 600
 #define ZONE_EXPIRE 86400
@@ -1939,8 +1940,11 @@ listener_bind(
 	setsockopt(l->ufd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	l->uev =
 	    event_new(f->base, l->ufd, EV_READ | EV_PERSIST, udp_read_cb, l);
+	/* a deep accept queue: a burst of connections from a host over its
+	 * share (closed at once in accept_cb, so the queue drains fast) must
+	 * not leave others' handshakes to wait for a SYN retry (1 s) */
 	l->tl = evconnlistener_new(f->base, accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, tfd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, TCP_BACKLOG, tfd);
 	l->resume = evtimer_new(f->base, resume_cb, l);
 	if (l->tl == NULL)
 		close(tfd);
