@@ -29,6 +29,9 @@
  *  - Per-client token buckets (see the rate limit in dns_front.c), except
  *    for clients in rate_exempt (loopback by default: a local resolver
  *    that uses the node as a stub zone sends every query of its users).
+ *  - TCP: at most tcp_max_conns connections, tcp_max_per_host of them
+ *    from one host, so none can hold every slot; each closed tcp_idle_ms
+ *    after its last answer, however it trickles bytes meanwhile.
  *  - Names that would be forwarded (outside the suffixes, and PTRs the
  *    overlay has no answer for) only for clients in `allow`; others get
  *    REFUSED, so the node is no open forwarder.  Overlay names are
