@@ -42,6 +42,7 @@
 #define FQ_POOL 256		  /* finished queries kept for reuse */
 #define FQ_KEEP 2048		  /* larger buffers are not kept */
 #define TCP_OUT_HIGH (256 * 1024) /* stop reading while this much is queued */
+#define TCP_BACKLOG 1024	  /* connections waiting for accept() */
 #define ZONE_REFRESH 3600
 #define ZONE_RETRY 600
 #define ZONE_EXPIRE 86400
@@ -245,6 +246,7 @@ dns_front_config_defaults(struct dns_front_config *cfg)
 	cfg->hot_ms = 1000;
 	cfg->tcp_idle_ms = 10000;
 	cfg->tcp_max_conns = 256;
+	cfg->tcp_max_per_host = 32;
 	cfg->tcp_max_inflight = 32;
 	cfg->max_queries = 4096;
 	cfg->rate_qps = 100;
@@ -456,6 +458,14 @@ nets_add_local(
 	freeifaddrs(ifa);
 }
 
+/* The bytes of an address that name its host, for the rate limit and the
+ * TCP share: an IPv4 address, or an IPv6 /64 (one host holds a whole /64). */
+static size_t
+host_len(const struct endpoint *ep)
+{
+	return ep->family == 4 ? 4 : 8;
+}
+
 /*
  * Rate limit: one token bucket per client (an IPv4 address, or an IPv6
  * /64, since one host holds a whole /64), rate_qps tokens a second up to
@@ -476,7 +486,7 @@ rate_allow(struct dns_front *f, const struct endpoint *ep)
 	if (f->cfg.rate_qps == 0 || dns_net_match(f->exempt, f->n_exempt, ep))
 		return true;
 	key = dns_hash(DNS_HASH_INIT ^ f->salt, &ep->family, 1);
-	key = dns_hash(key, ep->ip, ep->family == 4 ? 4 : 8);
+	key = dns_hash(key, ep->ip, host_len(ep));
 	s = &f->rate[key % RATE_SLOTS];
 	now = front_now(f);
 	cap = (uint64_t)(f->cfg.rate_burst > 0 ? f->cfg.rate_burst : 1) * 1000;
@@ -2030,7 +2040,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct dns_front *f = c->f;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	evtimer_del(c->idle);
+	/* Only whole queries hold the idle timer back (their ends start it
+	 * again in conn_check): a client that trickles a query a byte at a
+	 * time, as a slow-loris does, is closed tcp_idle_ms after its last
+	 * answer all the same. */
 	for (;;) {
 		uint8_t hdr[2];
 		size_t len;
@@ -2055,6 +2068,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, f->ubuf, len);
+		evtimer_del(c->idle);
 		f->st.tcp_queries++;
 		if ((q = fq_new(f, c, NULL, f->ubuf, len)) == NULL) {
 			conn_free(c);
@@ -2072,8 +2086,6 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		else
 			fq_done(q);
 	}
-	if (c->inflight == 0)
-		conn_check(c);
 }
 
 /* EOF: answer what was asked, then close.  Errors: close now. */
@@ -2092,7 +2104,22 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_free(c);
 }
 
-/* A new TCP client: over the cap it is closed at once. */
+/* The connections of ep's host. */
+static int
+conns_of_host(const struct dns_front *f, const struct endpoint *ep)
+{
+	int n = 0;
+
+	for (const struct conn *c = f->conns; c != NULL; c = c->next)
+		n += c->peer_ep.family == ep->family &&
+		    memcmp(c->peer_ep.ip, ep->ip, host_len(ep)) == 0;
+	return n;
+}
+
+/* A new TCP client: over the cap, or over its host's share of it, it is
+ * closed at once.  The share keeps one host from holding every slot, so
+ * others still get TCP (the fallback of every truncated answer) while it
+ * tries (DESIGN.md section 6). */
 static void
 accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -2100,8 +2127,11 @@ accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa,
 	struct listener *l = arg;
 	struct dns_front *f = l->f;
 	struct conn *c = NULL;
+	struct endpoint ep;
 
+	dns_endpoint_from_sockaddr(sa, &ep);
 	if (f->nconns >= f->cfg.tcp_max_conns ||
+	    conns_of_host(f, &ep) >= f->cfg.tcp_max_per_host ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		f->st.tcp_rejected++;
 		close(fd);
@@ -2111,7 +2141,7 @@ accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa,
 	c->l = l;
 	memcpy(&c->peer, sa, (size_t)salen);
 	c->peer_len = (socklen_t)salen;
-	dns_endpoint_from_sockaddr(sa, &c->peer_ep);
+	c->peer_ep = ep;
 	c->bev = bufferevent_socket_new(f->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->idle = evtimer_new(f->base, conn_idle_cb, c);
 	if (c->bev == NULL || c->idle == NULL) {
@@ -2231,8 +2261,11 @@ listener_bind(
 	setsockopt(l->ufd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	l->uev =
 	    event_new(f->base, l->ufd, EV_READ | EV_PERSIST, udp_read_cb, l);
+	/* a deep accept queue: a burst of connections from a host over its
+	 * share (closed at once in accept_cb, so the queue drains fast) must
+	 * not leave others' handshakes to wait for a SYN retry (1 s) */
 	l->tl = evconnlistener_new(f->base, accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, tfd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, TCP_BACKLOG, tfd);
 	l->resume = evtimer_new(f->base, resume_cb, l);
 	if (l->tl == NULL)
 		close(tfd);
@@ -2294,6 +2327,8 @@ dns_front_new(struct event_base *base, const struct dns_front_config *cfg,
 		f->ls[i].ufd = -1;
 	if (f->cfg.tcp_max_inflight < 1)
 		f->cfg.tcp_max_inflight = 1;
+	if (f->cfg.tcp_max_per_host < 1)
+		f->cfg.tcp_max_per_host = 1;
 	for (int i = 0; i < cfg->n_suffixes; i++)
 		if ((rc = config_name(cfg->suffixes[i], &f->suffixes[i])) != 0)
 			goto out;
