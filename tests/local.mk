@@ -194,3 +194,7 @@ dist_check_SCRIPTS += tests/dns_tcp_slots.sh
 
 TESTS += tests/dns_stub_load.sh
 dist_check_SCRIPTS += tests/dns_stub_load.sh
+
+# a burst of resolutions is not throttled by the answers it asked for
+TESTS += tests/resolve_burst.sh
+dist_check_SCRIPTS += tests/resolve_burst.sh
