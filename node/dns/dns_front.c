@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "node/dns/dns_answer.h"
+#include "node/dns/dns_cookie.h"
 #include "node/dns/dns_front.h"
 #include "proto/err.h"
 
@@ -79,6 +80,10 @@ struct fq {
 	struct endpoint local;
 	unsigned ifindex;
 	bool cut; /* UDP: longer than UDP_RX_MAX */
+	enum dns_cookie_status cookie;
+	uint8_t cookie_out[DNS_COOKIE_MAX]; /* the COOKIE option to answer */
+	size_t cookie_len;
+	bool capped; /* UDP: alimit lowered by the amplification cap */
 	size_t pkt_len;
 	struct dns_msg msg;
 	struct dns_qinfo qi;
@@ -184,6 +189,7 @@ struct dns_front {
 	struct dns_net exempt[DNS_FRONT_MAX_NETS];
 	int n_exempt;
 	struct dns_front_stats st;
+	struct dns_cookies cookies;
 	uint64_t now_ms;	  /* inside a batch: when it was read */
 	struct listener *batch;	  /* the listener whose batch is open */
 	int nout;
@@ -609,8 +615,10 @@ fq_send(struct fq *q, const uint8_t *buf, size_t len, uint16_t rcode)
 		st->badvers++;
 		break;
 	}
-	if (len >= 3 && (buf[2] & 0x02))
+	if (len >= 3 && (buf[2] & 0x02)) {
 		st->truncated++;
+		st->capped += q->capped;
+	}
 	if (q->conn == NULL) {
 		udp_send(q, buf, len);
 		return;
@@ -641,9 +649,12 @@ fq_begin(struct fq *q, bool ours)
 			/* never above our own advertised size: big UDP
 			 * answers fragment, and fragments get lost or
 			 * forged; TC sends the client to TCP instead */
-			q->alimit = dns_query_udp_limit(&q->msg);
-			if (q->alimit > DNS_EDNS_UDP_SIZE)
-				q->alimit = DNS_EDNS_UDP_SIZE;
+			size_t lim = dns_query_udp_limit(&q->msg);
+			if (lim > DNS_EDNS_UDP_SIZE)
+				lim = DNS_EDNS_UDP_SIZE;
+			q->alimit =
+			    dns_cookie_udp_limit(lim, q->pkt_len, q->cookie);
+			q->capped = q->alimit < lim;
 		}
 	}
 	if (q->abuf_cap < q->alimit) {
@@ -654,6 +665,9 @@ fq_begin(struct fq *q, bool ours)
 		q->abuf_cap = q->alimit;
 	}
 	rc = dns_response_init(&q->b, q->abuf, q->alimit, q->alimit, &q->msg);
+	if (rc == 0 && q->cookie_len > 0)
+		rc = dns_response_set_cookie(
+		    &q->b, q->cookie_out, q->cookie_len);
 	if (rc != 0)
 		return rc;
 	dns_response_set_flag(&q->b, DNS_FLAG_AA, ours);
@@ -1312,6 +1326,25 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	fq_error(q, DNS_RCODE_SERVFAIL);
 }
 
+/* Reads the COOKIE option of q: the cookie to answer with, and whether
+ * the client proved its address (no cap on its UDP answers).  Costs
+ * nothing without a cookie, one SipHash with one.  Returns false when the
+ * option is malformed (FORMERR, RFC 7873 section 5.2.2). */
+static bool
+fq_cookie(struct fq *q)
+{
+	struct dns_front_stats *st = &q->f->st;
+
+	if (!q->msg.edns.present)
+		return true;
+	q->cookie = dns_cookie_check(&q->f->cookies, &q->msg, &q->peer_ep,
+	    (uint32_t)time(NULL), q->cookie_out, &q->cookie_len);
+	st->cookie_valid += q->cookie == DNS_COOKIE_VALID;
+	st->cookie_invalid += q->cookie == DNS_COOKIE_INVALID ||
+	    q->cookie == DNS_COOKIE_MALFORMED;
+	return q->cookie != DNS_COOKIE_MALFORMED;
+}
+
 /* Reads a query and sends it where it goes. */
 static void
 query_start(struct fq *q)
@@ -1338,6 +1371,10 @@ query_start(struct fq *q)
 	}
 	if (m->edns.present && m->edns.version != 0) {
 		fq_error(q, DNS_RCODE_BADVERS);
+		return;
+	}
+	if (!fq_cookie(q)) {
+		fq_error(q, DNS_RCODE_FORMERR);
 		return;
 	}
 	t = m->q.qtype;
@@ -1996,6 +2033,7 @@ dns_front_new(struct event_base *base, const struct dns_front_config *cfg,
 	f->serial =
 	    cfg->soa_serial != 0 ? cfg->soa_serial : (uint32_t)time(NULL);
 	randombytes_buf(&f->salt, sizeof(f->salt));
+	dns_cookies_init(&f->cookies);
 	for (int i = 0; i < UDP_BATCH; i++)
 		udp_in_reset(f, i);
 	if (cfg->probe &&
@@ -2034,6 +2072,7 @@ dns_front_free(struct dns_front *f)
 	for (int i = 0; i < f->n_ls; i++)
 		listener_close(&f->ls[i]);
 	dns_probe_free(f->probe);
+	dns_cookies_fini(&f->cookies);
 	free(f);
 }
 

@@ -152,12 +152,18 @@ void dns_front_config_defaults(struct dns_front_config *cfg);
 
 /* Answers by rcode; `refused` counts every REFUSED: zone transfers,
  * classes other than IN, names to forward with no upstream or for a
- * client outside `allow`, and TCP queries over the rate limit. */
+ * client outside `allow`, and TCP queries over the rate limit.
+ * `capped` counts the answers of `truncated` (TC) whose UDP limit the
+ * amplification cap had lowered; `cookie_valid` the queries with a
+ * server cookie of ours, `cookie_invalid` those with one that is not
+ * (another server's, expired, for another address) or a malformed
+ * COOKIE option. */
 struct dns_front_stats {
 	uint64_t udp_queries, tcp_queries, overlay, forwarded, cached;
 	uint64_t noerror, nxdomain, nodata, servfail, formerr, notimp;
 	uint64_t refused, badvers, truncated, dropped, rate_limited;
 	uint64_t tcp_conns, tcp_rejected, timeouts;
+	uint64_t capped, cookie_valid, cookie_invalid;
 };
 
 struct dns_front;

@@ -1,0 +1,84 @@
+/* DNS cookies (RFC 7873) with the interoperable server cookie of RFC 9018,
+ * and the cap on what a UDP answer may weigh for a client that has not
+ * proven its address (DESIGN.md section 6).
+ *
+ * A server cookie is 16 octets: version 1, three reserved zero octets, a
+ * 32-bit Unix time (serial arithmetic, so it survives 2106) and the 8
+ * octets of SipHash-2-4 (libsodium's crypto_shorthash) keyed with a
+ * secret made at start, over client cookie | version | reserved | time |
+ * client address (4 or 16 octets).  Only a client that received it at its
+ * own address can send it back, so a valid one proves the source address
+ * as TCP would.  It is valid from 5 minutes before its time (another
+ * server's clock) to 1 hour after it, the window of RFC 9018.
+ *
+ * The secret lives in memory only and is not rotated while the front
+ * runs: every restart makes a new one, and clients learn a new cookie
+ * from the next answer. */
+#ifndef ANDNA_NODE_DNS_COOKIE_H
+#define ANDNA_NODE_DNS_COOKIE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "proto/dns.h"
+#include "proto/types.h"
+
+#define DNS_COOKIE_SERVER_LEN 16 /* ours, RFC 9018 */
+#define DNS_COOKIE_PAST_S 3600	 /* a server cookie is good this long, */
+#define DNS_COOKIE_FUTURE_S 300	 /* and from this far ahead (clock skew) */
+#define DNS_COOKIE_RENEW_S 1800	 /* older ones are replaced in answers */
+
+/* A UDP answer to a client without a valid server cookie holds at most
+ * this many times the octets of its query.  A forged source then gets
+ * little more than the attacker spent, so reflecting through the node is
+ * not worth it (a name with 16 addresses gave 12-24 times before), while
+ * the common answers still fit: the denial of a one-letter name without
+ * EDNS, with its SOA, is 3.2 times its query (3.8 with an NS name of 15
+ * letters), and a query with EDNS and a client cookie (about 50 octets)
+ * leaves room for 4 AAAA or 8 A records.  3 would send every such denial
+ * to TCP.  Larger answers get TC and come whole over TCP or with the
+ * cookie. */
+#define DNS_AMP_MAX 4
+
+/* What the COOKIE option of a query says. */
+enum dns_cookie_status {
+	DNS_COOKIE_NONE,      /* no COOKIE option (or no OPT record) */
+	DNS_COOKIE_MALFORMED, /* a length other than 8 or 16..40: FORMERR */
+	DNS_COOKIE_CLIENT,    /* a client cookie alone */
+	DNS_COOKIE_INVALID,   /* a server cookie that is not ours, is too
+				 old or too new, or was made for another
+				 address */
+	DNS_COOKIE_VALID,     /* a server cookie we made for this address */
+};
+
+/* The secret of one front. */
+struct dns_cookies {
+	uint8_t secret[crypto_shorthash_KEYBYTES];
+};
+
+/* Makes a new random secret. */
+void dns_cookies_init(struct dns_cookies *c);
+
+/* Wipes the secret. */
+void dns_cookies_fini(struct dns_cookies *c);
+
+/* Reads the COOKIE option of query, sent from client's address, at Unix
+ * time now.  Unless the status is NONE or MALFORMED, out gets the cookie
+ * to answer with (the client cookie, then a server cookie: the one sent
+ * when it is valid and younger than DNS_COOKIE_RENEW_S, else a new one)
+ * and *out_len its length; otherwise *out_len is 0.  One SipHash per
+ * query that holds a cookie (two when a valid one is renewed), nothing
+ * else. */
+enum dns_cookie_status dns_cookie_check(const struct dns_cookies *c,
+    const struct dns_msg *query, const struct endpoint *client, uint32_t now,
+    uint8_t out[DNS_COOKIE_MAX], size_t *out_len);
+
+/* The most a UDP answer may hold: limit (what the client takes), or at
+ * most DNS_AMP_MAX times query_len for a client whose cookie was not
+ * valid. */
+size_t dns_cookie_udp_limit(
+    size_t limit, size_t query_len, enum dns_cookie_status st);
+
+#endif
