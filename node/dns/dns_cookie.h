@@ -3,13 +3,19 @@
  * proven its address (DESIGN.md section 6).
  *
  * A server cookie is 16 octets: version 1, three reserved zero octets, a
- * 32-bit Unix time (serial arithmetic, so it survives 2106) and the 8
- * octets of SipHash-2-4 (libsodium's crypto_shorthash) keyed with a
+ * 32-bit time in seconds (serial arithmetic, so it survives the wrap) and
+ * the 8 octets of SipHash-2-4 (libsodium's crypto_shorthash) keyed with a
  * secret made at start, over client cookie | version | reserved | time |
  * client address (4 or 16 octets).  Only a client that received it at its
  * own address can send it back, so a valid one proves the source address
- * as TCP would.  It is valid from 5 minutes before its time (another
- * server's clock) to 1 hour after it, the window of RFC 9018.
+ * as TCP would.  It is valid from 5 minutes before its time to 1 hour
+ * after it, the window of RFC 9018.
+ *
+ * RFC 9018 takes Unix time so that servers sharing a secret agree; ours
+ * is made at start and never shared, so the front passes its monotonic
+ * clock instead: no decision hangs on the wall clock (README, "Time"),
+ * and a router whose clock jumps years at its first NTP sync keeps its
+ * clients' cookies.  Clients never read the time.
  *
  * The secret lives in memory only and is not rotated while the front
  * runs: every restart makes a new one, and clients learn a new cookie
@@ -64,8 +70,8 @@ void dns_cookies_init(struct dns_cookies *c);
 /* Wipes the secret. */
 void dns_cookies_fini(struct dns_cookies *c);
 
-/* Reads the COOKIE option of query, sent from client's address, at Unix
- * time now.  Unless the status is NONE or MALFORMED, out gets the cookie
+/* Reads the COOKIE option of query, sent from client's address, at time
+ * now (seconds).  Unless the status is NONE or MALFORMED, out gets the cookie
  * to answer with (the client cookie, then a server cookie: the one sent
  * when it is valid and younger than DNS_COOKIE_RENEW_S, else a new one)
  * and *out_len its length; otherwise *out_len is 0.  One SipHash per

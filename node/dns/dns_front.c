@@ -1338,7 +1338,7 @@ fq_cookie(struct fq *q)
 	if (!q->msg.edns.present)
 		return true;
 	q->cookie = dns_cookie_check(&q->f->cookies, &q->msg, &q->peer_ep,
-	    (uint32_t)time(NULL), q->cookie_out, &q->cookie_len);
+	    (uint32_t)(front_now(q->f) / 1000), q->cookie_out, &q->cookie_len);
 	st->cookie_valid += q->cookie == DNS_COOKIE_VALID;
 	st->cookie_invalid += q->cookie == DNS_COOKIE_INVALID ||
 	    q->cookie == DNS_COOKIE_MALFORMED;
