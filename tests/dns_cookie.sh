@@ -28,7 +28,6 @@ fail_more() { tail_logs "$tmp/dnsmasq.log" "$tmp/unbound.log"; }
 
 need dig kdig dnsmasq
 need_python
-DNSMASQ=$(command -v dnsmasq)
 need_built
 py -c 'import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -37,16 +36,6 @@ s.bind((sys.argv[1], 0))' "$net.1" 2>/dev/null || skip "cannot bind $net.1"
 # dig at the node: q ARGS...; sets $out.
 q() {
 	out=$(dig @"$net.1" -p "$dport" +tries=1 +time=3 "$@" 2>&1)
-}
-
-# has REGEX: $out matches (extended regex), else fail.
-has() {
-	grep -Eq -- "$1" <<<"$out" || fail "expected /$1/ in: $out"
-}
-
-hasnt() {
-	grep -Eq -- "$1" <<<"$out" && fail "did not expect /$1/ in: $out"
-	return 0
 }
 
 mkdir -p "$tmp/n1"
@@ -120,18 +109,7 @@ has "ANSWER: 0,"
 log "dig/kdig: TC without a cookie or with a forged one; whole over UDP with the server cookie"
 
 # ---- resolvers that use the node for the zone retry over TCP ----
-cat >"$tmp/dnsmasq.conf" <<EOF
-no-resolv
-no-hosts
-no-poll
-bind-interfaces
-listen-address=$net.250
-port=$uport
-server=/ntk/$net.1#$dport
-EOF
-"$DNSMASQ" --keep-in-foreground --conf-file="$tmp/dnsmasq.conf" \
-    --pid-file="$tmp/dnsmasq.pid" --log-facility="$tmp/dnsmasq.log" &
-pid[dnsmasq]=$!
+start_dnsmasq "$net.250" "$uport" "server=/ntk/$net.1#$dport"
 for _ in $(seq 1 30); do
 	out=$(dig @"$net.250" -p "$uport" +tries=1 +time=2 s.ntk AAAA 2>&1)
 	grep -q "ANSWER: 16," <<<"$out" && break

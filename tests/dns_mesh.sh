@@ -27,7 +27,6 @@ fail_more() { tail_logs "$tmp/dnsmasq.log"; }
 
 need dig kdig dnsmasq
 need_python
-DNSMASQ=$(command -v dnsmasq)
 need_built
 
 # dig at node I: q I ARGS...; sets $out (the whole output).
@@ -42,17 +41,6 @@ kq() {
 	local i=$1
 	shift
 	out=$(kdig @"$net.$i" -p "$dport" +retry=0 +time=3 "$@" 2>&1)
-}
-
-# has REGEX: $out matches (extended regex), else fail.
-has() {
-	grep -Eq -- "$1" <<<"$out" || fail "expected /$1/ in: $out"
-}
-
-# hasnt REGEX: $out does not match.
-hasnt() {
-	grep -Eq -- "$1" <<<"$out" && fail "did not expect /$1/ in: $out"
-	return 0
 }
 
 write_config() {
@@ -133,19 +121,8 @@ connect_to() {
 }
 
 # ---- the upstream: dnsmasq on loopback, with no resolv.conf ----
-cat >"$tmp/dnsmasq.conf" <<EOF
-no-resolv
-no-hosts
-no-poll
-bind-interfaces
-listen-address=$net.250
-port=$uport
-address=/upstream.test/10.9.8.7
-server=/ntk/$net.2#$dport
-EOF
-"$DNSMASQ" --keep-in-foreground --conf-file="$tmp/dnsmasq.conf" \
-    --pid-file="$tmp/dnsmasq.pid" --log-facility="$tmp/dnsmasq.log" &
-pid[dnsmasq]=$!
+start_dnsmasq "$net.250" "$uport" "address=/upstream.test/10.9.8.7" \
+    "server=/ntk/$net.2#$dport"
 
 log "DNS mesh of $N nodes on $net.1-$N (overlay $port, DNS $dport) in $tmp"
 for i in $(seq 1 $N); do

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The preamble of the multi-process shell tests (mesh.sh, dns_mesh.sh,
-# hostile.sh, clock.sh, dns_ttl.sh), sourced by each after `set -u` as
+# dns_cookie.sh, hostile.sh, clock.sh, dns_ttl.sh), sourced by each after
+# `set -u` as
 #
 #	srcdir=${top_srcdir:-.}
 #	# shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
@@ -14,7 +15,7 @@
 # $tmp unless KEEP is set.  It defines log (with the seconds since the
 # start), fail (the last lines of each node's log, then of what the
 # script's fail_more prints), skip (exit 77), need, need_python, py,
-# need_built, cli, check and wait_joined.
+# need_built, cli, check, has, hasnt, start_dnsmasq and wait_joined.
 
 builddir=${top_builddir:-.}
 ANDNAD=$builddir/andnad
@@ -102,6 +103,32 @@ import json, sys
 d = json.loads(sys.argv[1])
 sys.exit(0 if eval(sys.argv[2]) else 1)' "$out" "$1" 2>"$tmp/check.err" ||
 		fail "expected $1 (exit $rc): $out $(cat "$tmp/check.err")"
+}
+
+# has REGEX: $out matches (extended regex), else fail.
+has() {
+	grep -Eq -- "$1" <<<"$out" || fail "expected /$1/ in: $out"
+}
+
+# hasnt REGEX: $out does not match.
+hasnt() {
+	grep -Eq -- "$1" <<<"$out" && fail "did not expect /$1/ in: $out"
+	return 0
+}
+
+# start_dnsmasq ADDR PORT LINE...: dnsmasq on ADDR:PORT (need dnsmasq
+# first) with no resolv.conf and no hosts file, configured by the LINEs
+# (server=, address=); its pid is pid[dnsmasq], its log $tmp/dnsmasq.log.
+start_dnsmasq() {
+	local addr=$1 port=$2
+	shift 2
+	printf '%s\n' no-resolv no-hosts no-poll bind-interfaces \
+	    "listen-address=$addr" "port=$port" "$@" >"$tmp/dnsmasq.conf"
+	# the program itself, so $! is the process that listens
+	"$(command -v dnsmasq)" --keep-in-foreground \
+	    --conf-file="$tmp/dnsmasq.conf" --pid-file="$tmp/dnsmasq.pid" \
+	    --log-facility="$tmp/dnsmasq.log" &
+	pid[dnsmasq]=$!
 }
 
 # wait_joined I: node I (its pid in pid[nI]) answers status and has joined
