@@ -579,6 +579,77 @@ assert_negative(const struct got *g, uint16_t rcode, const char *zone)
 	assert_int_equal(g->rr[0].rd.u.soa.minimum, NEG_TTL);
 }
 
+/* A client cookie, as dig would make one. */
+static const uint8_t CC[DNS_COOKIE_CLIENT_LEN] = {
+    0xc1, 0x1e, 0x47, 0x0c, 0x00, 0x4b, 0x1e, 0x55};
+
+/* Builds a query with EDNS (size 1232) and a COOKIE option of len octets
+ * (any length, so malformed ones too) into q.  Returns its length. */
+static size_t
+query_cookie(uint8_t *q, size_t size, const char *text, uint16_t qtype,
+    const uint8_t *cookie, size_t len)
+{
+	size_t qlen = tu_query(q, size, 0x4242, text, qtype, 1232);
+
+	assert_true(qlen > 0 && qlen + 4 + len <= size);
+	/* the OPT record ends the query; its rdata length is the last
+	 * field */
+	q[qlen - 2] = (uint8_t)((4 + len) >> 8);
+	q[qlen - 1] = (uint8_t)(4 + len);
+	q[qlen++] = 0;
+	q[qlen++] = DNS_EDNS_COOKIE;
+	q[qlen++] = (uint8_t)(len >> 8);
+	q[qlen++] = (uint8_t)len;
+	if (len > 0)
+		memcpy(q + qlen, cookie, len);
+	return qlen + len;
+}
+
+/* Asks text/qtype over the UDP socket fd with a COOKIE option; the answer
+ * must come.  *qlen gets the length of the query. */
+static struct got *
+ask_cookie(struct fixture *t, int fd, const char *text, uint16_t qtype,
+    const uint8_t *cookie, size_t len, size_t *qlen)
+{
+	uint8_t q[512];
+	struct got *g = got_new();
+
+	*qlen = query_cookie(q, sizeof(q), text, qtype, cookie, len);
+	g->len =
+	    tu_udp_ask(t->base, fd, q, *qlen, g->pkt, sizeof(g->pkt), 3000);
+	assert_true(g->len > 0);
+	got_parse(g);
+	assert_int_equal(g->m.hdr.id, 0x4242);
+	return g;
+}
+
+/* The COOKIE option of an answer, copied to out; returns its length (0:
+ * none). */
+static size_t
+got_cookie(const struct got *g, uint8_t out[DNS_COOKIE_MAX])
+{
+	const uint8_t *d;
+	uint16_t len;
+
+	if (dns_edns_option(&g->m, DNS_EDNS_COOKIE, &d, &len) != 0)
+		return 0;
+	assert_true(len <= DNS_COOKIE_MAX);
+	memcpy(out, d, len);
+	return len;
+}
+
+/* Gets a server cookie for CC from the front over fd into out (24
+ * octets: CC and the server cookie). */
+static void
+learn_cookie(struct fixture *t, int fd, uint8_t out[DNS_COOKIE_MAX])
+{
+	size_t qlen;
+	struct got *g = ask_cookie(t, fd, "web.ntk", DNS_TYPE_A, CC, 8, &qlen);
+
+	assert_int_equal(got_cookie(g, out), 24);
+	free(g);
+}
+
 /* ---- tests ----------------------------------------------------------- */
 
 static void
@@ -1329,6 +1400,20 @@ test_forwarding(void **state)
 	    "Example",
 	    8);
 	free(g);
+	/* a client that sent a cookie gets ours in the relayed answer,
+	 * whose records are untouched */
+	{
+		uint8_t ck[DNS_COOKIE_MAX];
+		size_t qlen;
+		g = ask_cookie(
+		    t, t->udp, "example.com", DNS_TYPE_A, CC, 8, &qlen);
+		assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+		assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+		assert_int_equal(a_last(g, 0), 88);
+		assert_int_equal(got_cookie(g, ck), 24);
+		assert_memory_equal(ck, CC, 8);
+		free(g);
+	}
 	/* overlay answers now say RA too */
 	g = ask(t, "web.ntk", DNS_TYPE_A, 0);
 	assert_true(g->m.hdr.ra);
@@ -1337,7 +1422,7 @@ test_forwarding(void **state)
 	/* a PTR with no node behind it goes upstream */
 	g = ask(t, "200.2.0.192.in-addr.arpa", DNS_TYPE_PTR, 0);
 	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
-	assert_int_equal(t->up.udp_queries, 2);
+	assert_int_equal(t->up.udp_queries, 3);
 	free(g);
 	/* a big upstream answer: TC to a UDP client, whole over TCP */
 	t->up.mode = TU_UP_TC;
@@ -2103,77 +2188,6 @@ test_drop_privileges(void **state)
 
 /* ---- cookies and the amplification cap ------------------------------ */
 
-/* A client cookie, as dig would make one. */
-static const uint8_t CC[DNS_COOKIE_CLIENT_LEN] = {
-    0xc1, 0x1e, 0x47, 0x0c, 0x00, 0x4b, 0x1e, 0x55};
-
-/* Builds a query with EDNS (size 1232) and a COOKIE option of len octets
- * (any length, so malformed ones too) into q.  Returns its length. */
-static size_t
-query_cookie(uint8_t *q, size_t size, const char *text, uint16_t qtype,
-    const uint8_t *cookie, size_t len)
-{
-	size_t qlen = tu_query(q, size, 0x4242, text, qtype, 1232);
-
-	assert_true(qlen > 0 && qlen + 4 + len <= size);
-	/* the OPT record ends the query; its rdata length is the last
-	 * field */
-	q[qlen - 2] = (uint8_t)((4 + len) >> 8);
-	q[qlen - 1] = (uint8_t)(4 + len);
-	q[qlen++] = 0;
-	q[qlen++] = DNS_EDNS_COOKIE;
-	q[qlen++] = (uint8_t)(len >> 8);
-	q[qlen++] = (uint8_t)len;
-	if (len > 0)
-		memcpy(q + qlen, cookie, len);
-	return qlen + len;
-}
-
-/* Asks text/qtype over the UDP socket fd with a COOKIE option; the answer
- * must come.  *qlen gets the length of the query. */
-static struct got *
-ask_cookie(struct fixture *t, int fd, const char *text, uint16_t qtype,
-    const uint8_t *cookie, size_t len, size_t *qlen)
-{
-	uint8_t q[512];
-	struct got *g = got_new();
-
-	*qlen = query_cookie(q, sizeof(q), text, qtype, cookie, len);
-	g->len =
-	    tu_udp_ask(t->base, fd, q, *qlen, g->pkt, sizeof(g->pkt), 3000);
-	assert_true(g->len > 0);
-	got_parse(g);
-	assert_int_equal(g->m.hdr.id, 0x4242);
-	return g;
-}
-
-/* The COOKIE option of an answer, copied to out; returns its length (0:
- * none). */
-static size_t
-got_cookie(const struct got *g, uint8_t out[DNS_COOKIE_MAX])
-{
-	const uint8_t *d;
-	uint16_t len;
-
-	if (dns_edns_option(&g->m, DNS_EDNS_COOKIE, &d, &len) != 0)
-		return 0;
-	assert_true(len <= DNS_COOKIE_MAX);
-	memcpy(out, d, len);
-	return len;
-}
-
-/* Gets a server cookie for CC from the front over fd into out (24
- * octets: CC and the server cookie). */
-static void
-learn_cookie(struct fixture *t, int fd, uint8_t out[DNS_COOKIE_MAX])
-{
-	size_t qlen;
-	struct got *g = ask_cookie(t, fd, "web.ntk", DNS_TYPE_A, CC, 8, &qlen);
-
-	assert_int_equal(got_cookie(g, out), 24);
-	free(g);
-}
-
 /* The first answer carries the client cookie and a server cookie of RFC
  * 9018; a big answer to it is cut to TC by the cap.  The same query with
  * that cookie gets the whole set over UDP, and the cookie back as it was
@@ -2439,6 +2453,59 @@ test_cookie_window(void **state)
 	dns_cookies_fini(&other);
 }
 
+/* dns_cookie_append() on answers as upstreams send them: the option goes
+ * at the end of an OPT record that ends the packet; an answer without
+ * one, with a cookie already, with a record after the OPT or without
+ * room is left alone. */
+static void
+test_cookie_append(void **state)
+{
+	uint8_t q[512], a[600], ck[24];
+	const uint8_t *d;
+	uint16_t dlen;
+	uint8_t ip[4] = {192, 0, 2, 1};
+	struct dns_builder b;
+	struct dns_msg m, r;
+	size_t qlen, len, n;
+
+	(void)state;
+	memset(ck, 0xcc, sizeof(ck));
+	qlen = tu_query(q, sizeof(q), 9, "x.example", DNS_TYPE_A, 1232);
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	assert_int_equal(dns_response_init(&b, a, sizeof(a), 512, &m), 0);
+	dns_response_add_a(&b, DNS_SEC_ANSWER, &m.q.name, 60, ip);
+	assert_int_equal(dns_response_finish(&b, &len), 0);
+	/* no room: unchanged */
+	assert_int_equal(dns_cookie_append(a, len, len + 27, ck, 24), len);
+	n = dns_cookie_append(a, len, sizeof(a), ck, 24);
+	assert_int_equal(n, len + 28);
+	assert_int_equal(dns_msg_parse(a, n, &r), 0);
+	assert_int_equal(r.hdr.ancount, 1);
+	assert_int_equal(dns_edns_option(&r, DNS_EDNS_COOKIE, &d, &dlen), 0);
+	assert_int_equal(dlen, 24);
+	assert_memory_equal(d, ck, 24);
+	/* a cookie there already (the upstream's): unchanged */
+	assert_int_equal(dns_cookie_append(a, n, sizeof(a), ck, 24), n);
+	/* no OPT record: unchanged */
+	qlen = tu_query(q, sizeof(q), 9, "x.example", DNS_TYPE_A, 0);
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	assert_int_equal(dns_response_init(&b, a, sizeof(a), 512, &m), 0);
+	assert_int_equal(dns_response_finish(&b, &len), 0);
+	assert_int_equal(dns_cookie_append(a, len, sizeof(a), ck, 24), len);
+	/* a record after the OPT (a TSIG would be): unchanged */
+	qlen = tu_query(q, sizeof(q), 9, "x.example", DNS_TYPE_A, 1232);
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	assert_int_equal(dns_response_init(&b, a, sizeof(a), 512, &m), 0);
+	assert_int_equal(dns_response_finish(&b, &len), 0);
+	memcpy(a + len, "\0\0\1\0\1\0\0\0\0\0\4\1\2\3\4", 15);
+	a[11] = 2; /* two additional records */
+	assert_int_equal(dns_msg_parse(a, len + 15, &r), 0);
+	assert_int_equal(
+	    dns_cookie_append(a, len + 15, sizeof(a), ck, 24), len + 15);
+	/* not a DNS message: unchanged */
+	assert_int_equal(dns_cookie_append(a, 5, sizeof(a), ck, 24), 5);
+}
+
 /* The attack of issue 18: a one-letter name with 16 IPv6 addresses and
  * 16 SRV targets, asked over UDP for every type that has something big
  * to say, without EDNS, with every EDNS size, with a client cookie alone
@@ -2529,6 +2596,7 @@ main(void)
 	    T(test_cookie_not_valid),
 	    T(test_cookie_malformed),
 	    cmocka_unit_test(test_cookie_window),
+	    cmocka_unit_test(test_cookie_append),
 	    T(test_amplification_cap),
 	    T(test_malformed),
 	    T(test_cut_datagram),

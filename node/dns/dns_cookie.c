@@ -113,6 +113,32 @@ dns_cookie_check(const struct dns_cookies *c, const struct dns_msg *query,
 }
 
 size_t
+dns_cookie_append(
+    uint8_t *pkt, size_t plen, size_t size, const uint8_t *cookie, size_t len)
+{
+	struct dns_msg m;
+	size_t rdlen;
+
+	if (dns_msg_parse(pkt, plen, &m) != 0 || !m.edns.present ||
+	    m.edns.opt_off + m.edns.opt_len != plen ||
+	    dns_edns_option(&m, DNS_EDNS_COOKIE, NULL, NULL) == 0 ||
+	    4 + len > size - plen)
+		return plen;
+	/* the rdata length is the field just before the rdata */
+	rdlen = m.edns.opt_len + 4 + len;
+	if (rdlen > UINT16_MAX)
+		return plen;
+	pkt[m.edns.opt_off - 2] = (uint8_t)(rdlen >> 8);
+	pkt[m.edns.opt_off - 1] = (uint8_t)rdlen;
+	pkt[plen] = DNS_EDNS_COOKIE >> 8;
+	pkt[plen + 1] = DNS_EDNS_COOKIE & 0xff;
+	pkt[plen + 2] = (uint8_t)(len >> 8);
+	pkt[plen + 3] = (uint8_t)len;
+	memcpy(pkt + plen + 4, cookie, len);
+	return plen + 4 + len;
+}
+
+size_t
 dns_cookie_udp_limit(size_t limit, size_t query_len, enum dns_cookie_status st)
 {
 	if (st == DNS_COOKIE_VALID || limit / DNS_AMP_MAX <= query_len)

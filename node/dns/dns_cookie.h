@@ -81,6 +81,16 @@ enum dns_cookie_status dns_cookie_check(const struct dns_cookies *c,
     const struct dns_msg *query, const struct endpoint *client, uint32_t now,
     uint8_t out[DNS_COOKIE_MAX], size_t *out_len);
 
+/* Puts the COOKIE option cookie (len octets) into the OPT record of the
+ * answer pkt (plen octets in a buffer of size), for an upstream's answer
+ * relayed to a client that sent a cookie: the option goes at the end of
+ * the OPT record's rdata when that record ends the packet and holds no
+ * COOKIE yet.  Returns the new length, or plen when the answer is left as
+ * it was (it does not parse, has no OPT record at its end or a cookie of
+ * the upstream's, or the option does not fit in size). */
+size_t dns_cookie_append(
+    uint8_t *pkt, size_t plen, size_t size, const uint8_t *cookie, size_t len);
+
 /* The most a UDP answer may hold: limit (what the client takes), or at
  * most DNS_AMP_MAX times query_len for a client whose cookie was not
  * valid. */

@@ -1188,8 +1188,9 @@ fq_lookup(struct fq *q, const char *name)
 }
 
 /* Relays an upstream's answer, or SERVFAIL when none came.  An answer
- * larger than the client takes over UDP becomes an empty one with TC, so
- * the client asks again over TCP. */
+ * larger than the client takes over UDP (or than the amplification cap
+ * lets it have) becomes an empty one with TC, so the client asks again
+ * over TCP. */
 static void
 forward_cb(void *arg, int status, const uint8_t *ans, size_t len)
 {
@@ -1207,6 +1208,15 @@ forward_cb(void *arg, int status, const uint8_t *ans, size_t len)
 		return;
 	}
 	if (len <= q->alimit) {
+		/* a client that sent a cookie gets ours here too: a resolver
+		 * that knows we speak cookies may take an answer without one
+		 * for a forgery */
+		if (q->cookie_len > 0) {
+			memcpy(q->abuf, ans, len);
+			len = dns_cookie_append(q->abuf, len, q->alimit,
+			    q->cookie_out, q->cookie_len);
+			ans = q->abuf;
+		}
 		fq_send(q, ans, len, ans[3] & 0x0f);
 		fq_done(q);
 		return;
