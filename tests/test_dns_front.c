@@ -31,7 +31,7 @@
 
 /* ---- a fake overlay ------------------------------------------------ */
 
-enum fake_mode { FAKE_FOUND, FAKE_SILENT, FAKE_SLOW };
+enum fake_mode { FAKE_FOUND, FAKE_SILENT, FAKE_SLOW, FAKE_FAIL };
 
 struct fake_name {
 	struct record *rec;
@@ -162,6 +162,8 @@ fake_resolve(void *ctx, const char *name, dns_resolve_cb cb, void *arg)
 
 	fk->resolves++;
 	assert_true(name_is_canonical(name));
+	if (n != NULL && n->mode == FAKE_FAIL)
+		return ANDNA_ENOMEM; /* the call itself fails */
 	if (n != NULL && n->mode == FAKE_SILENT)
 		delay = -1;
 	else if (n != NULL && n->mode == FAKE_SLOW)
@@ -186,6 +188,9 @@ fake_reverse(void *ctx, const struct endpoint *ip, dns_reverse_cb cb, void *arg)
 	struct pending *p;
 
 	fk->reverses++;
+	/* 192.0.2.66: the call itself fails */
+	if (ip->family == 4 && memcmp(ip->ip, "\xc0\x00\x02\x42", 4) == 0)
+		return ANDNA_ENOMEM;
 	if (fk->sync) {
 		fake_answer_rev(fk, ip, cb, arg);
 		return 0;
@@ -307,6 +312,7 @@ fake_load(struct fake *fk)
 	fake_add(fk, "www.foo", www, 1);
 	fake_add(fk, "slow", v4only, 1)->mode = FAKE_SILENT;
 	fake_add(fk, "slowish", v4only, 1)->mode = FAKE_SLOW;
+	fake_add(fk, "failing", v4only, 1)->mode = FAKE_FAIL;
 	fake_add(fk, "brief", v4only, 1)->ttl = 2; /* an owner's short TTL */
 	/* what an attacker registers to amplify: a one-letter name with 16
 	 * IPv6 addresses and an SRV set of 16 IPv6 targets */
@@ -1352,6 +1358,31 @@ test_servfail_on_timeout(void **state)
 	assert_null(t->fk.pend);
 	free(g);
 	assert_alive(t);
+}
+
+/* A resolver call that fails at once: SERVFAIL (a reverse lookup: on to
+ * the upstream, REFUSED without one), and the query is freed once (it was
+ * freed twice, corrupting the pool of finished queries), over UDP and
+ * TCP, so later queries and the teardown still work. */
+static void
+test_servfail_on_failed_call(void **state)
+{
+	struct fixture *t = *state;
+	struct got *g;
+
+	front_default(t);
+	for (int i = 0; i < 3; i++) {
+		g = ask(t, "failing.ntk", DNS_TYPE_A, 0);
+		assert_int_equal(g->m.rcode, DNS_RCODE_SERVFAIL);
+		free(g);
+		g = ask_tcp(t, "failing.ntk", DNS_TYPE_A);
+		assert_int_equal(g->m.rcode, DNS_RCODE_SERVFAIL);
+		free(g);
+		g = ask(t, "66.2.0.192.in-addr.arpa", DNS_TYPE_PTR, 0);
+		assert_int_equal(g->m.rcode, DNS_RCODE_REFUSED);
+		free(g);
+		assert_alive(t);
+	}
 }
 
 static void
@@ -2604,6 +2635,7 @@ main(void)
 	    T(test_kept_outcomes),
 	    T(test_notimp_badvers),
 	    T(test_servfail_on_timeout),
+	    T(test_servfail_on_failed_call),
 	    T(test_refused_without_upstream),
 	    T(test_forwarding),
 	    T(test_rate_limit),

@@ -1177,12 +1177,14 @@ fq_lookup(struct fq *q, const char *name)
 	q->busy++;
 	q->lookup = true;
 	rc = f->res.resolve(f->res.ctx, q->lname, resolve_cb, q);
-	q->busy--;
+	/* still busy while answering a failed call, so q is freed once,
+	 * below, and not inside fq_error() too */
 	if (rc != 0) {
 		q->lookup = false;
 		if (!q->done)
 			fq_error(q, DNS_RCODE_SERVFAIL);
 	}
+	q->busy--;
 	if (q->done && q->busy == 0)
 		fq_free(q);
 }
@@ -1306,13 +1308,14 @@ fq_reverse(struct fq *q)
 	q->busy++;
 	q->lookup = true;
 	rc = f->res.reverse(f->res.ctx, &q->qi.ip, reverse_cb, q);
-	q->busy--;
+	/* as in fq_lookup(): freed once, below */
 	if (rc != 0) {
 		q->lookup = false;
 		evtimer_del(q->timer);
 		if (!q->done)
 			fq_forward(q);
 	}
+	q->busy--;
 	if (q->done && q->busy == 0)
 		fq_free(q);
 }
