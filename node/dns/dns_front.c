@@ -1340,9 +1340,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Reads the COOKIE option of q: the cookie to answer with, and whether
- * the client proved its address (no cap on its UDP answers).  Costs
- * nothing without a cookie, one SipHash with one.  Returns false when the
- * option is malformed (FORMERR, RFC 7873 section 5.2.2). */
+ * the client proved its address (no cap on its UDP answers).  Without
+ * EDNS nothing is done, without a cookie the options are only walked; a
+ * cookie costs one SipHash.  Returns false when the option is malformed
+ * (FORMERR, RFC 7873 section 5.2.2). */
 static bool
 fq_cookie(struct fq *q)
 {
