@@ -5,8 +5,9 @@
 #
 #  - dig +nocookie (and without EDNS) gets TC and no records over UDP;
 #  - dig with its cookie (the default) gets TC with a server cookie, then
-#    the whole set over TCP; sending that server cookie back, dig and kdig
-#    get the whole set over UDP, without TC; a forged one gets TC;
+#    the whole set over TCP (kdig, without a cookie by default, too);
+#    sending that server cookie back, dig and kdig get the whole set over
+#    UDP, without TC; a forged one gets TC;
 #  - dnsmasq (and unbound when installed) with the node as the server of
 #    the zone hand their clients the whole set: they retry over TCP;
 #  - a bounded loop of cookie-less queries (A, AAAA, ANY, SRV, TXT;
@@ -101,6 +102,11 @@ has "ANSWER: 16,"
 out=$(kdig @"$net.1" -p "$dport" +retry=0 +time=3 +notcp +cookie="$ck" \
     s.ntk AAAA 2>&1)
 has "Flags: qr aa rd; QUERY: 1; ANSWER: 16;"
+hasnt "truncated"
+# kdig without a cookie (its default) follows TC to TCP
+out=$(kdig @"$net.1" -p "$dport" +retry=0 +time=3 s.ntk AAAA 2>&1)
+has "truncated reply from .*retrying over TCP"
+has "ANSWER: 16;"
 # a forged server cookie (the last octet of the hash changed)
 forged=${ck:0:46}$(printf %02x $(((0x${ck:46:2} + 1) % 256)))
 q +ignore +cookie="$forged" s.ntk AAAA
