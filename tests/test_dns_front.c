@@ -2393,8 +2393,6 @@ test_cookie_window(void **state)
 	size_t qlen, len;
 
 	(void)state;
-	dns_cookies_init(&c);
-	dns_cookies_init(&other);
 	memset(&ep6, 0, sizeof(ep6));
 	ep6.family = 6;
 	ep6.ip[15] = 7;
@@ -2413,6 +2411,8 @@ test_cookie_window(void **state)
 		    {-300, DNS_COOKIE_VALID, true},
 		    {-301, DNS_COOKIE_INVALID, true},
 		};
+		dns_cookies_init(&c, t0);
+		dns_cookies_init(&other, t0);
 		qlen = query_cookie(q, sizeof(q), "x.ntk", 1, CC, 8);
 		assert_int_equal(dns_query_parse(q, qlen, &m), 0);
 		assert_int_equal(dns_cookie_check(&c, &m, &ep, t0, ck, &len),
@@ -2482,6 +2482,71 @@ test_cookie_window(void **state)
 	    dns_cookie_udp_limit(512, 400, DNS_COOKIE_INVALID), 512);
 	dns_cookies_fini(&c);
 	dns_cookies_fini(&other);
+}
+
+/* Asks c for a cookie for CC at time now (a client cookie alone) into
+ * out. */
+static void
+cookie_at(struct dns_cookies *c, uint32_t now, uint8_t out[DNS_COOKIE_MAX])
+{
+	struct endpoint ep = tu_lo(7, 0);
+	uint8_t q[512];
+	struct dns_msg m;
+	size_t qlen = query_cookie(q, sizeof(q), "x.ntk", 1, CC, 8), len;
+
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	assert_int_equal(
+	    dns_cookie_check(c, &m, &ep, now, out, &len), DNS_COOKIE_CLIENT);
+	assert_int_equal(len, 24);
+}
+
+/* What c says of the cookie ck (24 octets) at time now; out gets the
+ * cookie it answers with. */
+static enum dns_cookie_status
+cookie_judge(struct dns_cookies *c, const uint8_t *ck, uint32_t now,
+    uint8_t out[DNS_COOKIE_MAX])
+{
+	struct endpoint ep = tu_lo(7, 0);
+	uint8_t q[512];
+	struct dns_msg m;
+	size_t qlen = query_cookie(q, sizeof(q), "x.ntk", 1, ck, 24), len;
+
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	return dns_cookie_check(c, &m, &ep, now, out, &len);
+}
+
+/* A new secret every DNS_COOKIE_ROTATE_S: cookies made before the change
+ * stay good for their hour, and those made after it are not the old
+ * secret's. */
+static void
+test_cookie_rotation(void **state)
+{
+	struct dns_cookies c, before;
+	uint8_t old[DNS_COOKIE_MAX], cur[DNS_COOKIE_MAX], out[DNS_COOKIE_MAX];
+	uint32_t t0 = 5000, r = t0 + DNS_COOKIE_ROTATE_S;
+
+	(void)state;
+	dns_cookies_init(&c, t0);
+	before = c;
+	cookie_at(&c, r - 100, old);
+	cookie_at(&c, r, cur); /* the secret changes first */
+	assert_int_equal(cookie_judge(&c, old, r + 100, out), DNS_COOKIE_VALID);
+	assert_memory_equal(out, old, 24);
+	assert_int_equal(cookie_judge(&c, cur, r + 100, out), DNS_COOKIE_VALID);
+	/* the secret of before, at the same time, did not make cur */
+	assert_int_equal(
+	    cookie_judge(&before, cur, r + 100, out), DNS_COOKIE_INVALID);
+	/* old is past its hour anyway at the next change; cur, renewed at
+	 * r + 1801, lives on under the new secret */
+	assert_int_equal(
+	    cookie_judge(&c, cur, r + 1801, out), DNS_COOKIE_VALID);
+	memcpy(cur, out, 24);
+	assert_int_equal(
+	    cookie_judge(&c, cur, r + 1801 + 3600, out), DNS_COOKIE_VALID);
+	assert_int_equal(
+	    cookie_judge(&c, old, r + 1801 + 3600, out), DNS_COOKIE_INVALID);
+	dns_cookies_fini(&c);
+	dns_cookies_fini(&before);
 }
 
 /* dns_cookie_append() on answers as upstreams send them: the option goes
@@ -2627,6 +2692,7 @@ main(void)
 	    T(test_cookie_not_valid),
 	    T(test_cookie_malformed),
 	    cmocka_unit_test(test_cookie_window),
+	    cmocka_unit_test(test_cookie_rotation),
 	    cmocka_unit_test(test_cookie_append),
 	    T(test_amplification_cap),
 	    T(test_malformed),

@@ -10,31 +10,38 @@
 #define HASH_IN_MAX (DNS_COOKIE_CLIENT_LEN + 8 + 16)
 
 void
-dns_cookies_init(struct dns_cookies *c)
+dns_cookies_init(struct dns_cookies *c, uint32_t now)
 {
 	crypto_shorthash_keygen(c->secret);
+	crypto_shorthash_keygen(c->previous); /* serves no cookie */
+	c->since = now;
 }
 
 void
 dns_cookies_fini(struct dns_cookies *c)
 {
-	sodium_memzero(c->secret, sizeof(c->secret));
+	sodium_memzero(c, sizeof(*c));
 }
 
 /* Writes the 8-octet hash of RFC 9018 over the client cookie, the first 8
  * octets of the server cookie (version, reserved, time) and the client's
- * address. */
+ * address, under the secret of the time in head. */
 static void
 cookie_hash(const struct dns_cookies *c, const uint8_t *client,
     const uint8_t *head, const struct endpoint *ep, uint8_t out[8])
 {
+	uint32_t t = (uint32_t)head[4] << 24 | (uint32_t)head[5] << 16 |
+	    (uint32_t)head[6] << 8 | head[7];
+	/* serial arithmetic (RFC 1982): made before the current secret */
+	const uint8_t *key =
+	    (int32_t)(t - c->since) < 0 ? c->previous : c->secret;
 	uint8_t in[HASH_IN_MAX];
 	size_t alen = ep->family == 4 ? 4 : 16;
 
 	memcpy(in, client, DNS_COOKIE_CLIENT_LEN);
 	memcpy(in + DNS_COOKIE_CLIENT_LEN, head, 8);
 	memcpy(in + DNS_COOKIE_CLIENT_LEN + 8, ep->ip, alen);
-	crypto_shorthash(out, in, DNS_COOKIE_CLIENT_LEN + 8 + alen, c->secret);
+	crypto_shorthash(out, in, DNS_COOKIE_CLIENT_LEN + 8 + alen, key);
 }
 
 /* Writes a new server cookie of time now after the client cookie in
@@ -80,7 +87,7 @@ cookie_valid(const struct dns_cookies *c, const uint8_t *in,
 }
 
 enum dns_cookie_status
-dns_cookie_check(const struct dns_cookies *c, const struct dns_msg *query,
+dns_cookie_check(struct dns_cookies *c, const struct dns_msg *query,
     const struct endpoint *client, uint32_t now, uint8_t out[DNS_COOKIE_MAX],
     size_t *out_len)
 {
@@ -91,6 +98,11 @@ dns_cookie_check(const struct dns_cookies *c, const struct dns_msg *query,
 	*out_len = 0;
 	if (dns_edns_option(query, DNS_EDNS_COOKIE, &data, &len) != 0)
 		return DNS_COOKIE_NONE;
+	if ((int32_t)(now - c->since) >= DNS_COOKIE_ROTATE_S) {
+		memcpy(c->previous, c->secret, sizeof(c->previous));
+		crypto_shorthash_keygen(c->secret);
+		c->since = now;
+	}
 	if (len != DNS_COOKIE_CLIENT_LEN &&
 	    (len < DNS_COOKIE_CLIENT_LEN + 8 || len > DNS_COOKIE_MAX))
 		return DNS_COOKIE_MALFORMED;

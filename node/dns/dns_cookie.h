@@ -5,8 +5,8 @@
  * A server cookie is 16 octets: version 1, three reserved zero octets, a
  * 32-bit time in seconds (serial arithmetic, so it survives the wrap) and
  * the 8 octets of SipHash-2-4 (libsodium's crypto_shorthash) keyed with a
- * secret made at start, over client cookie | version | reserved | time |
- * client address (4 or 16 octets).  Only a client that received it at its
+ * secret, over client cookie | version | reserved | time | client address
+ * (4 or 16 octets).  Only a client that received it at its
  * own address can send it back, so a valid one proves the source address
  * as TCP would.  It is valid from 5 minutes before its time to 1 hour
  * after it, the window of RFC 9018.
@@ -17,9 +17,12 @@
  * and a router whose clock jumps years at its first NTP sync keeps its
  * clients' cookies.  Clients never read the time.
  *
- * The secret lives in memory only and is not rotated while the front
- * runs: every restart makes a new one, and clients learn a new cookie
- * from the next answer. */
+ * The secret lives in memory only.  A new one is made at start and every
+ * DNS_COOKIE_ROTATE_S, so a secret that leaked stops serving a forger;
+ * the one before it is kept for the cookies it made, which the time in
+ * them tells apart (made before the change), so a check is still one
+ * SipHash.  A restart forgets both: clients learn a new cookie from the
+ * next answer. */
 #ifndef ANDNA_NODE_DNS_COOKIE_H
 #define ANDNA_NODE_DNS_COOKIE_H
 
@@ -35,6 +38,9 @@
 #define DNS_COOKIE_PAST_S 3600	 /* a server cookie is good this long, */
 #define DNS_COOKIE_FUTURE_S 300	 /* and from this far ahead (clock skew) */
 #define DNS_COOKIE_RENEW_S 1800	 /* older ones are replaced in answers */
+/* a new secret this often: well over DNS_COOKIE_PAST_S, so no cookie
+ * outlives the secret before the current one */
+#define DNS_COOKIE_ROTATE_S 86400
 
 /* A UDP answer to a client without a valid server cookie holds at most
  * this many times the octets of its query.  A forged source then gets
@@ -59,25 +65,30 @@ enum dns_cookie_status {
 	DNS_COOKIE_VALID,     /* a server cookie we made for this address */
 };
 
-/* The secret of one front. */
+/* The secrets of one front. */
 struct dns_cookies {
-	uint8_t secret[crypto_shorthash_KEYBYTES];
+	uint8_t secret[crypto_shorthash_KEYBYTES];   /* since `since` */
+	uint8_t previous[crypto_shorthash_KEYBYTES]; /* before it */
+	uint32_t since;
 };
 
-/* Makes a new random secret. */
-void dns_cookies_init(struct dns_cookies *c);
+/* Makes a new random secret at time now (seconds, as given to
+ * dns_cookie_check()). */
+void dns_cookies_init(struct dns_cookies *c, uint32_t now);
 
-/* Wipes the secret. */
+/* Wipes the secrets. */
 void dns_cookies_fini(struct dns_cookies *c);
 
 /* Reads the COOKIE option of query, sent from client's address, at time
- * now (seconds).  Unless the status is NONE or MALFORMED, out gets the cookie
- * to answer with (the client cookie, then a server cookie: the one sent
- * when it is valid and younger than DNS_COOKIE_RENEW_S, else a new one)
- * and *out_len its length; otherwise *out_len is 0.  One SipHash per
+ * now (seconds; first a new secret when the current one is
+ * DNS_COOKIE_ROTATE_S old).  Unless the status is NONE or MALFORMED, out
+ * gets the cookie to answer with (the client cookie, then a server
+ * cookie: the one sent when it is valid and younger than
+ * DNS_COOKIE_RENEW_S, else a new one) and *out_len its length; otherwise
+ * *out_len is 0.  One SipHash per
  * query that holds a cookie (two when a valid one is renewed), nothing
  * else. */
-enum dns_cookie_status dns_cookie_check(const struct dns_cookies *c,
+enum dns_cookie_status dns_cookie_check(struct dns_cookies *c,
     const struct dns_msg *query, const struct endpoint *client, uint32_t now,
     uint8_t out[DNS_COOKIE_MAX], size_t *out_len);
 

@@ -2047,7 +2047,7 @@ dns_front_new(struct event_base *base, const struct dns_front_config *cfg,
 	f->serial =
 	    cfg->soa_serial != 0 ? cfg->soa_serial : (uint32_t)time(NULL);
 	randombytes_buf(&f->salt, sizeof(f->salt));
-	dns_cookies_init(&f->cookies);
+	dns_cookies_init(&f->cookies, (uint32_t)(mono_ms() / 1000));
 	for (int i = 0; i < UDP_BATCH; i++)
 		udp_in_reset(f, i);
 	if (cfg->probe &&
