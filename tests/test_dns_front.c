@@ -6,7 +6,10 @@
  * without upstream, forwarding, the networks allowed to forward, rate
  * limits and the networks exempt from them, TCP pipelining, idle timeout
  * and connection cap, round robin, weighted order, health probes, the
- * reply address on a wildcard listener and the privilege drop. */
+ * reply address on a wildcard listener, the privilege drop, DNS cookies
+ * (round trip, forged, expired, other address, malformed, secret
+ * rotation, relayed answers) and the amplification cap on a cookie-less
+ * UDP source. */
 #include "config.h"
 
 #include <setjmp.h>
