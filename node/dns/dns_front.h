@@ -26,6 +26,10 @@
  *    transfers and classes other than IN, SERVFAIL when the overlay does
  *    not answer within timeout_ms.  EDNS0 with the client's UDP size, TC
  *    when an answer does not fit, the question's letter case kept.
+ *  - DNS cookies (node/dns/dns_cookie.h): a COOKIE option is answered
+ *    with the client cookie and a server cookie (FORMERR when malformed);
+ *    a UDP answer to a client without a valid server cookie is at most
+ *    DNS_AMP_MAX times its query, TC beyond; TCP is never capped.
  *  - Per-client token buckets (see the rate limit in dns_front.c), except
  *    for clients in rate_exempt (loopback by default: a local resolver
  *    that uses the node as a stub zone sends every query of its users).
