@@ -309,7 +309,7 @@ ask_tcp(const uint8_t *data, size_t size, bool answered)
 
 	if (tcp < 0) {
 		/* no Nagle: a query must not wait for the last one's ACK */
-		if ((tcp = tu_tcp_client(&at)) < 0 ||
+		if ((tcp = tu_tcp_client(&at, NULL)) < 0 ||
 		    setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &one,
 			sizeof(one)) != 0)
 			abort();
