@@ -38,20 +38,7 @@ q() {
 	out=$(dig @"$net.1" -p "$dport" +tries=1 +time=3 "$@" 2>&1)
 }
 
-mkdir -p "$tmp/n1"
-cat >"$tmp/n1/andnad.conf" <<EOF
-data_dir = $tmp/n1
-listen = $net.1:$port
-control = $tmp/n1/control
-dns_listen = $net.1:$dport
-dns_resolv_conf =
-gnode_size = 4
-ping_interval = 300ms
-EOF
-"$ANDNAD" --config "$tmp/n1/andnad.conf" --foreground -v \
-    >>"$tmp/n1/log" 2>&1 &
-pid[n1]=$!
-wait_joined 1
+start_lone_node
 
 six=""
 srv=""

@@ -17,7 +17,7 @@
 # start), fail (the last lines of each node's log, then of what the
 # script's fail_more prints), skip (exit 77), need, need_python, py (with
 # tests/dnswire.py on its path), need_built, cli, check, has, hasnt,
-# wait_joined, stop_nodes and start_dnsmasq.
+# wait_joined, start_lone_node, stop_nodes and start_dnsmasq.
 
 builddir=${top_builddir:-.}
 ANDNAD=$builddir/andnad
@@ -134,6 +134,21 @@ sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
 		sleep 0.2
 	done
 	fail "node $i did not join: $out"
+}
+
+# start_lone_node LINE...: node 1 alone on $net.1 (overlay $port, DNS
+# $dport, no resolv.conf), the configuration LINEs added; it has joined
+# when this returns.
+# shellcheck disable=SC2120 # the LINEs are optional
+start_lone_node() {
+	mkdir -p "$tmp/n1"
+	printf '%s\n' "data_dir = $tmp/n1" "listen = $net.1:$port" \
+	    "control = $tmp/n1/control" "dns_listen = $net.1:$dport" \
+	    "dns_resolv_conf =" "$@" >"$tmp/n1/andnad.conf"
+	"$ANDNAD" --config "$tmp/n1/andnad.conf" --foreground -v \
+	    >>"$tmp/n1/log" 2>&1 &
+	pid[n1]=$!
+	wait_joined 1
 }
 
 # stop_nodes N: SIGTERM to nodes 1..N (their pids in pid[nI]); each must
