@@ -45,12 +45,12 @@
 /* A UDP answer to a client without a valid server cookie holds at most
  * this many times the octets of its query.  A forged source then gets
  * little more than the attacker spent, so reflecting through the node is
- * not worth it (a name with 16 addresses gave 12-24 times before), while
+ * not worth it (a name with 16 addresses gave 12-27 times before), while
  * the common answers still fit: the denial of a one-letter name without
  * EDNS, with its SOA, is 3.2 times its query (3.8 with an NS name of 15
  * letters), and a query with EDNS and a client cookie (about 50 octets)
- * leaves room for 4 AAAA or 8 A records.  3 would send every such denial
- * to TCP.  Larger answers get TC and come whole over TCP or with the
+ * leaves room for 4 AAAA or 8 A records.  3 would send those denials to
+ * TCP.  Larger answers get TC and come whole over TCP or with the
  * cookie. */
 #define DNS_AMP_MAX 4
 
