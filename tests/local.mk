@@ -141,6 +141,9 @@ TESTS += tests/test_dns_engine
 TESTS += tests/dns_mesh.sh
 dist_check_SCRIPTS += tests/dns_mesh.sh
 
+TESTS += tests/dns_cookie.sh
+dist_check_SCRIPTS += tests/dns_cookie.sh
+
 check_PROGRAMS += tests/test_control
 tests_test_control_SOURCES = tests/test_control.c
 tests_test_control_CFLAGS = $(TEST_CFLAGS)
