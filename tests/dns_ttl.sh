@@ -61,6 +61,8 @@ write_config() {
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
 		echo "dns_resolv_conf ="
+		# no health probes: the records' addresses are not on loopback
+		echo "dns_probe = no"
 		# 1 founds, 2 fills its gnode, 3 founds the next one, 4 fills it
 		[ "$i" -gt 1 ] && [ "$i" != 4 ] && echo "bootstrap = $net.1:$port"
 		[ "$i" = 4 ] && echo "bootstrap = $net.3:$port"

@@ -146,8 +146,8 @@ struct dns_front_config {
  * zone TTL 300, overlay outcomes reused for 1000 ms, TCP idle 10 s, 256
  * connections of 32 queries, 4096 queries waiting, 100 queries/s with a burst
  * of 200 per client except from 127.0.0.0/8 and ::1, forwarding for loopback
- * and the networks of the host's interfaces (allow_local), no probes (port 80,
- * every 5 s when on), no forwarder. */
+ * and the networks of the host's interfaces (allow_local), health probes on
+ * (port 80, every 5 s), no forwarder. */
 void dns_front_config_defaults(struct dns_front_config *cfg);
 
 /* Answers by rcode; `refused` counts every REFUSED: zone transfers,
