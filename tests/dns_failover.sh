@@ -39,7 +39,7 @@ E=$net.15  # ICMP port unreachable
 CURLS=20
 
 [ "$(id -u)" = 0 ] || skip "needs root (iptables, ports 53 and 80, mount namespaces)"
-need curl unshare iptables getent
+need curl dig unshare iptables getent
 need_python
 need_built
 
@@ -75,7 +75,10 @@ block "$net.250" DROP 2>/dev/null || skip "iptables cannot add a rule"
 unblock_all
 iptables -w -C INPUT -d "$net.250/32" -j DROP 2>/dev/null &&
 	fail "iptables: a rule stays after it was removed"
-unshare -m true 2>/dev/null || skip "no mount namespaces"
+echo "hosts: files dns" >"$tmp/nsswitch.conf"
+unshare -m sh -c "mount --bind $tmp/nsswitch.conf /etc/resolv.conf &&
+    mount --bind $tmp/nsswitch.conf /etc/nsswitch.conf" 2>/dev/null ||
+	skip "cannot bind-mount over /etc/resolv.conf in a mount namespace"
 
 fail_more() { tail_logs "$tmp"/www-*.log; }
 
@@ -101,8 +104,8 @@ accepts() {
 socket.create_connection((sys.argv[1], 80), 0.5)' "$1" 2>/dev/null
 }
 
-# The first address of web.ntk A and all of them, at node I: sets $first
-# and $all.
+# ask I NAME: the addresses of NAME A at node I's DNS front, in the order
+# answered: sets $all (each followed by a space) and $first.
 ask() {
 	all=$(dig @"$net.$1" +tries=1 +time=3 +short "$2" A | tr '\n' ' ')
 	first=${all%% *}
@@ -157,7 +160,6 @@ write_config() {
 	printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$net.$i" \
 	    >"$tmp/resolv-$i.conf"
 }
-echo "hosts: files dns" >"$tmp/nsswitch.conf"
 
 start_node() {
 	"$ANDNAD" --config "$tmp/n$1/andnad.conf" --foreground -v \
@@ -198,15 +200,17 @@ log "registered web ($A $B), tls, unreach, portunreach; node 2 answers"
 seen=$(curls 1 4)
 grep -q " A$" <<<"$seen" && grep -q " B$" <<<"$seen" ||
 	fail "curls through node 1 before any failure: $seen"
-for n in tls unreach portunreach; do ask 1 $n.ntk; done
+# and the other names (in this order: C and E are then probed again no
+# later than D, whose probe says when it found D down)
+for n in portunreach tls unreach; do ask 1 $n.ntk; done
 
 # ---- B's host dies: its packets vanish ----
 block "$B" DROP || fail "iptables: cannot black-hole $B"
+dead_ms=$(now_ms)
 block "$D" REJECT --reject-with icmp-host-unreachable ||
 	fail "iptables: cannot reject $D"
 block "$E" REJECT --reject-with icmp-port-unreachable ||
 	fail "iptables: cannot reject $E"
-dead_ms=$(now_ms)
 
 # its probe has not found it down yet (that takes a timeout, 1 s, after
 # the rule): node 1 still gives it its turn
@@ -272,6 +276,10 @@ log "$CURLS curls through node 1 reached $A, the slowest in" \
 
 # ---- down means no answer: refused and port unreachable keep their turn,
 # host unreachable goes last ----
+for _ in $(seq 1 100); do
+	grep -q "probe: $D port 80 is down" "$tmp/n1/log" && break
+	sleep 0.1
+done
 grep -q "probe: $D port 80 is down (No route to host)" "$tmp/n1/log" ||
 	fail "node 1 did not find $D (ICMP host unreachable) down"
 for n in C E; do

@@ -1823,7 +1823,7 @@ test_health_probes(void **state)
 	 * a timeout it goes last */
 	struct blackhole bh;
 	assert_true(blackhole_open(&bh, &e2));
-	tu_run(t->base, 600);
+	tu_run(t->base, 800);
 	for (int i = 0; i < 6; i++) {
 		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
 		assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
@@ -1839,7 +1839,7 @@ test_health_probes(void **state)
 	/* it comes back: first again in turn */
 	blackhole_close(&bh);
 	assert_true(server_open(&s2, t->base, &e2));
-	tu_run(t->base, 600);
+	tu_run(t->base, 800);
 	firsts[0] = firsts[1] = 0;
 	for (int i = 0; i < 4; i++) {
 		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
@@ -1916,7 +1916,7 @@ test_probe_down_means_no_answer(void **state)
 	memset(&ch, 0, sizeof(ch));
 	dns_probe_config_defaults(&cfg);
 	cfg.interval_ms = 200;
-	cfg.timeout_ms = 300;
+	cfg.timeout_ms = 600;
 	cfg.change_cb = change_cb;
 	cfg.change_ctx = &ch;
 	p = dns_probe_new(t->base, &cfg);
@@ -1935,7 +1935,7 @@ test_probe_down_means_no_answer(void **state)
 	assert_int_equal(dns_probe_health(p, &e_closed), DNS_HEALTH_UP);
 	assert_int_equal(ch.err[3], ECONNREFUSED);
 	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_UNKNOWN);
-	tu_run(t->base, 400);
+	tu_run(t->base, 800);
 	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_DOWN);
 	assert_int_equal(ch.health[4], DNS_HEALTH_DOWN);
 	assert_int_equal(ch.err[4], ETIMEDOUT);
@@ -1952,7 +1952,7 @@ test_probe_down_means_no_answer(void **state)
 	assert_true(st.down >= 1 && st.up >= 4);
 	/* the dead host comes back (refusing): up */
 	blackhole_close(&bh);
-	tu_run(t->base, 700);
+	tu_run(t->base, 1000);
 	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_UP);
 	assert_int_equal(ch.err[4], ECONNREFUSED);
 	assert_int_equal(ch.n, 4);
