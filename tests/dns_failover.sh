@@ -82,13 +82,6 @@ unshare -m sh -c "mount --bind $tmp/nsswitch.conf /etc/resolv.conf &&
 
 fail_more() { tail_logs "$tmp"/www-*.log; }
 
-# Milliseconds since the script started.
-now_ms() {
-	local t=${EPOCHREALTIME/[.,]/}
-	echo $(((t - start_us) / 1000))
-}
-start_us=${EPOCHREALTIME/[.,]/}
-
 # A web server on ADDR:80 whose page says NAME.
 start_www() {
 	mkdir -p "$tmp/www-$2"
@@ -131,6 +124,17 @@ curls() {
 		    -w "%{time_total}" http://web.ntk/ 2>/dev/null)
 		echo "$t $(cat "$2" 2>/dev/null)"
 	done' sh "$2" "$tmp/page"
+}
+
+# wait_down ADDR WHY: node 1's log says, within 10 s, that its probe
+# found ADDR:80 down for WHY.
+wait_down() {
+	for _ in $(seq 1 100); do
+		grep -qF "probe: $1 port 80 is down ($2)" "$tmp/n1/log" &&
+			return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 write_config() {
@@ -233,11 +237,7 @@ fi
 
 # the probe finds it down within an interval (5 s, ticks of 1.25 s) and
 # a timeout (1 s)
-for _ in $(seq 1 100); do
-	grep -q "probe: $B port 80 is down" "$tmp/n1/log" && break
-	sleep 0.1
-done
-grep -q "probe: $B port 80 is down" "$tmp/n1/log" ||
+wait_down "$B" "no answer in 1000 ms" ||
 	fail "node 1 did not find $B down in 10 s"
 log "node 1's probe found $B down $(($(now_ms) - dead_ms)) ms after it died"
 
@@ -276,12 +276,8 @@ log "$CURLS curls through node 1 reached $A, the slowest in" \
 
 # ---- down means no answer: refused and port unreachable keep their turn,
 # host unreachable goes last ----
-for _ in $(seq 1 100); do
-	grep -q "probe: $D port 80 is down" "$tmp/n1/log" && break
-	sleep 0.1
-done
-grep -q "probe: $D port 80 is down (No route to host)" "$tmp/n1/log" ||
-	fail "node 1 did not find $D (ICMP host unreachable) down"
+wait_down "$D" "No route to host" ||
+	fail "node 1 did not find $D (ICMP host unreachable) down in 10 s"
 for n in C E; do
 	addr=${!n}
 	grep "probe: $addr port 80 is down" "$tmp/n1/log" &&

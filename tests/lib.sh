@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The preamble of the multi-process shell tests (mesh.sh, dns_mesh.sh,
-# hostile.sh, clock.sh, dns_ttl.sh), sourced by each after `set -u` as
+# hostile.sh, clock.sh, dns_ttl.sh, dns_failover.sh), sourced by each after
+# `set -u` as
 #
 #	srcdir=${top_srcdir:-.}
 #	# shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
@@ -12,9 +13,9 @@
 # the temporary directory $tmp (andna-NAME.XXXXXX), and arms a trap that
 # kills every process whose pid is in the array pid on exit and removes
 # $tmp unless KEEP is set.  It defines log (with the seconds since the
-# start), fail (the last lines of each node's log, then of what the
-# script's fail_more prints), skip (exit 77), need, need_python, py,
-# need_built, cli, check and wait_joined.
+# start), now_ms (milliseconds since the start), fail (the last lines of
+# each node's log, then of what the script's fail_more prints), skip (exit
+# 77), need, need_python, py, need_built, cli, check and wait_joined.
 
 builddir=${top_builddir:-.}
 ANDNAD=$builddir/andnad
@@ -41,6 +42,13 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 log() { echo "[$((SECONDS - t0))s] $*"; }
+
+# Milliseconds since the script started (bash's clock with microseconds).
+start_us=${EPOCHREALTIME/[.,]/}
+now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	echo $(((t - start_us) / 1000))
+}
 
 # tail_logs FILE...: the last lines of each FILE that exists.
 tail_logs() {

@@ -1765,6 +1765,19 @@ blackhole_close(struct blackhole *b)
 	close(b->fd);
 }
 
+/* Asks ha.ntk four times: firsts[0] and firsts[1] count the answers that
+ * led with 127.0.0.2 and 127.0.0.3. */
+static void
+ha_firsts(struct fixture *t, int firsts[2])
+{
+	firsts[0] = firsts[1] = 0;
+	for (int i = 0; i < 4; i++) {
+		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
+		firsts[a_last(g, 0) - 2]++;
+		free(g);
+	}
+}
+
 static void
 test_health_probes(void **state)
 {
@@ -1774,7 +1787,7 @@ test_health_probes(void **state)
 	struct endpoint e2 = tu_lo(2, 0), e3;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	int firsts[2] = {0, 0};
+	int firsts[2];
 	bool ok = false;
 
 	/* two servers on one port of 127.0.0.2 and 127.0.0.3 */
@@ -1800,23 +1813,14 @@ test_health_probes(void **state)
 	free(ask(t, "ha.ntk", DNS_TYPE_A, 0));
 	tu_run(t->base, 250);
 	assert_true(s2.accepted >= 1 && s3.accepted >= 1);
-	for (int i = 0; i < 4; i++) {
-		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
-		firsts[a_last(g, 0) - 2]++;
-		free(g);
-	}
+	ha_firsts(t, firsts);
 	assert_int_equal(firsts[0], 2);
 	assert_int_equal(firsts[1], 2);
 	/* one server process dies but its host is up: the connect is
 	 * refused, which costs a client nothing, so it keeps its turn */
 	server_close(&s2);
 	tu_run(t->base, 400);
-	firsts[0] = firsts[1] = 0;
-	for (int i = 0; i < 4; i++) {
-		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
-		firsts[a_last(g, 0) - 2]++;
-		free(g);
-	}
+	ha_firsts(t, firsts);
 	assert_int_equal(firsts[0], 2);
 	assert_int_equal(firsts[1], 2);
 	/* its host dies (its packets vanish): within a probe interval and
@@ -1840,12 +1844,7 @@ test_health_probes(void **state)
 	blackhole_close(&bh);
 	assert_true(server_open(&s2, t->base, &e2));
 	tu_run(t->base, 800);
-	firsts[0] = firsts[1] = 0;
-	for (int i = 0; i < 4; i++) {
-		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
-		firsts[a_last(g, 0) - 2]++;
-		free(g);
-	}
+	ha_firsts(t, firsts);
 	assert_int_equal(firsts[0], 2);
 	server_close(&s2);
 	server_close(&s3);
