@@ -28,6 +28,9 @@ struct dns_probe {
 	struct dns_probe_config cfg;
 	struct target *buckets[PROBE_BUCKETS];
 	struct event *tick;
+	uint64_t now; /* of the last tick or new target: when answers held
+		       * targets, to a quarter interval, without a clock
+		       * read per answered address */
 	int inflight;
 	struct dns_probe_stats st;
 };
@@ -179,6 +182,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct dns_probe *p = arg;
 	uint64_t now = now_ms();
 
+	p->now = now;
+
 	for (int b = 0; b < PROBE_BUCKETS; b++) {
 		struct target **tp = &p->buckets[b];
 		while (*tp != NULL) {
@@ -208,6 +213,7 @@ dns_probe_new(struct event_base *base, const struct dns_probe_config *cfg)
 		return NULL;
 	p->base = base;
 	p->cfg = *cfg;
+	p->now = now_ms();
 	if (p->cfg.interval_ms == 0)
 		p->cfg.interval_ms = 5000;
 	if (p->cfg.timeout_ms == 0)
@@ -248,11 +254,11 @@ dns_probe_health(struct dns_probe *p, const struct endpoint *target)
 {
 	unsigned b = bucket_of(target);
 	struct target *t;
-	uint64_t now = now_ms();
+	uint64_t now;
 
 	for (t = p->buckets[b]; t != NULL; t = t->next) {
 		if (ep_equal(&t->ep, target)) {
-			t->asked_ms = now;
+			t->asked_ms = p->now;
 			return t->health;
 		}
 	}
@@ -260,6 +266,7 @@ dns_probe_health(struct dns_probe *p, const struct endpoint *target)
 		return DNS_HEALTH_UNKNOWN;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return DNS_HEALTH_UNKNOWN;
+	now = p->now = now_ms();
 	t->p = p;
 	t->ep = *target;
 	t->fd = -1;
