@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The preamble of the multi-process shell tests (mesh.sh, dns_mesh.sh,
-# dns_cookie.sh, hostile.sh, clock.sh, dns_ttl.sh), sourced by each after
-# `set -u` as
+# dns_cookie.sh, hostile.sh, clock.sh, dns_ttl.sh, dns_failover.sh and the
+# others), sourced by each after `set -u` as
 #
 #	srcdir=${top_srcdir:-.}
 #	# shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
@@ -14,10 +14,11 @@
 # the temporary directory $tmp (andna-NAME.XXXXXX), and arms a trap that
 # kills every process whose pid is in the array pid on exit and removes
 # $tmp unless KEEP is set.  It defines log (with the seconds since the
-# start), fail (the last lines of each node's log, then of what the
-# script's fail_more prints), skip (exit 77), need, need_python, py (with
-# tests/dnswire.py on its path), need_built, cli, check, has, hasnt,
-# wait_joined, start_lone_node, stop_nodes and start_dnsmasq.
+# start), now_ms (milliseconds since the start), fail (the last lines of
+# each node's log, then of what the script's fail_more prints), skip (exit
+# 77), need, need_python, py (with tests/dnswire.py on its path),
+# need_built, cli, check, has, hasnt, wait_joined, start_lone_node,
+# stop_nodes and start_dnsmasq.
 
 builddir=${top_builddir:-.}
 ANDNAD=$builddir/andnad
@@ -45,6 +46,13 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 log() { echo "[$((SECONDS - t0))s] $*"; }
+
+# Milliseconds since the script started (bash's clock with microseconds).
+start_us=${EPOCHREALTIME/[.,]/}
+now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	echo $(((t - start_us) / 1000))
+}
 
 # tail_logs FILE...: the last lines of each FILE that exists.
 tail_logs() {

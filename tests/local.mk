@@ -144,6 +144,10 @@ dist_check_SCRIPTS += tests/dns_mesh.sh
 TESTS += tests/dns_cookie.sh
 dist_check_SCRIPTS += tests/dns_cookie.sh
 
+# root only (iptables, port 53, mount namespaces); skips otherwise
+TESTS += tests/dns_failover.sh
+dist_check_SCRIPTS += tests/dns_failover.sh
+
 check_PROGRAMS += tests/test_control
 tests_test_control_SOURCES = tests/test_control.c
 tests_test_control_CFLAGS = $(TEST_CFLAGS)

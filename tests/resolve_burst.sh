@@ -33,6 +33,8 @@ write_config() {
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
 		echo "dns_resolv_conf ="
+		# the names' addresses are not on loopback: no probes
+		echo "dns_probe = no"
 		[ "$i" = 1 ] || echo "bootstrap = $net.1:$port"
 		cat <<-EOF
 		gnode_size = 2

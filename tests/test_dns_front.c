@@ -433,6 +433,10 @@ front_cfg(struct dns_front_config *cfg)
 	cfg->timeout_ms = 1000;
 	cfg->rate_qps = 0;
 	cfg->n_rate_exempt = 0;
+	/* probes are on by default; the tests of the order of answers must
+	 * not depend on what the records' addresses do, so only the probe
+	 * tests turn them on */
+	cfg->probe = false;
 }
 
 static void
@@ -1969,6 +1973,62 @@ server_close(struct tcp_server *s)
 	s->fd = -1;
 }
 
+/* A black hole: a listener whose accept queue is full (listen backlog 0,
+ * one connection never accepted), so the kernel drops every further SYN
+ * and a connect to it times out, as to a host whose packets vanish. */
+struct blackhole {
+	int fd;
+	int filler[2];
+};
+
+static bool
+blackhole_open(struct blackhole *b, struct endpoint *ep)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = dns_endpoint_to_sockaddr(ep, &ss);
+	int one = 1;
+
+	b->fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(b->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(b->fd, (struct sockaddr *)&ss, sl) != 0 ||
+	    listen(b->fd, 0) != 0) {
+		close(b->fd);
+		return false;
+	}
+	sl = sizeof(ss);
+	getsockname(b->fd, (struct sockaddr *)&ss, &sl);
+	dns_endpoint_from_sockaddr((struct sockaddr *)&ss, ep);
+	/* fill the queue; the second filler's SYN is dropped already */
+	for (int i = 0; i < 2; i++) {
+		b->filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		sl = dns_endpoint_to_sockaddr(ep, &ss);
+		connect(b->filler[i], (struct sockaddr *)&ss, sl);
+		usleep(20000);
+	}
+	return true;
+}
+
+static void
+blackhole_close(struct blackhole *b)
+{
+	close(b->filler[0]);
+	close(b->filler[1]);
+	close(b->fd);
+}
+
+/* Asks ha.ntk four times: firsts[0] and firsts[1] count the answers that
+ * led with 127.0.0.2 and 127.0.0.3. */
+static void
+ha_firsts(struct fixture *t, int firsts[2])
+{
+	firsts[0] = firsts[1] = 0;
+	for (int i = 0; i < 4; i++) {
+		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
+		firsts[a_last(g, 0) - 2]++;
+		free(g);
+	}
+}
+
 static void
 test_health_probes(void **state)
 {
@@ -1978,7 +2038,7 @@ test_health_probes(void **state)
 	struct endpoint e2 = tu_lo(2, 0), e3;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	int firsts[2] = {0, 0};
+	int firsts[2];
 	bool ok = false;
 
 	/* two servers on one port of 127.0.0.2 and 127.0.0.3 */
@@ -2004,16 +2064,21 @@ test_health_probes(void **state)
 	free(ask(t, "ha.ntk", DNS_TYPE_A, 0));
 	tu_run(t->base, 250);
 	assert_true(s2.accepted >= 1 && s3.accepted >= 1);
-	for (int i = 0; i < 4; i++) {
-		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
-		firsts[a_last(g, 0) - 2]++;
-		free(g);
-	}
+	ha_firsts(t, firsts);
 	assert_int_equal(firsts[0], 2);
 	assert_int_equal(firsts[1], 2);
-	/* one server dies: within a probe interval it goes last */
+	/* one server process dies but its host is up: the connect is
+	 * refused, which costs a client nothing, so it keeps its turn */
 	server_close(&s2);
 	tu_run(t->base, 400);
+	ha_firsts(t, firsts);
+	assert_int_equal(firsts[0], 2);
+	assert_int_equal(firsts[1], 2);
+	/* its host dies (its packets vanish): within a probe interval and
+	 * a timeout it goes last */
+	struct blackhole bh;
+	assert_true(blackhole_open(&bh, &e2));
+	tu_run(t->base, 800);
 	for (int i = 0; i < 6; i++) {
 		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
 		assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
@@ -2027,27 +2092,135 @@ test_health_probes(void **state)
 		free(g);
 	}
 	/* it comes back: first again in turn */
+	blackhole_close(&bh);
 	assert_true(server_open(&s2, t->base, &e2));
-	tu_run(t->base, 400);
-	firsts[0] = firsts[1] = 0;
-	for (int i = 0; i < 4; i++) {
-		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
-		firsts[a_last(g, 0) - 2]++;
-		free(g);
-	}
+	tu_run(t->base, 800);
+	ha_firsts(t, firsts);
 	assert_int_equal(firsts[0], 2);
 	server_close(&s2);
 	server_close(&s3);
 }
 
+/* What the prober saw change, by the last octet of 127.0.0.x. */
+struct changes {
+	int n;
+	enum dns_health health[8];
+	int err[8];
+};
+
 static void
-test_probes_off_by_default(void **state)
+change_cb(void *ctx, const struct endpoint *target, enum dns_health was,
+    enum dns_health health, int err)
+{
+	struct changes *c = ctx;
+
+	(void)was;
+	if (target->ip[3] < 8) {
+		c->health[target->ip[3]] = health;
+		c->err[target->ip[3]] = err;
+	}
+	c->n++;
+}
+
+/* Down means no answer at all: an accepted connect and a refused one (a
+ * closed port on a host that is up: RST) are up, a black-holed address
+ * (its SYNs vanish) is down after the timeout, and so are the ICMP errors
+ * that say the host cannot be reached; ICMP port unreachable (which Linux
+ * reports as ECONNREFUSED) is up. */
+static void
+test_probe_down_means_no_answer(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_probe_config cfg;
+	struct dns_probe *p;
+	struct changes ch;
+	struct tcp_server live;
+	struct blackhole bh;
+	struct endpoint e_live = tu_lo(2, 0), e_closed, e_dead;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	uint64_t t0;
+
+	/* what each error says of the target */
+	assert_int_equal(dns_probe_verdict(0), DNS_HEALTH_UP);
+	assert_int_equal(dns_probe_verdict(ECONNREFUSED), DNS_HEALTH_UP);
+	assert_int_equal(dns_probe_verdict(ECONNRESET), DNS_HEALTH_UP);
+	assert_int_equal(dns_probe_verdict(ETIMEDOUT), DNS_HEALTH_DOWN);
+	assert_int_equal(dns_probe_verdict(EHOSTUNREACH), DNS_HEALTH_DOWN);
+	assert_int_equal(dns_probe_verdict(ENETUNREACH), DNS_HEALTH_DOWN);
+	assert_int_equal(dns_probe_verdict(EACCES), DNS_HEALTH_DOWN);
+	assert_int_equal(dns_probe_verdict(EPERM), DNS_HEALTH_DOWN);
+	/* this host's own trouble says nothing of the target */
+	assert_int_equal(dns_probe_verdict(EADDRNOTAVAIL), DNS_HEALTH_UNKNOWN);
+	assert_int_equal(dns_probe_verdict(ENOBUFS), DNS_HEALTH_UNKNOWN);
+
+	/* a listener on 127.0.0.2, a closed port on 127.0.0.3, a black
+	 * hole on 127.0.0.4 */
+	assert_true(server_open(&live, t->base, &e_live));
+	getsockname(live.fd, (struct sockaddr *)&ss, &sl);
+	dns_endpoint_from_sockaddr((struct sockaddr *)&ss, &e_live);
+	e_closed = tu_lo(3, e_live.port); /* nobody listens there */
+	e_dead = tu_lo(4, 0);
+	assert_true(blackhole_open(&bh, &e_dead));
+
+	memset(&ch, 0, sizeof(ch));
+	dns_probe_config_defaults(&cfg);
+	cfg.interval_ms = 200;
+	cfg.timeout_ms = 600;
+	cfg.change_cb = change_cb;
+	cfg.change_ctx = &ch;
+	p = dns_probe_new(t->base, &cfg);
+	assert_non_null(p);
+	/* never probed: unknown, and answers do not wait */
+	t0 = tu_now_ms();
+	assert_int_equal(dns_probe_health(p, &e_live), DNS_HEALTH_UNKNOWN);
+	assert_int_equal(dns_probe_health(p, &e_closed), DNS_HEALTH_UNKNOWN);
+	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_UNKNOWN);
+	assert_true(tu_now_ms() - t0 < 100);
+	/* the refusal and the accept come at once; the black hole is still
+	 * unknown before its timeout */
+	tu_run(t->base, 100);
+	assert_int_equal(dns_probe_health(p, &e_live), DNS_HEALTH_UP);
+	assert_int_equal(ch.err[2], 0);
+	assert_int_equal(dns_probe_health(p, &e_closed), DNS_HEALTH_UP);
+	assert_int_equal(ch.err[3], ECONNREFUSED);
+	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_UNKNOWN);
+	tu_run(t->base, 800);
+	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_DOWN);
+	assert_int_equal(ch.health[4], DNS_HEALTH_DOWN);
+	assert_int_equal(ch.err[4], ETIMEDOUT);
+	/* probed again and again, they stay as they are: one change each */
+	tu_run(t->base, 700);
+	assert_int_equal(dns_probe_health(p, &e_live), DNS_HEALTH_UP);
+	assert_int_equal(dns_probe_health(p, &e_closed), DNS_HEALTH_UP);
+	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_DOWN);
+	assert_int_equal(ch.n, 3);
+	struct dns_probe_stats st;
+	dns_probe_get_stats(p, &st);
+	assert_int_equal(st.targets, 3);
+	assert_true(st.probes >= 6);
+	assert_true(st.down >= 1 && st.up >= 4);
+	/* the dead host comes back (refusing): up */
+	blackhole_close(&bh);
+	tu_run(t->base, 1000);
+	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_UP);
+	assert_int_equal(ch.err[4], ECONNREFUSED);
+	assert_int_equal(ch.n, 4);
+	dns_probe_free(p);
+	server_close(&live);
+}
+
+static void
+test_probes_on_by_default(void **state)
 {
 	struct dns_front_config cfg;
 
 	(void)state;
 	dns_front_config_defaults(&cfg);
-	assert_false(cfg.probe);
+	assert_true(cfg.probe);
+	assert_int_equal(cfg.probe_port, 80);
+	assert_int_equal(cfg.probe_cfg.interval_ms, 5000);
+	assert_int_equal(cfg.probe_cfg.timeout_ms, 1000);
 	assert_int_equal(cfg.listen[0].port, 53);
 	assert_string_equal(cfg.suffixes[0], "ntk");
 	assert_null(cfg.forward);
@@ -2936,7 +3109,8 @@ main(void)
 	    T(test_weighted_via_front),
 	    cmocka_unit_test(test_weighted_order),
 	    T(test_health_probes),
-	    cmocka_unit_test(test_probes_off_by_default),
+	    T(test_probe_down_means_no_answer),
+	    cmocka_unit_test(test_probes_on_by_default),
 	    T(test_tcp_pipelining_and_idle),
 	    T(test_tcp_eof_and_cap),
 	    T(test_tcp_host_share),

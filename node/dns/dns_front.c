@@ -261,6 +261,7 @@ dns_front_config_defaults(struct dns_front_config *cfg)
 	dns_net_parse("::1/128", &cfg->rate_exempt[1]);
 	cfg->n_rate_exempt = 2;
 	cfg->allow_local = true;
+	cfg->probe = true;
 	cfg->probe_port = 80;
 	dns_probe_config_defaults(&cfg->probe_cfg);
 }
@@ -281,6 +282,34 @@ front_log(struct dns_front *f, int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	f->cfg.log_cb(f->cfg.log_ctx, level, msg);
+}
+
+/* A probe changed the health of an address: one line to the log, a
+ * warning when it went down (it is answered last from now on), a debug
+ * line when its first probe found it up. */
+static void
+probe_change_cb(void *ctx, const struct endpoint *target, enum dns_health was,
+    enum dns_health health, int err)
+{
+	struct dns_front *f = ctx;
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(target->family == 4 ? AF_INET : AF_INET6, target->ip, text,
+	    sizeof(text));
+	if (health == DNS_HEALTH_DOWN && err == ETIMEDOUT)
+		front_log(f, DNS_LOG_WARN,
+		    "dns: probe: %s port %u is down (no answer in %u ms): "
+		    "answered last",
+		    text, target->port, (unsigned)f->cfg.probe_cfg.timeout_ms);
+	else if (health == DNS_HEALTH_DOWN)
+		front_log(f, DNS_LOG_WARN,
+		    "dns: probe: %s port %u is down (%s): answered last", text,
+		    target->port, strerror(err));
+	else
+		front_log(f,
+		    was == DNS_HEALTH_DOWN ? DNS_LOG_INFO : DNS_LOG_DEBUG,
+		    "dns: probe: %s port %u is up%s", text, target->port,
+		    err == 0 ? "" : " (refused: the host answers)");
 }
 
 /* Milliseconds of the monotonic clock. */
@@ -2409,8 +2438,12 @@ dns_front_new(struct event_base *base, const struct dns_front_config *cfg,
 	dns_cookies_init(&f->cookies, (uint32_t)(mono_ms() / 1000));
 	for (int i = 0; i < UDP_BATCH; i++)
 		udp_in_reset(f, i);
+	if (f->cfg.probe_cfg.change_cb == NULL) {
+		f->cfg.probe_cfg.change_cb = probe_change_cb;
+		f->cfg.probe_cfg.change_ctx = f;
+	}
 	if (cfg->probe &&
-	    (f->probe = dns_probe_new(base, &cfg->probe_cfg)) == NULL) {
+	    (f->probe = dns_probe_new(base, &f->cfg.probe_cfg)) == NULL) {
 		rc = ANDNA_ENOMEM;
 		goto out;
 	}

@@ -156,7 +156,7 @@ struct dns_front_config {
  * connections of 32 queries, at most 32 connections from one host, 4096
  * queries waiting, 100 queries/s with a burst of 200 per client except from
  * 127.0.0.0/8 and ::1, forwarding for loopback and the networks of the
- * host's interfaces (allow_local), no probes (port 80, every 5 s when on),
+ * host's interfaces (allow_local), health probes on (port 80, every 5 s),
  * no forwarder. */
 void dns_front_config_defaults(struct dns_front_config *cfg);
 

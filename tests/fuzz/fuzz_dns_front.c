@@ -185,6 +185,7 @@ setup(void)
 	cfg.ns_addrs[1].ip[15] = 1;
 	cfg.n_ns_addrs = 2;
 	cfg.rate_qps = 0;
+	cfg.probe = false; /* no connects to the addresses of fuzzed records */
 	cfg.hot_ms = 60000;
 	if (dns_front_new(base, &cfg, &res, &front) != 0 ||
 	    dns_front_local(front, 0, &at) != 0 ||
