@@ -190,3 +190,7 @@ dist_check_SCRIPTS += tests/clock.sh
 
 TESTS += tests/deb.sh
 dist_check_SCRIPTS += tests/deb.sh
+
+TESTS += tests/openwrt.sh
+dist_check_SCRIPTS += tests/openwrt.sh
+EXTRA_DIST += tests/openwrt/uci tests/openwrt/rc.common
