@@ -6,7 +6,8 @@
 # dependencies, made once and kept as a tarball in /var/cache/andna-tests;
 # the first run takes a few minutes, later ones unpack it in seconds),
 # where the installed andnad runs from the packaged configuration on a
-# loopback address, binds DNS on port 53 and drops to the user andna; a
+# loopback address, binds DNS on port 53 and drops to the user andna, and
+# again from the package's unit when systemd-nspawn boots the root; a
 # member of the group andna registers a name with the installed andna, a
 # user outside it is refused, and dig resolves the name.  Removing keeps
 # the configuration and the state; purging takes every file the package
@@ -28,6 +29,10 @@ srcdir=$(cd "$srcdir" && pwd)
 [ "$(id -u)" = 0 ] || skip "not root: cannot build a Debian root and install into it"
 need dpkg-buildpackage dh debootstrap dig chroot unshare flock
 [ -r /etc/debian_version ] || skip "not a Debian host"
+# the package is built from the source with its own flags: once per
+# suite is enough, and scripts/test.sh runs it in its plain build
+grep -q -e '--enable-sanitizers' "$builddir/config.status" 2>/dev/null &&
+	skip "a sanitizer build: the package does not depend on it (the plain build runs this)"
 
 cache=${ANDNA_TEST_CACHE:-/var/cache/andna-tests}
 root=$tmp/root
@@ -104,7 +109,8 @@ fi
 
 # ---- a fresh Debian 12 root with the package's dependencies ---------------
 # the package names of Depends, without versions
-deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' |
+# (and systemd, to boot the root with the package's unit)
+deps=$( (dpkg-deb -f "$deb" Depends; echo ", systemd, systemd-sysv") | tr ',' '\n' |
     sed -e 's/(.*)//' -e 's/|.*//' -e 's/ //g' | grep -v '^\$' | sort -u |
     paste -sd, -)
 mirror=$(sed -n 's/^URIs: *\([^ ]*\/debian\)\/*$/\1/p' \
@@ -240,6 +246,90 @@ done
 kill -0 "${pid[node]}" 2>/dev/null && fail "andnad did not stop on SIGTERM"
 unset 'pid[node]'
 log "the installed node answered dig and andna, and stopped"
+
+# ---- the same under systemd, from the package's unit -----------------------------
+# systemd-nspawn boots the root with its changes on a tmpfs (nothing of
+# this boot stays), starts andnad.service and a unit of the test's that
+# writes what it sees to a directory of the test, and powers off.
+if ! command -v systemd-nspawn >/dev/null; then
+	log "no systemd-nspawn (systemd-container): the unit is not booted"
+else
+	mkdir -p "$tmp/ctl" "$tmp/out"
+	cat >"$tmp/ctl/andna-check.service" <<-'EOF'
+	[Unit]
+	Description=tests/deb.sh: what andnad.service looks like
+	Requires=andnad.service
+	After=andnad.service
+	[Service]
+	Type=oneshot
+	ExecStart=/bin/sh /run/andna-ctl/check.sh
+	ExecStartPost=/bin/systemctl --no-block poweroff
+	EOF
+	cat >"$tmp/ctl/check.sh" <<-EOF
+	out=/run/andna-out/out
+	for _ in \$(seq 1 50); do
+		[ -S /run/andna/control ] && break
+		sleep 0.1
+	done
+	pid=\$(systemctl show -p MainPID --value andnad)
+	{
+	echo "active=\$(systemctl is-active andnad)"
+	echo "ids=\$(awk '/^Uid:/ { u = \$2 } /^Gid:/ { g = \$2 } END { print u ":" g }' /proc/\$pid/status)"
+	echo "caps=\$(awk '/^Cap(Eff|Bnd|Amb):/ { printf "%s ", \$2 }' /proc/\$pid/status)"
+	echo "sock=\$(stat -c '%U:%G %a' /run/andna/control)"
+	setpriv --reuid=member --regid=member --init-groups andna register sd-test 10.1.2.3 >/dev/null 2>&1
+	echo "member=\$?"
+	setpriv --reuid=stranger --regid=stranger --init-groups andna status >/dev/null 2>&1
+	echo "stranger=\$?"
+	systemctl reload andnad
+	echo "reload=\$?"
+	sleep 0.5
+	echo "after_reload=\$(systemctl is-active andnad)"
+	for _ in \$(seq 1 100); do
+		[ -s /run/andna-out/dig ] && break
+		sleep 0.1
+	done
+	echo "dig=\$(cat /run/andna-out/dig 2>/dev/null)"
+	} >\$out 2>&1
+	journalctl -u andnad --no-pager >/run/andna-out/journal 2>&1
+	EOF
+	# dig runs on the host (the root shares its network, as above)
+	(
+		for _ in $(seq 1 100); do
+			a=$(dig +short +time=1 +tries=1 @"$ip" sd-test.ntk A 2>/dev/null)
+			[ "$a" = 10.1.2.3 ] && { echo "$a" >"$tmp/out/dig"; exit 0; }
+			sleep 0.2
+		done
+	) &
+	pid[dig]=$!
+	t=$SECONDS
+	timeout 120 systemd-nspawn -q -D "$root" --register=no --keep-unit \
+	    --volatile=overlay \
+	    --bind-ro="$tmp/ctl/andna-check.service:/etc/systemd/system/andna-check.service" \
+	    --bind-ro="$tmp/ctl:/run/andna-ctl" --bind="$tmp/out:/run/andna-out" \
+	    -b systemd.wants=andna-check.service >"$tmp/boot.log" 2>&1
+	rc=$?
+	kill "${pid[dig]}" 2>/dev/null
+	wait "${pid[dig]}" 2>/dev/null
+	unset 'pid[dig]'
+	if [ ! -s "$tmp/out/out" ] && grep -q "bus\|cgroup\|Failed to" "$tmp/boot.log"; then
+		log "systemd-nspawn cannot boot a container here: $(tail -n 2 "$tmp/boot.log" | tr '\n' ' ')"
+	else
+		[ -s "$tmp/out/out" ] || fail "the boot wrote nothing (nspawn exit $rc): $(tail -n 20 "$tmp/boot.log")"
+		want="active=active
+ids=$uid:$gid
+caps=0000000000000400 0000000000000400 0000000000000400 
+sock=andna:andna 660
+member=0
+stranger=3
+reload=0
+after_reload=active
+dig=10.1.2.3"
+		[ "$(cat "$tmp/out/out")" = "$want" ] ||
+			fail "andnad.service under systemd: $(diff <(echo "$want") "$tmp/out/out") $(tail -n 20 "$tmp/out/journal" 2>/dev/null)"
+		log "booted in $((SECONDS - t)) s: andnad.service runs as andna with CAP_NET_BIND_SERVICE alone, answers dig, and reloads"
+	fi
+fi
 
 # ---- remove, then purge ------------------------------------------------------
 in_root dpkg -r andna >>"$tmp/dpkg.log" 2>&1 || fail "dpkg -r failed"
