@@ -136,6 +136,10 @@ mkdir -p "$cache" || fail "cannot make $cache"
 	tar -czf "$tarball.part" -C "${boot:?}" . &&
 		mv "$tarball.part" "$tarball"
 	rc=$?
+	# roots made for other dependencies are of no more use
+	for old in "$cache"/bookworm-minbase-*.tar.gz; do
+		[ "$old" = "$tarball" ] || rm -f "$old"
+	done
 	rm -rf "${boot:?}"
 	log "root made in $((SECONDS - t)) s: $tarball"
 	exit $rc
