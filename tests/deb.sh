@@ -7,7 +7,9 @@
 # the first run takes a few minutes, later ones unpack it in seconds),
 # where the installed andnad runs from the packaged configuration on a
 # loopback address, binds DNS on port 53 and drops to the user andna, and
-# again from the package's unit when systemd-nspawn boots the root; a
+# again from the package's unit when systemd-nspawn boots the root (where
+# removing the package stops the node, and installing it does not start
+# it until systemctl enable --now); a
 # member of the group andna registers a name with the installed andna, a
 # user outside it is refused, and dig resolves the name.  Removing keeps
 # the configuration and the state; purging takes every file the package
@@ -262,7 +264,7 @@ else
 	cat >"$tmp/ctl/andna-check.service" <<-'EOF'
 	[Unit]
 	Description=tests/deb.sh: what andnad.service looks like
-	Requires=andnad.service
+	Wants=andnad.service
 	After=andnad.service
 	[Service]
 	Type=oneshot
@@ -294,9 +296,19 @@ else
 		sleep 0.1
 	done
 	echo "dig=\$(cat /run/andna-out/dig 2>/dev/null)"
-	} >\$out 2>&1
 	journalctl -u andnad --no-pager >/run/andna-out/journal 2>&1
+	# removing stops the node; installing does not start it, and
+	# systemctl enable --now does, as the README says
+	dpkg -r andna >/dev/null 2>&1
+	echo "removed=\$(systemctl is-active andnad)"
+	[ -d /proc/\$pid ] && echo process=alive || echo process=gone
+	dpkg -i /run/andna-ctl/andna.deb >/dev/null 2>&1
+	echo "installed=\$(systemctl is-active andnad)"
+	systemctl enable --now andnad >/dev/null 2>&1
+	echo "enabled=\$(systemctl is-active andnad)"
+	} >\$out 2>&1
 	EOF
+	cp "$deb" "$tmp/ctl/andna.deb"
 	# dig runs on the host (the root shares its network, as above)
 	(
 		for _ in $(seq 1 100); do
@@ -328,10 +340,14 @@ member=0
 stranger=3
 reload=0
 after_reload=active
-dig=10.1.2.3"
+dig=10.1.2.3
+removed=inactive
+process=gone
+installed=inactive
+enabled=active"
 		[ "$(cat "$tmp/out/out")" = "$want" ] ||
 			fail "andnad.service under systemd: $(diff <(echo "$want") "$tmp/out/out") $(tail -n 20 "$tmp/out/journal" 2>/dev/null)"
-		log "booted in $((SECONDS - t)) s: andnad.service runs as andna with CAP_NET_BIND_SERVICE alone, answers dig, and reloads"
+		log "booted in $((SECONDS - t)) s: andnad.service runs as andna with CAP_NET_BIND_SERVICE alone, answers dig, reloads; removal stops it, installation does not start it"
 	fi
 fi
 
