@@ -70,6 +70,10 @@ fi
 # ---- the package's configuration, on a router with a dhcp config -----------
 grep -q "^[[:space:]]*option data_dir '/etc/andna'" "$pkg/files/andna.config" ||
 	fail "the node's data is not kept in /etc/andna"
+grep -qx '/etc/andna/' "$pkg/files/andna.upgrade" ||
+	fail "sysupgrade would not keep /etc/andna"
+grep -q 'files/andna.upgrade [$](1)/lib/upgrade/keep.d/andna' "$pkg/Makefile" ||
+	fail "the package does not install its sysupgrade list"
 uci import andna <"$pkg/files/andna.config"
 uci import dhcp <<'EOF'
 config dnsmasq
