@@ -205,3 +205,10 @@ dist_check_SCRIPTS += tests/dns_stub_load.sh
 # a burst of resolutions is not throttled by the answers it asked for
 TESTS += tests/resolve_burst.sh
 dist_check_SCRIPTS += tests/resolve_burst.sh
+
+TESTS += tests/deb.sh
+dist_check_SCRIPTS += tests/deb.sh
+
+TESTS += tests/openwrt.sh
+dist_check_SCRIPTS += tests/openwrt.sh
+EXTRA_DIST += tests/openwrt/uci tests/openwrt/rc.common

@@ -2513,6 +2513,12 @@ dns_drop_privileges(const char *user)
 	if (user == NULL ||
 	    getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
 		return ANDNA_ENOTFOUND;
+	/* already that user (systemd's User=, say): nothing to drop, and
+	 * setgroups() would need a capability it does not have */
+	if (pw.pw_uid != 0 && getuid() == pw.pw_uid &&
+	    geteuid() == pw.pw_uid && getgid() == pw.pw_gid &&
+	    getegid() == pw.pw_gid)
+		return 0;
 	if (setgroups(1, &pw.pw_gid) != 0 || setgid(pw.pw_gid) != 0 ||
 	    setuid(pw.pw_uid) != 0)
 		return ANDNA_EPRIV;

@@ -213,6 +213,7 @@ void dns_front_get_stats(
 
 /* Drops root to user: supplementary groups, gid and uid, then checks that
  * root cannot be regained.  Call it after dns_front_new() bound port 53.
+ * A process that already runs as user (and its group) keeps what it has.
  * Returns 0, ANDNA_ENOTFOUND (no such user) or ANDNA_EPRIV. */
 int dns_drop_privileges(const char *user);
 
