@@ -6,7 +6,7 @@
  * cached within 10 s; the cache cap still bounds a long TTL; a node
  * answers its own names with their TTL; an update that chooses no TTL and
  * every renewal keep the TTL the name has; a TTL out of range is refused
- * at once. */
+ * at once; a copy in use is refreshed before it runs out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -344,12 +344,44 @@ test_cap_default_renewal(void **state)
 	sim_free(s);
 }
 
+/* A name in use never makes a query wait for its resolution again: a
+ * node that answers it from its cache every second refreshes the cached
+ * copy before it runs out (in the last 5 to 20% of its 20 s), so for a
+ * minute, three lives of the copy, every answer comes from its own cache
+ * and none is stale. */
+static void
+test_refresh_before_expiry(void **state)
+{
+	struct keypair kp;
+	const char *name = "always.fresh";
+	const int owner = 3, asker = 17;
+	struct got g;
+
+	(void)state;
+	struct sim *s = start(43, NULL);
+	test_key(&kp);
+	must_register(s, owner, name, 7, 20, &kp);
+	g = must_resolve(s, asker, name);
+	assert_true(g.hops > 0);
+	for (int t = 0; t < 60; t++) {
+		sim_run_until(s, sim_now(s) + 1000);
+		g = must_resolve(s, asker, name);
+		if (g.hops != 0)
+			fail_msg("second %d: asked the network (%d hops)", t,
+			    g.hops);
+		assert_int_equal(g.d, 7);
+		assert_true(g.ttl_s >= 1 && g.ttl_s <= 20);
+	}
+	sim_free(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_update_within_ttl),
 	    cmocka_unit_test(test_cap_default_renewal),
+	    cmocka_unit_test(test_refresh_before_expiry),
 	};
 
 	if (crypto_init() != 0)

@@ -343,6 +343,9 @@ struct engine {
 	struct record *uncount[UNCOUNT_MAX]; /* losers whose tally goes */
 	int n_uncount;
 	uint8_t handover_kind;
+	/* cache refreshes started in the second refresh_sec (ns_resolve.c) */
+	uint64_t refresh_sec;
+	int n_refresh;
 	struct engine_ns_stats ns;
 };
 

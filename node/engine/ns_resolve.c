@@ -33,7 +33,7 @@ txn(struct engine *e, bool write)
  * frees it), whose owner a member's cache may vouch for. */
 static int
 local_answer(struct engine *e, const char *name, uint64_t now,
-    struct record **rec, uint32_t *ttl, struct record **known)
+    struct record **rec, uint32_t *ttl, struct record **known, bool *cached)
 {
 	struct store_txn *t = txn(e, false);
 	struct store_own o;
@@ -43,6 +43,7 @@ local_answer(struct engine *e, const char *name, uint64_t now,
 	*rec = NULL;
 	*known = NULL;
 	*ttl = 0;
+	*cached = false;
 	if (t == NULL)
 		return rc;
 	if (store_own_get(t, name, &o) == 0 && !(o.flags & STORE_OWN_QUEUED) &&
@@ -50,6 +51,7 @@ local_answer(struct engine *e, const char *name, uint64_t now,
 		*ttl = (*rec)->ttl;
 		rc = 0;
 	} else if (store_cache_get(t, name, now, &c) == 0) {
+		*cached = true;
 		if (c.rec == NULL) {
 			*ttl = (uint32_t)((c.expires_at - now) / 1000);
 			rc = ANDNA_ENOTFOUND;
@@ -167,6 +169,8 @@ finish(struct engine *e, const struct asker *a, int status,
 		e->ns.resolved++;
 	else
 		e->ns.resolve_failed++;
+	if (!a->for_peer && a->req_id == 0)
+		return; /* a refresh of the cache: nobody waits */
 	if (a->for_peer) {
 		answer_member(e, &a->peer_ep, a->peer_id, status, rec, ttl, hops);
 		return;
@@ -506,6 +510,54 @@ ask_majority(struct engine *e, const struct asker *a, const char *name,
 	ns_vote_send(e, v->id, now);
 }
 
+/* Whether a refresh of `name` (a resolution nobody waits for) is under
+ * way. */
+static bool
+refreshing(const struct engine *e, const char *name)
+{
+	for (int i = 0; i < e->n_votes; i++)
+		if (e->votes[i].req_id == 0 &&
+		    (e->votes[i].purpose == VOTE_HOST) &&
+		    strcmp(e->votes[i].name, name) == 0)
+			return true;
+	for (int i = 0; i < e->n_pend; i++)
+		if (e->pend[i].kind == PK_NEIGHBOUR && e->pend[i].req_id == 0 &&
+		    strcmp(e->pend[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static void ns_resolve_ask(struct engine *e, const struct asker *a,
+    const char *name, struct record *known, uint64_t now);
+
+/* A cache entry that a query just read, with `ttl` seconds left of the
+ * `life` it had, is refreshed before it runs out, so that no query waits
+ * for its resolution; each name at its own point in the last 5 to 20% of
+ * its life (names cached together, say at start, do not all ask at once),
+ * and at most REFRESH_PER_S a second, whatever the queries.  `known` is
+ * the entry's record (NULL for "no such name"), owned from here on. */
+#define REFRESH_PER_S 50
+static void
+refresh_early(struct engine *e, const char *name, uint32_t ttl,
+    uint32_t life, struct record *known, uint64_t now)
+{
+	uint64_t window = (uint64_t)life * 10 *
+	    (5 + name_hash8(name) % 16); /* ms: 5% to 20% of life */
+	struct asker a = { .started = now };
+
+	if (now / 1000 != e->refresh_sec) {
+		e->refresh_sec = now / 1000;
+		e->n_refresh = 0;
+	}
+	if ((uint64_t)ttl * 1000 > window || e->n_refresh >= REFRESH_PER_S ||
+	    refreshing(e, name)) {
+		record_free(known);
+		return;
+	}
+	e->n_refresh++;
+	ns_resolve_ask(e, &a, name, known, now);
+}
+
 void
 ns_resolve_start(struct engine *e, const char *name,
     const struct endpoint *peer, uint64_t peer_id, uint64_t req_id,
@@ -513,7 +565,8 @@ ns_resolve_start(struct engine *e, const char *name,
 {
 	struct record *rec = NULL, *known = NULL;
 	uint32_t ttl;
-	int rc = local_answer(e, name, now, &rec, &ttl, &known);
+	bool cached;
+	int rc = local_answer(e, name, now, &rec, &ttl, &known, &cached);
 	struct asker a = { .for_peer = peer != NULL, .peer_id = peer_id,
 		.req_id = req_id, .started = now };
 
@@ -521,18 +574,35 @@ ns_resolve_start(struct engine *e, const char *name,
 		a.peer_ep = *peer;
 	if (rc != ANDNA_EBUSY) {
 		finish(e, &a, rc, rec, ttl, 0, now);
-		record_free(rec);
 		record_free(known);
+		if (cached && rc == 0)
+			refresh_early(e, name, ttl,
+			    cache_life(e, rec, UINT32_MAX), rec, now);
+		else if (cached && rc == ANDNA_ENOTFOUND)
+			refresh_early(e, name, ttl, e->cfg.negative_s, NULL, now);
+		else
+			record_free(rec);
 		return;
 	}
+	ns_resolve_ask(e, &a, name, known, now);
+}
+
+/* Asks the network for `name`: a member's cache when we know its owner
+ * (`known`, freed here), else a vote. */
+static void
+ns_resolve_ask(struct engine *e, const struct asker *a, const char *name,
+    struct record *known, uint64_t now)
+{
+	bool peer = a->for_peer;
+
 	/* a member asking us goes straight to the hash gnode: asking yet
 	 * another member would only add a hop */
-	if (peer == NULL && known != NULL && inner_live(&e->inner) > 0) {
-		ask_neighbour(e, &a, name, known, now);
+	if (!peer && known != NULL && inner_live(&e->inner) > 0) {
+		ask_neighbour(e, a, name, known, now);
 		return;
 	}
 	record_free(known);
-	ask_majority(e, &a, name, now);
+	ask_majority(e, a, name, now);
 }
 
 int
