@@ -160,7 +160,7 @@ struct hot_slot {
  * building the answer would give, without building it. */
 struct ready {
 	uint64_t key;		/* of the query (ready_parse()); 0: empty */
-	struct hot_slot *hot;	/* the outcome it was made from, */
+	const struct hot_slot *hot; /* the outcome it was made from, */
 	uint64_t gen;		/* while it holds this one */
 	uint64_t order_key;	/* the rotation of the addresses */
 	uint8_t *wire;		/* the answer, its question in lower case */
@@ -1420,7 +1420,7 @@ ready_put(struct fq *q, const uint8_t *buf, size_t len)
 	if (an > 0)
 		memcpy(base, pick.e, an * sizeof(*base));
 	r->key = q->ready_key;
-	r->hot = (struct hot_slot *)h;
+	r->hot = h;
 	r->gen = h->gen;
 	r->order_key = an > 0 ? order_key(h->rec->name, (uint16_t)family, 0) : 0;
 	r->wire = wire;
