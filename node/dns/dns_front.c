@@ -1219,7 +1219,11 @@ hot_put(struct dns_front *f, const char *name, int status,
 		h->name = ncopy;
 	}
 	h->until_ms = now + (uint64_t)ttl * 1000;
-	h->stale_ms = now + f->cfg.hot_ms;
+	/* each name its own share of hot_ms: names kept together (a burst
+	 * of queries, the start) do not all go back to the resolver in one
+	 * turn of the loop */
+	h->stale_ms = now + f->cfg.hot_ms / 2 +
+	    (key ^ f->salt) % (f->cfg.hot_ms / 2 + 1);
 	if (h->stale_ms > h->until_ms)
 		h->stale_ms = h->until_ms;
 }

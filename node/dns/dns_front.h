@@ -42,10 +42,13 @@
  *    answered for everyone.
  *
  * Speed: an overlay outcome (a record, or "no such name") is kept by the
- * front for hot_ms and answers every query of that name meanwhile without
- * calling the resolver; its TTL still counts down from the resolver's.
- * UDP is read and answered in batches (recvmmsg/sendmmsg), and finished
- * queries are kept for reuse, so a cached answer costs no allocation. */
+ * front for half of hot_ms to hot_ms (each name its own share, so names
+ * kept together are not asked again together) and answers every query of
+ * that name meanwhile without calling the resolver; its TTL still counts
+ * down from the resolver's.  Plain A and AAAA queries are answered from
+ * the answer kept ready in wire form.  UDP is read and answered in
+ * batches (recvmmsg/sendmmsg), and finished queries are kept for reuse,
+ * so a cached answer costs no allocation. */
 #ifndef ANDNA_NODE_DNS_FRONT_H
 #define ANDNA_NODE_DNS_FRONT_H
 
