@@ -1801,7 +1801,7 @@ test_names_and_endpoints(void **state)
 	for (size_t t = 0; t < N_TYPES; t++)
 		assert_string_not_equal(msg_type_name(all_types[t]), "UNKNOWN");
 	assert_string_equal(msg_type_name(MSG_SYNC_PAGE_REQ), "SYNC_PAGE_REQ");
-	assert_string_equal(msg_type_name(4), "UNKNOWN");
+	assert_string_equal(msg_type_name(5), "UNKNOWN");
 	assert_string_equal(msg_type_name(1000), "UNKNOWN");
 
 	assert_int_equal(msg_ep_encode(&ep, b), 6);
