@@ -43,6 +43,8 @@ struct daemon_counters {
 					 * closed or timed out mid-frame */
 	uint64_t conns_refused;         /* over a connection limit */
 	uint64_t send_failed;           /* messages that could not be sent */
+	uint64_t disc_dropped;          /* announcements of neighbours not
+					 * taken (see discover_accept()) */
 };
 
 /* Loads the configuration again for SIGHUP: returns 0 and fills `out`, or
