@@ -187,3 +187,9 @@ TESTS += tests/test_timebase
 
 TESTS += tests/clock.sh
 dist_check_SCRIPTS += tests/clock.sh
+
+check_PROGRAMS += tests/test_discover
+tests_test_discover_SOURCES = tests/test_discover.c
+tests_test_discover_CFLAGS = $(TEST_CFLAGS)
+tests_test_discover_LDADD = $(TEST_LIBS)
+TESTS += tests/test_discover
