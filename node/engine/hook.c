@@ -306,14 +306,23 @@ engine_bootstrap(struct engine *e, const struct endpoint *peers, int n_peers,
 }
 
 /* Whether our maps hold the hooked node `addr` with key `pk`: a live
- * member of our gnode, or any node of a sibling gnode we know. */
+ * member of our gnode, or a contact of a sibling gnode.  Knowing its
+ * gnode is not enough: after a healed cut our side of that gnode may be
+ * other members than the neighbour's side, and only gossip with the
+ * neighbour (whose answer makes it a contact) joins the two. */
 static bool
 neighbour_known(const struct engine *e, ovl_addr_t addr, const uint8_t *pk)
 {
 	int d = ovl_diff_level(e->addr, addr);
 
-	if (d > 0)
-		return outer_find(&e->outer, d, ovl_id(addr, d)) != NULL;
+	if (d > 0) {
+		const struct outer_entry *o = outer_find(&e->outer, d,
+		    ovl_id(addr, d));
+		for (int i = 0; o != NULL && i < o->n_contacts; i++)
+			if (o->contacts[i].addr == addr)
+				return true;
+		return false;
+	}
 	const struct member *mb = inner_find(&e->inner, ovl_id(addr, 0));
 	return mb != NULL && mb->state <= MEMBER_SUSPECT &&
 	    memcmp(mb->pk, pk, ANDNA_PK_LEN) == 0;
