@@ -259,14 +259,38 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The discovery port at the wildcard address (to bind), or at the group
+ * on interface `ifindex` (to send to), of `family`; returns its length. */
+static socklen_t
+port_addr(int family, bool group, int ifindex, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == 6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(DISCOVER_PORT);
+		if (group) {
+			a->sin6_scope_id = (uint32_t)ifindex;
+			inet_pton(AF_INET6, DISCOVER_GROUP6, &a->sin6_addr);
+		}
+		return sizeof(*a);
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	a->sin_family = AF_INET;
+	a->sin_port = htons(DISCOVER_PORT);
+	if (group)
+		inet_pton(AF_INET, DISCOVER_GROUP4, &a->sin_addr);
+	return sizeof(*a);
+}
+
 /* Opens the socket of one family; -1 when it cannot (said in the log). */
 static int
 open_sock(struct discover *ds, int family)
 {
 	int one = 1, off = 0, hops = DISCOVER_HOPS;
 	int af = family == 6 ? AF_INET6 : AF_INET;
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
+	struct sockaddr_storage ss;
+	socklen_t sl = port_addr(family, false, 0, &ss);
 	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -274,10 +298,6 @@ open_sock(struct discover *ds, int family)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
 		goto fail;
 	if (family == 6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(DISCOVER_PORT);
-		sl = sizeof(*a);
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 		    sizeof(one)) != 0 ||
 		    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one,
@@ -288,10 +308,6 @@ open_sock(struct discover *ds, int family)
 		    sizeof(off)) != 0)
 			goto fail;
 	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		a->sin_port = htons(DISCOVER_PORT);
-		sl = sizeof(*a);
 		unsigned char ttl = DISCOVER_HOPS, loop = 0;
 		if (setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one,
 		    sizeof(one)) != 0 ||
@@ -356,26 +372,15 @@ static void
 send_on(struct discover *ds, struct discover_sock *s, int ifindex,
     const uint8_t *buf, size_t len)
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
+	struct sockaddr_storage ss;
+	socklen_t sl = port_addr(s->family, true, ifindex, &ss);
 	int rc;
 
 	if (s->family == 6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(DISCOVER_PORT);
-		a->sin6_scope_id = (uint32_t)ifindex;
-		inet_pton(AF_INET6, DISCOVER_GROUP6, &a->sin6_addr);
-		sl = sizeof(*a);
 		rc = setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF,
 		    &ifindex, sizeof(ifindex));
 	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 		struct ip_mreqn mr = {.imr_ifindex = ifindex};
-		a->sin_family = AF_INET;
-		a->sin_port = htons(DISCOVER_PORT);
-		inet_pton(AF_INET, DISCOVER_GROUP4, &a->sin_addr);
-		sl = sizeof(*a);
 		rc = setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &mr,
 		    sizeof(mr));
 	}
