@@ -139,14 +139,16 @@ struct daemon {
 
 	struct peer_set peers;
 	bool peers_dirty;
+	uint64_t peers_saved;
 
 	struct discover *disc;         /* NULL: no neighbour discovery */
-	struct discover_table neigh;
+	struct discover_table neigh;   /* neighbours heard on the links */
 	struct event *ev_disc, *ev_join;
+	unsigned disc_fams;            /* families we send to (bit 4, 6) */
 	int disc_sent;                 /* announcements so far */
 	uint64_t disc_last;            /* monotonic ms of the last one */
-	bool join_waited;
-	uint64_t peers_saved;
+	uint64_t disc_next;            /* and of the next */
+	bool join_waited;              /* listened for neighbours already */
 
 	struct timebase tb;     /* the engine's clock */
 	uint64_t clock_saved;   /* monotonic ms it was last saved */
@@ -1437,6 +1439,7 @@ join_cb(evutil_socket_t fd, short what, void *arg)
 static void
 disc_schedule(struct daemon *d, uint64_t ms)
 {
+	d->disc_next = mono_ms() + ms;
 	struct timeval tv = {(time_t)(ms / 1000),
 	    (suseconds_t)(ms % 1000) * 1000};
 	evtimer_add(d->ev_disc, &tv);
@@ -1483,16 +1486,13 @@ disc_input_cb(void *arg, const uint8_t *buf, size_t len,
 	struct endpoint from;
 	struct discover_neigh *x;
 	bool is_new;
-	unsigned fams = 0;
 	uint64_t now = mono_ms(), iv = d->cfg.discover_interval_ms;
 	char b[64], e[64];
 
 	if (sa_to_ep(sa, &from) != 0 || !rate_allow(d, &from))
 		return;
-	for (int i = 0; i < d->n_udp; i++)
-		fams |= 1u << d->udp[i].ep.family;
-	int rc = discover_accept(&d->neigh, d->key.pk, buf, len, hops, fams,
-	    now, DISCOVER_STALE * iv, &x, &is_new);
+	int rc = discover_accept(&d->neigh, d->key.pk, buf, len, hops,
+	    d->disc_fams, now, DISCOVER_STALE * iv, &x, &is_new);
 	if (rc != 0) {
 		d->cnt.disc_dropped++;
 		log_limited(d->lg, LOG_LEVEL_DEBUG, LOG_KIND_INPUT,
@@ -1509,9 +1509,11 @@ disc_input_cb(void *arg, const uint8_t *buf, size_t len,
 		    "at %s, %s", key, ep_str(&from, b, sizeof(b)),
 		    ep_str(&x->ep, e, sizeof(e)), x->hooked ? "in the overlay" :
 		    "joining");
-		/* answer at once, so a router that just came up hears us
-		 * before it decides how to join */
-		if (now - d->disc_last >= DISCOVER_ANSWER_MS)
+		/* answer soon, so a router that just came up hears us
+		 * before it decides how to join; never later than planned,
+		 * so new keys arriving in a stream cannot put it off */
+		if (now - d->disc_last >= DISCOVER_ANSWER_MS &&
+		    d->disc_next > now + 200)
 			disc_schedule(d, randombytes_uniform(200));
 	}
 	if (x->fed != 0 && now - x->fed < iv)
@@ -1527,7 +1529,6 @@ disc_input_cb(void *arg, const uint8_t *buf, size_t len,
 static void
 disc_start(struct daemon *d)
 {
-	unsigned fams = 0;
 	int routed = 0;
 
 	if (!d->cfg.discover)
@@ -1541,9 +1542,9 @@ disc_start(struct daemon *d)
 		return;
 	}
 	for (int i = 0; i < d->n_udp; i++)
-		fams |= 1u << d->udp[i].ep.family;
-	d->disc = discover_open(d->base, d->lg, fams, &d->cfg.mesh_interfaces,
-	    disc_input_cb, d);
+		d->disc_fams |= 1u << d->udp[i].ep.family;
+	d->disc = discover_open(d->base, d->lg, d->disc_fams,
+	    &d->cfg.mesh_interfaces, disc_input_cb, d);
 	if (d->disc != NULL)
 		disc_schedule(d, randombytes_uniform(DISCOVER_FAST_MS));
 }
@@ -1621,7 +1622,8 @@ daemon_start(struct daemon *d)
 	for (int i = 0; i < 3; i++)
 		d->ev_sig[i] = evsignal_new(d->base, sigs[i], signal_cb, d);
 	if (d->engine == NULL || d->ev_engine == NULL || d->ev_house == NULL ||
-	    d->ev_disc == NULL || d->ev_join == NULL || d->ev_sig[0] == NULL || d->ev_sig[1] == NULL || d->ev_sig[2] == NULL)
+	    d->ev_disc == NULL || d->ev_join == NULL || d->ev_sig[0] == NULL ||
+	    d->ev_sig[1] == NULL || d->ev_sig[2] == NULL)
 		return ANDNA_ENOMEM;
 	for (int i = 0; i < 3; i++)
 		evsignal_add(d->ev_sig[i], NULL);
