@@ -1757,6 +1757,18 @@ daemon_known_peers(const struct daemon *d)
 	return d->peers.n;
 }
 
+int
+daemon_neighbours(const struct daemon *d)
+{
+	uint64_t now = mono_ms(), stale = DISCOVER_STALE *
+	    (uint64_t)d->cfg.discover_interval_ms;
+	int n = 0;
+
+	for (int i = 0; i < d->neigh.n; i++)
+		n += now - d->neigh.v[i].heard < stale;
+	return n;
+}
+
 uint64_t
 daemon_uptime_s(const struct daemon *d)
 {

@@ -105,6 +105,9 @@ int daemon_endpoints(const struct daemon *d, const struct endpoint **eps);
  * run's), saved for the next start. */
 int daemon_known_peers(const struct daemon *d);
 
+/* Neighbours heard on the mesh links lately (0 without discovery). */
+int daemon_neighbours(const struct daemon *d);
+
 /* Seconds since daemon_start(). */
 uint64_t daemon_uptime_s(const struct daemon *d);
 
