@@ -33,7 +33,7 @@ pfx=azc$((RANDOM % 90000 + 10000))
 ula=fd$(printf %02x $((RANDOM % 256))):$(printf %x $((RANDOM % 65536)))
 v4net=10.$((RANDOM % 200 + 20))
 declare -a ns_made=()
-declare -A hops=()
+declare -A hops=() deg=()
 
 zc_cleanup() {
 	{
@@ -78,6 +78,8 @@ link() {
 	local a=$1 b=$2 x y
 	ip -n "$(ns "$a")" link add "m$b" type veth peer name "m$a" \
 	    netns "$(ns "$b")" || fail "cannot link $a and $b"
+	deg[$a]=$((${deg[$a]:-0} + 1))
+	deg[$b]=$((${deg[$b]:-0} + 1))
 	for x in "$a:$b" "$b:$a"; do
 		y=${x#*:}
 		x=${x%:*}
@@ -356,7 +358,18 @@ run() {
 	for i in "${routers[@]}"; do
 		grep -q "^bootstrap" "$tmp/n$i/andnad.conf" &&
 		    fail "router $i was given a bootstrap peer"
+		# it heard every router on its links, and nobody beyond
+		for _ in $(seq 1 20); do
+			cli "$i" status
+			check 'd["neighbours"] <= '"${deg[$i]}"
+			py -c 'import json,sys
+sys.exit(json.loads(sys.argv[1])["neighbours"] != int(sys.argv[2]))' \
+			    "$out" "${deg[$i]}" && break
+			sleep 0.5
+		done
+		check 'd["neighbours"] == '"${deg[$i]}"
 	done
+	log "every router heard exactly the routers on its links"
 
 	# the acceptance: a name from one end resolves at the other end
 	register 1 end "10.9.0.1" "10.9.0.2" "fd99::1"
@@ -433,6 +446,7 @@ if [ -n "${ZEROCONF_GRID:-}" ]; then
 		wait
 		for n in "${ns_made[@]}"; do ip netns del "$n"; done
 		ns_made=()
+		deg=()
 		pid=()
 		rm -rf "$tmp"/n* "$tmp"/b*
 	} 2>/dev/null
