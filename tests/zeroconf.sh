@@ -35,7 +35,8 @@ v4net=10.$((RANDOM % 200 + 20))
 declare -a ns_made=()
 declare -A hops=() deg=()
 
-zc_cleanup() {
+# Kills every process started here and removes every namespace made here.
+zc_stop() {
 	{
 		for i in "${!pid[@]}"; do
 			kill -9 "${pid[$i]}"
@@ -46,6 +47,13 @@ zc_cleanup() {
 			ip netns del "$n"
 		done
 	} 2>/dev/null
+	pid=()
+	ns_made=()
+	deg=()
+}
+
+zc_cleanup() {
+	zc_stop
 	[ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 trap zc_cleanup EXIT
@@ -441,16 +449,8 @@ fi
 
 run chain
 if [ -n "${ZEROCONF_GRID:-}" ]; then
-	zc_cleanup_run() {
-		for i in "${!pid[@]}"; do kill -9 "${pid[$i]}"; done
-		wait
-		for n in "${ns_made[@]}"; do ip netns del "$n"; done
-		ns_made=()
-		deg=()
-		pid=()
-		rm -rf "$tmp"/n* "$tmp"/b*
-	} 2>/dev/null
-	zc_cleanup_run
+	zc_stop
+	rm -rf "$tmp"/n* "$tmp"/b*
 	run grid
 fi
 log "PASS"
