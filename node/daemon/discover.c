@@ -363,6 +363,11 @@ discover_open(struct event_base *base, struct log *lg, unsigned families,
 		free(ds);
 		return NULL;
 	}
+	for (int i = 0; i < ifnames->n; i++)
+		if (if_nametoindex(ifnames->v[i]) == 0)
+			log_warn(lg, "mesh interface %s does not exist (yet): "
+			    "looking for neighbours there once it is up",
+			    ifnames->v[i]);
 	scan_ifs(ds);
 	return ds;
 }
