@@ -1499,7 +1499,9 @@ disc_input_cb(void *arg, const uint8_t *buf, size_t len,
 	uint64_t now = mono_ms(), iv = d->cfg.discover_interval_ms;
 	char b[64], e[64];
 
-	if (sa_to_ep(sa, &from) != 0 || !rate_allow(d, &from))
+	/* no message on this port answers a request of ours, so none gets
+	 * past the limit as an answer does (hence no bytes to peek at) */
+	if (sa_to_ep(sa, &from) != 0 || !rate_allow(d, &from, NULL, 0))
 		return;
 	int rc = discover_accept(&d->neigh, d->key.pk, buf, len, hops,
 	    d->disc_fams, now, DISCOVER_STALE * iv, &x, &is_new);
