@@ -507,6 +507,19 @@ unpack_join(struct wire_dec *d, const msgpack_object *f, struct msg *m)
 	m->u.join.n_eps = get_eps(d, &f[1], m->u.join.eps);
 }
 
+/* DISCOVER: [eps] */
+static void
+pack_discover(struct wire_enc *e, const struct msg *m)
+{
+	put_eps(e, m->u.discover.n_eps, m->u.discover.eps);
+}
+
+static void
+unpack_discover(struct wire_dec *d, const msgpack_object *f, struct msg *m)
+{
+	m->u.discover.n_eps = get_eps(d, &f[0], m->u.discover.eps);
+}
+
 /* MAP_FULL: [status, members, outer] */
 static void
 pack_map_full(struct wire_enc *e, const struct msg *m)
@@ -936,6 +949,7 @@ static const struct msg_body msg_bodies[] = {
     {MSG_PING, 1, "PING", pack_updates, unpack_updates},
     {MSG_ACK, 1, "ACK", pack_updates, unpack_updates},
     {MSG_PING_REQ, 3, "PING_REQ", pack_ping_req, unpack_ping_req},
+    {MSG_DISCOVER, 1, "DISCOVER", pack_discover, unpack_discover},
     {MSG_HOOK_REQ, 3, "HOOK_REQ", pack_hook_req, unpack_hook_req},
     {MSG_HOOK_OFFER, 6, "HOOK_OFFER", pack_hook_offer, unpack_hook_offer},
     {MSG_JOIN, 2, "JOIN", pack_join, unpack_join},

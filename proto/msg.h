@@ -37,6 +37,7 @@ enum msg_type {
 	MSG_PING = 1,
 	MSG_ACK = 2,
 	MSG_PING_REQ = 3,
+	MSG_DISCOVER = 4,
 	MSG_HOOK_REQ = 10,
 	MSG_HOOK_OFFER = 11,
 	MSG_JOIN = 12,
@@ -264,6 +265,12 @@ struct msg {
 			uint8_t n_eps; /* 1..MSG_EPS_MAX */
 			struct endpoint eps[MSG_EPS_MAX];
 		} join;
+		/* DISCOVER: the routed endpoints a neighbour on the link
+		 * reaches the sender at */
+		struct {
+			uint8_t n_eps; /* 1..MSG_EPS_MAX */
+			struct endpoint eps[MSG_EPS_MAX];
+		} discover;
 		/* MAP_FULL */
 		struct {
 			uint8_t status;

@@ -212,3 +212,21 @@ dist_check_SCRIPTS += tests/deb.sh
 TESTS += tests/openwrt.sh
 dist_check_SCRIPTS += tests/openwrt.sh
 EXTRA_DIST += tests/openwrt/uci tests/openwrt/rc.common
+
+check_PROGRAMS += tests/test_discover
+tests_test_discover_SOURCES = tests/test_discover.c
+tests_test_discover_CFLAGS = $(TEST_CFLAGS)
+tests_test_discover_LDADD = $(TEST_LIBS)
+TESTS += tests/test_discover
+
+# tests/zeroconf.sh: routers in network namespaces routed by babeld, found
+# by neighbour discovery; nfq_delay delays their links when
+# libnetfilter-queue is there
+TESTS += tests/zeroconf.sh
+dist_check_SCRIPTS += tests/zeroconf.sh
+if HAVE_NFQ
+check_PROGRAMS += tests/nfq_delay
+tests_nfq_delay_SOURCES = tests/nfq_delay.c
+tests_nfq_delay_CFLAGS = $(AM_CFLAGS) $(NFQ_CFLAGS)
+tests_nfq_delay_LDADD = $(NFQ_LIBS)
+endif

@@ -59,6 +59,9 @@ test_defaults(void **state)
 	assert_int_equal(c.dns_suffix.n, 1);
 	assert_string_equal(c.dns_suffix.v[0], "ntk");
 	assert_int_equal(c.bootstrap.n, 0);
+	assert_true(c.discover);
+	assert_int_equal(c.mesh_interfaces.n, 0);
+	assert_int_equal(c.discover_interval_ms, 5000);
 	assert_int_equal(c.map_size, 64u << 20);
 	assert_int_equal(c.tcp_idle_ms, 60000);
 }
@@ -302,6 +305,22 @@ test_hosts_names(void **state)
 	assert_int_equal(set(&c, "bootstrap", "bad/host"), ANDNA_EINVAL);
 	assert_int_equal(set(&c, "bootstrap", "host:99999"), ANDNA_EINVAL);
 	assert_int_equal(c.bootstrap.n, 3);
+
+	/* interface names as the kernel takes them: 15 bytes, no '/' */
+	assert_int_equal(set(&c, "mesh_interfaces", "wlan0-mesh eth0.12 "
+	    "bat0"), 0);
+	assert_int_equal(c.mesh_interfaces.n, 3);
+	assert_string_equal(c.mesh_interfaces.v[1], "eth0.12");
+	assert_int_equal(set(&c, "mesh_interfaces", "a/b"), ANDNA_EINVAL);
+	assert_non_null(strstr(err, "mesh_interfaces"));
+	assert_int_equal(set(&c, "mesh_interfaces", "abcdefghijklmnop"),
+	    ANDNA_EINVAL);
+	assert_int_equal(set(&c, "mesh_interfaces", "abcdefghijklmno"), 0);
+	assert_int_equal(set(&c, "mesh_interfaces", ""), 0);
+	assert_int_equal(c.mesh_interfaces.n, 0);
+	assert_int_equal(set(&c, "discover", "no"), 0);
+	assert_false(c.discover);
+	assert_int_equal(set(&c, "discover_interval", "50ms"), ANDNA_EINVAL);
 
 	char host[64];
 	uint16_t port;

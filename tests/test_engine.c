@@ -1,7 +1,8 @@
 /* The engine facing hostile bytes: every message that fails a check is
  * dropped and counted, never fatal, and a node keeps working afterwards.
  * And joining when no peer can offer a place: a whole mesh restarted at
- * once re-forms as one, a node whose peers are all silent waits. */
+ * once re-forms as one, a node whose peers are all silent waits; and
+ * joining and merging through neighbours found on the links. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -525,6 +526,57 @@ test_islands_merge(void **state)
 	}
 }
 
+/* Tells node i that node j is a neighbour on its links. */
+static void
+neighbour(int i, int j)
+{
+	struct endpoint ep;
+
+	ep_of(j, &ep);
+	engine_neighbour(W->e[i], engine_node_key(W->e[j]),
+	    engine_hooked(W->e[j]), engine_addr(W->e[j]), &ep, W->now);
+}
+
+/* Neighbours found on the links: two overlays founded apart (0 with 1,
+ * 2 with 3) merge once 1 hears 3 as a neighbour; a neighbour the maps
+ * hold, or one still joining, makes a hooked node send nothing; a
+ * joiner whose only peer is dead joins through a neighbour it hears. */
+static void
+test_neighbours(void **state)
+{
+	const int to0[] = { 0 }, to2[] = { 2 }, dead[] = { 7 };
+
+	(void)state;
+	node_start(0, NULL, 0);
+	node_start(2, NULL, 0);
+	node_start(1, to0, 1);
+	node_start(3, to2, 1);
+	run(10000);
+	int level = ovl_diff_level(engine_addr(W->e[0]), engine_addr(W->e[2]));
+	assert_true(level > 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(siblings(i), 0);
+	neighbour(1, 3);
+	run(30000);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(engine_outer_count(W->e[i], level), 1);
+
+	/* a member of our own gnode, and a contact we hold: nothing sent */
+	uint64_t sent = engine_stats(W->e[1])->sent;
+	neighbour(1, 0);
+	assert_int_equal(engine_stats(W->e[1])->sent, sent);
+
+	node_start(4, dead, 1);
+	run(3000);
+	assert_false(engine_hooked(W->e[4]));
+	sent = engine_stats(W->e[1])->sent;
+	neighbour(1, 4); /* joining: it asks us itself */
+	assert_int_equal(engine_stats(W->e[1])->sent, sent);
+	neighbour(4, 1);
+	run(20000);
+	assert_true(engine_hooked(W->e[4]));
+}
+
 int
 main(void)
 {
@@ -543,6 +595,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_silent_peers_wait,
 		    wire_setup, teardown),
 		cmocka_unit_test_setup_teardown(test_islands_merge, wire_setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_neighbours, wire_setup,
 		    teardown),
 	};
 	int failed = cmocka_run_group_tests(tests, setup, teardown);

@@ -41,6 +41,7 @@ test_key(struct keypair *kp)
 }
 
 static const uint8_t all_types[] = {MSG_PING, MSG_ACK, MSG_PING_REQ,
+    MSG_DISCOVER,
     MSG_HOOK_REQ, MSG_HOOK_OFFER, MSG_JOIN, MSG_MAP_FULL, MSG_LEAVE, MSG_GOSSIP,
     MSG_CHALLENGE, MSG_CHALLENGE_REPLY, MSG_ROUTE_ACK, MSG_PROBE, MSG_PROBE_REPLY, MSG_REGISTER, MSG_REGISTER_REPLY,
     MSG_COUNTER_CHECK, MSG_COUNTER_REPLY, MSG_REPLICATE, MSG_REPLICATE_ACK,
@@ -233,6 +234,11 @@ sample_msg(struct msg *m, uint8_t type, bool full, const struct keypair *kp)
 		m->u.join.n_eps = full ? MSG_EPS_MAX : 1;
 		for (int i = 0; i < m->u.join.n_eps; i++)
 			fill_ep(&m->u.join.eps[i], &rng);
+		break;
+	case MSG_DISCOVER:
+		m->u.discover.n_eps = full ? MSG_EPS_MAX : 1;
+		for (int i = 0; i < m->u.discover.n_eps; i++)
+			fill_ep(&m->u.discover.eps[i], &rng);
 		break;
 	case MSG_MAP_FULL:
 		m->u.map_full.status = MSG_ST_BUSY;
@@ -503,6 +509,12 @@ assert_msg_equal(const struct msg *a, const struct msg *b)
 		assert_int_equal(a->u.join.n_eps, b->u.join.n_eps);
 		for (int i = 0; i < a->u.join.n_eps; i++)
 			assert_ep_equal(&a->u.join.eps[i], &b->u.join.eps[i]);
+		break;
+	case MSG_DISCOVER:
+		assert_int_equal(a->u.discover.n_eps, b->u.discover.n_eps);
+		for (int i = 0; i < a->u.discover.n_eps; i++)
+			assert_ep_equal(
+			    &a->u.discover.eps[i], &b->u.discover.eps[i]);
 		break;
 	case MSG_MAP_FULL:
 		assert_int_equal(a->u.map_full.status, b->u.map_full.status);
@@ -1178,7 +1190,7 @@ test_envelope_faults(void **state)
 		raw_env(&r, kp, versions[i], MSG_ROUTE_ACK, 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_VERSION);
 	}
-	const uint64_t types[] = {0, 4, 18, 48, 99, 255, 256, 1ull << 40};
+	const uint64_t types[] = {0, 5, 18, 48, 99, 255, 256, 1ull << 40};
 	for (size_t i = 0; i < 8; i++) {
 		raw_env(&r, kp, MSG_VERSION, types[i], 0, 1, 0);
 		assert_int_equal(raw_end(&r), ANDNA_EDEC_UNKNOWN);
@@ -1789,7 +1801,7 @@ test_names_and_endpoints(void **state)
 	for (size_t t = 0; t < N_TYPES; t++)
 		assert_string_not_equal(msg_type_name(all_types[t]), "UNKNOWN");
 	assert_string_equal(msg_type_name(MSG_SYNC_PAGE_REQ), "SYNC_PAGE_REQ");
-	assert_string_equal(msg_type_name(4), "UNKNOWN");
+	assert_string_equal(msg_type_name(5), "UNKNOWN");
 	assert_string_equal(msg_type_name(1000), "UNKNOWN");
 
 	assert_int_equal(msg_ep_encode(&ep, b), 6);

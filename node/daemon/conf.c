@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,16 @@ static const struct config_option table[] = {
 	    CONFIG_PORT, false, "", "HOST:PORT",
 	    "nodes to join through (repeatable; none: found a new overlay, "
 	    "or rejoin through the peers known from the last run)"},
+	{"discover", CONFIG_BOOL, FIELD(discover), 0, 1, 0, false, "yes",
+	    "BOOL", "find neighbours on the mesh interfaces by link-local "
+	    "multicast and join through them"},
+	{"mesh_interfaces", CONFIG_IFNAMES, FIELD(mesh_interfaces), 0,
+	    CONFIG_WORDS_MAX, 0, false, "", "IFNAME",
+	    "interfaces to find neighbours on (repeatable; none: every "
+	    "interface that is up, not loopback)"},
+	{"discover_interval", CONFIG_MS, FIELD(discover_interval_ms), 100,
+	    600000, 0, false, "5s", "TIME",
+	    "between two announcements to the neighbours"},
 	{"rate_limit", CONFIG_INT, FIELD(rate_limit), 1, 1000000, 0, true,
 	    "200", "N", "overlay messages per second accepted from one address"},
 	{"rate_burst", CONFIG_INT, FIELD(rate_burst), 1, 1000000, 0, true,
@@ -626,6 +637,17 @@ add_word(const struct config_option *o, void *p, const char *w, char *err,
 		    o->max);
 		return ANDNA_EINVAL;
 	}
+	if (o->type == CONFIG_IFNAMES) {
+		/* what the kernel takes: IFNAMSIZ - 1 bytes, no '/' */
+		if (strlen(w) >= IF_NAMESIZE || strchr(w, '/') != NULL) {
+			seterr(err, errlen, "'%s' needs interface names of at "
+			    "most %d characters without '/', not '%s'", o->name,
+			    IF_NAMESIZE - 1, w);
+			return ANDNA_EINVAL;
+		}
+		snprintf(l->v[l->n++], CONFIG_WORD_MAX, "%s", w);
+		return 0;
+	}
 	if (o->type == CONFIG_HOSTS) {
 		if (strlen(w) >= CONFIG_WORD_MAX ||
 		    config_split_host(w, o->port, host, sizeof(host), &port)) {
@@ -651,7 +673,8 @@ static bool
 is_list(const struct config_option *o)
 {
 	return o->type == CONFIG_ADDRS || o->type == CONFIG_HOSTS ||
-	    o->type == CONFIG_NAMES || o->type == CONFIG_NETS;
+	    o->type == CONFIG_NAMES || o->type == CONFIG_NETS ||
+	    o->type == CONFIG_IFNAMES;
 }
 
 /* Sets a list from whitespace-separated words; an empty value empties
@@ -1097,7 +1120,8 @@ config_equal(const struct config_option *o, const struct config *a,
 		return true;
 	}
 	case CONFIG_HOSTS:
-	case CONFIG_NAMES: {
+	case CONFIG_NAMES:
+	case CONFIG_IFNAMES: {
 		const struct config_words *x = pa, *y = pb;
 		if (x->n != y->n)
 			return false;

@@ -65,6 +65,9 @@ struct config {
 	struct config_addrs listen;
 	struct config_addrs advertise;
 	struct config_words bootstrap;
+	bool discover;
+	struct config_words mesh_interfaces;
+	uint32_t discover_interval_ms;
 	int rate_limit;
 	int rate_burst;
 	int tcp_max_conns;
@@ -114,6 +117,7 @@ enum config_type {
 	CONFIG_HOSTS,   /* HOST[:PORT] list, resolved when used */
 	CONFIG_NAMES,   /* list of DNS names (canonicalised) */
 	CONFIG_NETS,    /* list of ADDR/PREFIX networks and `local` */
+	CONFIG_IFNAMES, /* list of network interface names */
 };
 
 /* One option of the table. */

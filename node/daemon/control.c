@@ -545,7 +545,7 @@ cmd_status(struct ctl_conn *cc)
 		    "records held:    %llu (%llu queued claims)\n"
 		    "counter tallies: %llu\n"
 		    "cache entries:   %llu\n"
-		    "known peers:     %d\n"
+		    "known peers:     %d (%d neighbours on the links)\n"
 		    "messages:        %llu sent, %llu received, %llu forwarded\n"
 		    "dropped:         %llu malformed, %llu bad signature, "
 		    "%llu unexpected, %llu over hop limit, %llu no route, "
@@ -559,7 +559,8 @@ cmd_status(struct ctl_conn *cc)
 		    (unsigned long long)ns.own, (unsigned long long)ns.records,
 		    (unsigned long long)ns.claims,
 		    (unsigned long long)ns.tallies, (unsigned long long)ns.cache,
-		    daemon_known_peers(d), (unsigned long long)s->sent,
+		    daemon_known_peers(d), daemon_neighbours(d),
+		    (unsigned long long)s->sent,
 		    (unsigned long long)s->received,
 		    (unsigned long long)s->forwarded,
 		    (unsigned long long)s->dropped[ENGINE_DROP_MALFORMED],
@@ -594,11 +595,11 @@ cmd_status(struct ctl_conn *cc)
 	evbuffer_add_printf(b, "],\"uptime_s\":%llu,\"gnode_members\":%d,"
 	    "\"outer\":[%d,%d,%d],\"own_names\":%llu,\"records\":%llu,"
 	    "\"claims\":%llu,\"tallies\":%llu,\"cache\":%llu,"
-	    "\"known_peers\":%d,", U(daemon_uptime_s(d)),
+	    "\"known_peers\":%d,\"neighbours\":%d,", U(daemon_uptime_s(d)),
 	    engine_gnode_members(e), engine_outer_count(e, 1),
 	    engine_outer_count(e, 2), engine_outer_count(e, 3), U(ns.own),
 	    U(ns.records), U(ns.claims), U(ns.tallies), U(ns.cache),
-	    daemon_known_peers(d));
+	    daemon_known_peers(d), daemon_neighbours(d));
 	evbuffer_add_printf(b, "\"name_service\":{\"registered\":%llu,"
 	    "\"resolved\":%llu,\"resolve_failed\":%llu,\"rejected_sig\":%llu,"
 	    "\"replicated\":%llu,\"synced\":%llu,\"handed_over\":%llu,"

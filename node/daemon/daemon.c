@@ -30,6 +30,7 @@
 
 #include "crypto/crypto.h"
 #include "node/daemon/control.h"
+#include "node/daemon/discover.h"
 #include "node/daemon/daemon.h"
 #include "node/dns/dns_node.h"
 #include "node/daemon/timebase.h"
@@ -54,6 +55,12 @@
 #define HOUSE_MS 1000            /* housekeeping period */
 #define ACCEPT_PAUSE_MS 1000     /* after EMFILE */
 #define ENGINE_WAKE_MAX_MS 60000
+#define DISCOVER_FAST 3          /* announcements right after start ... */
+#define DISCOVER_FAST_MS 500     /* ... this far apart */
+#define DISCOVER_WAIT_MS 2000    /* listen for neighbours before joining */
+#define DISCOVER_ANSWER_MS 500   /* least time between two announcements
+				  * that answer a new neighbour */
+#define DISCOVER_STALE 3         /* announcements missed: a neighbour gone */
 
 /* One overlay UDP socket. */
 struct udp_sock {
@@ -133,6 +140,15 @@ struct daemon {
 	struct peer_set peers;
 	bool peers_dirty;
 	uint64_t peers_saved;
+
+	struct discover *disc;         /* NULL: no neighbour discovery */
+	struct discover_table neigh;   /* neighbours heard on the links */
+	struct event *ev_disc, *ev_join;
+	unsigned disc_fams;            /* families we send to (bit 4, 6) */
+	int disc_sent;                 /* announcements so far */
+	uint64_t disc_last;            /* monotonic ms of the last one */
+	uint64_t disc_next;            /* and of the next */
+	bool join_waited;              /* listened for neighbours already */
 
 	struct timebase tb;     /* the engine's clock */
 	uint64_t clock_saved;   /* monotonic ms it was last saved */
@@ -1279,7 +1295,9 @@ daemon_drop_privileges(struct daemon *d)
 }
 
 /* The endpoints to advertise: `advertise`, else the listen addresses, with
- * a wildcard replaced by the addresses of the interfaces that are up. */
+ * a wildcard replaced by the routed addresses (global or ULA, never
+ * link-local: nodes beyond the link must reach them) of the interfaces
+ * that are up. */
 static int
 find_endpoints(struct daemon *d)
 {
@@ -1301,12 +1319,12 @@ find_endpoints(struct daemon *d)
 			if (x->ifa_addr == NULL || !(x->ifa_flags & IFF_UP) ||
 			    (x->ifa_flags & IFF_LOOPBACK) ||
 			    sa_to_ep(x->ifa_addr, &ep) != 0 ||
-			    ep.family != l->family ||
-			    (ep.family == 6 && ep.ip[0] == 0xfe &&
-			    (ep.ip[1] & 0xc0) == 0x80))
+			    ep.family != l->family || !discover_routed(&ep))
 				continue;
 			ep.port = l->port;
-			if (d->n_eps < 4)
+			/* a router often puts its address on every mesh
+			 * interface */
+			if (d->n_eps < 4 && !own_endpoint(d, &ep))
 				d->eps[d->n_eps++] = ep;
 		}
 	}
@@ -1386,13 +1404,161 @@ join(struct daemon *d)
 		if (i < n_conf)
 			boot_add(d, list, &n, &conf[i]);
 	}
+	if (n == 0 && d->disc != NULL && !d->join_waited) {
+		struct timeval tv = {DISCOVER_WAIT_MS / 1000,
+		    (DISCOVER_WAIT_MS % 1000) * 1000};
+		log_info(d->lg, "no bootstrap peers: looking for neighbours on "
+		    "the mesh links for %d ms", DISCOVER_WAIT_MS);
+		d->join_waited = true;
+		evtimer_add(d->ev_join, &tv);
+		return;
+	}
+	/* neighbours with a place first: they can offer one */
+	int neigh = n;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < d->neigh.n; i++)
+			if (d->neigh.v[i].hooked == (pass == 0))
+				boot_add(d, list, &n, &d->neigh.v[i].ep);
+	neigh = n - neigh;
 	if (n == 0)
-		log_info(d->lg, "no bootstrap peers: founding a new overlay");
+		log_info(d->lg, "no bootstrap peers%s: founding a new overlay",
+		    d->disc != NULL ? " and no neighbour heard" : "");
 	else
 		log_info(d->lg, "joining through %s%s (%d peer%s, %d from the "
-		    "last run)", ep_str(&list[0], b, sizeof(b)), n > 1 ?
-		    " and others" : "", n, n == 1 ? "" : "s", saved);
+		    "last run, %d neighbour%s)", ep_str(&list[0], b, sizeof(b)),
+		    n > 1 ? " and others" : "", n, n == 1 ? "" : "s", saved,
+		    neigh, neigh == 1 ? "" : "s");
 	engine_bootstrap(d->engine, list, n, daemon_now(d));
+}
+
+/* The wait for neighbours before joining is over. */
+static void
+join_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	join(d);
+	daemon_engine_done(d);
+}
+
+/* ---- neighbour discovery -------------------------------------------- */
+
+/* Schedules the next announcement `ms` from now. */
+static void
+disc_schedule(struct daemon *d, uint64_t ms)
+{
+	d->disc_next = mono_ms() + ms;
+	struct timeval tv = {(time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000};
+	evtimer_add(d->ev_disc, &tv);
+}
+
+/* Announces this node on every mesh link: fast right after start, so
+ * that nodes started together find each other before they join, then
+ * every discover_interval, jittered by a quarter either way so the
+ * announcements of routers booted together spread out. */
+static void
+disc_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint8_t buf[MSG_DGRAM_MAX];
+	size_t len;
+	bool hooked = engine_hooked(d->engine);
+
+	(void)fd;
+	(void)what;
+	int rc = discover_build(&d->key, hooked, hooked ?
+	    engine_addr(d->engine) : 0, d->eps, d->n_eps, buf, sizeof(buf),
+	    &len);
+	if (rc == 0)
+		discover_send(d->disc, buf, len);
+	else
+		log_err(d->lg, "cannot build the announcement to neighbours: "
+		    "%s", andna_strerror(rc));
+	d->disc_sent++;
+	d->disc_last = mono_ms();
+	uint32_t iv = d->cfg.discover_interval_ms;
+	disc_schedule(d, d->disc_sent < DISCOVER_FAST ? DISCOVER_FAST_MS :
+	    iv - iv / 4 + randombytes_uniform(iv / 2 + 1));
+}
+
+/* One datagram on the discovery port: rate limited as on the overlay
+ * port, then checked (signed, from the link, naming a routed endpoint)
+ * and handed to the engine as a bootstrap candidate, at most once per
+ * announcement interval for each neighbour. */
+static void
+disc_input_cb(void *arg, const uint8_t *buf, size_t len,
+    const struct sockaddr *sa, int hops)
+{
+	struct daemon *d = arg;
+	struct endpoint from;
+	struct discover_neigh *x;
+	bool is_new;
+	uint64_t now = mono_ms(), iv = d->cfg.discover_interval_ms;
+	char b[64], e[64];
+
+	/* no message on this port answers a request of ours, so none gets
+	 * past the limit as an answer does (hence no bytes to peek at) */
+	if (sa_to_ep(sa, &from) != 0 || !rate_allow(d, &from, NULL, 0))
+		return;
+	int rc = discover_accept(&d->neigh, d->key.pk, buf, len, hops,
+	    d->disc_fams, now, DISCOVER_STALE * iv, &x, &is_new);
+	if (rc != 0) {
+		d->cnt.disc_dropped++;
+		log_limited(d->lg, LOG_LEVEL_DEBUG, LOG_KIND_INPUT,
+		    "dropped an announcement from %s: %s%s",
+		    ep_str(&from, b, sizeof(b)), andna_strerror(rc),
+		    rc == ANDNA_EINVAL ? " (not a signed DISCOVER from the "
+		    "link naming a routed address, or our own)" : "");
+		return;
+	}
+	if (is_new) {
+		char key[2 * ANDNA_PK_LEN + 1];
+		sodium_bin2hex(key, sizeof(key), x->pk, ANDNA_PK_LEN);
+		log_info(d->lg, "neighbour %.16s... on the link at %s, reached "
+		    "at %s, %s", key, ep_str(&from, b, sizeof(b)),
+		    ep_str(&x->ep, e, sizeof(e)), x->hooked ? "in the overlay" :
+		    "joining");
+		/* answer soon, so a router that just came up hears us
+		 * before it decides how to join; never later than planned,
+		 * so new keys arriving in a stream cannot put it off */
+		if (now - d->disc_last >= DISCOVER_ANSWER_MS &&
+		    d->disc_next > now + 200)
+			disc_schedule(d, randombytes_uniform(200));
+	}
+	if (x->fed != 0 && now - x->fed < iv)
+		return;
+	x->fed = now;
+	engine_neighbour(d->engine, x->pk, x->hooked, x->addr, &x->ep,
+	    daemon_now(d));
+	daemon_engine_done(d);
+}
+
+/* Starts neighbour discovery unless it is off, or this node has no routed
+ * address to announce (a node on loopback, as in the loopback tests). */
+static void
+disc_start(struct daemon *d)
+{
+	int routed = 0;
+
+	if (!d->cfg.discover)
+		return;
+	for (int i = 0; i < d->n_eps; i++)
+		routed += discover_routed(&d->eps[i]);
+	if (routed == 0) {
+		log_info(d->lg, "not looking for neighbours: this node has no "
+		    "routed address to announce (set 'advertise', or "
+		    "'discover = no' to say so)");
+		return;
+	}
+	for (int i = 0; i < d->n_udp; i++)
+		d->disc_fams |= 1u << d->udp[i].ep.family;
+	d->disc = discover_open(d->base, d->lg, d->disc_fams,
+	    &d->cfg.mesh_interfaces, disc_input_cb, d);
+	if (d->disc != NULL)
+		disc_schedule(d, randombytes_uniform(DISCOVER_FAST_MS));
 }
 
 /* Loads the node key, creating it on first start. */
@@ -1462,11 +1628,14 @@ daemon_start(struct daemon *d)
 	    daemon_now(d));
 	d->ev_engine = evtimer_new(d->base, engine_timer_cb, d);
 	d->ev_house = event_new(d->base, -1, EV_PERSIST, house_cb, d);
+	d->ev_disc = evtimer_new(d->base, disc_cb, d);
+	d->ev_join = evtimer_new(d->base, join_cb, d);
 	static const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++)
 		d->ev_sig[i] = evsignal_new(d->base, sigs[i], signal_cb, d);
 	if (d->engine == NULL || d->ev_engine == NULL || d->ev_house == NULL ||
-	    d->ev_sig[0] == NULL || d->ev_sig[1] == NULL || d->ev_sig[2] == NULL)
+	    d->ev_disc == NULL || d->ev_join == NULL || d->ev_sig[0] == NULL ||
+	    d->ev_sig[1] == NULL || d->ev_sig[2] == NULL)
 		return ANDNA_ENOMEM;
 	for (int i = 0; i < 3; i++)
 		evsignal_add(d->ev_sig[i], NULL);
@@ -1479,6 +1648,7 @@ daemon_start(struct daemon *d)
 	sodium_bin2hex(key, sizeof(key), d->key.pk, ANDNA_PK_LEN);
 	log_info(d->lg, "node %.16s... at %s, data in %s", key,
 	    ep_str(&d->eps[0], b, sizeof(b)), d->cfg.data_dir);
+	disc_start(d);
 	join(d);
 	daemon_engine_done(d);
 	return 0;
@@ -1523,6 +1693,11 @@ daemon_free(struct daemon *d)
 		event_free(d->ev_engine);
 	if (d->ev_house != NULL)
 		event_free(d->ev_house);
+	discover_close(d->disc);
+	if (d->ev_disc != NULL)
+		event_free(d->ev_disc);
+	if (d->ev_join != NULL)
+		event_free(d->ev_join);
 	for (int i = 0; i < 3; i++)
 		if (d->ev_sig[i] != NULL)
 			event_free(d->ev_sig[i]);
@@ -1592,6 +1767,18 @@ int
 daemon_known_peers(const struct daemon *d)
 {
 	return d->peers.n;
+}
+
+int
+daemon_neighbours(const struct daemon *d)
+{
+	uint64_t now = mono_ms(), stale = DISCOVER_STALE *
+	    (uint64_t)d->cfg.discover_interval_ms;
+	int n = 0;
+
+	for (int i = 0; i < d->neigh.n; i++)
+		n += now - d->neigh.v[i].heard < stale;
+	return n;
 }
 
 uint64_t

@@ -43,6 +43,8 @@ struct daemon_counters {
 					 * closed or timed out mid-frame */
 	uint64_t conns_refused;         /* over a connection limit */
 	uint64_t send_failed;           /* messages that could not be sent */
+	uint64_t disc_dropped;          /* announcements of neighbours not
+					 * taken (see discover_accept()) */
 };
 
 /* Loads the configuration again for SIGHUP: returns 0 and fills `out`, or
@@ -102,6 +104,9 @@ int daemon_endpoints(const struct daemon *d, const struct endpoint **eps);
 /* Live peers known: the engine's view once joined (before that, the last
  * run's), saved for the next start. */
 int daemon_known_peers(const struct daemon *d);
+
+/* Neighbours heard on the mesh links lately (0 without discovery). */
+int daemon_neighbours(const struct daemon *d);
 
 /* Seconds since daemon_start(). */
 uint64_t daemon_uptime_s(const struct daemon *d);

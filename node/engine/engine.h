@@ -146,6 +146,15 @@ void engine_free(struct engine *e);
 void engine_bootstrap(struct engine *e, const struct endpoint *peers,
     int n_peers, uint64_t now);
 
+/* A neighbour on the node's links (found by the host, signed by key
+ * `pk`) announced that it is reached at `ep`; `hooked` says whether it
+ * has a place, `addr`.  While joining, the node asks it for a place as
+ * it asks its bootstrap peers; once hooked, it gossips with a hooked
+ * neighbour its maps do not hold, so overlays founded apart and the
+ * halves of a healed cut merge.  Sends at most one message. */
+void engine_neighbour(struct engine *e, const uint8_t *pk, bool hooked,
+    ovl_addr_t addr, const struct endpoint *ep, uint64_t now);
+
 /* Hands in one message received from `from`.  Bad input is counted and
  * dropped, never fatal. */
 void engine_input(struct engine *e, const struct endpoint *from,

@@ -184,6 +184,24 @@ busy_pace(const struct engine *e)
 	return e->cfg.hop_timeout_ms / 4;
 }
 
+/* Adds `ep` to the peers asked in turn, unless it is one already or the
+ * list is full. */
+static void
+peers_add(struct engine *e, const struct endpoint *ep)
+{
+	for (int i = 0; i < e->n_peers; i++)
+		if (memcmp(&e->peers[i], ep, sizeof(*ep)) == 0)
+			return;
+	if (e->n_peers >= HOOK_PEERS_MAX)
+		return;
+	struct endpoint *v = realloc(e->peers,
+	    ((size_t)e->n_peers + 1) * sizeof(*v));
+	if (v == NULL)
+		return; /* we ask the peers we have */
+	e->peers = v;
+	e->peers[e->n_peers++] = *ep;
+}
+
 /* Another joiner, with node key `pk` at `from`, answered JOINING or asked
  * us for a place, and told us the lowest key it heard of: note both for
  * round_ended(), and ask it in our next rounds, since it may be hooked
@@ -200,17 +218,7 @@ joiner_heard(struct engine *e, const struct endpoint *from,
 	e->joiner_round = e->hook_round;
 	low_learn(e, pk, 0, now);
 	low_learn(e, l->key, (uint64_t)l->age * 1000, now);
-	for (int i = 0; i < e->n_peers; i++)
-		if (memcmp(&e->peers[i], from, sizeof(*from)) == 0)
-			return;
-	if (e->n_peers >= HOOK_PEERS_MAX)
-		return;
-	struct endpoint *v = realloc(e->peers,
-	    ((size_t)e->n_peers + 1) * sizeof(*v));
-	if (v == NULL)
-		return; /* we ask the peers we have */
-	e->peers = v;
-	e->peers[e->n_peers++] = *from;
+	peers_add(e, from);
 }
 
 /* Notes that `from` sent us on to `to`: `from` found no room for us in
@@ -295,6 +303,53 @@ engine_bootstrap(struct engine *e, const struct endpoint *peers, int n_peers,
 	e->n_peers = n_peers;
 	e->peer_next = 0;
 	ask_next_peer(e, now);
+}
+
+/* Whether our maps hold the hooked node `addr` with key `pk`: a live
+ * member of our gnode, or a contact of a sibling gnode.  Knowing its
+ * gnode is not enough: after a healed cut our side of that gnode may be
+ * other members than the neighbour's side, and only gossip with the
+ * neighbour (whose answer makes it a contact) joins the two. */
+static bool
+neighbour_known(const struct engine *e, ovl_addr_t addr, const uint8_t *pk)
+{
+	int d = ovl_diff_level(e->addr, addr);
+
+	if (d > 0) {
+		const struct outer_entry *o = outer_find(&e->outer, d,
+		    ovl_id(addr, d));
+		for (int i = 0; o != NULL && i < o->n_contacts; i++)
+			if (o->contacts[i].addr == addr)
+				return true;
+		return false;
+	}
+	const struct member *mb = inner_find(&e->inner, ovl_id(addr, 0));
+	return mb != NULL && mb->state <= MEMBER_SUSPECT &&
+	    memcmp(mb->pk, pk, ANDNA_PK_LEN) == 0;
+}
+
+void
+engine_neighbour(struct engine *e, const uint8_t *pk, bool hooked,
+    ovl_addr_t addr, const struct endpoint *ep, uint64_t now)
+{
+	if (e->hook == HOOK_ASKING || e->hook == HOOK_JOINING ||
+	    e->hook == HOOK_AGAIN) {
+		/* a place may come from it, as from a bootstrap peer */
+		peers_add(e, ep);
+		return;
+	}
+	/* A hooked neighbour our maps do not hold is in another overlay (the
+	 * two were founded apart) or in the other half of a healed cut:
+	 * gossip with it, and the maps of both merge as after a restart of
+	 * the whole mesh (gossip_peers()).  A neighbour still joining asks
+	 * us for a place itself. */
+	if (e->hook != HOOK_DONE || !hooked || addr == e->addr ||
+	    neighbour_known(e, addr, pk))
+		return;
+	engine_log(e, ENGINE_LOG_DEBUG, "a neighbour on our links, node "
+	    "%u.%u.%u.%u, is not in our maps: gossiping with it",
+	    ovl_id(addr, 3), ovl_id(addr, 2), ovl_id(addr, 1), ovl_id(addr, 0));
+	gossip_hello(e, ep, now);
 }
 
 void
