@@ -21,7 +21,8 @@ libandna_a_SOURCES += node/dns/dns_front.c node/dns/dns_front.h \
 libandna_a_SOURCES += node/daemon/log.c node/daemon/log.h \
 	node/daemon/conf.c node/daemon/conf.h node/daemon/daemon.c \
 	node/daemon/daemon.h node/daemon/control.c node/daemon/control.h \
-	node/daemon/timebase.c node/daemon/timebase.h
+	node/daemon/timebase.c node/daemon/timebase.h \
+	node/daemon/ratelimit.c node/daemon/ratelimit.h
 
 sbin_PROGRAMS += andnad
 andnad_SOURCES = node/daemon/andnad.c

@@ -31,6 +31,7 @@
 #include "crypto/crypto.h"
 #include "node/daemon/control.h"
 #include "node/daemon/daemon.h"
+#include "node/daemon/ratelimit.h"
 #include "node/dns/dns_node.h"
 #include "node/daemon/timebase.h"
 #include "proto/err.h"
@@ -42,7 +43,6 @@
 #define OUT_CONNS_MAX 64         /* outgoing TCP connections kept */
 #define OUT_QUEUE_MAX (2 * (FRAME_HDR + MSG_STREAM_MAX))
 #define RL_SLOTS 4096            /* sources tracked by the rate limiter */
-#define RL_WAYS 8                /* slots probed per source */
 #define PEERS_MAX 64             /* known peers kept */
 #define PEERS_BOOT_MAX 40        /* peers handed to engine_bootstrap(): the
 				  * saved ones (ENGINE_KEEP_MAX) and a few
@@ -76,14 +76,6 @@ struct conn {
 };
 TAILQ_HEAD(conn_list, conn);
 
-/* A token bucket of one source address. */
-struct rl_slot {
-	uint8_t family;
-	uint8_t ip[16];
-	double tokens;
-	uint64_t last_ms;
-};
-
 /* A live node the engine knows: saved to the store for the next start. */
 struct peer {
 	struct endpoint ep;
@@ -115,8 +107,7 @@ struct daemon {
 	int n_in, n_out;
 	uint8_t *rbuf;
 
-	struct rl_slot *rl;
-	uint8_t rl_key[crypto_shorthash_KEYBYTES];
+	struct ratelimit *rl;
 
 	struct event *ev_engine, *ev_house, *ev_sig[3];
 	struct control *ctl;
@@ -239,48 +230,15 @@ trace_msg(struct daemon *d, const char *dir, const struct endpoint *ep,
 static bool
 rate_allow(struct daemon *d, const struct endpoint *ep)
 {
-	uint8_t key[17];
-	uint8_t h[crypto_shorthash_BYTES];
-	uint64_t now = mono_ms(), idx;
-	size_t alen = ep->family == 4 ? 4 : 16;
-
-	key[0] = ep->family;
-	memcpy(key + 1, ep->ip, alen);
-	crypto_shorthash(h, key, 1 + alen, d->rl_key);
-	memcpy(&idx, h, sizeof(idx));
-	struct rl_slot *victim = NULL, *s = NULL;
-	for (int i = 0; i < RL_WAYS; i++) {
-		struct rl_slot *x = &d->rl[(idx + (uint64_t)i) % RL_SLOTS];
-		if (x->family == ep->family && memcmp(x->ip, ep->ip, alen) == 0) {
-			s = x;
-			break;
-		}
-		if (victim == NULL || x->last_ms < victim->last_ms)
-			victim = x;
-	}
-	if (s == NULL) {
-		s = victim; /* the stalest of the ways makes room */
-		s->family = ep->family;
-		memcpy(s->ip, ep->ip, alen);
-		s->tokens = d->cfg.rate_burst;
-		s->last_ms = now;
-	}
-	if (now > s->last_ms)
-		s->tokens += (double)(now - s->last_ms) * d->cfg.rate_limit /
-		    1000.0;
-	if (s->tokens > d->cfg.rate_burst)
-		s->tokens = d->cfg.rate_burst;
-	s->last_ms = now;
-	if (s->tokens < 1.0) {
-		char b[64];
-		d->cnt.rate_limited++;
-		log_limited(d->lg, LOG_LEVEL_WARN, LOG_KIND_RATE,
-		    "%s sends more than %d messages a second; dropping the "
-		    "excess", ep_str(ep, b, sizeof(b)), d->cfg.rate_limit);
-		return false;
-	}
-	s->tokens -= 1.0;
-	return true;
+	if (ratelimit_allow(d->rl, ep, mono_ms(), d->cfg.rate_limit,
+	    d->cfg.rate_burst))
+		return true;
+	char b[64];
+	d->cnt.rate_limited++;
+	log_limited(d->lg, LOG_LEVEL_WARN, LOG_KIND_RATE,
+	    "%s sends more than %d messages a second; dropping the excess",
+	    ep_str(ep, b, sizeof(b)), d->cfg.rate_limit);
+	return false;
 }
 
 /* ---- known peers ---------------------------------------------------- */
@@ -1219,10 +1177,9 @@ daemon_new(const struct config *cfg, struct log *lg, struct daemon **out)
 	d->lg = lg;
 	d->lock_fd = -1;
 	TAILQ_INIT(&d->conns);
-	randombytes_buf(d->rl_key, sizeof(d->rl_key));
 	d->base = event_base_new();
 	d->rbuf = malloc(UDP_BUF);
-	d->rl = calloc(RL_SLOTS, sizeof(*d->rl));
+	d->rl = ratelimit_new(RL_SLOTS);
 	if (d->base == NULL || d->rbuf == NULL || d->rl == NULL)
 		goto fail;
 	for (int i = 0; i < cfg->listen.n; i++) {
@@ -1523,7 +1480,7 @@ daemon_free(struct daemon *d)
 		event_base_free(d->base);
 	keypair_wipe(&d->key);
 	free(d->rbuf);
-	free(d->rl);
+	ratelimit_free(d->rl);
 	free(d);
 }
 
