@@ -75,6 +75,7 @@ for i in 1 2; do
 		echo "listen = $net.$i:$port"
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
+		echo "http_listen ="
 		echo "dns_resolv_conf ="
 		echo "dns_rate_limit = 1000000"
 		echo "cache_cap = 1h"

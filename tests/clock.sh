@@ -88,6 +88,7 @@ write_config() {
 		echo "listen = $net.$i:$port"
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
+		echo "http_listen ="
 		echo "dns_resolv_conf ="
 		echo "dns_rate_limit = 1000"
 		[ "$i" -gt 1 ] && echo "bootstrap = $net.1:$port"

@@ -60,6 +60,7 @@ write_config() {
 		echo "listen = $net.$i:$port"
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
+		echo "http_listen ="
 		echo "dns_resolv_conf ="
 		# 1 founds, 2 fills its gnode, 3 founds the next one, 4 fills it
 		[ "$i" -gt 1 ] && [ "$i" != 4 ] && echo "bootstrap = $net.1:$port"

@@ -31,6 +31,7 @@
 #include "crypto/crypto.h"
 #include "node/daemon/control.h"
 #include "node/daemon/daemon.h"
+#include "node/daemon/http.h"
 #include "node/daemon/ratelimit.h"
 #include "node/dns/dns_node.h"
 #include "node/daemon/timebase.h"
@@ -111,6 +112,7 @@ struct daemon {
 
 	struct event *ev_engine, *ev_house, *ev_sig[3];
 	struct control *ctl;
+	struct http *http;
 	struct dns_node *dns;
 
 	int lock_fd;
@@ -1088,10 +1090,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start-up ------------------------------------------------------------- */
 
-/* Binds a socket of `type` to `ep`; returns the descriptor or -1 (errno
- * set). */
-static int
-bind_socket(const struct endpoint *ep, int type)
+int
+daemon_bind_socket(const struct endpoint *ep, int type)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = ep_to_sa(ep, &ss);
@@ -1120,10 +1120,10 @@ static int
 listen_on(struct daemon *d, const struct endpoint *ep)
 {
 	char b[64];
-	int ufd = bind_socket(ep, SOCK_DGRAM), tfd = -1;
+	int ufd = daemon_bind_socket(ep, SOCK_DGRAM), tfd = -1;
 
 	if (ufd >= 0)
-		tfd = bind_socket(ep, SOCK_STREAM);
+		tfd = daemon_bind_socket(ep, SOCK_STREAM);
 	if (ufd < 0 || tfd < 0) {
 		int e = errno;
 		if (ufd >= 0)
@@ -1193,6 +1193,8 @@ daemon_new(const struct config *cfg, struct log *lg, struct daemon **out)
 		goto fail;
 	}
 	if ((rc = control_open(d, &d->ctl)) != 0)
+		goto fail;
+	if ((rc = http_open(d, &d->http)) != 0)
 		goto fail;
 	/* DNS binds here, before privileges are dropped */
 	if ((rc = dns_node_new(d, &d->dns)) != 0)
@@ -1458,6 +1460,7 @@ daemon_free(struct daemon *d)
 		clock_save(d); /* a clean stop: the next start goes on here */
 	}
 	control_close(d->ctl);
+	http_close(d->http);
 	while ((c = TAILQ_FIRST(&d->conns)) != NULL)
 		conn_free(c);
 	for (int i = 0; i < d->n_tcp; i++)
@@ -1502,6 +1505,12 @@ struct store *
 daemon_store(struct daemon *d)
 {
 	return d->store;
+}
+
+struct http *
+daemon_http(struct daemon *d)
+{
+	return d->http;
 }
 
 struct dns_node *
