@@ -187,3 +187,6 @@ TESTS += tests/test_timebase
 
 TESTS += tests/clock.sh
 dist_check_SCRIPTS += tests/clock.sh
+
+TESTS += tests/http.sh
+dist_check_SCRIPTS += tests/http.sh

@@ -412,6 +412,14 @@ reply(struct evhttp_request *req, int code, const char *reason,
 	evhttp_add_header(hd, "Content-Security-Policy", "default-src 'none'; "
 	    "script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
 	    "connect-src 'self'; frame-ancestors 'none'");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* the length GET would send, and no body: evhttp 2.1 would
+		 * send the body and no length */
+		char len[24];
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+		evhttp_add_header(hd, "Content-Length", len);
+		body = NULL;
+	}
 	evhttp_send_reply(req, code, reason, body);
 }
 
