@@ -57,19 +57,11 @@ write_config() {
 		# 1 founds, 2 fills its gnode, 3 founds the next one, 4 fills it
 		[ "$i" -gt 1 ] && [ "$i" != 4 ] && echo "bootstrap = $net.1:$port"
 		[ "$i" = 4 ] && echo "bootstrap = $net.3:$port"
-		cat <<-EOF
-		gnode_size = 2
-		ping_interval = 300ms
-		ping_timeout = 250ms
-		suspect_timeout = 1500ms
-		gossip_interval = 500ms
-		outer_timeout = 10s
-		hop_timeout = 400ms
-		request_timeout = 1500ms
-		request_tries = 3
-		negative_cache = 1s
-		sync_interval = 2s
-		EOF
+		echo "gnode_size = 2"
+		echo "outer_timeout = 10s"
+		echo "negative_cache = 1s"
+		echo "sync_interval = 2s"
+		fast_timers
 	} >"$tmp/n$i/andnad.conf"
 }
 
@@ -125,14 +117,17 @@ cli 1 register web.http 10.7.0.1 10.7.0.2 || fail "register: $out"
 check 'd["ok"] is True'
 
 # ---- status.json agrees with andna --json status, on every node ----
-for i in $(seq 1 $N); do
+# agree I: andna and status.json of node I, read one after the other,
+# agree; fails with why when not
+agree() {
+	local i=$1
 	cli "$i" status
 	st=$out
 	cli "$i" names
 	names=$out
 	get "$i" /status.json
-	[ "$rc" = 0 ] || fail "node $i: GET /status.json: status $rc: $out"
-	py - "$st" "$names" "$out" "$net.$i:$hport" <<-'EOF' ||
+	[ "$rc" = 0 ] || { echo "GET /status.json: status $rc: $out"; return 1; }
+	py - "$st" "$names" "$out" "$net.$i:$hport" <<-'EOF'
 	import json, sys
 	st, names, web = (json.loads(a) for a in sys.argv[1:4])
 	url = "http://%s/" % sys.argv[4]
@@ -178,7 +173,15 @@ for i in $(seq 1 $N); do
 	q = web["dns_per_minute"]
 	need(len(q["queries"]) == len(q["answered"]) >= 1, "dns_per_minute")
 	EOF
-		fail "node $i: status.json disagrees with andna"
+}
+# the counts move while replication settles, between the two reads: a
+# few tries each
+for i in $(seq 1 $N); do
+	for try in $(seq 1 10); do
+		why=$(agree "$i" 2>&1) && break
+		[ "$try" = 10 ] && fail "node $i: status.json disagrees: $why"
+		sleep 0.3
+	done
 done
 get 1 /status.json
 py -c 'import json, sys
@@ -494,8 +497,8 @@ off_idle=$(rss "${pid[n6]}")
 py - "$net.5" "$hport" "$net.203" <<-'EOF' || fail "node 5: requests failed"
 import http.client, sys, time
 host, port, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-# 120 requests at 10 a second (the default rate), on fresh connections
-for i in range(120):
+# 60 requests at 10 a second (the default rate), on fresh connections
+for i in range(60):
     c = http.client.HTTPConnection(host, port, timeout=5,
         source_address=(src, 0))
     c.request("GET", ("/", "/status.json", "/metrics")[i % 3])
@@ -508,12 +511,12 @@ for i in range(120):
 EOF
 on_busy=$(rss "${pid[n5]}")
 off_busy=$(rss "${pid[n6]}")
-log "VmRSS: http on ${on_idle} kB idle, ${on_busy} kB after 120 requests;" \
+log "VmRSS: http on ${on_idle} kB idle, ${on_busy} kB after 60 requests;" \
     "http off ${off_idle} kB idle, ${off_busy} kB later"
 # what the server adds is a few buffers and a bucket table: well under
-# 4 MB, and 120 requests do not make it grow by more than 2 MB
+# 4 MB, and 60 requests do not make it grow by more than 2 MB
 [ $((on_idle - off_idle)) -lt 4096 ] ||
 	fail "the HTTP server adds $((on_idle - off_idle)) kB idle"
 [ $((on_busy - on_idle)) -lt 2048 ] ||
-	fail "120 requests grew node 5 by $((on_busy - on_idle)) kB"
+	fail "60 requests grew node 5 by $((on_busy - on_idle)) kB"
 echo "PASS: status page, status.json and /metrics on $N nodes"

@@ -14,7 +14,7 @@
 # $tmp unless KEEP is set.  It defines log (with the seconds since the
 # start), fail (the last lines of each node's log, then of what the
 # script's fail_more prints), skip (exit 77), need, need_python, py,
-# need_built, cli, check and wait_joined.
+# need_built, cli, check, wait_joined and fast_timers.
 
 builddir=${top_builddir:-.}
 ANDNAD=$builddir/andnad
@@ -119,4 +119,19 @@ sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
 		sleep 0.2
 	done
 	fail "node $i did not join: $out"
+}
+
+# fast_timers: the configuration lines of the liveness and request timers
+# of a test mesh on loopback (fractions of a second, where a router's
+# defaults take seconds), so that it forms and heals in a few seconds.
+fast_timers() {
+	cat <<-EOF
+	ping_interval = 300ms
+	ping_timeout = 250ms
+	suspect_timeout = 1500ms
+	gossip_interval = 500ms
+	hop_timeout = 400ms
+	request_timeout = 1500ms
+	request_tries = 3
+	EOF
 }

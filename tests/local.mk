@@ -190,3 +190,9 @@ dist_check_SCRIPTS += tests/clock.sh
 
 TESTS += tests/http.sh
 dist_check_SCRIPTS += tests/http.sh
+
+check_PROGRAMS += tests/test_ratelimit
+tests_test_ratelimit_SOURCES = tests/test_ratelimit.c
+tests_test_ratelimit_CFLAGS = $(TEST_CFLAGS)
+tests_test_ratelimit_LDADD = $(TEST_LIBS)
+TESTS += tests/test_ratelimit
