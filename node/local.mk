@@ -28,7 +28,7 @@ libandna_a_SOURCES += node/daemon/log.c node/daemon/log.h \
 # The status page is one HTML file, kept as HTML to be edited and viewed
 # as such, and compiled into http.c as a C string.
 nodist_libandna_a_SOURCES = node/daemon/http_page.inc
-BUILT_SOURCES = node/daemon/http_page.inc
+BUILT_SOURCES += node/daemon/http_page.inc
 CLEANFILES += node/daemon/http_page.inc
 EXTRA_DIST += node/daemon/http_page.html
 node/daemon/http_page.inc: node/daemon/http_page.html
