@@ -489,6 +489,21 @@ if [ -n "${SCREENSHOT:-}" ]; then
 	log "screenshot of node 1's page in $SCREENSHOT"
 fi
 
+# ---- an address already taken: the node runs on without the page ----
+write_config 7
+sed -i -e '/^bootstrap/d' -e "s/^http_listen = .*/http_listen = $net.1:$hport/" \
+    "$tmp/n7/andnad.conf"
+start_node 7
+wait_joined 7
+check 'd["http"] is None'
+grep -q "cannot serve the status page on $net.1:$hport: Address already in use" \
+    "$tmp/n7/log" || fail "node 7 did not say why it has no page"
+out=$("$ANDNA" --control "$tmp/n7/control" status)
+grep -q "^http: *off$" <<<"$out" || fail "node 7: andna status: $out"
+get 1 /status.json
+[ "$rc" = 0 ] || fail "node 1 lost its page to node 7: $rc"
+log "node 7, its HTTP address taken, runs without a page and says so"
+
 # ---- memory: VmRSS with the HTTP server on and off ----
 # two lone nodes (each founds its own overlay), the same but for
 # http_listen

@@ -55,6 +55,7 @@ struct http {
 
 /* ---- DNS per minute ---------------------------------------------------- */
 
+/* What the chart shows: queries, and the answers that said yes or no. */
 static void
 dns_totals(struct http *h, uint64_t *q, uint64_t *a)
 {
@@ -108,6 +109,8 @@ minutes_json(struct http *h, struct evbuffer *b)
 
 /* ---- status.json ---------------------------------------------------------- */
 
+/* The overlay address `a` as text, its ids from level 3 down to
+ * `from_level` ("10.20.30" for 1, the whole address for 0). */
 static void
 ovl_str(ovl_addr_t a, int from_level, char *buf, size_t len)
 {
@@ -162,6 +165,7 @@ struct members_walk {
 	int n, total;
 };
 
+/* One member of "map", counted always, listed up to HTTP_MEMBERS_MAX. */
 static void
 member_json(struct members_walk *w, ovl_addr_t addr, const uint8_t *pk,
     const char *state, uint64_t since_s, bool self)
@@ -179,6 +183,7 @@ member_json(struct members_walk *w, ovl_addr_t addr, const uint8_t *pk,
 	    self ? "true" : "false");
 }
 
+/* An engine_members() visitor. */
 static int
 member_cb(void *arg, const struct engine_member *m)
 {
@@ -247,6 +252,7 @@ struct family {
 	const uint64_t *v;
 };
 
+/* The HELP and TYPE lines of one metric family. */
 static void
 metric_head(struct evbuffer *b, const char *name, const char *type,
     const char *help)
@@ -255,6 +261,7 @@ metric_head(struct evbuffer *b, const char *name, const char *type,
 	    type);
 }
 
+/* A family of samples that one label tells apart. */
 static void
 family_text(struct evbuffer *b, const struct family *f)
 {
@@ -264,6 +271,8 @@ family_text(struct evbuffer *b, const struct family *f)
 		    f->values[i], (unsigned long long)f->v[i]);
 }
 
+/* /metrics: the status counters in the Prometheus text format, units in
+ * the names (seconds, bytes), counters ending in _total. */
 static void
 metrics_text(struct http *h, struct evbuffer *b)
 {
@@ -398,6 +407,7 @@ metrics_text(struct http *h, struct evbuffer *b)
 
 /* ---- requests ------------------------------------------------------------ */
 
+/* Sends `body` (not taken) with the headers every answer carries. */
 static void
 reply(struct evhttp_request *req, int code, const char *reason,
     const char *type, struct evbuffer *body)
@@ -469,6 +479,7 @@ rate_allow(struct http *h, struct evhttp_request *req)
 	return false;
 }
 
+/* Every request: rate limit, method, then one of the three paths. */
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
@@ -524,6 +535,7 @@ request_cb(struct evhttp_request *req, void *arg)
 
 /* ---- sockets ------------------------------------------------------------ */
 
+/* Accepting again after a pause for want of descriptors. */
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -533,6 +545,7 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 		evconnlistener_enable(h->ls[i]);
 }
 
+/* An accept() that failed. */
 static void
 accept_error_cb(struct evconnlistener *ls, void *arg)
 {
