@@ -9,7 +9,8 @@
 # by the queries dig sends between two scrapes.  Bad requests (headers
 # over the cap, unknown paths, POST, PUT, DELETE, a body over the cap,
 # garbage bytes) get 4xx or a closed connection, a burst over
-# http_rate_limit gets 429, and the node keeps serving.  Headless
+# http_rate_limit gets 429, connections beyond 8 from one address are
+# closed, and the node keeps serving.  Headless
 # Chromium loads the page and the DOM it rendered (after the script
 # fetched status.json) holds the members, the gnodes of the map as SVG
 # and the registered name.  Last, the memory the HTTP server adds to a
@@ -401,6 +402,52 @@ grep -q "asks the status page more than 3 times a second" "$tmp/n2/log" ||
 	fail "node 2 did not log the excess"
 log "a burst of 30: $n200 served, $n429 got 429, counted and logged"
 
+# ---- one source holds at most 8 connections at once ----
+py - "$net.3" "$hport" "$net.204" "$net.205" <<-'EOF' || fail "node 3: connection cap"
+import http.client, select, socket, sys, time
+host, port, src, other = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def get(source):
+    c = http.client.HTTPConnection(host, port, timeout=5,
+        source_address=(source, 0))
+    c.request("GET", "/metrics")
+    r = c.getresponse()
+    body = r.read().decode()
+    c.close()
+    return r.status, body
+# twelve connections that say nothing: the node closes the last four
+held = [socket.create_connection((host, port), timeout=5,
+    source_address=(src, 0)) for i in range(12)]
+closed = set()
+deadline = time.time() + 3
+while len(closed) < 4 and time.time() < deadline:
+    ready = select.select([s for s in held if held.index(s) not in closed],
+        [], [], 0.2)[0]
+    for s in ready:
+        try:
+            if s.recv(1) == b"":
+                closed.add(held.index(s))
+        except ConnectionResetError:
+            closed.add(held.index(s))
+time.sleep(0.5)  # and no more than four
+for s in select.select(held, [], [], 0)[0]:
+    closed.add(held.index(s))
+if len(closed) != 4:
+    sys.exit("closed %r of 12 silent connections, not 4" % sorted(closed))
+# another address is served meanwhile, and sees them counted
+status, body = get(other)
+if status != 200 or 'andna_http_refused_total{reason="connections"} 4' not in body:
+    sys.exit("another source: %d %s" % (status, body[-400:]))
+# once they are closed, the first address is served again
+for s in held:
+    s.close()
+time.sleep(0.3)
+if get(src)[0] != 200:
+    sys.exit("the first source is not served after closing")
+EOF
+grep -q "opens more connections to the status page than it may" \
+    "$tmp/n3/log" || fail "node 3 did not log the excess connections"
+log "one address with 12 silent connections kept 8; others were served"
+
 # ---- the page in a real browser ----
 # Chromium loads only the loopback page: background networking, updates,
 # sync and default apps off, and no host resolves but node 1's address
@@ -546,7 +593,17 @@ log "VmRSS: http on ${on_idle} kB idle, ${on_busy} kB after 60 requests;" \
 	fail "the HTTP server adds $((on_idle - off_idle)) kB idle"
 grep -q __asan_init "$ANDNAD" || [ $((on_busy - on_idle)) -lt 2048 ] ||
 	fail "60 requests grew node 5 by $((on_busy - on_idle)) kB"
-# a clean stop after all that: exit 0 (under the sanitizers, no leak)
+# a clean stop after all that, with connections open: exit 0 (under the
+# sanitizers, nothing leaked)
+py - "$net.5" "$hport" "$net.206" <<-'EOF' &
+import socket, sys, time
+held = [socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5,
+    source_address=(sys.argv[3], 0)) for i in range(3)]
+held[0].sendall(b"GET /status.json HTTP/1.1\r\nHost: x\r\n")  # half a request
+time.sleep(3)
+EOF
+pid[holder]=$!
+sleep 0.5
 kill -TERM "${pid[n5]}"
 wait "${pid[n5]}"
 st=$?

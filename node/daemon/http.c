@@ -1,6 +1,7 @@
 /* The read-only HTTP status page, status.json and metrics (see http.h). */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -35,6 +37,19 @@ static const char page_html[] =
 #include "node/daemon/http_page.inc"
     ;
 
+/* A connection evhttp took, followed so that no source holds too many
+ * (evhttp 2.1 has no such limit of its own).  We hold a reference to its
+ * bufferevent: when evhttp lets the connection go, bufferevent_free()
+ * clears its callbacks, and that is how we see it gone. */
+struct http_conn {
+	TAILQ_ENTRY(http_conn) link;
+	struct bufferevent *bev;
+	struct endpoint src;
+	bool known;   /* src read */
+	bool refused; /* shut down, for evhttp to free */
+};
+TAILQ_HEAD(http_conns, http_conn);
+
 struct http {
 	struct daemon *d;
 	struct log *lg;
@@ -42,16 +57,125 @@ struct http {
 	struct evconnlistener *ls[CONFIG_ADDRS_MAX];
 	struct endpoint at[CONFIG_ADDRS_MAX]; /* where each listens */
 	int n_ls;
-	struct event *ev_minute, *ev_resume;
+	struct event *ev_minute, *ev_resume, *ev_check;
 	struct ratelimit *rl;
+	struct http_conns conns;
 	/* DNS queries and definite answers (NOERROR, NXDOMAIN) per minute:
 	 * a ring of the last HTTP_MINUTES - 1 whole minutes, and the totals
 	 * when the minute in progress began */
 	uint32_t q[HTTP_MINUTES - 1], a[HTTP_MINUTES - 1];
 	int head, filled;
 	uint64_t q_mark, a_mark;
-	uint64_t requests, rate_limited;
+	uint64_t requests, rate_limited, conns_refused;
 };
+
+/* ---- connections ------------------------------------------------------- */
+
+/* Whether evhttp has let the connection go. */
+static bool
+conn_gone(const struct http_conn *c)
+{
+	bufferevent_event_cb ecb = NULL;
+
+	bufferevent_getcb(c->bev, NULL, NULL, &ecb, NULL);
+	return ecb == NULL;
+}
+
+/* Forgets the connections evhttp has let go. */
+static void
+conns_prune(struct http *h)
+{
+	struct http_conn *c, *next;
+
+	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (!conn_gone(c))
+			continue;
+		TAILQ_REMOVE(&h->conns, c, link);
+		bufferevent_decref(c->bev);
+		free(c);
+	}
+}
+
+/* Whether `c`, whose source is known, is one too many: over
+ * HTTP_CONNS_MAX in all or HTTP_CONNS_PER_SOURCE from its address. */
+static bool
+conn_over(struct http *h, const struct http_conn *c)
+{
+	const struct http_conn *x;
+	int all = 0, same = 0;
+	size_t alen = c->src.family == 4 ? 4 : 16;
+
+	TAILQ_FOREACH(x, &h->conns, link) {
+		if (x == c || !x->known || x->refused)
+			continue;
+		all++;
+		if (x->src.family == c->src.family &&
+		    memcmp(x->src.ip, c->src.ip, alen) == 0)
+			same++;
+	}
+	return all >= HTTP_CONNS_MAX || same >= HTTP_CONNS_PER_SOURCE;
+}
+
+/* Reads the source of each new connection and shuts down those over the
+ * limits: evhttp then reads their end and frees them.  Runs once the
+ * loop has handed evhttp the new connections (their descriptors are set
+ * by then). */
+static void
+conns_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	struct http_conn *c;
+
+	conns_prune(h);
+	TAILQ_FOREACH(c, &h->conns, link) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int cfd = (int)bufferevent_getfd(c->bev);
+		if (c->known)
+			continue;
+		c->known = true;
+		if (cfd < 0 || getpeername(cfd, (struct sockaddr *)&ss,
+		    &sl) != 0 || dns_endpoint_from_sockaddr(
+		    (struct sockaddr *)&ss, &c->src) != 0) {
+			c->refused = true; /* no address to account it to */
+			continue;
+		}
+		if (!conn_over(h, c))
+			continue;
+		char b[INET6_ADDRSTRLEN];
+		c->refused = true;
+		h->conns_refused++;
+		shutdown(cfd, SHUT_RDWR);
+		inet_ntop(c->src.family == 4 ? AF_INET : AF_INET6, c->src.ip, b,
+		    sizeof(b));
+		log_limited(h->lg, LOG_LEVEL_WARN, LOG_KIND_CONN,
+		    "%s opens more connections to the status page than it may "
+		    "(%d from one address, %d in all); closing the excess", b,
+		    HTTP_CONNS_PER_SOURCE, HTTP_CONNS_MAX);
+	}
+}
+
+/* evhttp's hook for the bufferevent of each connection it accepts: ours,
+ * so that we can follow the connection. */
+static struct bufferevent *
+conn_bev_cb(struct event_base *base, void *arg)
+{
+	struct http *h = arg;
+	struct http_conn *c = calloc(1, sizeof(*c));
+	struct bufferevent *bev = c == NULL ? NULL :
+	    bufferevent_socket_new(base, -1, 0);
+
+	if (bev == NULL) {
+		free(c);
+		return NULL; /* evhttp makes one of its own, unfollowed */
+	}
+	bufferevent_incref(bev);
+	c->bev = bev;
+	TAILQ_INSERT_TAIL(&h->conns, c, link);
+	event_active(h->ev_check, EV_TIMEOUT, 0);
+	return bev;
+}
 
 /* ---- DNS per minute ---------------------------------------------------- */
 
@@ -81,6 +205,7 @@ minute_cb(evutil_socket_t fd, short what, void *arg)
 		h->filled++;
 	h->q_mark = q;
 	h->a_mark = a;
+	conns_prune(h); /* those that went since the last new one */
 }
 
 /* "dns_per_minute": the whole minutes, oldest first, then the one in
@@ -376,8 +501,9 @@ metrics_text(struct http *h, struct evbuffer *b)
 	    io->truncated, io->conns_refused, io->send_failed};
 	const uint64_t dns_refused[] = {dns.dropped, dns.rate_limited,
 	    dns.tcp_rejected};
-	const uint64_t http_refused[] = {h->rate_limited};
-	static const char *const http_reasons[] = {"rate_limited"};
+	const uint64_t http_refused[] = {h->rate_limited, h->conns_refused};
+	static const char *const http_reasons[] = {"rate_limited",
+	    "connections"};
 	const struct family fams[] = {
 		{"andna_outer_gnodes", "gauge", "Sibling gnodes known, by level.",
 		    "level", 3, levels, outer},
@@ -398,8 +524,9 @@ metrics_text(struct http *h, struct evbuffer *b)
 		{"andna_dns_refused_total", "counter", "DNS queries and "
 		    "connections turned away, by reason.", "reason", 3,
 		    dns_refusals, dns_refused},
-		{"andna_http_refused_total", "counter", "HTTP requests turned "
-		    "away, by reason.", "reason", 1, http_reasons, http_refused},
+		{"andna_http_refused_total", "counter", "HTTP requests and "
+		    "connections turned away, by reason.", "reason", 2,
+		    http_reasons, http_refused},
 	};
 	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
 		family_text(b, &fams[i]);
@@ -616,8 +743,10 @@ http_open(struct daemon *d, struct http **out)
 	h->rl = ratelimit_new(HTTP_RL_SLOTS);
 	h->ev_minute = event_new(base, -1, EV_PERSIST, minute_cb, h);
 	h->ev_resume = evtimer_new(base, resume_cb, h);
+	h->ev_check = event_new(base, -1, 0, conns_check_cb, h);
+	TAILQ_INIT(&h->conns);
 	if (h->srv == NULL || h->rl == NULL || h->ev_minute == NULL ||
-	    h->ev_resume == NULL)
+	    h->ev_resume == NULL || h->ev_check == NULL)
 		goto fail;
 	evhttp_set_max_headers_size(h->srv, HTTP_HEADERS_MAX);
 	evhttp_set_max_body_size(h->srv, HTTP_BODY_MAX);
@@ -629,6 +758,7 @@ http_open(struct daemon *d, struct http **out)
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
 	    EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(h->srv, request_cb, h);
+	evhttp_set_bevcb(h->srv, conn_bev_cb, h);
 	for (int i = 0; i < cfg->http_listen.n; i++)
 		if ((rc = http_listen_on(h, &cfg->http_listen.v[i])) != 0)
 			goto fail;
@@ -662,10 +792,20 @@ http_url(const struct http *h, char *buf, size_t len)
 void
 http_close(struct http *h)
 {
+	struct http_conn *c;
+
 	if (h == NULL)
 		return;
 	if (h->srv != NULL)
-		evhttp_free(h->srv); /* frees the listeners bound to it */
+		evhttp_free(h->srv); /* frees the listeners bound to it, and
+				      * lets every connection go */
+	while ((c = TAILQ_FIRST(&h->conns)) != NULL) {
+		TAILQ_REMOVE(&h->conns, c, link);
+		bufferevent_decref(c->bev);
+		free(c);
+	}
+	if (h->ev_check != NULL)
+		event_free(h->ev_check);
 	if (h->ev_minute != NULL)
 		event_free(h->ev_minute);
 	if (h->ev_resume != NULL)

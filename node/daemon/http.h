@@ -14,9 +14,10 @@
  * nothing secret (the node key is public) and changes nothing.  Each
  * request does bounded work: lists are capped (HTTP_MEMBERS_MAX,
  * HTTP_NAMES_MAX), headers and bodies are capped by evhttp, a connection
- * that sends nothing is closed after HTTP_TIMEOUT_S, and each source
- * address has a token bucket of http_rate_limit requests a second (bursts
- * of twice that); over it, 429. */
+ * that sends nothing is closed after HTTP_TIMEOUT_S, connections beyond
+ * HTTP_CONNS_MAX, or HTTP_CONNS_PER_SOURCE from one address, are closed
+ * at once, and each source address has a token bucket of http_rate_limit
+ * requests a second (bursts of twice that); over it, 429. */
 #ifndef ANDNA_NODE_HTTP_H
 #define ANDNA_NODE_HTTP_H
 
@@ -30,6 +31,8 @@
 				    * POST hear 405 rather than 413 */
 #define HTTP_TIMEOUT_S 10          /* to send a request, or take a reply */
 #define HTTP_MINUTES 60            /* DNS samples kept, one a minute */
+#define HTTP_CONNS_MAX 64          /* connections at once */
+#define HTTP_CONNS_PER_SOURCE 8    /* connections at once from one address */
 
 struct daemon;
 struct http;
