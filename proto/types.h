@@ -29,12 +29,19 @@
  * node inside its level-1 gnode a.b.c. */
 typedef uint32_t ovl_addr_t;
 
-/* The gnode id of `addr` at `level` (0 = the node itself, 3 = top). */
 /* Writes `v` big endian into p[0..8). */
 static inline void
 be64_put(uint8_t *p, uint64_t v)
 {
 	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* Writes `v` big endian into p[0..4). */
+static inline void
+be32_put(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--, v >>= 8)
 		p[i] = (uint8_t)v;
 }
 
@@ -49,6 +56,7 @@ be64_get(const uint8_t *p)
 	return v;
 }
 
+/* The gnode id of `addr` at `level` (0 = the node itself, 3 = top). */
 static inline uint8_t
 ovl_id(ovl_addr_t addr, int level)
 {

@@ -21,13 +21,11 @@ srcdir=${top_srcdir:-.}
 # shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
 . "$srcdir/tests/lib.sh" dns
 N=3
-uport=$((port + 20000))          # DNS of dnsmasq
 hport=$((port + 30000))          # the failover servers
 fail_more() { tail_logs "$tmp/dnsmasq.log"; }
 
 need dig kdig dnsmasq
 need_python
-DNSMASQ=$(command -v dnsmasq)
 need_built
 
 # dig at node I: q I ARGS...; sets $out (the whole output).
@@ -134,19 +132,7 @@ connect_to() {
 }
 
 # ---- the upstream: dnsmasq on loopback, with no resolv.conf ----
-cat >"$tmp/dnsmasq.conf" <<EOF
-no-resolv
-no-hosts
-no-poll
-bind-interfaces
-listen-address=$net.250
-port=$uport
-address=/upstream.test/10.9.8.7
-server=/ntk/$net.2#$dport
-EOF
-"$DNSMASQ" --keep-in-foreground --conf-file="$tmp/dnsmasq.conf" \
-    --pid-file="$tmp/dnsmasq.pid" --log-facility="$tmp/dnsmasq.log" &
-pid[dnsmasq]=$!
+start_dnsmasq address=/upstream.test/10.9.8.7 "server=/ntk/$net.2#$dport"
 
 log "DNS mesh of $N nodes on $net.1-$N (overlay $port, DNS $dport) in $tmp"
 for i in $(seq 1 $N); do
@@ -397,12 +383,6 @@ sys.exit(0 if 0 < n <= 3000 else "rate_limited %d" % n)' "$out" ||
 	fail "the flood was not rate limited: $out"
 log "andna status: DNS counters by rcode, TC, TCP, over rate: ok"
 
-for i in $(seq 1 $N); do
-	kill -TERM "${pid[n$i]}"
-	wait "${pid[n$i]}"
-	st=$?
-	unset "pid[n$i]"
-	[ "$st" = 0 ] || fail "node $i exited with $st on SIGTERM"
-done
+stop_nodes "$N"
 log "PASS"
 exit 0

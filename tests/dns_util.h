@@ -65,14 +65,14 @@ tu_run(struct event_base *base, int ms)
 	}
 }
 
-/* A UDP socket connected to `to` (from the address `from` when non-NULL),
- * so only answers from `to` arrive. */
+/* A socket of type connected to `to`, bound to `from` first when it is
+ * not NULL (another loopback address: another client host). */
 static inline int
-tu_udp_client(const struct endpoint *to, const struct endpoint *from)
+tu_client(const struct endpoint *to, const struct endpoint *from, int type)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int fd = socket(to->family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM, 0);
+	int fd = socket(to->family == 4 ? AF_INET : AF_INET6, type, 0);
 	if (fd < 0)
 		return -1;
 	if (from != NULL) {
@@ -90,20 +90,19 @@ tu_udp_client(const struct endpoint *to, const struct endpoint *from)
 	return fd;
 }
 
-/* A blocking TCP connection to `to`. */
+/* A UDP socket connected to `to` (from the address `from` when non-NULL),
+ * so only answers from `to` arrive. */
 static inline int
-tu_tcp_client(const struct endpoint *to)
+tu_udp_client(const struct endpoint *to, const struct endpoint *from)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = dns_endpoint_to_sockaddr(to, &ss);
-	int fd = socket(to->family == 4 ? AF_INET : AF_INET6, SOCK_STREAM, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return tu_client(to, from, SOCK_DGRAM);
+}
+
+/* A blocking TCP connection to `to` (from `from` when non-NULL). */
+static inline int
+tu_tcp_client(const struct endpoint *to, const struct endpoint *from)
+{
+	return tu_client(to, from, SOCK_STREAM);
 }
 
 /* Builds a query for text/qtype into buf.  edns 0: no OPT record. */

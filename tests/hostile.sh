@@ -334,12 +334,6 @@ log "after the attack: $dig_good of $total answers (node x name) hold" \
 names lost: $((total - dig_good)) of $total dig answers lack the whole set:$dig_bad"
 [ -z "$failed" ] || fail "the attacks succeeded:$failed"
 
-for i in $(seq 1 $N); do
-	kill -TERM "${pid[n$i]}"
-	wait "${pid[n$i]}"
-	st=$?
-	unset "pid[n$i]"
-	[ "$st" = 0 ] || fail "node $i exited with $st on SIGTERM"
-done
+stop_nodes "$N"
 log "PASS"
 exit 0

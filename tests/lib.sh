@@ -8,13 +8,15 @@
 #
 # It picks a random loopback /24 ($net: only 127.0.0.0/8 is used, so
 # parallel runs do not collide) and ports ($port for the overlay, $dport
-# for the nodes' DNS fronts; a script may choose its own after this), makes
+# for the nodes' DNS fronts, $uport for dnsmasq; a script may choose its
+# own after this), makes
 # the temporary directory $tmp (andna-NAME.XXXXXX), and arms a trap that
 # kills every process whose pid is in the array pid on exit and removes
 # $tmp unless KEEP is set.  It defines log (with the seconds since the
 # start), fail (the last lines of each node's log, then of what the
-# script's fail_more prints), skip (exit 77), need, need_python, py,
-# need_built, cli, check, wait_joined and fast_timers.
+# script's fail_more prints), skip (exit 77), need, need_python, py (with
+# tests/dnswire.py on its path), need_built, cli, check, wait_joined,
+# stop_nodes, start_dnsmasq and fast_timers.
 
 builddir=${top_builddir:-.}
 ANDNAD=$builddir/andnad
@@ -24,6 +26,7 @@ net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
 port=$((20000 + RANDOM % 10000)) # overlay
 # shellcheck disable=SC2034
 dport=$((port + 10000))          # DNS of the nodes
+uport=$((port + 20000))          # DNS of dnsmasq (start_dnsmasq)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/andna-$1.XXXXXX") || exit 99
 declare -A pid=()
 t0=$SECONDS
@@ -79,7 +82,7 @@ need_python() {
 	# the interpreter itself, not a wrapper script that finds it on each call
 	PY=$(python3 -c 'import sys; print(sys.executable)')
 }
-py() { "$PY" -S "$@"; }
+py() { PYTHONPATH="${srcdir:-.}/tests" "$PY" -S "$@"; }
 
 need_built() {
 	if ! [ -x "$ANDNAD" ] || ! [ -x "$ANDNA" ]; then
@@ -119,6 +122,31 @@ sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
 		sleep 0.2
 	done
 	fail "node $i did not join: $out"
+}
+
+# stop_nodes N: SIGTERM to nodes 1..N (their pids in pid[nI]); each must
+# exit with 0.
+stop_nodes() {
+	local i st
+	for i in $(seq 1 "$1"); do
+		kill -TERM "${pid[n$i]}"
+		wait "${pid[n$i]}"
+		st=$?
+		unset "pid[n$i]"
+		[ "$st" = 0 ] || fail "node $i exited with $st on SIGTERM"
+	done
+}
+
+# start_dnsmasq LINE...: dnsmasq on $net.250:$uport with the configuration
+# LINEs added to its own: no resolv.conf, no hosts file, only that address.
+# Its log is $tmp/dnsmasq.log.
+start_dnsmasq() {
+	printf '%s\n' no-resolv no-hosts no-poll bind-interfaces \
+	    "listen-address=$net.250" "port=$uport" "$@" >"$tmp/dnsmasq.conf"
+	"$(command -v dnsmasq)" --keep-in-foreground \
+	    --conf-file="$tmp/dnsmasq.conf" --pid-file="$tmp/dnsmasq.pid" \
+	    --log-facility="$tmp/dnsmasq.log" &
+	pid[dnsmasq]=$!
 }
 
 # fast_timers: the configuration lines of the liveness and request timers

@@ -119,8 +119,9 @@ tests_test_dns_front_CFLAGS = $(TEST_CFLAGS)
 tests_test_dns_front_LDADD = $(TEST_LIBS)
 TESTS += tests/test_dns_front
 
-# the preamble the multi-process scripts source
-EXTRA_DIST += tests/lib.sh
+# the preamble the multi-process scripts source, and the DNS messages of
+# their python clients
+EXTRA_DIST += tests/lib.sh tests/dnswire.py
 
 TESTS += tests/mesh.sh
 dist_check_SCRIPTS += tests/mesh.sh
@@ -187,6 +188,12 @@ TESTS += tests/test_timebase
 
 TESTS += tests/clock.sh
 dist_check_SCRIPTS += tests/clock.sh
+
+TESTS += tests/dns_tcp_slots.sh
+dist_check_SCRIPTS += tests/dns_tcp_slots.sh
+
+TESTS += tests/dns_stub_load.sh
+dist_check_SCRIPTS += tests/dns_stub_load.sh
 
 TESTS += tests/http.sh
 dist_check_SCRIPTS += tests/http.sh

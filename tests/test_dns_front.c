@@ -5,8 +5,10 @@
  * letter case, FORMERR/NOTIMP/BADVERS, SERVFAIL on timeout, REFUSED
  * without upstream, forwarding, the networks allowed to forward, rate
  * limits and the networks exempt from them, TCP pipelining, idle timeout
- * and connection cap, round robin, weighted order, health probes, the
- * reply address on a wildcard listener and the privilege drop. */
+ * (a query trickled a byte at a time does not hold it back), connection
+ * cap and each host's share of it, round robin, weighted order, health
+ * probes, answers kept ready in wire form, the reply address on a
+ * wildcard listener and the privilege drop. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -513,7 +515,7 @@ ask_tcp(struct fixture *t, const char *text, uint16_t qtype)
 	uint8_t q[512];
 	size_t qlen = tu_query(q, sizeof(q), 0x4343, text, qtype, 0);
 	struct got *g = got_new();
-	int fd = tu_tcp_client(&t->at);
+	int fd = tu_tcp_client(&t->at, NULL);
 
 	assert_true(fd >= 0);
 	assert_true(tu_tcp_send(fd, q, qlen));
@@ -1159,6 +1161,123 @@ test_kept_outcomes(void **state)
 	assert_int_equal(t->fk.resolves, n + 3);
 }
 
+/* The ready answer's stats after one more query of text. */
+static uint64_t
+ready_after(struct fixture *t, struct got **g, const char *text,
+    uint16_t qtype, uint16_t edns)
+{
+	struct dns_front_stats st;
+
+	*g = ask(t, text, qtype, edns);
+	dns_front_get_stats(t->front, &st);
+	return st.ready;
+}
+
+/* Answers kept ready in wire form: once an answer was built from a kept
+ * outcome, the same query in any letter case is answered from its bytes,
+ * and says what a built answer would: the asker's id and letter case,
+ * the rotation going on, the TTL counting down, the OPT when asked with
+ * one, NXDOMAIN and NODATA with the SOA.  Queries with EDNS options are
+ * built each time; a new outcome (a new record) is never answered from
+ * the bytes of the old one, while the same outcome again keeps them. */
+static void
+test_ready(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct timespec past_hot = {0, 400 * 1000000};
+	char buf[DNS_NAME_TEXT_MAX];
+	uint8_t q[512];
+	size_t qlen;
+	struct got *g, *h;
+	struct fake_name *rr2;
+	uint64_t ready;
+	int first;
+
+	front_cfg(&cfg);
+	cfg.hot_ms = 300;
+	front_start(t, &cfg);
+	/* the resolver, then built from the kept outcome: nothing ready */
+	free(ask(t, "rr2.ntk", DNS_TYPE_A, 0));
+	assert_int_equal(ready_after(t, &g, "RR2.ntk", DNS_TYPE_A, 0), 0);
+	first = a_last(g, 0);
+	free(g);
+	for (int i = 1; i <= 4; i++) {
+		assert_int_equal(
+		    ready_after(t, &g, "Rr2.nTK", DNS_TYPE_A, 0), (uint64_t)i);
+		assert_int_equal(g->m.hdr.id, 0x4242);
+		assert_true(g->m.hdr.aa);
+		assert_string_equal(name_text(&g->m.q.name, buf), "Rr2.nTK");
+		assert_string_equal(name_text(&g->rr[0].name, buf), "Rr2.nTK");
+		assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+		assert_int_not_equal(a_last(g, 0), a_last(g, 1));
+		/* the rotation goes on from the built answers */
+		assert_int_equal(a_last(g, 0) == first, i % 2 == 0);
+		assert_true(g->rr[0].ttl <= TTL && g->rr[0].ttl >= TTL - 1);
+		assert_false(g->m.edns.present);
+		free(g);
+	}
+	/* with EDNS: another ready answer, with the OPT */
+	free(ask(t, "rr2.ntk", DNS_TYPE_A, 1232));
+	assert_int_equal(ready_after(t, &g, "rr2.ntk", DNS_TYPE_A, 1232), 5);
+	assert_true(g->m.edns.present);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	free(g);
+	/* an EDNS option (padding, empty): built, and the same answer */
+	qlen = tu_query(q, sizeof(q), 0x4242, "rr2.ntk", DNS_TYPE_A, 1232);
+	q[qlen - 1] = 4;
+	memcpy(q + qlen, "\x00\x0c\x00\x00", 4);
+	g = got_new();
+	assert_true(ask_raw(t, q, qlen + 4, g, 3000) > 0);
+	got_parse(g);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	free(g);
+	assert_int_equal(ready_after(t, &g, "rr2.ntk", DNS_TYPE_A, 1232), 6);
+	free(g);
+	/* no such name, and no address of the family asked */
+	free(ask(t, "nosuch.ntk", DNS_TYPE_A, 0));
+	free(ask(t, "nosuch.ntk", DNS_TYPE_A, 0));
+	assert_int_equal(ready_after(t, &g, "NoSuch.ntk", DNS_TYPE_A, 0), 7);
+	assert_negative(g, DNS_RCODE_NXDOMAIN, "ntk");
+	assert_int_equal(g->rr[0].ttl, NEG_TTL);
+	free(g);
+	free(ask(t, "v4only.ntk", DNS_TYPE_AAAA, 0));
+	free(ask(t, "v4only.ntk", DNS_TYPE_AAAA, 0));
+	assert_int_equal(ready_after(t, &g, "v4only.ntk", DNS_TYPE_AAAA, 0), 8);
+	assert_negative(g, DNS_RCODE_NOERROR, "ntk");
+	free(g);
+	/* a ready answer is byte for byte the built one (one address: no
+	 * rotation; the same id; TTLs read apart); v4only is kept already */
+	h = ask(t, "v4only.ntk", DNS_TYPE_A, 0);
+	assert_int_equal(ready_after(t, &g, "v4only.ntk", DNS_TYPE_A, 0), 9);
+	assert_int_equal(g->len, h->len);
+	assert_true(g->rr[0].ttl <= h->rr[0].ttl);
+	qlen = DNS_HEADER_LEN + sizeof("\x06v4only\x03ntk") + 4;
+	memset(g->pkt + qlen + 6, 0, 4);
+	memset(h->pkt + qlen + 6, 0, 4);
+	assert_memory_equal(g->pkt, h->pkt, g->len);
+	free(g);
+	free(h);
+	/* past hot_ms the same record again: the ready answer stays */
+	nanosleep(&past_hot, NULL);
+	free(ask(t, "rr2.ntk", DNS_TYPE_A, 0));
+	assert_int_equal(ready_after(t, &g, "rr2.ntk", DNS_TYPE_A, 0), 10);
+	free(g);
+	/* a new record: never the old bytes */
+	rr2 = fake_find(&t->fk, "rr2");
+	rr2->rec->seq++;
+	inet_pton(AF_INET, "203.0.113.77", rr2->rec->entries[0].target.ip);
+	nanosleep(&past_hot, NULL);
+	free(ask(t, "rr2.ntk", DNS_TYPE_A, 0));
+	for (int i = 0; i < 2; i++) {
+		ready = ready_after(t, &g, "rr2.ntk", DNS_TYPE_A, 0);
+		assert_int_equal(ready, 10 + (uint64_t)i);
+		assert_true(a_last(g, 0) == 77 || a_last(g, 1) == 77);
+		assert_true(a_last(g, 0) == 2 || a_last(g, 1) == 2);
+		free(g);
+	}
+}
+
 /* A short TTL from the resolver (an owner who chose 2 s) is what clients
  * get: in answers, in a NODATA's SOA (below the negative TTL), and the
  * front keeps the outcome no longer than that, though hot_ms is longer. */
@@ -1563,7 +1682,7 @@ test_rate_limit(void **state)
 	dns_front_get_stats(t->front, &st);
 	assert_true(st.rate_limited >= 14);
 	/* over TCP the client hears REFUSED instead of silence */
-	fd = tu_tcp_client(&t->at);
+	fd = tu_tcp_client(&t->at, NULL);
 	assert_true(fd >= 0);
 	for (int i = 0; i < 5; i++)
 		assert_true(tu_tcp_send(fd, q, qlen));
@@ -1770,7 +1889,7 @@ test_health_probes(void **state)
 		assert_int_equal(a_last(g, 1), 2);
 		/* a client that takes the first address reaches a server */
 		struct endpoint first = tu_lo(3, e2.port);
-		int fd = tu_tcp_client(&first);
+		int fd = tu_tcp_client(&first, NULL);
 		assert_true(fd >= 0);
 		close(fd);
 		free(g);
@@ -1816,7 +1935,7 @@ test_tcp_pipelining_and_idle(void **state)
 	front_cfg(&cfg);
 	cfg.tcp_idle_ms = 300;
 	front_start(t, &cfg);
-	fd = tu_tcp_client(&t->at);
+	fd = tu_tcp_client(&t->at, NULL);
 	assert_true(fd >= 0);
 	for (int i = 0; i < 3; i++) {
 		size_t n = tu_query(
@@ -1856,7 +1975,7 @@ test_tcp_eof_and_cap(void **state)
 	cfg.tcp_max_conns = 2;
 	front_start(t, &cfg);
 	/* a client that half-closes after its query still gets the answer */
-	fd[0] = tu_tcp_client(&t->at);
+	fd[0] = tu_tcp_client(&t->at, NULL);
 	n = tu_query(q, sizeof(q), 7, "slowish.ntk", DNS_TYPE_A, 0);
 	assert_true(tu_tcp_send(fd[0], q, n));
 	shutdown(fd[0], SHUT_WR);
@@ -1868,7 +1987,7 @@ test_tcp_eof_and_cap(void **state)
 	tu_run(t->base, 20);
 	/* the cap: a third connection is closed at once */
 	for (int i = 0; i < 3; i++) {
-		fd[i] = tu_tcp_client(&t->at);
+		fd[i] = tu_tcp_client(&t->at, NULL);
 		assert_true(fd[i] >= 0);
 		tu_run(t->base, 20);
 	}
@@ -1883,12 +2002,114 @@ test_tcp_eof_and_cap(void **state)
 		close(fd[i]);
 	/* a query that cannot hold a header ends the connection */
 	tu_run(t->base, 50);
-	fd[0] = tu_tcp_client(&t->at);
+	fd[0] = tu_tcp_client(&t->at, NULL);
 	assert_true(tu_tcp_send(fd[0], (const uint8_t *)"xyz", 3));
 	assert_true(tu_wait_fd(t->base, fd[0], 2000));
 	assert_int_equal(recv(fd[0], a, sizeof(a), MSG_DONTWAIT), 0);
 	close(fd[0]);
 	assert_alive(t);
+}
+
+/* Whether the server closed fd: readable and at its end (or reset). */
+static bool
+closed_by_server(struct fixture *t, int fd, int ms)
+{
+	uint8_t a[512];
+
+	return tu_wait_fd(t->base, fd, ms) &&
+	    recv(fd, a, sizeof(a), MSG_DONTWAIT) <= 0;
+}
+
+/* One host gets no more than its share of the TCP slots: its next
+ * connection is closed at once, while another host still gets in and is
+ * answered; the total cap holds for every host together. */
+static void
+test_tcp_host_share(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	struct dns_front_stats st;
+	struct endpoint other = tu_lo(55, 0), third = tu_lo(56, 0);
+	uint8_t q[512], a[4096];
+	size_t n;
+	int mine[3], theirs[3];
+
+	front_cfg(&cfg);
+	cfg.tcp_max_conns = 4;
+	cfg.tcp_max_per_host = 2;
+	front_start(t, &cfg);
+	for (int i = 0; i < 3; i++) {
+		mine[i] = tu_tcp_client(&t->at, NULL);
+		assert_true(mine[i] >= 0);
+		tu_run(t->base, 20);
+	}
+	assert_true(closed_by_server(t, mine[2], 2000));
+	assert_false(closed_by_server(t, mine[0], 50));
+	/* another host: in, and answered, though the first holds its share */
+	for (int i = 0; i < 2; i++) {
+		theirs[i] = tu_tcp_client(&t->at, &other);
+		assert_true(theirs[i] >= 0);
+		tu_run(t->base, 20);
+	}
+	n = tu_query(q, sizeof(q), 9, "web.ntk", DNS_TYPE_A, 0);
+	assert_true(tu_tcp_send(theirs[1], q, n));
+	assert_true(tu_tcp_recv(t->base, theirs[1], a, sizeof(a), 3000) > 0);
+	/* all four slots taken: a third host waits for one */
+	theirs[2] = tu_tcp_client(&t->at, &third);
+	assert_true(theirs[2] >= 0);
+	assert_true(closed_by_server(t, theirs[2], 2000));
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.tcp_conns, 4);
+	assert_int_equal(st.tcp_rejected, 2);
+	for (int i = 0; i < 3; i++) {
+		close(mine[i]);
+		close(theirs[i]);
+	}
+}
+
+/* A query trickled a byte at a time (a slow-loris) does not hold the
+ * connection open: it is closed tcp_idle_ms after it opened, while one
+ * that sends whole queries more often than that stays. */
+static void
+test_tcp_slow_query(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_config cfg;
+	uint8_t q[512], a[4096];
+	size_t n;
+	uint64_t t0;
+	int fd, sent = 0;
+
+	front_cfg(&cfg);
+	cfg.tcp_idle_ms = 300;
+	front_start(t, &cfg);
+	n = tu_query(q + 2, sizeof(q) - 2, 11, "web.ntk", DNS_TYPE_A, 0);
+	q[0] = (uint8_t)(n >> 8);
+	q[1] = (uint8_t)n;
+	t0 = tu_now_ms();
+	fd = tu_tcp_client(&t->at, NULL);
+	assert_true(fd >= 0);
+	/* a byte every 50 ms: the whole query would take over a second */
+	while (sent < (int)n + 2 && tu_now_ms() - t0 < 3000) {
+		if (send(fd, q + sent, 1, MSG_NOSIGNAL) != 1)
+			break;
+		sent++;
+		if (closed_by_server(t, fd, 50))
+			break;
+	}
+	assert_true(sent < (int)n + 2);
+	assert_true(tu_now_ms() - t0 >= 250);
+	assert_true(tu_now_ms() - t0 < 1000);
+	close(fd);
+	/* whole queries every 150 ms for 900 ms: one connection answers all */
+	fd = tu_tcp_client(&t->at, NULL);
+	assert_true(fd >= 0);
+	for (int i = 0; i < 6; i++) {
+		assert_true(tu_tcp_send(fd, q + 2, n));
+		assert_true(tu_tcp_recv(t->base, fd, a, sizeof(a), 3000) > 0);
+		tu_run(t->base, 150);
+	}
+	close(fd);
 }
 
 static void
@@ -1900,7 +2121,7 @@ test_client_gone_cancels(void **state)
 	int fd;
 
 	front_default(t);
-	fd = tu_tcp_client(&t->at);
+	fd = tu_tcp_client(&t->at, NULL);
 	n = tu_query(q, sizeof(q), 7, "slow.ntk", DNS_TYPE_A, 0);
 	assert_true(tu_tcp_send(fd, q, n));
 	tu_run(t->base, 50);
@@ -2108,6 +2329,7 @@ main(void)
 	    T(test_cut_datagram),
 	    T(test_batch),
 	    T(test_kept_outcomes),
+	    T(test_ready),
 	    T(test_notimp_badvers),
 	    T(test_servfail_on_timeout),
 	    T(test_refused_without_upstream),
@@ -2123,6 +2345,8 @@ main(void)
 	    cmocka_unit_test(test_probes_off_by_default),
 	    T(test_tcp_pipelining_and_idle),
 	    T(test_tcp_eof_and_cap),
+	    T(test_tcp_host_share),
+	    T(test_tcp_slow_query),
 	    T(test_client_gone_cancels),
 	    T(test_sync_resolver),
 	    T(test_wildcard_reply_source),

@@ -36,9 +36,13 @@
 #define UDP_RX_MAX 4096		  /* a longer datagram is cut: FORMERR */
 #define HOT_SETS 1024		  /* overlay outcomes kept (hot_ms), */
 #define HOT_WAYS 4		  /* in sets of this many names */
+#define READY_SETS 2048	  /* answers kept ready in wire form, */
+#define READY_WAYS 2		  /* in sets of this many */
+#define READY_MAX 512		  /* longer answers are built each time */
 #define FQ_POOL 256		  /* finished queries kept for reuse */
 #define FQ_KEEP 2048		  /* larger buffers are not kept */
 #define TCP_OUT_HIGH (256 * 1024) /* stop reading while this much is queued */
+#define TCP_BACKLOG 1024	  /* connections waiting for accept() */
 #define ZONE_REFRESH 3600
 #define ZONE_RETRY 600
 #define ZONE_EXPIRE 86400
@@ -59,6 +63,16 @@ struct listener {
 
 enum fq_phase { PHASE_NONE, PHASE_RESOLVE, PHASE_REVERSE, PHASE_FORWARD };
 
+/* Where a UDP answer goes, and for a wildcard listener the address it
+ * leaves from (the one the query came to). */
+struct udp_peer {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	bool has_local;
+	struct endpoint local;
+	unsigned ifindex;
+};
+
 /* One query from a client, from arrival to answer.  Finished queries go
  * to a pool with their timer and buffers (timer..abuf_cap survive reuse). */
 struct fq {
@@ -72,13 +86,11 @@ struct fq {
 	struct fq *cprev, *cnext; /* the queries of its connection */
 	struct conn *conn;	  /* TCP, or NULL for UDP */
 	struct listener *l;	  /* UDP: the socket it came on */
-	struct sockaddr_storage peer;
-	socklen_t peer_len;
+	struct udp_peer up;	  /* UDP: where the answer goes */
 	struct endpoint peer_ep;
-	bool has_local; /* UDP on a wildcard: the address it came to */
-	struct endpoint local;
-	unsigned ifindex;
-	bool cut; /* UDP: longer than UDP_RX_MAX */
+	bool cut;	   /* UDP: longer than UDP_RX_MAX */
+	uint64_t ready_key; /* UDP: its ready answer's key, or 0 */
+	const struct hot_slot *ready_from; /* the outcome it is answered from */
 	size_t pkt_len;
 	struct dns_msg msg;
 	struct dns_qinfo qi;
@@ -126,11 +138,32 @@ struct rr_slot {
 /* An overlay outcome kept for hot_ms: a record, or no such name. */
 struct hot_slot {
 	uint64_t key;	    /* hash of name; 0: empty */
+	uint64_t gen;	    /* which outcome: a new one for every hot_put */
 	uint64_t stale_ms;  /* the resolver is asked again from then on */
 	uint64_t until_ms;  /* the end of the resolver's TTL */
 	int status;	    /* 0 or ANDNA_ENOTFOUND */
 	struct record *rec; /* status 0: a copy */
 	char *name;	    /* a copy */
+};
+
+/* An answer kept ready in wire form: the bytes sent for a plain UDP
+ * query (A or AAAA of an overlay name, no EDNS options) answered from a
+ * hot outcome, kept while that outcome is.  The next query for the same
+ * name in any letter case, type and EDNS gets them with its own id, RD
+ * and CD flags and question patched in, the TTLs counted down, and the
+ * addresses written in that query's rotation (and health order): what
+ * building the answer would give, without building it. */
+struct ready {
+	uint64_t key;		/* of the query (ready_parse()); 0: empty */
+	struct hot_slot *hot;	/* the outcome it was made from, */
+	uint64_t gen;		/* while it holds this one */
+	uint64_t order_key;	/* the rotation of the addresses */
+	uint8_t *wire;		/* the answer, its question in lower case */
+	const struct record_entry **base; /* the addresses, record order */
+	uint16_t len, qlen;	/* of the answer, of the question's name */
+	uint16_t n_ans;		/* address records, right after the question */
+	uint16_t soa_ttl;	/* offset of the SOA's TTL, or 0 */
+	bool soa_counts;	/* the SOA's TTL counts down with the outcome */
 };
 
 /* Control messages of a datagram: room for IP_PKTINFO and IPV6_PKTINFO
@@ -179,6 +212,8 @@ struct dns_front {
 	struct rate_slot rate[RATE_SLOTS];
 	struct rr_slot rr[RR_SLOTS];
 	struct hot_slot hot[HOT_SETS][HOT_WAYS];
+	uint64_t hot_gen;
+	struct ready ready[READY_SETS][READY_WAYS];
 	struct dns_net allow[DNS_FRONT_MAX_NETS];
 	int n_allow;
 	struct dns_net exempt[DNS_FRONT_MAX_NETS];
@@ -211,6 +246,7 @@ dns_front_config_defaults(struct dns_front_config *cfg)
 	cfg->hot_ms = 1000;
 	cfg->tcp_idle_ms = 10000;
 	cfg->tcp_max_conns = 256;
+	cfg->tcp_max_per_host = 32;
 	cfg->tcp_max_inflight = 32;
 	cfg->max_queries = 4096;
 	cfg->rate_qps = 100;
@@ -422,6 +458,14 @@ nets_add_local(
 	freeifaddrs(ifa);
 }
 
+/* The bytes of an address that name its host, for the rate limit and the
+ * TCP share: an IPv4 address, or an IPv6 /64 (one host holds a whole /64). */
+static size_t
+host_len(const struct endpoint *ep)
+{
+	return ep->family == 4 ? 4 : 8;
+}
+
 /*
  * Rate limit: one token bucket per client (an IPv4 address, or an IPv6
  * /64, since one host holds a whole /64), rate_qps tokens a second up to
@@ -442,7 +486,7 @@ rate_allow(struct dns_front *f, const struct endpoint *ep)
 	if (f->cfg.rate_qps == 0 || dns_net_match(f->exempt, f->n_exempt, ep))
 		return true;
 	key = dns_hash(DNS_HASH_INIT ^ f->salt, &ep->family, 1);
-	key = dns_hash(key, ep->ip, ep->family == 4 ? 4 : 8);
+	key = dns_hash(key, ep->ip, host_len(ep));
 	s = &f->rate[key % RATE_SLOTS];
 	now = front_now(f);
 	cap = (uint64_t)(f->cfg.rate_burst > 0 ? f->cfg.rate_burst : 1) * 1000;
@@ -478,6 +522,7 @@ rr_next(struct dns_front *f, uint64_t key)
 
 static void fq_free(struct fq *q);
 static void conn_check(struct conn *c);
+static void ready_put(struct fq *q, const uint8_t *buf, size_t len);
 
 /* Sends the answers queued in the open batch, in as few calls as the
  * kernel allows. */
@@ -506,30 +551,30 @@ udp_flush(struct dns_front *f)
 	}
 }
 
-/* Fills mh to send iov to q's client from the address the query came to
- * (a wildcard listener's replies must leave from it); peer and ctl are
- * the storage mh points to. */
+/* Fills mh to send iov to up (from the address the query came to: a
+ * wildcard listener's replies must leave from it); peer and ctl are the
+ * storage mh points to. */
 static void
-udp_msghdr(const struct fq *q, struct msghdr *mh, struct iovec *iov,
+udp_msghdr(const struct udp_peer *up, struct msghdr *mh, struct iovec *iov,
     struct sockaddr_storage *peer, union udp_ctl *ctl)
 {
 	struct cmsghdr *cm;
 
 	memset(mh, 0, sizeof(*mh));
-	memcpy(peer, &q->peer, q->peer_len);
+	memcpy(peer, &up->sa, up->len);
 	mh->msg_name = peer;
-	mh->msg_namelen = q->peer_len;
+	mh->msg_namelen = up->len;
 	mh->msg_iov = iov;
 	mh->msg_iovlen = 1;
-	if (!q->has_local)
+	if (!up->has_local)
 		return;
 	memset(ctl, 0, sizeof(*ctl));
 	mh->msg_control = ctl->buf;
 	cm = (struct cmsghdr *)ctl->buf;
-	if (q->local.family == 4) {
+	if (up->local.family == 4) {
 		struct in_pktinfo pi;
 		memset(&pi, 0, sizeof(pi));
-		memcpy(&pi.ipi_spec_dst, q->local.ip, 4);
+		memcpy(&pi.ipi_spec_dst, up->local.ip, 4);
 		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
 		cm->cmsg_level = IPPROTO_IP;
 		cm->cmsg_type = IP_PKTINFO;
@@ -538,8 +583,8 @@ udp_msghdr(const struct fq *q, struct msghdr *mh, struct iovec *iov,
 	} else {
 		struct in6_pktinfo pi;
 		memset(&pi, 0, sizeof(pi));
-		memcpy(&pi.ipi6_addr, q->local.ip, 16);
-		pi.ipi6_ifindex = q->ifindex;
+		memcpy(&pi.ipi6_addr, up->local.ip, 16);
+		pi.ipi6_ifindex = up->ifindex;
 		mh->msg_controllen = CMSG_SPACE(sizeof(pi));
 		cm->cmsg_level = IPPROTO_IPV6;
 		cm->cmsg_type = IPV6_PKTINFO;
@@ -548,44 +593,67 @@ udp_msghdr(const struct fq *q, struct msghdr *mh, struct iovec *iov,
 	}
 }
 
-/* Sends one UDP answer: queued while its listener's batch is open (sent
+/* Takes the address a datagram came to from its control messages. */
+static void
+udp_local(struct udp_peer *up, struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			up->local.family = 4;
+			memcpy(up->local.ip, &pi.ipi_addr, 4);
+			up->has_local = true;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+		    cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			up->local.family = 6;
+			memcpy(up->local.ip, &pi.ipi6_addr, 16);
+			up->ifindex = pi.ipi6_ifindex;
+			up->has_local = true;
+		}
+	}
+}
+
+/* Sends one UDP answer on l to up: queued while l's batch is open (sent
  * with the others by udp_flush()), else at once. */
 static void
-udp_send(struct fq *q, const uint8_t *buf, size_t len)
+udp_send(struct dns_front *f, struct listener *l, const struct udp_peer *up,
+    const uint8_t *buf, size_t len)
 {
-	struct dns_front *f = q->f;
 	struct sockaddr_storage peer;
 	union udp_ctl ctl;
 	struct iovec iov = {(void *)buf, len};
 	struct msghdr mh;
 	struct udp_out *o;
 
-	if (f->batch == q->l && len <= sizeof(o->buf)) {
+	if (f->batch == l && len <= sizeof(o->buf)) {
 		if (f->nout == UDP_BATCH)
 			udp_flush(f);
 		o = &f->out[f->nout];
 		memcpy(o->buf, buf, len);
 		o->iov.iov_base = o->buf;
 		o->iov.iov_len = len;
-		udp_msghdr(q, &f->outh[f->nout].msg_hdr, &o->iov, &o->peer,
+		udp_msghdr(up, &f->outh[f->nout].msg_hdr, &o->iov, &o->peer,
 		    &o->ctl);
 		f->nout++;
 		return;
 	}
-	udp_msghdr(q, &mh, &iov, &peer, &ctl);
+	udp_msghdr(up, &mh, &iov, &peer, &ctl);
 	/* a full socket buffer drops the answer, as the network might */
-	if (sendmsg(q->l->ufd, &mh, MSG_DONTWAIT) < 0)
+	if (sendmsg(l->ufd, &mh, MSG_DONTWAIT) < 0)
 		f->st.dropped++;
 }
 
-/* Sends an answer to the client of q and counts its rcode (the whole 12
- * bits: BADVERS has 0 in the header). */
+/* Counts an answer's rcode (the whole 12 bits: BADVERS has 0 in the
+ * header) and its TC bit. */
 static void
-fq_send(struct fq *q, const uint8_t *buf, size_t len, uint16_t rcode)
+count_answer(struct dns_front_stats *st, const uint8_t *buf, size_t len,
+    uint16_t rcode)
 {
-	struct dns_front_stats *st = &q->f->st;
-	uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
-
 	switch (rcode) {
 	case DNS_RCODE_NOERROR:
 		st->noerror++;
@@ -611,8 +679,17 @@ fq_send(struct fq *q, const uint8_t *buf, size_t len, uint16_t rcode)
 	}
 	if (len >= 3 && (buf[2] & 0x02))
 		st->truncated++;
+}
+
+/* Sends an answer to the client of q and counts it. */
+static void
+fq_send(struct fq *q, const uint8_t *buf, size_t len, uint16_t rcode)
+{
+	uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+
+	count_answer(&q->f->st, buf, len, rcode);
 	if (q->conn == NULL) {
-		udp_send(q, buf, len);
+		udp_send(q->f, q->l, &q->up, buf, len);
 		return;
 	}
 	bufferevent_write(q->conn->bev, hdr, 2);
@@ -668,8 +745,11 @@ fq_finish(struct fq *q)
 {
 	size_t len;
 
-	if (dns_response_finish(&q->b, &len) == 0)
+	if (dns_response_finish(&q->b, &len) == 0) {
 		fq_send(q, q->abuf, len, q->b.rcode);
+		if (q->ready_from != NULL)
+			ready_put(q, q->abuf, len);
+	}
 	fq_done(q);
 }
 
@@ -817,12 +897,13 @@ entry_endpoint(const struct record_entry *e, uint16_t port, struct endpoint *ep)
 /* With probes on, moves targets that are down after the others in
  * p->e[from..to), keeping the order within each part. */
 static void
-order_health(struct fq *q, struct dns_pick *p, int from, int to, bool srv)
+order_health(struct dns_front *f, struct dns_pick *p, int from, int to,
+    bool srv)
 {
 	const struct record_entry *down[ANDNA_ENTRIES_MAX];
 	int nd = 0, out = from;
 
-	if (q->f->probe == NULL)
+	if (f->probe == NULL)
 		return;
 	for (int i = from; i < to; i++) {
 		const struct record_entry *e = p->e[i];
@@ -831,8 +912,8 @@ order_health(struct fq *q, struct dns_pick *p, int from, int to, bool srv)
 			p->e[out++] = e;
 			continue;
 		}
-		entry_endpoint(e, srv ? e->service : q->f->cfg.probe_port, &ep);
-		if (dns_probe_health(q->f->probe, &ep) == DNS_HEALTH_DOWN)
+		entry_endpoint(e, srv ? e->service : f->cfg.probe_port, &ep);
+		if (dns_probe_health(f->probe, &ep) == DNS_HEALTH_DOWN)
 			down[nd++] = e;
 		else
 			p->e[out++] = e;
@@ -867,7 +948,7 @@ add_hosts(struct fq *q, const struct record *rec, int family, uint32_t ttl,
 		return k;
 	key = order_key(rec->name, (uint16_t)family, 0);
 	dns_order(&pick, 0, pick.n, rr_next(q->f, key), key);
-	order_health(q, &pick, 0, pick.n, false);
+	order_health(q->f, &pick, 0, pick.n, false);
 	for (int i = 0; i < pick.n; i++) {
 		if (family == 4)
 			dns_response_add_a(&q->b, DNS_SEC_ANSWER, &q->owner,
@@ -890,6 +971,7 @@ answer_cname(struct fq *q, const struct record *rec, uint32_t ttl)
 	uint64_t key, h;
 	const char *next;
 
+	q->ready_from = NULL; /* a chase: built each time */
 	dns_pick_host(rec, 4, &pick);
 	key = order_key(rec->name, 0, 0);
 	dns_order(&pick, 0, pick.n, rr_next(q->f, key), key);
@@ -963,7 +1045,7 @@ answer_srv(struct fq *q, const struct record *rec, uint32_t ttl)
 		     j < n && pick.e[j]->priority == pick.e[i]->priority;)
 			j++;
 		dns_order(&pick, i, j, count, key);
-		order_health(q, &pick, i, j, true);
+		order_health(q->f, &pick, i, j, true);
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < n; i++) {
@@ -1038,10 +1120,24 @@ hot_clear(struct hot_slot *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* Whether a kept outcome is the one given: the same status and, for a
+ * record, the same signed record (owner, sequence number, signature). */
+static bool
+hot_same(const struct hot_slot *h, int status, const struct record *rec)
+{
+	if (h->status != status)
+		return false;
+	return status != 0 ||
+	    (h->rec->seq == rec->seq &&
+		memcmp(h->rec->owner, rec->owner, sizeof(rec->owner)) == 0 &&
+		memcmp(h->rec->sig, rec->sig, sizeof(rec->sig)) == 0);
+}
+
 /* Keeps a resolver's outcome for name (a record, or no such name) for
  * hot_ms, never beyond its TTL, in the slot of its set that held it, or
- * else in the one that goes stale first.  Other outcomes are not kept:
- * the next query asks again. */
+ * else in the one that goes stale first.  The same outcome again only
+ * renews its times, so the answers kept ready from it stay.  Other
+ * outcomes are not kept: the next query asks again. */
 static void
 hot_put(struct dns_front *f, const char *name, int status,
     const struct record *rec, uint32_t ttl)
@@ -1050,34 +1146,49 @@ hot_put(struct dns_front *f, const char *name, int status,
 	struct record *copy = NULL;
 	char *ncopy = NULL;
 	uint64_t key, now = front_now(f);
+	bool found = false;
 
 	if (f->cfg.hot_ms == 0 || ttl == 0 ||
 	    (status != 0 && status != ANDNA_ENOTFOUND))
 		return;
-	if ((status == 0 && (copy = rec_copy(rec)) == NULL) ||
-	    (ncopy = strdup(name)) == NULL) {
-		record_free(copy);
-		return;
-	}
 	set = hot_set(f, name, &key);
 	h = &set[0];
 	for (int i = 0; i < HOT_WAYS; i++) {
 		if (set[i].key == key && strcmp(set[i].name, name) == 0) {
 			h = &set[i];
+			found = true;
 			break;
 		}
 		if (set[i].stale_ms < h->stale_ms)
 			h = &set[i];
 	}
-	hot_clear(h);
-	h->key = key;
-	h->status = status;
-	h->rec = copy;
-	h->name = ncopy;
+	if (!found || !hot_same(h, status, rec)) {
+		if ((status == 0 && (copy = rec_copy(rec)) == NULL) ||
+		    (ncopy = strdup(name)) == NULL) {
+			record_free(copy);
+			return;
+		}
+		hot_clear(h);
+		h->key = key;
+		h->gen = ++f->hot_gen;
+		h->status = status;
+		h->rec = copy;
+		h->name = ncopy;
+	}
 	h->until_ms = now + (uint64_t)ttl * 1000;
 	h->stale_ms = now + f->cfg.hot_ms;
 	if (h->stale_ms > h->until_ms)
 		h->stale_ms = h->until_ms;
+}
+
+/* Seconds left of a kept outcome's TTL, rounded up, as the resolver's
+ * cache would count them. */
+static uint32_t
+hot_ttl(const struct dns_front *f, const struct hot_slot *h)
+{
+	uint64_t left = h->until_ms - front_now(f);
+
+	return (uint32_t)((left + 999) / 1000);
 }
 
 /* The kept outcome of name, or NULL when there is none or it is stale. */
@@ -1100,6 +1211,240 @@ dns_front_forget(struct dns_front *f)
 	for (int i = 0; i < HOT_SETS; i++)
 		for (int j = 0; j < HOT_WAYS; j++)
 			hot_clear(&f->hot[i][j]);
+}
+
+/* ---- ready answers ------------------------------------------------ */
+
+/* The key of a query that a ready answer may serve: opcode QUERY, one
+ * question (A or AAAA, class IN, a name of plain labels) and nothing else
+ * but an OPT of version 0 without options.  Writes the name in lower case
+ * to lc, its length to *qlen and the largest answer the client takes to
+ * *limit.  Returns 0 for any other query: that one is built. */
+static uint64_t
+ready_parse(const struct dns_front *f, const uint8_t *p, size_t n,
+    uint8_t *lc, uint16_t *qlen, size_t *limit)
+{
+	size_t off = DNS_HEADER_LEN;
+	uint16_t qtype;
+	uint8_t edns = 0;
+	uint64_t key;
+
+	/* no opcode, no TC; one question, no answer or authority; the OPT */
+	if (n < DNS_HEADER_LEN + 5 || (p[2] & 0x7a) != 0 || p[4] != 0 ||
+	    p[5] != 1 || (p[6] | p[7] | p[8] | p[9] | p[10]) != 0 ||
+	    p[11] > 1)
+		return 0;
+	for (;;) {
+		size_t len;
+		if (off >= n || (len = p[off]) > 63 || off + 1 + len > n ||
+		    off + 1 + len - DNS_HEADER_LEN > DNS_NAME_WIRE_MAX)
+			return 0;
+		lc[off - DNS_HEADER_LEN] = (uint8_t)len;
+		for (size_t i = 1; i <= len; i++) {
+			uint8_t c = p[off + i];
+			lc[off - DNS_HEADER_LEN + i] =
+			    c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+		}
+		off += 1 + len;
+		if (len == 0)
+			break;
+	}
+	*qlen = (uint16_t)(off - DNS_HEADER_LEN);
+	if (off + 4 > n)
+		return 0;
+	qtype = (uint16_t)(p[off] << 8 | p[off + 1]);
+	if ((qtype != DNS_TYPE_A && qtype != DNS_TYPE_AAAA) ||
+	    p[off + 2] != 0 || p[off + 3] != DNS_CLASS_IN)
+		return 0;
+	off += 4;
+	*limit = DNS_UDP_MIN;
+	if (p[11] == 1) {
+		size_t udp;
+		/* root owner, OPT, extended rcode and version 0, no data */
+		if (off + DNS_OPT_LEN != n || p[off] != 0 ||
+		    p[off + 1] != 0 || p[off + 2] != DNS_TYPE_OPT ||
+		    p[off + 5] != 0 || p[off + 6] != 0 || p[off + 9] != 0 ||
+		    p[off + 10] != 0)
+			return 0;
+		udp = (size_t)(p[off + 3] << 8 | p[off + 4]);
+		if (udp > DNS_EDNS_UDP_SIZE)
+			udp = DNS_EDNS_UDP_SIZE;
+		if (udp > *limit)
+			*limit = udp;
+		edns = (p[off + 7] & 0x80) ? 2 : 1;
+	} else if (off != n)
+		return 0;
+	key = dns_hash(DNS_HASH_INIT ^ f->salt, lc, *qlen);
+	key = dns_hash(key, &qtype, sizeof(qtype));
+	return dns_hash(key, &edns, 1) | 1;
+}
+
+/* Skips a name in a packet we built; returns the offset after it, or 0. */
+static size_t
+ready_skip_name(const uint8_t *p, size_t len, size_t off)
+{
+	while (off < len) {
+		if (p[off] >= 0xc0)
+			return off + 2 <= len ? off + 2 : 0;
+		if (p[off] == 0)
+			return off + 1;
+		off += 1 + (size_t)p[off];
+	}
+	return 0;
+}
+
+/* Keeps q's answer (buf, len bytes) ready for the next queries like q,
+ * when it has the expected form: the outcome's addresses of the family
+ * asked, each owned by a pointer to the question, or none and the SOA in
+ * authority, and the OPT when the query had one. */
+static void
+ready_put(struct fq *q, const uint8_t *buf, size_t len)
+{
+	struct dns_front *f = q->f;
+	struct ready *set = f->ready[q->ready_key % READY_SETS], *r;
+	const struct hot_slot *h = q->ready_from;
+	uint16_t qtype = q->msg.q.qtype, an, ns, ar;
+	size_t alen = qtype == DNS_TYPE_A ? 4 : 16, off, qlen;
+	struct dns_pick pick;
+	int family = qtype == DNS_TYPE_A ? 4 : 6;
+	uint8_t *wire;
+	const struct record_entry **base = NULL;
+	uint16_t soa_ttl = 0;
+
+	pick.n = 0;
+	if (len > READY_MAX || len < DNS_HEADER_LEN || (buf[2] & 0x02) ||
+	    ((buf[3] & 0x0f) != DNS_RCODE_NOERROR &&
+		(buf[3] & 0x0f) != DNS_RCODE_NXDOMAIN))
+		return;
+	if (h->status == 0 && !record_is_release(h->rec) &&
+	    dns_pick_host(h->rec, family, &pick) == DNS_PICK_CNAME)
+		return;
+	an = (uint16_t)(buf[6] << 8 | buf[7]);
+	ns = (uint16_t)(buf[8] << 8 | buf[9]);
+	ar = (uint16_t)(buf[10] << 8 | buf[11]);
+	if (an != pick.n || ns > 1 || (an > 0) == (ns > 0) ||
+	    ar != (q->msg.edns.present ? 1 : 0))
+		return;
+	if ((off = ready_skip_name(buf, len, DNS_HEADER_LEN)) == 0)
+		return;
+	qlen = off - DNS_HEADER_LEN;
+	off += 4;
+	for (int i = 0; i < an; i++, off += 12 + alen) {
+		const uint8_t *rr = buf + off;
+		if (off + 12 + alen > len || rr[0] != 0xc0 ||
+		    rr[1] != DNS_HEADER_LEN || rr[2] != 0 ||
+		    rr[3] != qtype || rr[4] != 0 || rr[5] != DNS_CLASS_IN ||
+		    rr[10] != 0 || rr[11] != alen)
+			return;
+	}
+	if (ns == 1) {
+		if ((off = ready_skip_name(buf, len, off)) == 0 ||
+		    off + 10 > len || buf[off] != 0 ||
+		    buf[off + 1] != DNS_TYPE_SOA)
+			return;
+		soa_ttl = (uint16_t)(off + 4);
+		off += 10 + (size_t)(buf[off + 8] << 8 | buf[off + 9]);
+	}
+	if (off + (ar == 1 ? DNS_OPT_LEN : 0) != len)
+		return;
+	if ((wire = malloc(len)) == NULL ||
+	    (an > 0 && (base = malloc(an * sizeof(*base))) == NULL)) {
+		free(wire);
+		return;
+	}
+	/* in the way that held it, or else first, the oldest dropped */
+	r = NULL;
+	for (int i = 0; i < READY_WAYS && r == NULL; i++)
+		if (set[i].key == q->ready_key)
+			r = &set[i];
+	if (r == NULL) {
+		r = &set[READY_WAYS - 1];
+		free(r->wire);
+		free(r->base);
+		memmove(&set[1], &set[0], (READY_WAYS - 1) * sizeof(set[0]));
+		r = &set[0];
+	} else {
+		free(r->wire);
+		free(r->base);
+	}
+	memcpy(wire, buf, len);
+	for (size_t i = DNS_HEADER_LEN; i < DNS_HEADER_LEN + qlen; i++)
+		if (wire[i] >= 'A' && wire[i] <= 'Z')
+			wire[i] = (uint8_t)(wire[i] + 32);
+	if (an > 0)
+		memcpy(base, pick.e, an * sizeof(*base));
+	r->key = q->ready_key;
+	r->hot = (struct hot_slot *)h;
+	r->gen = h->gen;
+	r->order_key = an > 0 ? order_key(h->rec->name, (uint16_t)family, 0) : 0;
+	r->wire = wire;
+	r->base = base;
+	r->len = (uint16_t)len;
+	r->qlen = (uint16_t)qlen;
+	r->n_ans = an;
+	r->soa_ttl = soa_ttl;
+	r->soa_counts = (buf[3] & 0x0f) == DNS_RCODE_NOERROR;
+}
+
+/* Answers the UDP query pkt (n bytes, key from ready_parse()) on l from
+ * its ready answer.  Returns false when it has none: the query is built. */
+static bool
+ready_answer(struct listener *l, struct msghdr *mh, const uint8_t *pkt,
+    size_t n, uint64_t key, const uint8_t *lc, uint16_t qlen, size_t limit)
+{
+	struct dns_front *f = l->f;
+	struct ready *set = f->ready[key % READY_SETS], *r = NULL;
+	uint8_t a[READY_MAX];
+	struct udp_peer up;
+	struct dns_pick pick;
+	size_t alen, off;
+	uint32_t ttl, cap;
+
+	for (int i = 0; i < READY_WAYS && r == NULL; i++)
+		if (set[i].key == key)
+			r = &set[i];
+	if (r == NULL || r->gen != r->hot->gen ||
+	    front_now(f) >= r->hot->stale_ms || r->qlen != qlen ||
+	    r->len > limit || memcmp(r->wire + DNS_HEADER_LEN, lc, qlen) != 0)
+		return false;
+	memcpy(a, r->wire, r->len);
+	a[0] = pkt[0];
+	a[1] = pkt[1];
+	a[2] = (uint8_t)((a[2] & ~0x01) | (pkt[2] & 0x01)); /* RD */
+	a[3] = (uint8_t)((a[3] & ~0x10) | (pkt[3] & 0x10)); /* CD */
+	memcpy(a + DNS_HEADER_LEN, pkt + DNS_HEADER_LEN, qlen);
+	ttl = hot_ttl(f, r->hot);
+	if (r->n_ans > 0) {
+		alen = a[DNS_HEADER_LEN + qlen + 1] == DNS_TYPE_A ? 4 : 16;
+		pick.n = r->n_ans;
+		memcpy(pick.e, r->base, r->n_ans * sizeof(pick.e[0]));
+		dns_order(&pick, 0, pick.n, rr_next(f, r->order_key),
+		    r->order_key);
+		order_health(f, &pick, 0, pick.n, false);
+		off = DNS_HEADER_LEN + qlen + 4;
+		for (int i = 0; i < pick.n; i++, off += 12 + alen) {
+			be32_put(a + off + 6, ttl);
+			memcpy(a + off + 12, pick.e[i]->target.ip, alen);
+		}
+	}
+	if (r->soa_ttl != 0 && r->soa_counts) {
+		cap = f->cfg.negative_ttl < f->cfg.zone_ttl ? f->cfg.negative_ttl
+							     : f->cfg.zone_ttl;
+		be32_put(a + r->soa_ttl, ttl < cap ? ttl : cap);
+	}
+	memcpy(&up.sa, mh->msg_name, mh->msg_namelen);
+	up.len = mh->msg_namelen;
+	up.has_local = false;
+	if (l->wildcard)
+		udp_local(&up, mh);
+	f->st.overlay++;
+	f->st.cached++;
+	f->st.ready++;
+	if (r->n_ans == 0 && (a[3] & 0x0f) == DNS_RCODE_NOERROR)
+		f->st.nodata++;
+	count_answer(&f->st, a, r->len, a[3] & 0x0f);
+	udp_send(f, l, &up, a, r->len);
+	return true;
 }
 
 /* Answers q from the outcome of a lookup. */
@@ -1147,10 +1492,11 @@ fq_lookup(struct fq *q, const char *name)
 	int rc;
 
 	if (h != NULL) {
-		/* the TTL counts down as it would in the resolver's cache */
-		uint64_t left = h->until_ms - front_now(f);
 		f->st.cached++;
-		fq_resolved(q, h->status, h->rec, (uint32_t)((left + 999) / 1000));
+		if (q->hops == 0 && q->ready_key != 0 &&
+		    q->qi.kind == DNS_Q_NAME)
+			q->ready_from = h;
+		fq_resolved(q, h->status, h->rec, hot_ttl(f, h));
 		return;
 	}
 	snprintf(q->lname, sizeof(q->lname), "%s", name);
@@ -1519,31 +1865,6 @@ fq_free(struct fq *q)
 
 /* ---- UDP ---------------------------------------------------------- */
 
-/* Takes the address a datagram came to from its control messages. */
-static void
-udp_local(struct fq *q, struct msghdr *mh)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL;
-	     cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level == IPPROTO_IP &&
-		    cm->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			q->local.family = 4;
-			memcpy(q->local.ip, &pi.ipi_addr, 4);
-			q->has_local = true;
-		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
-		    cm->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			q->local.family = 6;
-			memcpy(q->local.ip, &pi.ipi6_addr, 16);
-			q->ifindex = pi.ipi6_ifindex;
-			q->has_local = true;
-		}
-	}
-}
-
 /* Makes datagram slot i of the batch ready for recvmmsg() (which writes
  * the lengths back).  Sockets that give no control messages leave the
  * control buffer alone. */
@@ -1564,12 +1885,17 @@ udp_in_reset(struct dns_front *f, int i)
 	mh->msg_controllen = sizeof(in->ctl.buf);
 }
 
-/* One datagram of a batch: rate limit, then a query. */
+/* One datagram of a batch: rate limit, then its ready answer or a
+ * query. */
 static void
 udp_query(struct listener *l, struct msghdr *mh, size_t n)
 {
 	struct dns_front *f = l->f;
 	const uint8_t *pkt = mh->msg_iov[0].iov_base;
+	uint8_t lc[DNS_NAME_WIRE_MAX];
+	uint16_t qlen;
+	size_t limit;
+	uint64_t key = 0;
 	struct endpoint ep;
 	struct fq *q;
 
@@ -1582,16 +1908,21 @@ udp_query(struct listener *l, struct msghdr *mh, size_t n)
 		f->st.dropped++;
 		return;
 	}
+	if ((mh->msg_flags & MSG_TRUNC) == 0 &&
+	    (key = ready_parse(f, pkt, n, lc, &qlen, &limit)) != 0 &&
+	    ready_answer(l, mh, pkt, n, key, lc, qlen, limit))
+		return;
 	if ((q = fq_new(f, NULL, l, pkt, n)) == NULL) {
 		f->st.dropped++;
 		return;
 	}
-	memcpy(&q->peer, mh->msg_name, mh->msg_namelen);
-	q->peer_len = mh->msg_namelen;
+	memcpy(&q->up.sa, mh->msg_name, mh->msg_namelen);
+	q->up.len = mh->msg_namelen;
 	q->peer_ep = ep;
 	q->cut = (mh->msg_flags & MSG_TRUNC) != 0;
+	q->ready_key = key;
 	if (l->wildcard)
-		udp_local(q, mh);
+		udp_local(&q->up, mh);
 	query_start(q);
 }
 
@@ -1709,7 +2040,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	struct dns_front *f = c->f;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
-	evtimer_del(c->idle);
+	/* Only whole queries hold the idle timer back (their ends start it
+	 * again in conn_check): a client that trickles a query a byte at a
+	 * time, as a slow-loris does, is closed tcp_idle_ms after its last
+	 * answer all the same. */
 	for (;;) {
 		uint8_t hdr[2];
 		size_t len;
@@ -1734,6 +2068,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, f->ubuf, len);
+		evtimer_del(c->idle);
 		f->st.tcp_queries++;
 		if ((q = fq_new(f, c, NULL, f->ubuf, len)) == NULL) {
 			conn_free(c);
@@ -1751,8 +2086,6 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		else
 			fq_done(q);
 	}
-	if (c->inflight == 0)
-		conn_check(c);
 }
 
 /* EOF: answer what was asked, then close.  Errors: close now. */
@@ -1771,7 +2104,22 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_free(c);
 }
 
-/* A new TCP client: over the cap it is closed at once. */
+/* The connections of ep's host. */
+static int
+conns_of_host(const struct dns_front *f, const struct endpoint *ep)
+{
+	int n = 0;
+
+	for (const struct conn *c = f->conns; c != NULL; c = c->next)
+		n += c->peer_ep.family == ep->family &&
+		    memcmp(c->peer_ep.ip, ep->ip, host_len(ep)) == 0;
+	return n;
+}
+
+/* A new TCP client: over the cap, or over its host's share of it, it is
+ * closed at once.  The share keeps one host from holding every slot, so
+ * others still get TCP (the fallback of every truncated answer) while it
+ * tries (DESIGN.md section 6). */
 static void
 accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -1779,8 +2127,11 @@ accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa,
 	struct listener *l = arg;
 	struct dns_front *f = l->f;
 	struct conn *c = NULL;
+	struct endpoint ep;
 
+	dns_endpoint_from_sockaddr(sa, &ep);
 	if (f->nconns >= f->cfg.tcp_max_conns ||
+	    conns_of_host(f, &ep) >= f->cfg.tcp_max_per_host ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		f->st.tcp_rejected++;
 		close(fd);
@@ -1790,7 +2141,7 @@ accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa,
 	c->l = l;
 	memcpy(&c->peer, sa, (size_t)salen);
 	c->peer_len = (socklen_t)salen;
-	dns_endpoint_from_sockaddr(sa, &c->peer_ep);
+	c->peer_ep = ep;
 	c->bev = bufferevent_socket_new(f->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->idle = evtimer_new(f->base, conn_idle_cb, c);
 	if (c->bev == NULL || c->idle == NULL) {
@@ -1910,8 +2261,11 @@ listener_bind(
 	setsockopt(l->ufd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	l->uev =
 	    event_new(f->base, l->ufd, EV_READ | EV_PERSIST, udp_read_cb, l);
+	/* a deep accept queue: a burst of connections from a host over its
+	 * share (closed at once in accept_cb, so the queue drains fast) must
+	 * not leave others' handshakes to wait for a SYN retry (1 s) */
 	l->tl = evconnlistener_new(f->base, accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, tfd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, TCP_BACKLOG, tfd);
 	l->resume = evtimer_new(f->base, resume_cb, l);
 	if (l->tl == NULL)
 		close(tfd);
@@ -1973,6 +2327,8 @@ dns_front_new(struct event_base *base, const struct dns_front_config *cfg,
 		f->ls[i].ufd = -1;
 	if (f->cfg.tcp_max_inflight < 1)
 		f->cfg.tcp_max_inflight = 1;
+	if (f->cfg.tcp_max_per_host < 1)
+		f->cfg.tcp_max_per_host = 1;
 	for (int i = 0; i < cfg->n_suffixes; i++)
 		if ((rc = config_name(cfg->suffixes[i], &f->suffixes[i])) != 0)
 			goto out;
@@ -2031,6 +2387,12 @@ dns_front_free(struct dns_front *f)
 		fq_destroy(q);
 	}
 	dns_front_forget(f);
+	for (int i = 0; i < READY_SETS; i++) {
+		for (int j = 0; j < READY_WAYS; j++) {
+			free(f->ready[i][j].wire);
+			free(f->ready[i][j].base);
+		}
+	}
 	for (int i = 0; i < f->n_ls; i++)
 		listener_close(&f->ls[i]);
 	dns_probe_free(f->probe);

@@ -29,6 +29,9 @@
  *  - Per-client token buckets (see the rate limit in dns_front.c), except
  *    for clients in rate_exempt (loopback by default: a local resolver
  *    that uses the node as a stub zone sends every query of its users).
+ *  - TCP: at most tcp_max_conns connections, tcp_max_per_host of them
+ *    from one host, so none can hold every slot; each closed tcp_idle_ms
+ *    after its last answer, however it trickles bytes meanwhile.
  *  - Names that would be forwarded (outside the suffixes, and PTRs the
  *    overlay has no answer for) only for clients in `allow`; others get
  *    REFUSED, so the node is no open forwarder.  Overlay names are
@@ -118,6 +121,7 @@ struct dns_front_config {
 	uint32_t hot_ms;	     /* reuse of an overlay outcome; 0: none */
 	uint32_t tcp_idle_ms;	     /* a connection with nothing to do */
 	int tcp_max_conns;	     /* more are closed at once */
+	int tcp_max_per_host;	     /* of those, from one host (IPv6: /64) */
 	int tcp_max_inflight;	     /* queries per connection at once */
 	int max_queries;	     /* queries waiting on overlay/upstream */
 	uint32_t rate_qps;	     /* per client; 0: no limit */
@@ -143,11 +147,13 @@ struct dns_front_config {
 
 /* Fills the defaults: [::] and 0.0.0.0 port 53, suffix "ntk", the apex as
  * NS, 3000 ms overlay deadline, 1500 ms reverse deadline, negative TTL 30,
- * zone TTL 300, overlay outcomes reused for 1000 ms, TCP idle 10 s, 256
- * connections of 32 queries, 4096 queries waiting, 100 queries/s with a burst
- * of 200 per client except from 127.0.0.0/8 and ::1, forwarding for loopback
- * and the networks of the host's interfaces (allow_local), no probes (port 80,
- * every 5 s when on), no forwarder. */
+ * zone TTL 300, overlay outcomes reused for 1000 ms, TCP idle 10 s (from
+ * the last answer: bytes of an unfinished query do not count), 256
+ * connections of 32 queries, at most 32 connections from one host, 4096
+ * queries waiting, 100 queries/s with a burst of 200 per client except from
+ * 127.0.0.0/8 and ::1, forwarding for loopback and the networks of the
+ * host's interfaces (allow_local), no probes (port 80, every 5 s when on),
+ * no forwarder. */
 void dns_front_config_defaults(struct dns_front_config *cfg);
 
 /* Answers by rcode; `refused` counts every REFUSED: zone transfers,
@@ -158,6 +164,7 @@ struct dns_front_stats {
 	uint64_t noerror, nxdomain, nodata, servfail, formerr, notimp;
 	uint64_t refused, badvers, truncated, dropped, rate_limited;
 	uint64_t tcp_conns, tcp_rejected, timeouts;
+	uint64_t ready; /* answers sent from their ready wire form */
 };
 
 struct dns_front;
