@@ -14,7 +14,7 @@ libandna_a_SOURCES += node/dns/dns_front.c node/dns/dns_front.h \
 	node/dns/dns_answer.c node/dns/dns_answer.h node/dns/dns_probe.c \
 	node/dns/dns_probe.h node/dns/dns_forward.c node/dns/dns_forward.h \
 	node/dns/dns_engine.c node/dns/dns_engine.h node/dns/dns_node.c \
-	node/dns/dns_node.h
+	node/dns/dns_node.h node/dns/dns_cookie.c node/dns/dns_cookie.h
 
 # node/daemon/: configuration, log, clock, event loop and control socket
 # (in libandna, so tests link them), and the programs andnad and andna

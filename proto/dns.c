@@ -800,6 +800,22 @@ dns_response_init(struct dns_builder *b, uint8_t *buf, size_t bufsize,
 	return 0;
 }
 
+int
+dns_response_set_cookie(
+    struct dns_builder *b, const uint8_t *cookie, size_t len)
+{
+	if (b == NULL || b->buf == NULL || !b->edns || b->cookie_len != 0 ||
+	    cookie == NULL || len < DNS_COOKIE_CLIENT_LEN ||
+	    len > DNS_COOKIE_MAX)
+		return ANDNA_EINVAL;
+	if (4 + len > b->cap - b->reserve - b->len)
+		return ANDNA_EDNS_NOSPACE;
+	memcpy(b->cookie, cookie, len);
+	b->cookie_len = (uint8_t)len;
+	b->reserve += 4 + len;
+	return 0;
+}
+
 void
 dns_response_set_flag(struct dns_builder *b, uint16_t flag, bool on)
 {
@@ -1072,7 +1088,13 @@ dns_response_finish(struct dns_builder *b, size_t *lenp)
 		    (rc = wr_u32(b,
 			 (uint32_t)(b->rcode >> 4) << 24 |
 			     (b->edns_do ? 0x8000u : 0))) != 0 ||
-		    (rc = wr_u16(b, 0)) != 0)
+		    (rc = wr_u16(
+			 b, b->cookie_len != 0 ? 4u + b->cookie_len : 0u)) != 0)
+			return rc;
+		if (b->cookie_len != 0 &&
+		    ((rc = wr_u16(b, DNS_EDNS_COOKIE)) != 0 ||
+			(rc = wr_u16(b, b->cookie_len)) != 0 ||
+			(rc = wr_put(b, b->cookie, b->cookie_len)) != 0))
 			return rc;
 		b->count[DNS_SEC_ADDITIONAL]++;
 		b->edns = false;

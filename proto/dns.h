@@ -69,6 +69,11 @@
 #define DNS_EDNS_COOKIE 10
 #define DNS_EDNS_PADDING 12
 
+/* RFC 7873: a COOKIE option is a client cookie of 8 octets, alone or
+ * followed by a server cookie of 8 to 32. */
+#define DNS_COOKIE_CLIENT_LEN 8
+#define DNS_COOKIE_MAX 40
+
 enum dns_section {
 	DNS_SEC_ANSWER = 0,
 	DNS_SEC_AUTHORITY = 1,
@@ -239,6 +244,8 @@ struct dns_builder {
 	uint16_t count[3];
 	uint16_t rcode;
 	bool edns, edns_do, truncated, full;
+	uint8_t cookie[DNS_COOKIE_MAX]; /* the COOKIE option to send */
+	uint8_t cookie_len;
 	enum dns_section section;
 	/* the RRset being written, rolled back whole when it does not fit */
 	size_t set_off;
@@ -260,6 +267,14 @@ struct dns_builder {
  * ANDNA_EDNS_NOSPACE (header, question and OPT do not fit). */
 int dns_response_init(struct dns_builder *b, uint8_t *buf, size_t bufsize,
     size_t limit, const struct dns_msg *query);
+
+/* Puts a COOKIE option of len octets (DNS_COOKIE_CLIENT_LEN up to
+ * DNS_COOKIE_MAX, copied) into the OPT record of the response, once, and
+ * keeps room for it as for the OPT record itself.  Returns 0, ANDNA_EINVAL
+ * (no OPT record, a bad length, a cookie set already) or
+ * ANDNA_EDNS_NOSPACE (what is written already leaves no room). */
+int dns_response_set_cookie(
+    struct dns_builder *b, const uint8_t *cookie, size_t len);
 
 /* Sets or clears a header flag (DNS_FLAG_AA, DNS_FLAG_RA, DNS_FLAG_AD). */
 void dns_response_set_flag(struct dns_builder *b, uint16_t flag, bool on);

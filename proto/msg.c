@@ -1185,6 +1185,31 @@ msg_unpack(enum msg_seal seal, const msgpack_object *o, const uint8_t *buf,
 	return d.err;
 }
 
+int
+msg_peek_id(const uint8_t *buf, size_t len, uint64_t *id)
+{
+	size_t n;
+
+	/* fixarray of 8, our version and a type as positive fixints, then
+	 * the id: a positive fixint or a uint of 1, 2, 4 or 8 bytes */
+	if (len < 4 || buf[0] != 0x98 || buf[1] != MSG_VERSION ||
+	    buf[2] > 0x7f)
+		return ANDNA_EDEC_TYPE;
+	if (buf[3] <= 0x7f) {
+		*id = buf[3];
+		return 0;
+	}
+	if (buf[3] < 0xcc || buf[3] > 0xcf)
+		return ANDNA_EDEC_TYPE;
+	n = (size_t)1 << (buf[3] - 0xcc);
+	if (len < 4 + n)
+		return ANDNA_EDEC_TYPE;
+	*id = 0;
+	for (size_t i = 0; i < n; i++)
+		*id = *id << 8 | buf[4 + i];
+	return 0;
+}
+
 /* Decodes and checks one message. */
 int
 msg_decode(const uint8_t *buf, size_t len, struct msg *out)

@@ -442,6 +442,12 @@ int msg_encode(const struct msg *m, const struct keypair *node_key,
  * ANDNA_EREC_ENTRIES or ANDNA_ENOMEM. */
 int msg_decode(const uint8_t *buf, size_t len, struct msg *out);
 
+/* Reads the id of an encoded message from its header, without decoding
+ * or checking anything else (a rate limit asks it before paying for a
+ * decode).  Returns 0 and *id, or ANDNA_EDEC_TYPE when the header is not
+ * ours. */
+int msg_peek_id(const uint8_t *buf, size_t len, uint64_t *id);
+
 /* Writes the wire form of `ep` to `out`.  Returns its length (6 for IPv4,
  * 18 for IPv6) or 0 if ep->family is neither 4 nor 6. */
 size_t msg_ep_encode(const struct endpoint *ep, uint8_t out[MSG_EP_MAX_LEN]);

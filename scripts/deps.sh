@@ -6,7 +6,9 @@ set -eu
 PKGS="build-essential autoconf automake pkg-config libsodium-dev libevent-dev
 liblmdb-dev libmsgpack-dev libcmocka-dev clang libclang-rt-14-dev
 bind9-dnsutils knot-dnsutils dnsmasq-base iproute2 python3 faketime
-python3-prometheus-client chromium fonts-dejavu-core $*"
+python3-prometheus-client chromium fonts-dejavu-core
+curl iptables debhelper debootstrap lintian shellcheck busybox
+systemd-container $*"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -75,7 +75,9 @@ struct store_lmdb_opts {
  * existing store is first read through in a child process (fork, waitpid:
  * open it before installing a SIGCHLD handler), since LMDB aborts on some
  * damaged pages instead of failing.  Commits are durable: once
- * store_txn_commit() returned 0 the data survives a crash or power loss.
+ * store_txn_commit() returned 0 the data survives a crash or power loss;
+ * except the cache tables (STORE_T_CACHE, STORE_T_CACHE_EXP), kept in
+ * memory in a map of map_size that does not grow: they start empty.
  * Returns 0 and *out (close it with store_close()), or ANDNA_ESTORE_OPEN
  * if the directory or its files cannot be used (missing parent, not LMDB,
  * damaged, truncated, another schema). */

@@ -1,5 +1,12 @@
 /* The LMDB back end: one environment per data directory, one named DB per
- * raw table, durable commits, and a map that grows when it fills. */
+ * raw table, durable commits, and a map that grows when it fills.
+ *
+ * The resolver's cache (STORE_T_CACHE and STORE_T_CACHE_EXP) lives in an
+ * environment of its own in memory (a memfd, never synced): a resolution
+ * must not stall the node on the disk, nor wear a router's flash, for
+ * what the network can tell again.  So the cache starts empty at every
+ * start, and its map does not grow: when it fills, answers are not cached
+ * until evictions make room. */
 #include "config.h"
 
 #include <errno.h>
@@ -7,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,17 +41,30 @@ static const char *const table_names[STORE_NTABLES] = {
 
 struct lmdb_txn {
 	struct store_txn base;
-	MDB_txn *txn;
-	bool full; /* an op hit MDB_MAP_FULL: grow the map when it ends */
+	MDB_txn *txn;  /* in env */
+	MDB_txn *ctxn; /* in cenv, begun by the first op on a cache table */
+	bool write;
+	/* an op hit MDB_MAP_FULL: grow the map when the transaction ends
+	 * (the durable one), fail the commit (either) */
+	bool full, cfull;
 };
 
 struct lmdb_store {
 	struct store base;
-	MDB_env *env;
-	MDB_dbi dbi[STORE_NTABLES];
+	MDB_env *env;  /* everything but the cache, durable */
+	MDB_env *cenv; /* the cache, in memory */
+	int cfd;       /* its memfd */
+	MDB_dbi dbi[STORE_NTABLES]; /* in env or cenv, as the table lives */
 	size_t map_max;
 	struct lmdb_txn txn; /* the one open transaction */
 };
+
+/* Whether table t lives in the cache's environment. */
+static bool
+is_cache(enum store_table t)
+{
+	return t == STORE_T_CACHE || t == STORE_T_CACHE_EXP;
+}
 
 /* Maps an LMDB or errno code to an andna code. */
 static int
@@ -79,27 +100,61 @@ txn_store(struct store_txn *txn)
 	return (struct lmdb_store *)txn->st;
 }
 
-/* Maps rc, noting a full map so the transaction's end grows it. */
+/* Maps rc of an op on table t, noting a full map so the transaction's
+ * end grows it. */
 static int
-txn_err(struct store_txn *txn, int rc)
+txn_err(struct store_txn *txn, enum store_table t, int rc)
 {
+	struct lmdb_txn *lt = &txn_store(txn)->txn;
+
 	if (rc == MDB_MAP_FULL)
-		txn_store(txn)->txn.full = true;
+		*(is_cache(t) ? &lt->cfull : &lt->full) = true;
 	return lmdb_err(rc);
 }
 
-/* Doubles the map, up to map_max; no transaction may be open.  On failure
- * the map keeps its size and the retry reports the store full again. */
+/* The LMDB transaction that holds table t: the cache's is begun on the
+ * first op on a cache table.  NULL and *rc when it cannot begin. */
+static MDB_txn *
+txn_for(struct store_txn *txn, enum store_table t, int *rc)
+{
+	struct lmdb_store *s = txn_store(txn);
+
+	if (!is_cache(t))
+		return s->txn.txn;
+	if (s->txn.ctxn == NULL &&
+	    (*rc = mdb_txn_begin(s->cenv, NULL, s->txn.write ? 0 : MDB_RDONLY,
+		 &s->txn.ctxn)) != 0)
+		return NULL;
+	return s->txn.ctxn;
+}
+
+/* Doubles env's map, up to map_max; no transaction may be open.  On
+ * failure the map keeps its size and the retry reports the store full
+ * again. */
 static void
-lmdb_grow(struct lmdb_store *s)
+lmdb_grow(MDB_env *env, size_t map_max)
 {
 	MDB_envinfo info;
 
-	if (mdb_env_info(s->env, &info) != 0 || info.me_mapsize >= s->map_max)
+	if (mdb_env_info(env, &info) != 0 || info.me_mapsize >= map_max)
 		return;
-	(void)mdb_env_set_mapsize(s->env,
-	    info.me_mapsize > s->map_max / 2 ? s->map_max
-					     : info.me_mapsize * 2);
+	(void)mdb_env_set_mapsize(env,
+	    info.me_mapsize > map_max / 2 ? map_max : info.me_mapsize * 2);
+}
+
+/* Ends the transactions of s (committed already, or to abort), then
+ * grows a map that filled. */
+static void
+lmdb_end(struct lmdb_store *s)
+{
+	if (s->txn.ctxn != NULL)
+		mdb_txn_abort(s->txn.ctxn);
+	if (s->txn.txn != NULL)
+		mdb_txn_abort(s->txn.txn);
+	s->txn.ctxn = NULL;
+	s->txn.txn = NULL;
+	if (s->txn.full)
+		lmdb_grow(s->env, s->map_max);
 }
 
 /* store_ops.begin */
@@ -109,7 +164,9 @@ lmdb_begin(struct store *st, bool write, struct store_txn **out)
 	struct lmdb_store *s = (struct lmdb_store *)st;
 	int rc;
 
-	s->txn.full = false;
+	s->txn.full = s->txn.cfull = false;
+	s->txn.write = write;
+	s->txn.ctxn = NULL;
 	rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &s->txn.txn);
 	if (rc != 0)
 		return lmdb_err(rc);
@@ -121,29 +178,33 @@ lmdb_begin(struct store *st, bool write, struct store_txn **out)
 static void
 lmdb_abort(struct store_txn *txn)
 {
-	struct lmdb_store *s = txn_store(txn);
-
-	mdb_txn_abort(s->txn.txn);
-	s->txn.txn = NULL;
-	if (s->txn.full)
-		lmdb_grow(s);
+	lmdb_end(txn_store(txn));
 }
 
-/* store_ops.commit: a transaction that hit a full map fails as a whole. */
+/* store_ops.commit: a transaction that hit a full map fails as a whole.
+ * The cache's part first: a crash between the two loses only cache
+ * entries, which the next start drops anyway.  A transaction that wrote
+ * only to the cache leaves the durable environment untouched, and LMDB
+ * then neither writes nor syncs it. */
 static int
 lmdb_commit(struct store_txn *txn)
 {
 	struct lmdb_store *s = txn_store(txn);
-	int rc;
+	int rc = 0;
 
-	if (s->txn.full) {
-		lmdb_abort(txn);
+	if (s->txn.full || s->txn.cfull) {
+		lmdb_end(s);
 		return ANDNA_ESTORE_FULL;
 	}
-	rc = txn_err(txn, mdb_txn_commit(s->txn.txn));
-	s->txn.txn = NULL;
-	if (s->txn.full)
-		lmdb_grow(s);
+	if (s->txn.ctxn != NULL) {
+		rc = txn_err(txn, STORE_T_CACHE, mdb_txn_commit(s->txn.ctxn));
+		s->txn.ctxn = NULL;
+	}
+	if (rc == 0) {
+		rc = txn_err(txn, STORE_T_META, mdb_txn_commit(s->txn.txn));
+		s->txn.txn = NULL;
+	}
+	lmdb_end(s);
 	return rc;
 }
 
@@ -164,11 +225,12 @@ lmdb_get(struct store_txn *txn, enum store_table t, const void *key,
 {
 	struct lmdb_store *s = txn_store(txn);
 	MDB_val k = {klen, (void *)key}, v;
-	int rc = mdb_get(s->txn.txn, s->dbi[t], &k, &v);
+	int rc = 0;
+	MDB_txn *mt = txn_for(txn, t, &rc);
 
-	if (rc == 0)
+	if (mt != NULL && (rc = mdb_get(mt, s->dbi[t], &k, &v)) == 0)
 		kv_out(&k, &v, out);
-	return txn_err(txn, rc);
+	return txn_err(txn, t, rc);
 }
 
 /* store_ops.put */
@@ -178,11 +240,13 @@ lmdb_put(struct store_txn *txn, enum store_table t, const void *key,
 {
 	struct lmdb_store *s = txn_store(txn);
 	MDB_val k = {klen, (void *)key}, v = {vlen, NULL};
-	int rc = mdb_put(s->txn.txn, s->dbi[t], &k, &v, MDB_RESERVE);
+	int rc = 0;
+	MDB_txn *mt = txn_for(txn, t, &rc);
 
-	if (rc == 0)
+	if (mt != NULL &&
+	    (rc = mdb_put(mt, s->dbi[t], &k, &v, MDB_RESERVE)) == 0)
 		*dst = v.mv_data;
-	return txn_err(txn, rc);
+	return txn_err(txn, t, rc);
 }
 
 /* store_ops.del */
@@ -192,8 +256,12 @@ lmdb_del(
 {
 	struct lmdb_store *s = txn_store(txn);
 	MDB_val k = {klen, (void *)key};
+	int rc = 0;
+	MDB_txn *mt = txn_for(txn, t, &rc);
 
-	return txn_err(txn, mdb_del(s->txn.txn, s->dbi[t], &k, NULL));
+	if (mt != NULL)
+		rc = mdb_del(mt, s->dbi[t], &k, NULL);
+	return txn_err(txn, t, rc);
 }
 
 /* store_ops.cursor_open */
@@ -202,8 +270,11 @@ lmdb_cursor_open(struct store_txn *txn, enum store_table t, void **cur)
 {
 	struct lmdb_store *s = txn_store(txn);
 	MDB_cursor *c = NULL;
-	int rc = mdb_cursor_open(s->txn.txn, s->dbi[t], &c);
+	int rc = 0;
+	MDB_txn *mt = txn_for(txn, t, &rc);
 
+	if (mt != NULL)
+		rc = mdb_cursor_open(mt, s->dbi[t], &c);
 	*cur = c;
 	return lmdb_err(rc);
 }
@@ -246,9 +317,10 @@ lmdb_count(struct store_txn *txn, enum store_table t, size_t *n)
 {
 	struct lmdb_store *s = txn_store(txn);
 	MDB_stat st;
-	int rc = mdb_stat(s->txn.txn, s->dbi[t], &st);
+	int rc = 0;
+	MDB_txn *mt = txn_for(txn, t, &rc);
 
-	if (rc == 0)
+	if (mt != NULL && (rc = mdb_stat(mt, s->dbi[t], &st)) == 0)
 		*n = st.ms_entries;
 	return lmdb_err(rc);
 }
@@ -261,6 +333,10 @@ lmdb_close(struct store *st)
 
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	if (s->cenv != NULL)
+		mdb_env_close(s->cenv);
+	if (s->cfd >= 0)
+		close(s->cfd);
 	free(s);
 }
 
@@ -355,21 +431,51 @@ lmdb_verify(const char *dir, size_t map_size)
 	    : ANDNA_ESTORE_OPEN;
 }
 
-/* Opens (creating) every table's named DB. */
+/* Opens (creating) the named DBs of the tables that live in env (the
+ * cache's, or all the others); in the durable one, drops the cache that
+ * stores before this layout kept there. */
 static int
-lmdb_open_dbs(struct lmdb_store *s)
+lmdb_open_dbs(struct lmdb_store *s, MDB_env *env, bool cache)
 {
 	MDB_txn *txn = NULL;
+	MDB_dbi old;
 
-	if (mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
+	if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
 		return ANDNA_ESTORE_OPEN;
 	for (int t = 0; t < STORE_NTABLES; t++) {
+		if (is_cache(t) != cache) {
+			if (mdb_dbi_open(txn, table_names[t], 0, &old) == 0 &&
+			    mdb_drop(txn, old, 1) != 0) {
+				mdb_txn_abort(txn);
+				return ANDNA_ESTORE_OPEN;
+			}
+			continue;
+		}
 		if (mdb_dbi_open(txn, table_names[t], MDB_CREATE, &s->dbi[t])) {
 			mdb_txn_abort(txn);
 			return ANDNA_ESTORE_OPEN;
 		}
 	}
 	return mdb_txn_commit(txn) == 0 ? 0 : ANDNA_ESTORE_OPEN;
+}
+
+/* Opens the cache's environment in a memfd, reached by its /proc path
+ * (LMDB opens a path); one process, one thread: no lock file. */
+static int
+lmdb_open_cache(struct lmdb_store *s, size_t map_size)
+{
+	char path[64];
+
+	if ((s->cfd = memfd_create("andna-cache", MFD_CLOEXEC)) < 0)
+		return ANDNA_ESTORE_OPEN;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", s->cfd);
+	if (mdb_env_create(&s->cenv) != 0 ||
+	    mdb_env_set_maxdbs(s->cenv, STORE_NTABLES) != 0 ||
+	    mdb_env_set_mapsize(s->cenv, map_size) != 0 ||
+	    mdb_env_open(s->cenv, path, MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOSYNC,
+		0600) != 0)
+		return ANDNA_ESTORE_OPEN;
+	return lmdb_open_dbs(s, s->cenv, true);
 }
 
 /* Checks, opens and prepares the store in dir. */
@@ -389,12 +495,15 @@ store_lmdb_open(
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		abort();
 	s->base.ops = &lmdb_ops;
+	s->cfd = -1;
 	s->map_max = map_max > map_size ? map_max : map_size;
 	if (mdb_env_create(&s->env) != 0 ||
 	    mdb_env_set_maxdbs(s->env, STORE_NTABLES) != 0 ||
 	    mdb_env_set_mapsize(s->env, map_size) != 0 ||
 	    mdb_env_open(s->env, dir, 0, 0600) != 0 ||
-	    mdb_reader_check(s->env, &dead) != 0 || lmdb_open_dbs(s) != 0 ||
+	    mdb_reader_check(s->env, &dead) != 0 ||
+	    lmdb_open_dbs(s, s->env, false) != 0 ||
+	    lmdb_open_cache(s, map_size) != 0 ||
 	    (rc = store_schema_init(&s->base)) != 0) {
 		lmdb_close(&s->base);
 		return rc == ANDNA_ESTORE_SCHEMA ? rc : ANDNA_ESTORE_OPEN;

@@ -90,6 +90,8 @@ write_config() {
 		echo "dns_listen = $net.$i:$dport"
 		echo "http_listen ="
 		echo "dns_resolv_conf ="
+		# no health probes: the records' addresses are not on loopback
+		echo "dns_probe = no"
 		echo "dns_rate_limit = 1000"
 		[ "$i" -gt 1 ] && echo "bootstrap = $net.1:$port"
 		cat <<-EOF

@@ -5,9 +5,12 @@
 # upstream started here, REFUSED without upstream, the node as a stub zone
 # of that dnsmasq, malformed queries (FORMERR or dropped; the node keeps
 # answering), round robin, and failover: a name with two addresses served
-# by two small TCP servers; one stops; a client that resolves through
+# by two small TCP servers; one server process stops (its host refuses
+# the connect at once, which costs a client nothing: the address keeps its
+# turn), then its address turns into a black hole (a listener whose
+# accept queue is full: SYNs vanish); a client that resolves through
 # andnad and connects to the first answer still reaches the live one when
-# health probes are on.
+# health probes are on (node 2), and would not always without (node 3).
 #
 # The DNS counters of `andna status` (text and --json) are checked against
 # a known set of queries and a flood beyond the rate limit.
@@ -42,17 +45,6 @@ kq() {
 	out=$(kdig @"$net.$i" -p "$dport" +retry=0 +time=3 "$@" 2>&1)
 }
 
-# has REGEX: $out matches (extended regex), else fail.
-has() {
-	grep -Eq -- "$1" <<<"$out" || fail "expected /$1/ in: $out"
-}
-
-# hasnt REGEX: $out does not match.
-hasnt() {
-	grep -Eq -- "$1" <<<"$out" && fail "did not expect /$1/ in: $out"
-	return 0
-}
-
 write_config() {
 	local i=$1
 	mkdir -p "$tmp/n$i"
@@ -70,6 +62,9 @@ write_config() {
 		# never the machine's resolv.conf: an upstream here, or none
 		echo "dns_resolv_conf ="
 		[ "$i" -lt 3 ] && echo "dns_upstream = $net.250:$uport"
+		# probes are on by default; only node 2 probes, the others
+		# answer in plain rotation
+		[ "$i" != 2 ] && echo "dns_probe = no"
 		[ "$i" = 2 ] && echo "dns_probe = yes" &&
 			echo "dns_probe_port = $hport" &&
 			echo "dns_probe_interval = 300ms"
@@ -117,6 +112,29 @@ start_server() {
 	    c.close()
 	EOF
 	pid[srv$1]=$!
+}
+
+# A black hole on ADDR:$hport: a listener with a full accept queue
+# (backlog 0, one connection never accepted), so every further SYN is
+# dropped and a connect times out, as to a host whose packets vanish.
+start_blackhole() {
+	"$PY" -S - "$1" "$hport" >"$tmp/blackhole-$1.log" 2>&1 <<-'EOF' &
+	import socket, sys, time
+	s = socket.socket()
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	s.bind((sys.argv[1], int(sys.argv[2])))
+	s.listen(0)
+	fill = []
+	for _ in range(2):
+	    c = socket.socket()
+	    c.setblocking(False)
+	    c.connect_ex((sys.argv[1], int(sys.argv[2])))
+	    fill.append(c)
+	    time.sleep(0.05)
+	print("ready", flush=True)
+	time.sleep(3600)
+	EOF
+	pid[hole$1]=$!
 }
 
 # Connects to ADDR:$hport and prints what the server says (or nothing).
@@ -220,7 +238,14 @@ has "flags: qr aa tc"
 has "ANSWER: 0,"
 q 2 +bufsize=512 +ignore "$long.ntk" AAAA
 has "flags: qr aa tc"
-q 2 +bufsize=1232 "$long.ntk" AAAA
+# 533 octets are over 4 times a query without a server cookie: the
+# amplification cap (tests/dns_cookie.sh) gives TC at 1232 too, and dig
+# gets the whole set over TCP, or over UDP with the server cookie
+q 2 +bufsize=1232 +ignore "$long.ntk" AAAA
+has "flags: qr aa tc"
+ck=$(sed -n 's/^; COOKIE: \([0-9a-f]\{48\}\) (good)$/\1/p' <<<"$out")
+[ ${#ck} = 48 ] || fail "no server cookie in: $out"
+q 2 +bufsize=1232 +ignore +cookie="$ck" "$long.ntk" AAAA
 hasnt "flags: [a-z ]*tc"
 has "ANSWER: 16,"
 q 2 +noedns "$long.ntk" AAAA
@@ -231,7 +256,7 @@ has "ANSWER: 16;"
 for k in $(seq 1 16); do
 	has "AAAA[[:space:]]+fd00::b:$k\$"
 done
-log "16 addresses (533 bytes): TC over UDP at 512, whole at 1232 and over TCP"
+log "16 addresses (533 bytes): TC over UDP at 512 and without a cookie, whole at 1232 with one and over TCP"
 
 # ---- forwarding ----
 q 2 upstream.test A
@@ -317,6 +342,25 @@ sleep 1
 unset "pid[srv$net.201]"
 [ -z "$(connect_to "$net.201")" ] || fail "the server at $net.201 still answers"
 sleep 1.2 # a few probe intervals
+# its host is up and refuses at once (a client moves on without waiting):
+# the address keeps its turn
+refused_first=0
+for _ in $(seq 1 4); do
+	first=$(dig @"$net.2" -p "$dport" +tries=1 +time=3 +short ha.ntk A |
+	    head -n 1)
+	[ "$first" = "$net.201" ] && refused_first=$((refused_first + 1))
+done
+[ "$refused_first" -ge 1 ] ||
+	fail "a refusing address never led (4 answers): it counted as down"
+# now its packets vanish
+start_blackhole "$net.201"
+for _ in $(seq 1 50); do
+	grep -q ready "$tmp/blackhole-$net.201.log" && break
+	sleep 0.1
+done
+grep -q ready "$tmp/blackhole-$net.201.log" || fail "no black hole"
+[ -z "$(connect_to "$net.201")" ] || fail "the black hole at $net.201 answers"
+sleep 1.5 # a probe interval and a timeout (1 s)
 for k in $(seq 1 6); do
 	first=$(dig @"$net.2" -p "$dport" +tries=1 +time=3 +short ha.ntk A |
 	    head -n 1)
@@ -332,7 +376,8 @@ for _ in $(seq 1 4); do
 	[ "$first" = "$net.201" ] && dead_first=$((dead_first + 1))
 done
 [ "$dead_first" -ge 1 ] || fail "without probes the dead address never led"
-log "failover: with probes every client reached $net.202 ($dead_first/4 would not have without)"
+log "failover: a refusing address kept its turn; once black-holed, with" \
+    "probes every client reached $net.202 ($dead_first/4 would not have without)"
 
 # ---- the DNS counters of `andna status` ----
 # node 3 (no upstream, no probes): known queries, then the deltas
@@ -374,7 +419,7 @@ EOF
 sleep 0.5
 out=$("$ANDNA" --control "$tmp/n3/control" status 2>&1)
 has "^DNS: +[0-9]+ queries \([0-9]+ UDP, [1-9][0-9]* TCP on [0-9]+ connections\)"
-has "^DNS answers: +[0-9]+ NOERROR \([1-9][0-9]* NODATA\), [1-9][0-9]* NXDOMAIN, .*[1-9][0-9]* REFUSED, 0 BADVERS, [1-9][0-9]* truncated \(TC\)"
+has "^DNS answers: +[0-9]+ NOERROR \([1-9][0-9]* NODATA\), [1-9][0-9]* NXDOMAIN, .*[1-9][0-9]* REFUSED, 0 BADVERS, [1-9][0-9]* truncated \(TC; [0-9]+ by the amplification cap\)"
 has "^DNS turned away: [0-9]+ dropped, [1-9][0-9]* over rate"
 cli 3 status
 py -c 'import json, sys

@@ -45,6 +45,8 @@ write_config() {
 		echo "http_listen ="
 		# never the machine's resolv.conf: dnsmasq here, or none
 		echo "dns_resolv_conf ="
+		# no health probes: the records' addresses are not on loopback
+		echo "dns_probe = no"
 		if [ "$i" = 1 ]; then
 			echo "dns_upstream = $net.250:$uport"
 			echo "dns_allow = $net.0/28"

@@ -22,19 +22,8 @@ srcdir=${top_srcdir:-.}
 need_python
 need_built
 
-mkdir -p "$tmp/n1"
-cat >"$tmp/n1/andnad.conf" <<EOF
-data_dir = $tmp/n1
-listen = $net.1:$port
-control = $tmp/n1/control
-dns_listen = $net.1:$dport
-http_listen =
-# never the machine's resolv.conf
-dns_resolv_conf =
-EOF
-"$ANDNAD" --config "$tmp/n1/andnad.conf" --foreground -v >>"$tmp/n1/log" 2>&1 &
-pid[n1]=$!
-wait_joined 1
+# no health probes: the record's address is not on loopback
+start_lone_node "dns_probe = no"
 cli 1 register web 10.1.0.1 || fail "register web: $out"
 log "one node on $net.1 (DNS $dport), web.ntk registered"
 

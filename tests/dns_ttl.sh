@@ -33,13 +33,6 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 0))' "$net.1" 2>/dev/null ||
 	{ echo "SKIP: cannot bind $net.1"; exit 77; }
 
-# Milliseconds since the script started (bash's clock with microseconds).
-now_ms() {
-	local t=${EPOCHREALTIME/[.,]/}
-	echo $(((t - start_us) / 1000))
-}
-start_us=${EPOCHREALTIME/[.,]/}
-
 # A records of NAME at node I's DNS front: sets $ans to "TTL ADDRESS"
 # lines (empty when there is none) and $status to the rcode.
 ask() {
@@ -62,6 +55,8 @@ write_config() {
 		echo "dns_listen = $net.$i:$dport"
 		echo "http_listen ="
 		echo "dns_resolv_conf ="
+		# no health probes: the records' addresses are not on loopback
+		echo "dns_probe = no"
 		# 1 founds, 2 fills its gnode, 3 founds the next one, 4 fills it
 		[ "$i" -gt 1 ] && [ "$i" != 4 ] && echo "bootstrap = $net.1:$port"
 		[ "$i" = 4 ] && echo "bootstrap = $net.3:$port"

@@ -67,6 +67,8 @@ write_config() {
 		echo "dns_rate_limit = 1000"
 		# never the machine's resolv.conf, and no upstream
 		echo "dns_resolv_conf ="
+		# no health probes: the records' addresses are not on loopback
+		echo "dns_probe = no"
 		[ "$i" -gt 1 ] && echo "bootstrap = $net.1:$port"
 		[ "$i" -gt 2 ] && echo "bootstrap = $net.2:$port"
 		cat <<-EOF

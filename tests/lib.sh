@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The preamble of the multi-process shell tests (mesh.sh, dns_mesh.sh,
-# hostile.sh, clock.sh, dns_ttl.sh), sourced by each after `set -u` as
+# dns_cookie.sh, hostile.sh, clock.sh, dns_ttl.sh, dns_failover.sh and the
+# others), sourced by each after `set -u` as
 #
 #	srcdir=${top_srcdir:-.}
 #	# shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
@@ -13,9 +14,10 @@
 # the temporary directory $tmp (andna-NAME.XXXXXX), and arms a trap that
 # kills every process whose pid is in the array pid on exit and removes
 # $tmp unless KEEP is set.  It defines log (with the seconds since the
-# start), fail (the last lines of each node's log, then of what the
-# script's fail_more prints), skip (exit 77), need, need_python, py (with
-# tests/dnswire.py on its path), need_built, cli, check, wait_joined,
+# start), now_ms (milliseconds since the start), fail (the last lines of
+# each node's log, then of what the script's fail_more prints), skip (exit
+# 77), need, need_python, py (with tests/dnswire.py on its path),
+# need_built, cli, check, has, hasnt, wait_joined, start_lone_node,
 # stop_nodes, start_dnsmasq and fast_timers.
 
 builddir=${top_builddir:-.}
@@ -44,6 +46,13 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 log() { echo "[$((SECONDS - t0))s] $*"; }
+
+# Milliseconds since the script started (bash's clock with microseconds).
+start_us=${EPOCHREALTIME/[.,]/}
+now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	echo $(((t - start_us) / 1000))
+}
 
 # tail_logs FILE...: the last lines of each FILE that exists.
 tail_logs() {
@@ -107,6 +116,17 @@ sys.exit(0 if eval(sys.argv[2]) else 1)' "$out" "$1" 2>"$tmp/check.err" ||
 		fail "expected $1 (exit $rc): $out $(cat "$tmp/check.err")"
 }
 
+# has REGEX: $out matches (extended regex), else fail.
+has() {
+	grep -Eq -- "$1" <<<"$out" || fail "expected /$1/ in: $out"
+}
+
+# hasnt REGEX: $out does not match.
+hasnt() {
+	grep -Eq -- "$1" <<<"$out" && fail "did not expect /$1/ in: $out"
+	return 0
+}
+
 # wait_joined I: node I (its pid in pid[nI]) answers status and has joined
 # the overlay within 20 s; else fail.
 wait_joined() {
@@ -122,6 +142,22 @@ sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
 		sleep 0.2
 	done
 	fail "node $i did not join: $out"
+}
+
+# start_lone_node LINE...: node 1 alone on $net.1 (overlay $port, DNS
+# $dport, no resolv.conf, no status page), the configuration LINEs added;
+# it has joined when this returns.
+# shellcheck disable=SC2120 # the LINEs are optional
+start_lone_node() {
+	mkdir -p "$tmp/n1"
+	printf '%s\n' "data_dir = $tmp/n1" "listen = $net.1:$port" \
+	    "control = $tmp/n1/control" "dns_listen = $net.1:$dport" \
+	    "http_listen =" \
+	    "dns_resolv_conf =" "$@" >"$tmp/n1/andnad.conf"
+	"$ANDNAD" --config "$tmp/n1/andnad.conf" --foreground -v \
+	    >>"$tmp/n1/log" 2>&1 &
+	pid[n1]=$!
+	wait_joined 1
 }
 
 # stop_nodes N: SIGTERM to nodes 1..N (their pids in pid[nI]); each must

@@ -141,6 +141,13 @@ TESTS += tests/test_dns_engine
 TESTS += tests/dns_mesh.sh
 dist_check_SCRIPTS += tests/dns_mesh.sh
 
+TESTS += tests/dns_cookie.sh
+dist_check_SCRIPTS += tests/dns_cookie.sh
+
+# root only (iptables, port 53, mount namespaces); skips otherwise
+TESTS += tests/dns_failover.sh
+dist_check_SCRIPTS += tests/dns_failover.sh
+
 check_PROGRAMS += tests/test_control
 tests_test_control_SOURCES = tests/test_control.c
 tests_test_control_CFLAGS = $(TEST_CFLAGS)
@@ -194,6 +201,17 @@ dist_check_SCRIPTS += tests/dns_tcp_slots.sh
 
 TESTS += tests/dns_stub_load.sh
 dist_check_SCRIPTS += tests/dns_stub_load.sh
+
+# a burst of resolutions is not throttled by the answers it asked for
+TESTS += tests/resolve_burst.sh
+dist_check_SCRIPTS += tests/resolve_burst.sh
+
+TESTS += tests/deb.sh
+dist_check_SCRIPTS += tests/deb.sh
+
+TESTS += tests/openwrt.sh
+dist_check_SCRIPTS += tests/openwrt.sh
+EXTRA_DIST += tests/openwrt/uci tests/openwrt/rc.common
 
 TESTS += tests/http.sh
 dist_check_SCRIPTS += tests/http.sh

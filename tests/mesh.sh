@@ -510,12 +510,13 @@ then
 	sed -i '/^bootstrap/d' "$tmp/n11/andnad.conf"
 	start_node 11
 	wait_joined 11
+	# the resolver's cache lives in memory: it starts empty
 	py -c 'import json, sys
 a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-sys.exit(0 if all(b[k] >= a[k] for k in ("own_names", "records", "tallies", "cache")) else 1)' "$before" "$out" ||
+sys.exit(0 if all(b[k] >= a[k] for k in ("own_names", "records", "tallies")) and b["cache"] == 0 else 1)' "$before" "$out" ||
 		fail "node 11 lost state over a restart: before $before, after $out"
 	log "two nodes on ::1 form an overlay; names resolve over UDP and TCP;" \
-	    "one restarts with its names, records, tallies and cache"
+	    "one restarts with its names, records and tallies, its cache empty"
 else
 	log "no IPv6 on loopback here: the IPv6 overlay is not tested"
 fi

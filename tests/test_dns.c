@@ -1478,6 +1478,62 @@ test_truncation(void **state)
 	assert_int_equal(dns_query_udp_limit(&q), 512);
 }
 
+/* A COOKIE option in the OPT record: room kept for it as records are
+ * added, written last, read back by dns_edns_option(); refused without
+ * EDNS, twice, or of a bad length. */
+static void
+test_response_cookie(void **state)
+{
+	static uint8_t buf[1232];
+	uint8_t ck[DNS_COOKIE_MAX];
+	const uint8_t *data;
+	uint16_t olen;
+	uint8_t a[4] = {192, 0, 2, 1};
+	struct dns_builder b;
+	struct dns_msg q, r;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ck); i++)
+		ck[i] = (uint8_t)(0xa0 + i);
+	/* without EDNS there is no OPT record to hold it */
+	assert_int_equal(dns_query_parse(PKT(dig_noedns), &q), 0);
+	assert_int_equal(dns_response_init(&b, buf, sizeof(buf), 512, &q), 0);
+	assert_int_equal(dns_response_set_cookie(&b, ck, 24), ANDNA_EINVAL);
+
+	assert_int_equal(dns_query_parse(PKT(dig_a), &q), 0);
+	assert_int_equal(dns_response_init(&b, buf, sizeof(buf), 512, &q), 0);
+	assert_int_equal(dns_response_set_cookie(&b, ck, 7), ANDNA_EINVAL);
+	assert_int_equal(dns_response_set_cookie(&b, ck, 41), ANDNA_EINVAL);
+	assert_int_equal(dns_response_set_cookie(&b, ck, 24), 0);
+	assert_int_equal(dns_response_set_cookie(&b, ck, 24), ANDNA_EINVAL);
+	/* 40 A records overflow 512 octets: the RRset goes, the cookie
+	 * stays (dig's query holds a client cookie of 8, ours is 24) */
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(
+		    dns_response_add_a(&b, DNS_SEC_ANSWER, &q.q.name, 60, a),
+		    0);
+	assert_true(dns_response_truncated(&b));
+	assert_int_equal(dns_response_finish(&b, &len), 0);
+	assert_int_equal(len, q.len + 16);
+	parse_response(buf, len, &r);
+	assert_true(r.hdr.tc);
+	assert_int_equal(r.edns.noptions, 1);
+	assert_int_equal(dns_edns_option(&r, DNS_EDNS_COOKIE, &data, &olen), 0);
+	assert_int_equal(olen, 24);
+	assert_memory_equal(data, ck, 24);
+
+	/* a buffer with room for the header, question and OPT only */
+	assert_int_equal(
+	    dns_response_init(&b, buf, sizeof(buf), q.len + DNS_OPT_LEN, &q),
+	    0);
+	assert_int_equal(
+	    dns_response_set_cookie(&b, ck, 40), ANDNA_EDNS_NOSPACE);
+	assert_int_equal(dns_response_finish(&b, &len), 0);
+	parse_response(buf, len, &r);
+	assert_int_equal(r.edns.noptions, 0);
+}
+
 /* Whole RRsets go: what came before stays, additional data is optional. */
 static void
 test_truncation_rrsets(void **state)
@@ -2118,6 +2174,7 @@ main(void)
 	    cmocka_unit_test(test_response_flags_rcode),
 	    cmocka_unit_test(test_response_formerr),
 	    cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_response_cookie),
 	    cmocka_unit_test(test_truncation_rrsets),
 	    cmocka_unit_test(test_compression_far),
 	    cmocka_unit_test(test_malformed_header_counts),

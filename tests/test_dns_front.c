@@ -8,7 +8,9 @@
  * (a query trickled a byte at a time does not hold it back), connection
  * cap and each host's share of it, round robin, weighted order, health
  * probes, answers kept ready in wire form, the reply address on a
- * wildcard listener and the privilege drop. */
+ * wildcard listener, the privilege drop, DNS cookies (round trip, forged,
+ * expired, other address, malformed, secret rotation, relayed answers)
+ * and the amplification cap on a cookie-less UDP source. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -18,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <grp.h>
+#include <pwd.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
 #include "node/dns/dns_answer.h"
+#include "node/dns/dns_cookie.h"
 #include "node/dns/dns_front.h"
 #include "proto/err.h"
 #include "tests/dns_util.h"
@@ -32,7 +36,7 @@
 
 /* ---- a fake overlay ------------------------------------------------ */
 
-enum fake_mode { FAKE_FOUND, FAKE_SILENT, FAKE_SLOW };
+enum fake_mode { FAKE_FOUND, FAKE_SILENT, FAKE_SLOW, FAKE_FAIL };
 
 struct fake_name {
 	struct record *rec;
@@ -163,6 +167,8 @@ fake_resolve(void *ctx, const char *name, dns_resolve_cb cb, void *arg)
 
 	fk->resolves++;
 	assert_true(name_is_canonical(name));
+	if (n != NULL && n->mode == FAKE_FAIL)
+		return ANDNA_ENOMEM; /* the call itself fails */
 	if (n != NULL && n->mode == FAKE_SILENT)
 		delay = -1;
 	else if (n != NULL && n->mode == FAKE_SLOW)
@@ -187,6 +193,9 @@ fake_reverse(void *ctx, const struct endpoint *ip, dns_reverse_cb cb, void *arg)
 	struct pending *p;
 
 	fk->reverses++;
+	/* 192.0.2.66: the call itself fails */
+	if (ip->family == 4 && memcmp(ip->ip, "\xc0\x00\x02\x42", 4) == 0)
+		return ANDNA_ENOMEM;
 	if (fk->sync) {
 		fake_answer_rev(fk, ip, cb, arg);
 		return 0;
@@ -294,6 +303,7 @@ fake_load(struct fake *fk)
 	    ent_ip(0, 0, 0, 0, "127.0.0.3"),
 	};
 	struct record_entry www[] = {ent_ip(0, 0, 0, 0, "192.0.2.50")};
+	struct record_entry six[32];
 	struct fake_name *big;
 
 	fake_add(fk, "web", web, 7);
@@ -307,7 +317,18 @@ fake_load(struct fake *fk)
 	fake_add(fk, "www.foo", www, 1);
 	fake_add(fk, "slow", v4only, 1)->mode = FAKE_SILENT;
 	fake_add(fk, "slowish", v4only, 1)->mode = FAKE_SLOW;
+	fake_add(fk, "failing", v4only, 1)->mode = FAKE_FAIL;
 	fake_add(fk, "brief", v4only, 1)->ttl = 2; /* an owner's short TTL */
+	/* what an attacker registers to amplify: a one-letter name with 16
+	 * IPv6 addresses and an SRV set of 16 IPv6 targets */
+	for (int i = 0; i < 16; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "2001:db8::%x", i + 1);
+		six[i] = ent_ip(0, 0, 1, 1, ip);
+		snprintf(ip, sizeof(ip), "2001:db8::5:%x", i + 1);
+		six[16 + i] = ent_ip(5060, RECORD_PROTO_UDP, 1, 1, ip);
+	}
+	fake_add(fk, "s", six, 32);
 	/* 40 host addresses: more than record_add_entry() takes for one
 	 * service (16), so built by hand, as a front must cope with any
 	 * record the overlay hands it */
@@ -413,6 +434,10 @@ front_cfg(struct dns_front_config *cfg)
 	cfg->timeout_ms = 1000;
 	cfg->rate_qps = 0;
 	cfg->n_rate_exempt = 0;
+	/* probes are on by default; the tests of the order of answers must
+	 * not depend on what the records' addresses do, so only the probe
+	 * tests turn them on */
+	cfg->probe = false;
 }
 
 static void
@@ -567,6 +592,77 @@ assert_negative(const struct got *g, uint16_t rcode, const char *zone)
 	assert_string_equal(name_text(&g->rr[0].name, buf), zone);
 	assert_int_equal(g->rr[0].ttl, NEG_TTL);
 	assert_int_equal(g->rr[0].rd.u.soa.minimum, NEG_TTL);
+}
+
+/* A client cookie, as dig would make one. */
+static const uint8_t CC[DNS_COOKIE_CLIENT_LEN] = {
+    0xc1, 0x1e, 0x47, 0x0c, 0x00, 0x4b, 0x1e, 0x55};
+
+/* Builds a query with EDNS (size 1232) and a COOKIE option of len octets
+ * (any length, so malformed ones too) into q.  Returns its length. */
+static size_t
+query_cookie(uint8_t *q, size_t size, const char *text, uint16_t qtype,
+    const uint8_t *cookie, size_t len)
+{
+	size_t qlen = tu_query(q, size, 0x4242, text, qtype, 1232);
+
+	assert_true(qlen > 0 && qlen + 4 + len <= size);
+	/* the OPT record ends the query; its rdata length is the last
+	 * field */
+	q[qlen - 2] = (uint8_t)((4 + len) >> 8);
+	q[qlen - 1] = (uint8_t)(4 + len);
+	q[qlen++] = 0;
+	q[qlen++] = DNS_EDNS_COOKIE;
+	q[qlen++] = (uint8_t)(len >> 8);
+	q[qlen++] = (uint8_t)len;
+	if (len > 0)
+		memcpy(q + qlen, cookie, len);
+	return qlen + len;
+}
+
+/* Asks text/qtype over the UDP socket fd with a COOKIE option; the answer
+ * must come.  *qlen gets the length of the query. */
+static struct got *
+ask_cookie(struct fixture *t, int fd, const char *text, uint16_t qtype,
+    const uint8_t *cookie, size_t len, size_t *qlen)
+{
+	uint8_t q[512];
+	struct got *g = got_new();
+
+	*qlen = query_cookie(q, sizeof(q), text, qtype, cookie, len);
+	g->len =
+	    tu_udp_ask(t->base, fd, q, *qlen, g->pkt, sizeof(g->pkt), 3000);
+	assert_true(g->len > 0);
+	got_parse(g);
+	assert_int_equal(g->m.hdr.id, 0x4242);
+	return g;
+}
+
+/* The COOKIE option of an answer, copied to out; returns its length (0:
+ * none). */
+static size_t
+got_cookie(const struct got *g, uint8_t out[DNS_COOKIE_MAX])
+{
+	const uint8_t *d;
+	uint16_t len;
+
+	if (dns_edns_option(&g->m, DNS_EDNS_COOKIE, &d, &len) != 0)
+		return 0;
+	assert_true(len <= DNS_COOKIE_MAX);
+	memcpy(out, d, len);
+	return len;
+}
+
+/* Gets a server cookie for CC from the front over fd into out (24
+ * octets: CC and the server cookie). */
+static void
+learn_cookie(struct fixture *t, int fd, uint8_t out[DNS_COOKIE_MAX])
+{
+	size_t qlen;
+	struct got *g = ask_cookie(t, fd, "web.ntk", DNS_TYPE_A, CC, 8, &qlen);
+
+	assert_int_equal(got_cookie(g, out), 24);
+	free(g);
 }
 
 /* ---- tests ----------------------------------------------------------- */
@@ -889,11 +985,13 @@ test_forty_addresses(void **state)
 		seen[k] = true;
 	}
 	free(g);
-	/* with EDNS and room enough, whole over UDP too */
+	/* with EDNS and room enough, but no cookie to prove the address:
+	 * the amplification cap sends it to TCP too */
 	g = ask(t, "big.ntk", DNS_TYPE_A, 1232);
-	assert_false(g->m.hdr.tc);
-	assert_int_equal(g->count[DNS_SEC_ANSWER], 40);
+	assert_true(g->m.hdr.tc);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 0);
 	free(g);
+	/* with a valid server cookie, whole over UDP (test_cookie_*) */
 }
 
 static void
@@ -1388,6 +1486,31 @@ test_servfail_on_timeout(void **state)
 	assert_alive(t);
 }
 
+/* A resolver call that fails at once: SERVFAIL (a reverse lookup: on to
+ * the upstream, REFUSED without one), and the query is freed once (it was
+ * freed twice, corrupting the pool of finished queries), over UDP and
+ * TCP, so later queries and the teardown still work. */
+static void
+test_servfail_on_failed_call(void **state)
+{
+	struct fixture *t = *state;
+	struct got *g;
+
+	front_default(t);
+	for (int i = 0; i < 3; i++) {
+		g = ask(t, "failing.ntk", DNS_TYPE_A, 0);
+		assert_int_equal(g->m.rcode, DNS_RCODE_SERVFAIL);
+		free(g);
+		g = ask_tcp(t, "failing.ntk", DNS_TYPE_A);
+		assert_int_equal(g->m.rcode, DNS_RCODE_SERVFAIL);
+		free(g);
+		g = ask(t, "66.2.0.192.in-addr.arpa", DNS_TYPE_PTR, 0);
+		assert_int_equal(g->m.rcode, DNS_RCODE_REFUSED);
+		free(g);
+		assert_alive(t);
+	}
+}
+
 static void
 test_refused_without_upstream(void **state)
 {
@@ -1434,6 +1557,20 @@ test_forwarding(void **state)
 	    "Example",
 	    8);
 	free(g);
+	/* a client that sent a cookie gets ours in the relayed answer,
+	 * whose records are untouched */
+	{
+		uint8_t ck[DNS_COOKIE_MAX];
+		size_t qlen;
+		g = ask_cookie(
+		    t, t->udp, "example.com", DNS_TYPE_A, CC, 8, &qlen);
+		assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+		assert_int_equal(g->count[DNS_SEC_ANSWER], 1);
+		assert_int_equal(a_last(g, 0), 88);
+		assert_int_equal(got_cookie(g, ck), 24);
+		assert_memory_equal(ck, CC, 8);
+		free(g);
+	}
 	/* overlay answers now say RA too */
 	g = ask(t, "web.ntk", DNS_TYPE_A, 0);
 	assert_true(g->m.hdr.ra);
@@ -1442,7 +1579,7 @@ test_forwarding(void **state)
 	/* a PTR with no node behind it goes upstream */
 	g = ask(t, "200.2.0.192.in-addr.arpa", DNS_TYPE_PTR, 0);
 	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
-	assert_int_equal(t->up.udp_queries, 2);
+	assert_int_equal(t->up.udp_queries, 3);
 	free(g);
 	/* a big upstream answer: TC to a UDP client, whole over TCP */
 	t->up.mode = TU_UP_TC;
@@ -1837,6 +1974,62 @@ server_close(struct tcp_server *s)
 	s->fd = -1;
 }
 
+/* A black hole: a listener whose accept queue is full (listen backlog 0,
+ * one connection never accepted), so the kernel drops every further SYN
+ * and a connect to it times out, as to a host whose packets vanish. */
+struct blackhole {
+	int fd;
+	int filler[2];
+};
+
+static bool
+blackhole_open(struct blackhole *b, struct endpoint *ep)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = dns_endpoint_to_sockaddr(ep, &ss);
+	int one = 1;
+
+	b->fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(b->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(b->fd, (struct sockaddr *)&ss, sl) != 0 ||
+	    listen(b->fd, 0) != 0) {
+		close(b->fd);
+		return false;
+	}
+	sl = sizeof(ss);
+	getsockname(b->fd, (struct sockaddr *)&ss, &sl);
+	dns_endpoint_from_sockaddr((struct sockaddr *)&ss, ep);
+	/* fill the queue; the second filler's SYN is dropped already */
+	for (int i = 0; i < 2; i++) {
+		b->filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		sl = dns_endpoint_to_sockaddr(ep, &ss);
+		connect(b->filler[i], (struct sockaddr *)&ss, sl);
+		usleep(20000);
+	}
+	return true;
+}
+
+static void
+blackhole_close(struct blackhole *b)
+{
+	close(b->filler[0]);
+	close(b->filler[1]);
+	close(b->fd);
+}
+
+/* Asks ha.ntk four times: firsts[0] and firsts[1] count the answers that
+ * led with 127.0.0.2 and 127.0.0.3. */
+static void
+ha_firsts(struct fixture *t, int firsts[2])
+{
+	firsts[0] = firsts[1] = 0;
+	for (int i = 0; i < 4; i++) {
+		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
+		firsts[a_last(g, 0) - 2]++;
+		free(g);
+	}
+}
+
 static void
 test_health_probes(void **state)
 {
@@ -1846,7 +2039,7 @@ test_health_probes(void **state)
 	struct endpoint e2 = tu_lo(2, 0), e3;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	int firsts[2] = {0, 0};
+	int firsts[2];
 	bool ok = false;
 
 	/* two servers on one port of 127.0.0.2 and 127.0.0.3 */
@@ -1872,16 +2065,21 @@ test_health_probes(void **state)
 	free(ask(t, "ha.ntk", DNS_TYPE_A, 0));
 	tu_run(t->base, 250);
 	assert_true(s2.accepted >= 1 && s3.accepted >= 1);
-	for (int i = 0; i < 4; i++) {
-		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
-		firsts[a_last(g, 0) - 2]++;
-		free(g);
-	}
+	ha_firsts(t, firsts);
 	assert_int_equal(firsts[0], 2);
 	assert_int_equal(firsts[1], 2);
-	/* one server dies: within a probe interval it goes last */
+	/* one server process dies but its host is up: the connect is
+	 * refused, which costs a client nothing, so it keeps its turn */
 	server_close(&s2);
 	tu_run(t->base, 400);
+	ha_firsts(t, firsts);
+	assert_int_equal(firsts[0], 2);
+	assert_int_equal(firsts[1], 2);
+	/* its host dies (its packets vanish): within a probe interval and
+	 * a timeout it goes last */
+	struct blackhole bh;
+	assert_true(blackhole_open(&bh, &e2));
+	tu_run(t->base, 800);
 	for (int i = 0; i < 6; i++) {
 		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
 		assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
@@ -1895,27 +2093,135 @@ test_health_probes(void **state)
 		free(g);
 	}
 	/* it comes back: first again in turn */
+	blackhole_close(&bh);
 	assert_true(server_open(&s2, t->base, &e2));
-	tu_run(t->base, 400);
-	firsts[0] = firsts[1] = 0;
-	for (int i = 0; i < 4; i++) {
-		struct got *g = ask(t, "ha.ntk", DNS_TYPE_A, 0);
-		firsts[a_last(g, 0) - 2]++;
-		free(g);
-	}
+	tu_run(t->base, 800);
+	ha_firsts(t, firsts);
 	assert_int_equal(firsts[0], 2);
 	server_close(&s2);
 	server_close(&s3);
 }
 
+/* What the prober saw change, by the last octet of 127.0.0.x. */
+struct changes {
+	int n;
+	enum dns_health health[8];
+	int err[8];
+};
+
 static void
-test_probes_off_by_default(void **state)
+change_cb(void *ctx, const struct endpoint *target, enum dns_health was,
+    enum dns_health health, int err)
+{
+	struct changes *c = ctx;
+
+	(void)was;
+	if (target->ip[3] < 8) {
+		c->health[target->ip[3]] = health;
+		c->err[target->ip[3]] = err;
+	}
+	c->n++;
+}
+
+/* Down means no answer at all: an accepted connect and a refused one (a
+ * closed port on a host that is up: RST) are up, a black-holed address
+ * (its SYNs vanish) is down after the timeout, and so are the ICMP errors
+ * that say the host cannot be reached; ICMP port unreachable (which Linux
+ * reports as ECONNREFUSED) is up. */
+static void
+test_probe_down_means_no_answer(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_probe_config cfg;
+	struct dns_probe *p;
+	struct changes ch;
+	struct tcp_server live;
+	struct blackhole bh;
+	struct endpoint e_live = tu_lo(2, 0), e_closed, e_dead;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	uint64_t t0;
+
+	/* what each error says of the target */
+	assert_int_equal(dns_probe_verdict(0), DNS_HEALTH_UP);
+	assert_int_equal(dns_probe_verdict(ECONNREFUSED), DNS_HEALTH_UP);
+	assert_int_equal(dns_probe_verdict(ECONNRESET), DNS_HEALTH_UP);
+	assert_int_equal(dns_probe_verdict(ETIMEDOUT), DNS_HEALTH_DOWN);
+	assert_int_equal(dns_probe_verdict(EHOSTUNREACH), DNS_HEALTH_DOWN);
+	assert_int_equal(dns_probe_verdict(ENETUNREACH), DNS_HEALTH_DOWN);
+	assert_int_equal(dns_probe_verdict(EACCES), DNS_HEALTH_DOWN);
+	assert_int_equal(dns_probe_verdict(EPERM), DNS_HEALTH_DOWN);
+	/* this host's own trouble says nothing of the target */
+	assert_int_equal(dns_probe_verdict(EADDRNOTAVAIL), DNS_HEALTH_UNKNOWN);
+	assert_int_equal(dns_probe_verdict(ENOBUFS), DNS_HEALTH_UNKNOWN);
+
+	/* a listener on 127.0.0.2, a closed port on 127.0.0.3, a black
+	 * hole on 127.0.0.4 */
+	assert_true(server_open(&live, t->base, &e_live));
+	getsockname(live.fd, (struct sockaddr *)&ss, &sl);
+	dns_endpoint_from_sockaddr((struct sockaddr *)&ss, &e_live);
+	e_closed = tu_lo(3, e_live.port); /* nobody listens there */
+	e_dead = tu_lo(4, 0);
+	assert_true(blackhole_open(&bh, &e_dead));
+
+	memset(&ch, 0, sizeof(ch));
+	dns_probe_config_defaults(&cfg);
+	cfg.interval_ms = 200;
+	cfg.timeout_ms = 600;
+	cfg.change_cb = change_cb;
+	cfg.change_ctx = &ch;
+	p = dns_probe_new(t->base, &cfg);
+	assert_non_null(p);
+	/* never probed: unknown, and answers do not wait */
+	t0 = tu_now_ms();
+	assert_int_equal(dns_probe_health(p, &e_live), DNS_HEALTH_UNKNOWN);
+	assert_int_equal(dns_probe_health(p, &e_closed), DNS_HEALTH_UNKNOWN);
+	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_UNKNOWN);
+	assert_true(tu_now_ms() - t0 < 100);
+	/* the refusal and the accept come at once; the black hole is still
+	 * unknown before its timeout */
+	tu_run(t->base, 100);
+	assert_int_equal(dns_probe_health(p, &e_live), DNS_HEALTH_UP);
+	assert_int_equal(ch.err[2], 0);
+	assert_int_equal(dns_probe_health(p, &e_closed), DNS_HEALTH_UP);
+	assert_int_equal(ch.err[3], ECONNREFUSED);
+	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_UNKNOWN);
+	tu_run(t->base, 800);
+	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_DOWN);
+	assert_int_equal(ch.health[4], DNS_HEALTH_DOWN);
+	assert_int_equal(ch.err[4], ETIMEDOUT);
+	/* probed again and again, they stay as they are: one change each */
+	tu_run(t->base, 700);
+	assert_int_equal(dns_probe_health(p, &e_live), DNS_HEALTH_UP);
+	assert_int_equal(dns_probe_health(p, &e_closed), DNS_HEALTH_UP);
+	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_DOWN);
+	assert_int_equal(ch.n, 3);
+	struct dns_probe_stats st;
+	dns_probe_get_stats(p, &st);
+	assert_int_equal(st.targets, 3);
+	assert_true(st.probes >= 6);
+	assert_true(st.down >= 1 && st.up >= 4);
+	/* the dead host comes back (refusing): up */
+	blackhole_close(&bh);
+	tu_run(t->base, 1000);
+	assert_int_equal(dns_probe_health(p, &e_dead), DNS_HEALTH_UP);
+	assert_int_equal(ch.err[4], ECONNREFUSED);
+	assert_int_equal(ch.n, 4);
+	dns_probe_free(p);
+	server_close(&live);
+}
+
+static void
+test_probes_on_by_default(void **state)
 {
 	struct dns_front_config cfg;
 
 	(void)state;
 	dns_front_config_defaults(&cfg);
-	assert_false(cfg.probe);
+	assert_true(cfg.probe);
+	assert_int_equal(cfg.probe_port, 80);
+	assert_int_equal(cfg.probe_cfg.interval_ms, 5000);
+	assert_int_equal(cfg.probe_cfg.timeout_ms, 1000);
 	assert_int_equal(cfg.listen[0].port, 53);
 	assert_string_equal(cfg.suffixes[0], "ntk");
 	assert_null(cfg.forward);
@@ -2293,19 +2599,481 @@ test_drop_privileges(void **state)
 	(void)state;
 	assert_int_equal(
 	    dns_drop_privileges("no-such-user-andna"), ANDNA_ENOTFOUND);
-	if (getuid() != 0)
-		skip();
+	if (getuid() != 0) {
+		/* already the user (systemd's User=): nothing to drop */
+		struct passwd *pw = getpwuid(getuid());
+		if (pw == NULL || pw->pw_gid != getgid())
+			skip();
+		assert_int_equal(dns_drop_privileges(pw->pw_name), 0);
+		return;
+	}
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int rc = dns_drop_privileges("nobody");
 		bool ok = rc == 0 && getuid() != 0 && geteuid() != 0 &&
 		    setuid(0) != 0 && setgroups(0, NULL) != 0;
+		/* and again, now that it runs as nobody */
+		ok = ok && dns_drop_privileges("nobody") == 0;
 		_exit(ok ? 0 : 1);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- cookies and the amplification cap ------------------------------ */
+
+/* The first answer carries the client cookie and a server cookie of RFC
+ * 9018; a big answer to it is cut to TC by the cap.  The same query with
+ * that cookie gets the whole set over UDP, and the cookie back as it was
+ * (it is fresh). */
+static void
+test_cookie_round_trip(void **state)
+{
+	struct fixture *t = *state;
+	struct dns_front_stats st;
+	uint8_t ck[DNS_COOKIE_MAX], ck2[DNS_COOKIE_MAX];
+	uint32_t ts, now = (uint32_t)(tu_now_ms() / 1000);
+	size_t qlen;
+	struct got *g;
+
+	front_default(t);
+	g = ask_cookie(t, t->udp, "big.ntk", DNS_TYPE_A, CC, 8, &qlen);
+	assert_true(g->m.hdr.tc);
+	assert_true(g->m.has_question);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 0);
+	assert_true(g->len <= DNS_AMP_MAX * qlen);
+	assert_int_equal(got_cookie(g, ck), 24);
+	assert_memory_equal(ck, CC, 8);
+	assert_int_equal(ck[8], 1); /* version */
+	assert_int_equal(ck[9] | ck[10] | ck[11], 0);
+	/* the front's monotonic clock, in seconds */
+	ts = (uint32_t)ck[12] << 24 | (uint32_t)ck[13] << 16 |
+	    (uint32_t)ck[14] << 8 | ck[15];
+	assert_true(ts >= now && ts <= now + 5);
+	free(g);
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.capped, 1);
+	assert_int_equal(st.truncated, 1);
+	assert_int_equal(st.cookie_valid, 0);
+
+	g = ask_cookie(t, t->udp, "big.ntk", DNS_TYPE_A, ck, 24, &qlen);
+	assert_false(g->m.hdr.tc);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 40);
+	assert_true(g->len > DNS_AMP_MAX * qlen); /* the cap did not apply */
+	assert_int_equal(got_cookie(g, ck2), 24);
+	assert_memory_equal(ck2, ck, 24);
+	free(g);
+	/* a small answer to a client cookie alone is whole, with a cookie */
+	g = ask_cookie(t, t->udp, "web.ntk", DNS_TYPE_A, CC, 8, &qlen);
+	assert_false(g->m.hdr.tc);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	assert_int_equal(got_cookie(g, ck2), 24);
+	free(g);
+	/* without EDNS there is no cookie, and no cookie in the answer */
+	g = ask(t, "web.ntk", DNS_TYPE_A, 0);
+	assert_false(g->m.edns.present);
+	free(g);
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.cookie_valid, 1);
+	assert_int_equal(st.cookie_invalid, 0);
+	assert_int_equal(st.capped, 1);
+}
+
+/* A server cookie that is forged, made for another address, sent with
+ * another client cookie, of another length or version is not valid: the
+ * answer is capped and carries a new server cookie, which is. */
+static void
+test_cookie_not_valid(void **state)
+{
+	struct fixture *t = *state;
+	struct endpoint from = tu_lo(2, 0);
+	struct dns_front_stats st;
+	uint8_t ck[DNS_COOKIE_MAX], bad[DNS_COOKIE_MAX], got[DNS_COOKIE_MAX];
+	size_t qlen;
+	int fd2;
+	struct got *g;
+	struct {
+		const char *what;
+		size_t off; /* octet changed, or 0: length 16 */
+	} cases[] = {
+	    {"a forged hash", 23},
+	    {"another client cookie", 0 + 3},
+	    {"another time", 15},
+	    {"version 2", 8},
+	    {"a server cookie of 8 octets", 0},
+	};
+
+	front_default(t);
+	learn_cookie(t, t->udp, ck);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].off != 0 ? 24 : 16;
+		memcpy(bad, ck, 24);
+		if (cases[i].off != 0)
+			bad[cases[i].off] ^= cases[i].off == 8 ? 3 : 0x40;
+		g = ask_cookie(
+		    t, t->udp, "big.ntk", DNS_TYPE_A, bad, len, &qlen);
+		if (!g->m.hdr.tc)
+			fail_msg("%s: the whole answer", cases[i].what);
+		assert_true(g->len <= DNS_AMP_MAX * qlen);
+		assert_int_equal(got_cookie(g, got), 24);
+		assert_memory_equal(got, bad, 8);
+		if (len == 24)
+			assert_memory_not_equal(got + 8, bad + 8, 16);
+		free(g);
+		/* the new one is good */
+		g = ask_cookie(
+		    t, t->udp, "big.ntk", DNS_TYPE_A, got, 24, &qlen);
+		assert_false(g->m.hdr.tc);
+		assert_int_equal(g->count[DNS_SEC_ANSWER], 40);
+		free(g);
+	}
+	/* the cookie of 127.0.0.1, sent from 127.0.0.2 */
+	fd2 = tu_udp_client(&t->at, &from);
+	assert_true(fd2 >= 0);
+	g = ask_cookie(t, fd2, "big.ntk", DNS_TYPE_A, ck, 24, &qlen);
+	assert_true(g->m.hdr.tc);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 0);
+	free(g);
+	/* 127.0.0.2 with a cookie of its own */
+	learn_cookie(t, fd2, bad);
+	assert_memory_not_equal(bad + 16, ck + 16, 8);
+	g = ask_cookie(t, fd2, "big.ntk", DNS_TYPE_A, bad, 24, &qlen);
+	assert_false(g->m.hdr.tc);
+	free(g);
+	close(fd2);
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.cookie_invalid, 6);
+	assert_int_equal(st.cookie_valid, 6);
+	assert_int_equal(st.capped, 6);
+}
+
+/* A COOKIE option of a length other than 8 or 16..40 is FORMERR (RFC
+ * 7873 section 5.2.2), with no cookie in the answer. */
+static void
+test_cookie_malformed(void **state)
+{
+	struct fixture *t = *state;
+	static const size_t lens[] = {0, 1, 7, 9, 15, 41, 64};
+	uint8_t junk[64], got[DNS_COOKIE_MAX];
+	struct dns_front_stats st;
+	size_t qlen;
+	struct got *g;
+
+	front_default(t);
+	memset(junk, 0x5a, sizeof(junk));
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		g = ask_cookie(
+		    t, t->udp, "web.ntk", DNS_TYPE_A, junk, lens[i], &qlen);
+		assert_int_equal(g->m.rcode, DNS_RCODE_FORMERR);
+		assert_true(g->m.has_question);
+		assert_int_equal(g->count[DNS_SEC_ANSWER], 0);
+		assert_int_equal(got_cookie(g, got), 0);
+		free(g);
+	}
+	/* 16 and 40 are well formed (a server cookie not ours) */
+	g = ask_cookie(t, t->udp, "web.ntk", DNS_TYPE_A, junk, 40, &qlen);
+	assert_int_equal(g->m.rcode, DNS_RCODE_NOERROR);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 2);
+	free(g);
+	dns_front_get_stats(t->front, &st);
+	assert_int_equal(st.formerr, 7);
+	assert_int_equal(st.cookie_invalid, 8);
+	assert_alive(t);
+}
+
+/* dns_cookie_check() on its own, with the clock in the test's hands:
+ * the window of RFC 9018 (1 hour old, 5 minutes ahead, across the wrap
+ * of the 32-bit time), renewal after half an hour, the address and the
+ * secret; and random options never pass. */
+static void
+test_cookie_window(void **state)
+{
+	struct dns_cookies c, other;
+	struct endpoint ep = tu_lo(7, 0), ep6;
+	uint8_t q[512], ck[DNS_COOKIE_MAX], out[DNS_COOKIE_MAX];
+	uint32_t starts[] = {1764000000u, 0xffffff00u};
+	struct dns_msg m;
+	size_t qlen, len;
+
+	(void)state;
+	memset(&ep6, 0, sizeof(ep6));
+	ep6.family = 6;
+	ep6.ip[15] = 7;
+	for (size_t k = 0; k < 2; k++) {
+		uint32_t t0 = starts[k];
+		struct {
+			int32_t dt;
+			enum dns_cookie_status want;
+			bool renewed;
+		} w[] = {
+		    {0, DNS_COOKIE_VALID, false},
+		    {1800, DNS_COOKIE_VALID, false},
+		    {1801, DNS_COOKIE_VALID, true},
+		    {3600, DNS_COOKIE_VALID, true},
+		    {3601, DNS_COOKIE_INVALID, true},
+		    {-300, DNS_COOKIE_VALID, true},
+		    {-301, DNS_COOKIE_INVALID, true},
+		};
+		dns_cookies_init(&c, t0);
+		dns_cookies_init(&other, t0);
+		qlen = query_cookie(q, sizeof(q), "x.ntk", 1, CC, 8);
+		assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+		assert_int_equal(dns_cookie_check(&c, &m, &ep, t0, ck, &len),
+		    DNS_COOKIE_CLIENT);
+		assert_int_equal(len, 24);
+		qlen = query_cookie(q, sizeof(q), "x.ntk", 1, ck, 24);
+		assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+		for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+			uint32_t now = t0 + (uint32_t)w[i].dt;
+			uint32_t ts;
+			assert_int_equal(
+			    dns_cookie_check(&c, &m, &ep, now, out, &len),
+			    w[i].want);
+			assert_int_equal(len, 24);
+			ts = (uint32_t)out[12] << 24 | (uint32_t)out[13] << 16 |
+			    (uint32_t)out[14] << 8 | out[15];
+			assert_int_equal(ts, w[i].renewed ? now : t0);
+		}
+		/* the address and the secret are in the hash */
+		assert_int_equal(dns_cookie_check(&c, &m, &ep6, t0, out, &len),
+		    DNS_COOKIE_INVALID);
+		ep6.family = 4; /* 0.0.0.0 */
+		assert_int_equal(dns_cookie_check(&c, &m, &ep6, t0, out, &len),
+		    DNS_COOKIE_INVALID);
+		ep6.family = 6;
+		assert_int_equal(
+		    dns_cookie_check(&other, &m, &ep, t0, out, &len),
+		    DNS_COOKIE_INVALID);
+	}
+	/* no OPT record, an OPT without a cookie */
+	qlen = tu_query(q, sizeof(q), 1, "x.ntk", 1, 0);
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	assert_int_equal(
+	    dns_cookie_check(&c, &m, &ep, 1, out, &len), DNS_COOKIE_NONE);
+	assert_int_equal(len, 0);
+	qlen = tu_query(q, sizeof(q), 1, "x.ntk", 1, 1232);
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	assert_int_equal(
+	    dns_cookie_check(&c, &m, &ep, 1, out, &len), DNS_COOKIE_NONE);
+	/* random options of every length: never valid, and the status
+	 * follows the length alone */
+	for (int i = 0; i < 2000; i++) {
+		uint8_t junk[48];
+		size_t n = (size_t)i % sizeof(junk);
+		enum dns_cookie_status st, want;
+		randombytes_buf(junk, sizeof(junk));
+		if (i % 3 == 0 && n == 24)
+			junk[8] = 1; /* our version: the hash must fail */
+		qlen = query_cookie(q, sizeof(q), "x.ntk", 1, junk, n);
+		assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+		st = dns_cookie_check(&c, &m, &ep, 1, out, &len);
+		want = n == 8		 ? DNS_COOKIE_CLIENT
+		    : n >= 16 && n <= 40 ? DNS_COOKIE_INVALID
+					 : DNS_COOKIE_MALFORMED;
+		assert_int_equal(st, want);
+		assert_int_equal(len, want == DNS_COOKIE_MALFORMED ? 0 : 24);
+	}
+	/* the cap: a few times the query, never above the client's limit,
+	 * and none for a valid cookie */
+	assert_int_equal(
+	    dns_cookie_udp_limit(1232, 50, DNS_COOKIE_NONE), 50 * DNS_AMP_MAX);
+	assert_int_equal(dns_cookie_udp_limit(1232, 50, DNS_COOKIE_CLIENT),
+	    50 * DNS_AMP_MAX);
+	assert_int_equal(
+	    dns_cookie_udp_limit(1232, 50, DNS_COOKIE_VALID), 1232);
+	assert_int_equal(
+	    dns_cookie_udp_limit(512, 400, DNS_COOKIE_INVALID), 512);
+	dns_cookies_fini(&c);
+	dns_cookies_fini(&other);
+}
+
+/* Asks c for a cookie for CC at time now (a client cookie alone) into
+ * out. */
+static void
+cookie_at(struct dns_cookies *c, uint32_t now, uint8_t out[DNS_COOKIE_MAX])
+{
+	struct endpoint ep = tu_lo(7, 0);
+	uint8_t q[512];
+	struct dns_msg m;
+	size_t qlen = query_cookie(q, sizeof(q), "x.ntk", 1, CC, 8), len;
+
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	assert_int_equal(
+	    dns_cookie_check(c, &m, &ep, now, out, &len), DNS_COOKIE_CLIENT);
+	assert_int_equal(len, 24);
+}
+
+/* What c says of the cookie ck (24 octets) at time now; out gets the
+ * cookie it answers with. */
+static enum dns_cookie_status
+cookie_judge(struct dns_cookies *c, const uint8_t *ck, uint32_t now,
+    uint8_t out[DNS_COOKIE_MAX])
+{
+	struct endpoint ep = tu_lo(7, 0);
+	uint8_t q[512];
+	struct dns_msg m;
+	size_t qlen = query_cookie(q, sizeof(q), "x.ntk", 1, ck, 24), len;
+
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	return dns_cookie_check(c, &m, &ep, now, out, &len);
+}
+
+/* A new secret every DNS_COOKIE_ROTATE_S: cookies made before the change
+ * stay good for their hour, and those made after it are not the old
+ * secret's. */
+static void
+test_cookie_rotation(void **state)
+{
+	struct dns_cookies c, before;
+	uint8_t old[DNS_COOKIE_MAX], cur[DNS_COOKIE_MAX], out[DNS_COOKIE_MAX];
+	uint32_t t0 = 5000, r = t0 + DNS_COOKIE_ROTATE_S;
+
+	(void)state;
+	dns_cookies_init(&c, t0);
+	before = c;
+	cookie_at(&c, r - 100, old);
+	cookie_at(&c, r, cur); /* the secret changes first */
+	assert_int_equal(cookie_judge(&c, old, r + 100, out), DNS_COOKIE_VALID);
+	assert_memory_equal(out, old, 24);
+	assert_int_equal(cookie_judge(&c, cur, r + 100, out), DNS_COOKIE_VALID);
+	/* the secret of before, at the same time, did not make cur */
+	assert_int_equal(
+	    cookie_judge(&before, cur, r + 100, out), DNS_COOKIE_INVALID);
+	/* old is past its hour anyway at the next change; cur, renewed at
+	 * r + 1801, lives on under the new secret */
+	assert_int_equal(
+	    cookie_judge(&c, cur, r + 1801, out), DNS_COOKIE_VALID);
+	memcpy(cur, out, 24);
+	assert_int_equal(
+	    cookie_judge(&c, cur, r + 1801 + 3600, out), DNS_COOKIE_VALID);
+	assert_int_equal(
+	    cookie_judge(&c, old, r + 1801 + 3600, out), DNS_COOKIE_INVALID);
+	dns_cookies_fini(&c);
+	dns_cookies_fini(&before);
+}
+
+/* dns_cookie_append() on answers as upstreams send them: the option goes
+ * at the end of an OPT record that ends the packet; an answer without
+ * one, with a cookie already, with a record after the OPT or without
+ * room is left alone. */
+static void
+test_cookie_append(void **state)
+{
+	uint8_t q[512], a[600], ck[24];
+	const uint8_t *d;
+	uint16_t dlen;
+	uint8_t ip[4] = {192, 0, 2, 1};
+	struct dns_builder b;
+	struct dns_msg m, r;
+	size_t qlen, len, n;
+
+	(void)state;
+	memset(ck, 0xcc, sizeof(ck));
+	qlen = tu_query(q, sizeof(q), 9, "x.example", DNS_TYPE_A, 1232);
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	assert_int_equal(dns_response_init(&b, a, sizeof(a), 512, &m), 0);
+	dns_response_add_a(&b, DNS_SEC_ANSWER, &m.q.name, 60, ip);
+	assert_int_equal(dns_response_finish(&b, &len), 0);
+	/* no room: unchanged */
+	assert_int_equal(dns_cookie_append(a, len, len + 27, ck, 24), len);
+	n = dns_cookie_append(a, len, sizeof(a), ck, 24);
+	assert_int_equal(n, len + 28);
+	assert_int_equal(dns_msg_parse(a, n, &r), 0);
+	assert_int_equal(r.hdr.ancount, 1);
+	assert_int_equal(dns_edns_option(&r, DNS_EDNS_COOKIE, &d, &dlen), 0);
+	assert_int_equal(dlen, 24);
+	assert_memory_equal(d, ck, 24);
+	/* a cookie there already (the upstream's): unchanged */
+	assert_int_equal(dns_cookie_append(a, n, sizeof(a), ck, 24), n);
+	/* no OPT record: unchanged */
+	qlen = tu_query(q, sizeof(q), 9, "x.example", DNS_TYPE_A, 0);
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	assert_int_equal(dns_response_init(&b, a, sizeof(a), 512, &m), 0);
+	assert_int_equal(dns_response_finish(&b, &len), 0);
+	assert_int_equal(dns_cookie_append(a, len, sizeof(a), ck, 24), len);
+	/* a record after the OPT (a TSIG would be): unchanged */
+	qlen = tu_query(q, sizeof(q), 9, "x.example", DNS_TYPE_A, 1232);
+	assert_int_equal(dns_query_parse(q, qlen, &m), 0);
+	assert_int_equal(dns_response_init(&b, a, sizeof(a), 512, &m), 0);
+	assert_int_equal(dns_response_finish(&b, &len), 0);
+	memcpy(a + len, "\0\0\1\0\1\0\0\0\0\0\4\1\2\3\4", 15);
+	a[11] = 2; /* two additional records */
+	assert_int_equal(dns_msg_parse(a, len + 15, &r), 0);
+	assert_int_equal(
+	    dns_cookie_append(a, len + 15, sizeof(a), ck, 24), len + 15);
+	/* not a DNS message: unchanged */
+	assert_int_equal(dns_cookie_append(a, 5, sizeof(a), ck, 24), 5);
+}
+
+/* The attack of issue 18: a one-letter name with 16 IPv6 addresses and
+ * 16 SRV targets, asked over UDP for every type that has something big
+ * to say, without EDNS, with every EDNS size, with a client cookie alone
+ * and with a bad server cookie.  No answer is more than DNS_AMP_MAX times
+ * its query; with a valid cookie the same queries give whole answers far
+ * above it, so it is the cap that holds. */
+static void
+test_amplification_cap(void **state)
+{
+	struct fixture *t = *state;
+	static const char *const names[] = {"s.ntk", "_5060._udp.s.ntk"};
+	static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA,
+	    DNS_TYPE_ANY, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_MX};
+	static const uint16_t sizes[] = {0, 512, 1232, 4096, 65535};
+	uint8_t ck[DNS_COOKIE_MAX], bad[DNS_COOKIE_MAX];
+	double worst = 0, proven = 0;
+	size_t qlen;
+	struct got *g;
+
+	front_default(t);
+	learn_cookie(t, t->udp, ck);
+	memcpy(bad, ck, 24);
+	bad[20] ^= 1;
+	for (size_t n = 0; n < 2; n++) {
+		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+			uint16_t qt = types[k];
+			double r;
+			for (size_t e = 0; e < sizeof(sizes) / sizeof(sizes[0]);
+			     e++) {
+				uint8_t q[512];
+				qlen = tu_query(
+				    q, sizeof(q), 7, names[n], qt, sizes[e]);
+				g = got_new();
+				assert_true(ask_raw(t, q, qlen, g, 3000) > 0);
+				r = (double)g->len / (double)qlen;
+				worst = r > worst ? r : worst;
+				free(g);
+			}
+			for (int c = 0; c < 3; c++) {
+				const uint8_t *sent = c == 0 ? CC
+				    : c == 1		     ? bad
+							     : ck;
+				g = ask_cookie(t, t->udp, names[n], qt, sent,
+				    c == 0 ? 8 : 24, &qlen);
+				r = (double)g->len / (double)qlen;
+				if (c < 2)
+					worst = r > worst ? r : worst;
+				else
+					proven = r > proven ? r : proven;
+				free(g);
+			}
+		}
+	}
+	print_message("worst answer/query without a valid cookie: %.2f "
+		      "(cap %d); with one: %.2f\n",
+	    worst, DNS_AMP_MAX, proven);
+	assert_true(worst <= DNS_AMP_MAX);
+	assert_true(proven > 2 * DNS_AMP_MAX);
+	/* over TCP nothing is capped: the 16 addresses and the SRV set */
+	g = ask_tcp(t, "s.ntk", DNS_TYPE_AAAA);
+	assert_false(g->m.hdr.tc);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 16);
+	free(g);
+	g = ask_tcp(t, "_5060._udp.s.ntk", DNS_TYPE_SRV);
+	assert_int_equal(g->count[DNS_SEC_ANSWER], 16);
+	assert_int_equal(g->count[DNS_SEC_ADDITIONAL], 16);
+	free(g);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -2325,6 +3093,13 @@ main(void)
 	    T(test_cname),
 	    T(test_forty_addresses),
 	    T(test_case_kept),
+	    T(test_cookie_round_trip),
+	    T(test_cookie_not_valid),
+	    T(test_cookie_malformed),
+	    cmocka_unit_test(test_cookie_window),
+	    cmocka_unit_test(test_cookie_rotation),
+	    cmocka_unit_test(test_cookie_append),
+	    T(test_amplification_cap),
 	    T(test_malformed),
 	    T(test_cut_datagram),
 	    T(test_batch),
@@ -2332,6 +3107,7 @@ main(void)
 	    T(test_ready),
 	    T(test_notimp_badvers),
 	    T(test_servfail_on_timeout),
+	    T(test_servfail_on_failed_call),
 	    T(test_refused_without_upstream),
 	    T(test_forwarding),
 	    T(test_rate_limit),
@@ -2342,7 +3118,8 @@ main(void)
 	    T(test_weighted_via_front),
 	    cmocka_unit_test(test_weighted_order),
 	    T(test_health_probes),
-	    cmocka_unit_test(test_probes_off_by_default),
+	    T(test_probe_down_means_no_answer),
+	    cmocka_unit_test(test_probes_on_by_default),
 	    T(test_tcp_pipelining_and_idle),
 	    T(test_tcp_eof_and_cap),
 	    T(test_tcp_host_share),

@@ -216,6 +216,34 @@ test_tampered_counted(void **state)
 	}
 }
 
+/* The answers a node asked for pass a peer's rate limit: a message with
+ * the id of a request still waiting is awaited, twice at most, and no
+ * other id is. */
+static void
+test_awaits(void **state)
+{
+	struct engine *e = W->e[1];
+	uint64_t id = 0, other;
+	int n = W->n;
+
+	(void)state;
+	assert_int_not_equal(engine_probe(e, engine_addr(W->e[2]), W->now), 0);
+	for (int k = n; k < W->n && id == 0; k++)
+		if (W->q[k].from == 1)
+			assert_int_equal(
+			    msg_peek_id(W->q[k].buf, W->q[k].len, &id), 0);
+	assert_int_not_equal(id, 0);
+	other = id ^ 1;
+	assert_false(engine_awaits(e, other));
+	assert_true(engine_awaits(e, id));
+	assert_true(engine_awaits(e, id));
+	assert_false(engine_awaits(e, id));
+	run(3000); /* answered: nothing waits any more */
+	assert_false(engine_awaits(e, id));
+	/* a header that is not ours has no id */
+	assert_int_not_equal(msg_peek_id((const uint8_t *)"\x98\x01", 2, &id), 0);
+}
+
 /* Thousands of mutations of real traffic: nothing crashes, and the gnode
  * still works afterwards. */
 static void
@@ -504,6 +532,7 @@ main(void)
 		cmocka_unit_test(test_joined),
 		cmocka_unit_test(test_garbage_counted),
 		cmocka_unit_test(test_tampered_counted),
+		cmocka_unit_test(test_awaits),
 		cmocka_unit_test(test_mutations_then_alive),
 		cmocka_unit_test(test_peers), /* last: a node dies */
 	};

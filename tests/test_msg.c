@@ -1836,11 +1836,42 @@ write_corpus(const char *dir)
 	return 0;
 }
 
+/* msg_peek_id() reads the id whatever width msgpack gave it, and refuses
+ * a header that is not ours. */
+static void
+test_peek_id(void **state)
+{
+	static const uint64_t ids[] = {0, 5, 127, 200, 70000, 1ULL << 40,
+	    UINT64_MAX};
+	struct keypair kp;
+	struct msg m;
+	uint8_t buf[MSG_DGRAM_MAX];
+	size_t len;
+	uint64_t id;
+
+	(void)state;
+	test_key(&kp);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		msg_init(&m);
+		m.type = MSG_PING;
+		m.id = ids[i];
+		assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
+		assert_int_equal(msg_peek_id(buf, len, &id), 0);
+		assert_true(id == ids[i]);
+		/* cut inside the id */
+		assert_int_not_equal(
+		    msg_peek_id(buf, ids[i] > 127 ? 4 : 3, &id), 0);
+	}
+	buf[1] ^= 0x7f; /* another version */
+	assert_int_not_equal(msg_peek_id(buf, len, &id), 0);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip_every_type),
+	    cmocka_unit_test(test_peek_id),
 	    cmocka_unit_test(test_digest_seal),
 	    cmocka_unit_test(test_full_ping_fits_datagram),
 	    cmocka_unit_test(test_encode_refusals),

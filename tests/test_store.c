@@ -1434,6 +1434,54 @@ test_lmdb_reopen(void **state)
 	abort_txn(f);
 }
 
+/* The cache lives in memory: it commits and aborts with the rest of a
+ * transaction, a transaction that writes only to it leaves the file
+ * alone (no write, no sync), and a reopened store starts without it. */
+static void
+test_lmdb_cache_in_memory(void **state)
+{
+	struct fx *f = *state;
+	struct store_record r = rec_make(9, "kept.lan", 123), rgot;
+	struct store_cache got;
+	char path[160];
+	struct stat before, after;
+
+	begin(f, true);
+	assert_int_equal(store_record_put(f->txn, &r), 0);
+	assert_int_equal(cache_put(f, "seen.lan", true, 1000, 10), 0);
+	commit(f);
+	begin(f, true);
+	assert_int_equal(cache_put(f, "undone.lan", true, 1000, 10), 0);
+	abort_txn(f);
+	snprintf(path, sizeof path, "%s/data.mdb", f->dir);
+	assert_int_equal(stat(path, &before), 0);
+	begin(f, true);
+	assert_int_equal(cache_put(f, "more.lan", false, 1000, 10), 0);
+	commit(f);
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(after.st_size, before.st_size);
+	assert_true(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+	    after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+	begin(f, false);
+	assert_int_equal(store_cache_get(f->txn, "seen.lan", 1, &got), 0);
+	assert_int_equal(store_cache_get(f->txn, "more.lan", 1, &got), 0);
+	assert_non_null(got.rec);
+	assert_int_equal(
+	    store_cache_get(f->txn, "undone.lan", 1, &got), ANDNA_ENOTFOUND);
+	abort_txn(f);
+	store_close(f->st);
+	f->st = NULL;
+
+	assert_int_equal(store_lmdb_open(f->dir, NULL, &f->st), 0);
+	begin(f, false);
+	assert_int_equal(store_record_get(f->txn, 9, "kept.lan", &rgot), 0);
+	assert_int_equal(
+	    store_cache_get(f->txn, "seen.lan", 1, &got), ANDNA_ENOTFOUND);
+	assert_int_equal(
+	    store_cache_get(f->txn, "more.lan", 1, &got), ANDNA_ENOTFOUND);
+	abort_txn(f);
+}
+
 /* store_write body: stores record number *arg. */
 static int
 put_numbered_fn(void *arg, struct store_txn *txn)
@@ -1731,6 +1779,7 @@ main(void)
 	    {"shared/test_shared_blobs", test_shared_blobs, setup_dir,
 		teardown, NULL},
 	    LMDB(test_lmdb_reopen, setup_lmdb),
+	    LMDB(test_lmdb_cache_in_memory, setup_lmdb),
 	    LMDB(test_lmdb_sigkill, setup_dir),
 	    LMDB(test_lmdb_map_full, setup_dir),
 	    LMDB(test_lmdb_bad_files, setup_dir),

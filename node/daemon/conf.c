@@ -105,9 +105,9 @@ static const struct config_option table[] = {
 	{"dns_timeout", CONFIG_MS, FIELD(dns_timeout_ms), 100, 60000, 0,
 	    false, "3s", "TIME",
 	    "SERVFAIL when the overlay has not answered a DNS query by then"},
-	{"dns_probe", CONFIG_BOOL, FIELD(dns_probe), 0, 1, 0, false, "no",
+	{"dns_probe", CONFIG_BOOL, FIELD(dns_probe), 0, 1, 0, false, "yes",
 	    "BOOL", "probe answered addresses with a TCP connect and put "
-	    "those that are down last"},
+	    "those whose host does not answer last (refused counts as up)"},
 	{"dns_probe_port", CONFIG_INT, FIELD(dns_probe_port), 1, 65535, 0,
 	    false, "80", "PORT", "TCP port probed for host addresses (SRV "
 	    "targets: their own port)"},

@@ -474,10 +474,13 @@ status_dns_text(struct evbuffer *b, bool on, const struct dns_front_stats *s)
 	    U(s->timeouts));
 	evbuffer_add_printf(b, "DNS answers:     %llu NOERROR (%llu NODATA), "
 	    "%llu NXDOMAIN, %llu SERVFAIL, %llu FORMERR, %llu NOTIMP, "
-	    "%llu REFUSED, %llu BADVERS, %llu truncated (TC)\n",
+	    "%llu REFUSED, %llu BADVERS, %llu truncated (TC; %llu by the "
+	    "amplification cap)\n",
 	    U(s->noerror), U(s->nodata), U(s->nxdomain), U(s->servfail),
 	    U(s->formerr), U(s->notimp), U(s->refused), U(s->badvers),
-	    U(s->truncated));
+	    U(s->truncated), U(s->capped));
+	evbuffer_add_printf(b, "DNS cookies:     %llu valid, %llu not "
+	    "valid\n", U(s->cookie_valid), U(s->cookie_invalid));
 	evbuffer_add_printf(b, "DNS turned away: %llu dropped, %llu over "
 	    "rate, %llu TCP connections refused\n", U(s->dropped),
 	    U(s->rate_limited), U(s->tcp_rejected));
@@ -493,12 +496,14 @@ status_dns_json(struct evbuffer *b, bool on, const struct dns_front_stats *s)
 	    "\"noerror\":%llu,\"nodata\":%llu,\"nxdomain\":%llu,"
 	    "\"servfail\":%llu,\"formerr\":%llu,\"notimp\":%llu,"
 	    "\"refused\":%llu,\"badvers\":%llu,\"truncated\":%llu,"
+	    "\"capped\":%llu,\"cookie_valid\":%llu,\"cookie_invalid\":%llu,"
 	    "\"dropped\":%llu,\"rate_limited\":%llu,\"tcp_rejected\":%llu}",
 	    on ? "true" : "false", U(s->udp_queries), U(s->tcp_queries),
 	    U(s->tcp_conns), U(s->overlay), U(s->cached), U(s->forwarded),
 	    U(s->timeouts), U(s->noerror), U(s->nodata), U(s->nxdomain),
 	    U(s->servfail), U(s->formerr), U(s->notimp), U(s->refused),
-	    U(s->badvers), U(s->truncated), U(s->dropped), U(s->rate_limited),
+	    U(s->badvers), U(s->truncated), U(s->capped), U(s->cookie_valid),
+	    U(s->cookie_invalid), U(s->dropped), U(s->rate_limited),
 	    U(s->tcp_rejected));
 }
 

@@ -228,12 +228,20 @@ trace_msg(struct daemon *d, const char *dir, const struct endpoint *ep,
 
 /* ---- rate limits ------------------------------------------------------ */
 
-/* Takes a token from the bucket of `ep`'s address; false if it has none. */
+/* Takes a token from the bucket of `ep`'s address for the message buf
+ * (len bytes); false if it has none, unless the message answers a request
+ * of ours: a burst of answers we asked for (a node resolving many names
+ * at once) is not the sender's flood. */
 static bool
-rate_allow(struct daemon *d, const struct endpoint *ep)
+rate_allow(struct daemon *d, const struct endpoint *ep, const uint8_t *buf,
+    size_t len)
 {
+	uint64_t id;
+
 	if (ratelimit_allow(d->rl, ep, mono_ms(), d->cfg.rate_limit,
 	    d->cfg.rate_burst))
+		return true;
+	if (msg_peek_id(buf, len, &id) == 0 && engine_awaits(d->engine, id))
 		return true;
 	char b[64];
 	d->cnt.rate_limited++;
@@ -807,7 +815,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (sa_to_ep((struct sockaddr *)&ss, &from) != 0 ||
 		    d->engine == NULL)
 			continue;
-		if (!rate_allow(d, &from))
+		if (!rate_allow(d, &from, d->rbuf, (size_t)n))
 			continue;
 		d->cnt.udp_in++;
 		if (n == 0 || n > MSG_DGRAM_MAX) {
@@ -863,7 +871,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		c->frame_started = 0;
 		evbuffer_drain(in, FRAME_HDR);
 		const uint8_t *p = evbuffer_pullup(in, n);
-		if (p != NULL && d->engine != NULL && rate_allow(d, &c->peer)) {
+		if (p != NULL && d->engine != NULL &&
+		    rate_allow(d, &c->peer, p, n)) {
 			d->cnt.tcp_in++;
 			input(d, &c->peer, p, n, false);
 		}

@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "node/dns/dns_answer.h"
+#include "node/dns/dns_cookie.h"
 #include "node/dns/dns_front.h"
 #include "proto/err.h"
 
@@ -91,6 +92,10 @@ struct fq {
 	bool cut;	   /* UDP: longer than UDP_RX_MAX */
 	uint64_t ready_key; /* UDP: its ready answer's key, or 0 */
 	const struct hot_slot *ready_from; /* the outcome it is answered from */
+	enum dns_cookie_status cookie;
+	uint8_t cookie_out[DNS_COOKIE_MAX]; /* the COOKIE option to answer */
+	size_t cookie_len;
+	bool capped; /* UDP: alimit lowered by the amplification cap */
 	size_t pkt_len;
 	struct dns_msg msg;
 	struct dns_qinfo qi;
@@ -219,6 +224,7 @@ struct dns_front {
 	struct dns_net exempt[DNS_FRONT_MAX_NETS];
 	int n_exempt;
 	struct dns_front_stats st;
+	struct dns_cookies cookies;
 	uint64_t now_ms;	  /* inside a batch: when it was read */
 	struct listener *batch;	  /* the listener whose batch is open */
 	int nout;
@@ -255,6 +261,7 @@ dns_front_config_defaults(struct dns_front_config *cfg)
 	dns_net_parse("::1/128", &cfg->rate_exempt[1]);
 	cfg->n_rate_exempt = 2;
 	cfg->allow_local = true;
+	cfg->probe = true;
 	cfg->probe_port = 80;
 	dns_probe_config_defaults(&cfg->probe_cfg);
 }
@@ -275,6 +282,34 @@ front_log(struct dns_front *f, int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	f->cfg.log_cb(f->cfg.log_ctx, level, msg);
+}
+
+/* A probe changed the health of an address: one line to the log, a
+ * warning when it went down (it is answered last from now on), a debug
+ * line when its first probe found it up. */
+static void
+probe_change_cb(void *ctx, const struct endpoint *target, enum dns_health was,
+    enum dns_health health, int err)
+{
+	struct dns_front *f = ctx;
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(target->family == 4 ? AF_INET : AF_INET6, target->ip, text,
+	    sizeof(text));
+	if (health == DNS_HEALTH_DOWN && err == ETIMEDOUT)
+		front_log(f, DNS_LOG_WARN,
+		    "dns: probe: %s port %u is down (no answer in %u ms): "
+		    "answered last",
+		    text, target->port, (unsigned)f->cfg.probe_cfg.timeout_ms);
+	else if (health == DNS_HEALTH_DOWN)
+		front_log(f, DNS_LOG_WARN,
+		    "dns: probe: %s port %u is down (%s): answered last", text,
+		    target->port, strerror(err));
+	else
+		front_log(f,
+		    was == DNS_HEALTH_DOWN ? DNS_LOG_INFO : DNS_LOG_DEBUG,
+		    "dns: probe: %s port %u is up%s", text, target->port,
+		    err == 0 ? "" : " (refused: the host answers)");
 }
 
 /* Milliseconds of the monotonic clock. */
@@ -681,13 +716,15 @@ count_answer(struct dns_front_stats *st, const uint8_t *buf, size_t len,
 		st->truncated++;
 }
 
-/* Sends an answer to the client of q and counts it. */
+/* Sends an answer to the client of q and counts it (TC under the cap
+ * also as capped). */
 static void
 fq_send(struct fq *q, const uint8_t *buf, size_t len, uint16_t rcode)
 {
 	uint8_t hdr[2] = {(uint8_t)(len >> 8), (uint8_t)len};
 
 	count_answer(&q->f->st, buf, len, rcode);
+	q->f->st.capped += q->capped && len >= 3 && (buf[2] & 0x02);
 	if (q->conn == NULL) {
 		udp_send(q->f, q->l, &q->up, buf, len);
 		return;
@@ -718,9 +755,12 @@ fq_begin(struct fq *q, bool ours)
 			/* never above our own advertised size: big UDP
 			 * answers fragment, and fragments get lost or
 			 * forged; TC sends the client to TCP instead */
-			q->alimit = dns_query_udp_limit(&q->msg);
-			if (q->alimit > DNS_EDNS_UDP_SIZE)
-				q->alimit = DNS_EDNS_UDP_SIZE;
+			size_t lim = dns_query_udp_limit(&q->msg);
+			if (lim > DNS_EDNS_UDP_SIZE)
+				lim = DNS_EDNS_UDP_SIZE;
+			q->alimit =
+			    dns_cookie_udp_limit(lim, q->pkt_len, q->cookie);
+			q->capped = q->alimit < lim;
 		}
 	}
 	if (q->abuf_cap < q->alimit) {
@@ -731,6 +771,9 @@ fq_begin(struct fq *q, bool ours)
 		q->abuf_cap = q->alimit;
 	}
 	rc = dns_response_init(&q->b, q->abuf, q->alimit, q->alimit, &q->msg);
+	if (rc == 0 && q->cookie_len > 0)
+		rc = dns_response_set_cookie(
+		    &q->b, q->cookie_out, q->cookie_len);
 	if (rc != 0)
 		return rc;
 	dns_response_set_flag(&q->b, DNS_FLAG_AA, ours);
@@ -1219,7 +1262,8 @@ dns_front_forget(struct dns_front *f)
  * question (A or AAAA, class IN, a name of plain labels) and nothing else
  * but an OPT of version 0 without options.  Writes the name in lower case
  * to lc, its length to *qlen and the largest answer the client takes to
- * *limit.  Returns 0 for any other query: that one is built. */
+ * *limit (within the amplification cap: such a query has no cookie).
+ * Returns 0 for any other query: that one is built. */
 static uint64_t
 ready_parse(const struct dns_front *f, const uint8_t *p, size_t n,
     uint8_t *lc, uint16_t *qlen, size_t *limit)
@@ -1274,6 +1318,8 @@ ready_parse(const struct dns_front *f, const uint8_t *p, size_t n,
 		edns = (p[off + 7] & 0x80) ? 2 : 1;
 	} else if (off != n)
 		return 0;
+	/* an OPT with no options holds no cookie: the amplification cap */
+	*limit = dns_cookie_udp_limit(*limit, n, DNS_COOKIE_NONE);
 	key = dns_hash(DNS_HASH_INIT ^ f->salt, lc, *qlen);
 	key = dns_hash(key, &qtype, sizeof(qtype));
 	return dns_hash(key, &edns, 1) | 1;
@@ -1509,19 +1555,22 @@ fq_lookup(struct fq *q, const char *name)
 	q->busy++;
 	q->lookup = true;
 	rc = f->res.resolve(f->res.ctx, q->lname, resolve_cb, q);
-	q->busy--;
+	/* still busy while answering a failed call, so q is freed once,
+	 * below, and not inside fq_error() too */
 	if (rc != 0) {
 		q->lookup = false;
 		if (!q->done)
 			fq_error(q, DNS_RCODE_SERVFAIL);
 	}
+	q->busy--;
 	if (q->done && q->busy == 0)
 		fq_free(q);
 }
 
 /* Relays an upstream's answer, or SERVFAIL when none came.  An answer
- * larger than the client takes over UDP becomes an empty one with TC, so
- * the client asks again over TCP. */
+ * larger than the client takes over UDP (or than the amplification cap
+ * lets it have) becomes an empty one with TC, so the client asks again
+ * over TCP. */
 static void
 forward_cb(void *arg, int status, const uint8_t *ans, size_t len)
 {
@@ -1539,6 +1588,15 @@ forward_cb(void *arg, int status, const uint8_t *ans, size_t len)
 		return;
 	}
 	if (len <= q->alimit) {
+		/* a client that sent a cookie gets ours here too: a resolver
+		 * that knows we speak cookies may take an answer without one
+		 * for a forgery */
+		if (q->cookie_len > 0) {
+			memcpy(q->abuf, ans, len);
+			len = dns_cookie_append(q->abuf, len, q->alimit,
+			    q->cookie_out, q->cookie_len);
+			ans = q->abuf;
+		}
 		fq_send(q, ans, len, ans[3] & 0x0f);
 		fq_done(q);
 		return;
@@ -1628,13 +1686,14 @@ fq_reverse(struct fq *q)
 	q->busy++;
 	q->lookup = true;
 	rc = f->res.reverse(f->res.ctx, &q->qi.ip, reverse_cb, q);
-	q->busy--;
+	/* as in fq_lookup(): freed once, below */
 	if (rc != 0) {
 		q->lookup = false;
 		evtimer_del(q->timer);
 		if (!q->done)
 			fq_forward(q);
 	}
+	q->busy--;
 	if (q->done && q->busy == 0)
 		fq_free(q);
 }
@@ -1656,6 +1715,26 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	f->st.timeouts++;
 	fq_error(q, DNS_RCODE_SERVFAIL);
+}
+
+/* Reads the COOKIE option of q: the cookie to answer with, and whether
+ * the client proved its address (no cap on its UDP answers).  Without
+ * EDNS nothing is done, without a cookie the options are only walked; a
+ * cookie costs one SipHash.  Returns false when the option is malformed
+ * (FORMERR, RFC 7873 section 5.2.2). */
+static bool
+fq_cookie(struct fq *q)
+{
+	struct dns_front_stats *st = &q->f->st;
+
+	if (!q->msg.edns.present)
+		return true;
+	q->cookie = dns_cookie_check(&q->f->cookies, &q->msg, &q->peer_ep,
+	    (uint32_t)(front_now(q->f) / 1000), q->cookie_out, &q->cookie_len);
+	st->cookie_valid += q->cookie == DNS_COOKIE_VALID;
+	st->cookie_invalid += q->cookie == DNS_COOKIE_INVALID ||
+	    q->cookie == DNS_COOKIE_MALFORMED;
+	return q->cookie != DNS_COOKIE_MALFORMED;
 }
 
 /* Reads a query and sends it where it goes. */
@@ -1684,6 +1763,10 @@ query_start(struct fq *q)
 	}
 	if (m->edns.present && m->edns.version != 0) {
 		fq_error(q, DNS_RCODE_BADVERS);
+		return;
+	}
+	if (!fq_cookie(q)) {
+		fq_error(q, DNS_RCODE_FORMERR);
 		return;
 	}
 	t = m->q.qtype;
@@ -2352,10 +2435,15 @@ dns_front_new(struct event_base *base, const struct dns_front_config *cfg,
 	f->serial =
 	    cfg->soa_serial != 0 ? cfg->soa_serial : (uint32_t)time(NULL);
 	randombytes_buf(&f->salt, sizeof(f->salt));
+	dns_cookies_init(&f->cookies, (uint32_t)(mono_ms() / 1000));
 	for (int i = 0; i < UDP_BATCH; i++)
 		udp_in_reset(f, i);
+	if (f->cfg.probe_cfg.change_cb == NULL) {
+		f->cfg.probe_cfg.change_cb = probe_change_cb;
+		f->cfg.probe_cfg.change_ctx = f;
+	}
 	if (cfg->probe &&
-	    (f->probe = dns_probe_new(base, &cfg->probe_cfg)) == NULL) {
+	    (f->probe = dns_probe_new(base, &f->cfg.probe_cfg)) == NULL) {
 		rc = ANDNA_ENOMEM;
 		goto out;
 	}
@@ -2396,6 +2484,7 @@ dns_front_free(struct dns_front *f)
 	for (int i = 0; i < f->n_ls; i++)
 		listener_close(&f->ls[i]);
 	dns_probe_free(f->probe);
+	dns_cookies_fini(&f->cookies);
 	free(f);
 }
 
@@ -2424,6 +2513,12 @@ dns_drop_privileges(const char *user)
 	if (user == NULL ||
 	    getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
 		return ANDNA_ENOTFOUND;
+	/* already that user (systemd's User=, say): nothing to drop, and
+	 * setgroups() would need a capability it does not have */
+	if (pw.pw_uid != 0 && getuid() == pw.pw_uid &&
+	    geteuid() == pw.pw_uid && getgid() == pw.pw_gid &&
+	    getegid() == pw.pw_gid)
+		return 0;
 	if (setgroups(1, &pw.pw_gid) != 0 || setgid(pw.pw_gid) != 0 ||
 	    setuid(pw.pw_uid) != 0)
 		return ANDNA_EPRIV;

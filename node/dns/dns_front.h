@@ -26,6 +26,10 @@
  *    transfers and classes other than IN, SERVFAIL when the overlay does
  *    not answer within timeout_ms.  EDNS0 with the client's UDP size, TC
  *    when an answer does not fit, the question's letter case kept.
+ *  - DNS cookies (node/dns/dns_cookie.h): a COOKIE option is answered
+ *    with the client cookie and a server cookie (FORMERR when malformed);
+ *    a UDP answer to a client without a valid server cookie is at most
+ *    DNS_AMP_MAX times its query, TC beyond; TCP is never capped.
  *  - Per-client token buckets (see the rate limit in dns_front.c), except
  *    for clients in rate_exempt (loopback by default: a local resolver
  *    that uses the node as a stub zone sends every query of its users).
@@ -152,19 +156,25 @@ struct dns_front_config {
  * connections of 32 queries, at most 32 connections from one host, 4096
  * queries waiting, 100 queries/s with a burst of 200 per client except from
  * 127.0.0.0/8 and ::1, forwarding for loopback and the networks of the
- * host's interfaces (allow_local), no probes (port 80, every 5 s when on),
+ * host's interfaces (allow_local), health probes on (port 80, every 5 s),
  * no forwarder. */
 void dns_front_config_defaults(struct dns_front_config *cfg);
 
 /* Answers by rcode; `refused` counts every REFUSED: zone transfers,
  * classes other than IN, names to forward with no upstream or for a
- * client outside `allow`, and TCP queries over the rate limit. */
+ * client outside `allow`, and TCP queries over the rate limit.
+ * `capped` counts the answers of `truncated` (TC) whose UDP limit the
+ * amplification cap had lowered; `cookie_valid` the queries with a
+ * server cookie of ours, `cookie_invalid` those with one that is not
+ * (another server's, expired, for another address) or a malformed
+ * COOKIE option. */
 struct dns_front_stats {
 	uint64_t udp_queries, tcp_queries, overlay, forwarded, cached;
 	uint64_t noerror, nxdomain, nodata, servfail, formerr, notimp;
 	uint64_t refused, badvers, truncated, dropped, rate_limited;
 	uint64_t tcp_conns, tcp_rejected, timeouts;
 	uint64_t ready; /* answers sent from their ready wire form */
+	uint64_t capped, cookie_valid, cookie_invalid;
 };
 
 struct dns_front;
@@ -203,6 +213,7 @@ void dns_front_get_stats(
 
 /* Drops root to user: supplementary groups, gid and uid, then checks that
  * root cannot be regained.  Call it after dns_front_new() bound port 53.
+ * A process that already runs as user (and its group) keeps what it has.
  * Returns 0, ANDNA_ENOTFOUND (no such user) or ANDNA_EPRIV. */
 int dns_drop_privileges(const char *user);
 

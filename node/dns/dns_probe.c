@@ -28,6 +28,9 @@ struct dns_probe {
 	struct dns_probe_config cfg;
 	struct target *buckets[PROBE_BUCKETS];
 	struct event *tick;
+	uint64_t now; /* of the last tick or new target: when answers held
+		       * targets, to a quarter interval, without a clock
+		       * read per answered address */
 	int inflight;
 	struct dns_probe_stats st;
 };
@@ -80,16 +83,45 @@ probe_close(struct target *t)
 	}
 }
 
-/* Records a probe's outcome. */
-static void
-probe_result(struct target *t, bool up)
+enum dns_health
+dns_probe_verdict(int err)
 {
+	switch (err) {
+	case 0:
+	case ECONNREFUSED: /* RST, ICMP port unreachable */
+	case ECONNRESET:
+		return DNS_HEALTH_UP;
+	case ETIMEDOUT:
+	case EHOSTUNREACH: /* ICMP host unreachable or prohibited, no ARP */
+	case ENETUNREACH:  /* no route, ICMP network unreachable */
+	case EHOSTDOWN:
+	case ENETDOWN:
+	case EACCES: /* ICMPv6 administratively prohibited */
+	case EPERM:  /* this host's firewall */
+		return DNS_HEALTH_DOWN;
+	default:
+		return DNS_HEALTH_UNKNOWN;
+	}
+}
+
+/* Records a probe's outcome: err is the connect's errno (ETIMEDOUT when
+ * it timed out). */
+static void
+probe_result(struct target *t, int err)
+{
+	enum dns_health h = dns_probe_verdict(err), was = t->health;
+	struct dns_probe *p = t->p;
+
 	probe_close(t);
-	t->health = up ? DNS_HEALTH_UP : DNS_HEALTH_DOWN;
-	if (up)
-		t->p->st.up++;
+	if (h == DNS_HEALTH_UNKNOWN)
+		return; /* nothing learnt of the target */
+	t->health = h;
+	if (h == DNS_HEALTH_UP)
+		p->st.up++;
 	else
-		t->p->st.down++;
+		p->st.down++;
+	if (h != was && p->cfg.change_cb != NULL)
+		p->cfg.change_cb(p->cfg.change_ctx, &t->ep, was, h, err);
 }
 
 /* The connect finished or timed out. */
@@ -101,12 +133,12 @@ probe_cb(evutil_socket_t fd, short what, void *arg)
 	socklen_t len = sizeof(err);
 
 	if (what & EV_TIMEOUT) {
-		probe_result(t, false);
+		probe_result(t, ETIMEDOUT);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
-	probe_result(t, err == 0);
+	probe_result(t, err);
 }
 
 /* Starts a connect to t, when the cap on probes in flight allows. */
@@ -129,11 +161,11 @@ probe_start(struct target *t, uint64_t now)
 		return; /* out of descriptors: the health stays as it was */
 	p->inflight++;
 	if (connect(t->fd, (struct sockaddr *)&ss, sl) == 0) {
-		probe_result(t, true);
+		probe_result(t, 0);
 		return;
 	}
 	if (errno != EINPROGRESS) {
-		probe_result(t, false);
+		probe_result(t, errno);
 		return;
 	}
 	tv.tv_sec = p->cfg.timeout_ms / 1000;
@@ -149,6 +181,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dns_probe *p = arg;
 	uint64_t now = now_ms();
+
+	p->now = now;
 
 	for (int b = 0; b < PROBE_BUCKETS; b++) {
 		struct target **tp = &p->buckets[b];
@@ -179,6 +213,7 @@ dns_probe_new(struct event_base *base, const struct dns_probe_config *cfg)
 		return NULL;
 	p->base = base;
 	p->cfg = *cfg;
+	p->now = now_ms();
 	if (p->cfg.interval_ms == 0)
 		p->cfg.interval_ms = 5000;
 	if (p->cfg.timeout_ms == 0)
@@ -219,11 +254,11 @@ dns_probe_health(struct dns_probe *p, const struct endpoint *target)
 {
 	unsigned b = bucket_of(target);
 	struct target *t;
-	uint64_t now = now_ms();
+	uint64_t now;
 
 	for (t = p->buckets[b]; t != NULL; t = t->next) {
 		if (ep_equal(&t->ep, target)) {
-			t->asked_ms = now;
+			t->asked_ms = p->now;
 			return t->health;
 		}
 	}
@@ -231,6 +266,7 @@ dns_probe_health(struct dns_probe *p, const struct endpoint *target)
 		return DNS_HEALTH_UNKNOWN;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return DNS_HEALTH_UNKNOWN;
+	now = p->now = now_ms();
 	t->p = p;
 	t->ep = *target;
 	t->fd = -1;

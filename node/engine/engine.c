@@ -243,6 +243,17 @@ pending_find(struct engine *e, uint64_t wire_id)
 	return NULL;
 }
 
+bool
+engine_awaits(struct engine *e, uint64_t id)
+{
+	struct pending *p = pending_find(e, id);
+
+	if (p == NULL || p->passes >= ENGINE_AWAIT_PASSES)
+		return false;
+	p->passes++;
+	return true;
+}
+
 void
 pending_remove(struct engine *e, struct pending *p)
 {
@@ -262,6 +273,7 @@ pending_send(struct engine *e, struct pending *p, uint64_t now)
 	/* each attempt has its own id: nodes on the way drop repeats of an
 	 * id, and a late reply to an old attempt is not taken for this one */
 	m.id = p->wire_id = engine_rand64(e);
+	p->passes = 0;
 	p->tries++;
 	p->deadline = now + e->cfg.request_timeout_ms;
 	switch (p->kind) {

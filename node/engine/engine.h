@@ -209,6 +209,12 @@ void engine_ns_stats(struct engine *e, struct engine_ns_stats *out);
 /* ---- Inspection ---------------------------------------------------- */
 
 bool engine_hooked(const struct engine *e);
+/* Whether a message with this wire id may answer a request of ours still
+ * waiting: a peer's rate limit lets such answers past, since we asked for
+ * them (at most ENGINE_AWAIT_PASSES per request, so that whoever saw the
+ * id cannot lean on it). */
+#define ENGINE_AWAIT_PASSES 2
+bool engine_awaits(struct engine *e, uint64_t id);
 ovl_addr_t engine_addr(const struct engine *e);
 const uint8_t *engine_node_key(const struct engine *e);
 const struct engine_stats *engine_stats(const struct engine *e);

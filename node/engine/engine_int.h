@@ -140,6 +140,7 @@ struct pending {
 	uint64_t wire_id;   /* the id of the current attempt */
 	uint8_t kind;       /* enum pend_kind */
 	uint8_t type;       /* message type of the request */
+	uint8_t passes;     /* answers let past a rate limit (engine_awaits) */
 	int tries;
 	uint64_t started;
 	uint64_t deadline;

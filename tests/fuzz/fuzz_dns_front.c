@@ -9,7 +9,8 @@
  *
  * Every answer must parse (records and rdata), carry the query's id with
  * QR set, echo the question exactly as the client wrote it, fit 512 bytes
- * over UDP without EDNS and 1232 with it, and set TC only over UDP.  A
+ * over UDP without EDNS and 1232 with it, never weigh more than
+ * DNS_AMP_MAX times the query over UDP, and set TC only over UDP.  A
  * query with a header that is not a response must be answered; anything
  * else must not be.  Seeds: tests/fuzz/corpus/dns_front/ and
  * tests/fuzz/corpus/dns/. */
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/dns/dns_cookie.h"
 #include "node/dns/dns_front.h"
 #include "proto/err.h"
 #include "tests/dns_util.h"
@@ -183,6 +185,7 @@ setup(void)
 	cfg.ns_addrs[1].ip[15] = 1;
 	cfg.n_ns_addrs = 2;
 	cfg.rate_qps = 0;
+	cfg.probe = false; /* no connects to the addresses of fuzzed records */
 	cfg.hot_ms = 60000;
 	if (dns_front_new(base, &cfg, &res, &front) != 0 ||
 	    dns_front_local(front, 0, &at) != 0 ||
@@ -261,6 +264,11 @@ check(const uint8_t *q, size_t qlen, size_t len, bool over_udp)
 	if (over_udp &&
 	    len > (rc == 0 && qm.edns.present ? DNS_EDNS_UDP_SIZE : DNS_UDP_MIN))
 		abort();
+	/* the fuzzer does not know the secret, so none of its server
+	 * cookies is valid: the amplification cap holds for every UDP
+	 * answer */
+	if (over_udp && len > DNS_AMP_MAX * qlen)
+		abort();
 	if (am.hdr.tc && !over_udp)
 		abort();
 	if (rc == 0 && qlen <= 4096 &&
@@ -302,7 +310,7 @@ ask_tcp(const uint8_t *data, size_t size, bool answered)
 
 	if (tcp < 0) {
 		/* no Nagle: a query must not wait for the last one's ACK */
-		if ((tcp = tu_tcp_client(&at)) < 0 ||
+		if ((tcp = tu_tcp_client(&at, NULL)) < 0 ||
 		    setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &one,
 			sizeof(one)) != 0)
 			abort();
