@@ -22,7 +22,20 @@ libandna_a_SOURCES += node/daemon/log.c node/daemon/log.h \
 	node/daemon/conf.c node/daemon/conf.h node/daemon/daemon.c \
 	node/daemon/daemon.h node/daemon/control.c node/daemon/control.h \
 	node/daemon/timebase.c node/daemon/timebase.h \
-	node/daemon/discover.c node/daemon/discover.h
+	node/daemon/discover.c node/daemon/discover.h \
+	node/daemon/ratelimit.c node/daemon/ratelimit.h \
+	node/daemon/http.c node/daemon/http.h
+
+# The status page is one HTML file, kept as HTML to be edited and viewed
+# as such, and compiled into http.c as a C string.
+nodist_libandna_a_SOURCES = node/daemon/http_page.inc
+BUILT_SOURCES += node/daemon/http_page.inc
+CLEANFILES += node/daemon/http_page.inc
+EXTRA_DIST += node/daemon/http_page.html
+node/daemon/http_page.inc: node/daemon/http_page.html
+	$(AM_V_GEN)$(MKDIR_P) node/daemon && \
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' \
+	    $(srcdir)/node/daemon/http_page.html >$@.tmp && mv $@.tmp $@
 
 sbin_PROGRAMS += andnad
 andnad_SOURCES = node/daemon/andnad.c

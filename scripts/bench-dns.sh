@@ -113,6 +113,7 @@ for i in 1 2; do
 		echo "listen = $net.$i:$port"
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
+		echo "http_listen ="
 		echo "dns_resolv_conf ="
 		echo "dns_rate_limit = 1000000"
 		# no health probes: the records' addresses are not on loopback,

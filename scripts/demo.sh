@@ -6,6 +6,7 @@
 # stops every node it started.  With --keep the mesh stays up and the
 # script says how to stop it.
 #
+# Each node shows its status page at http://127.0.1.N:7270/.
 # The DNS fronts listen on port 7253, so the demo needs neither root nor a
 # free port 53, and they forward nothing: names outside the overlay get
 # REFUSED, and this machine's /etc/resolv.conf is never read.
@@ -54,6 +55,7 @@ while [ "$i" -le "$nodes" ]; do
 	"$bin/andnad" --foreground --data-dir "$run/n$i" \
 	    --control "$run/n$i.sock" --listen "127.0.1.$i:7269" \
 	    --dns-listen "127.0.1.$i:$dport" --dns-resolv-conf "" \
+	    --http-listen "127.0.1.$i:7270" \
 	    --dns-probe no --gnode-size 4 $boot \
 	    >"$run/n$i.log" 2>&1 &
 	echo $! >"$run/n$i.pid"
@@ -102,6 +104,8 @@ Try next (with --keep the mesh stays up):
   dig @127.0.1.2 -p $dport _http._tcp.shop.demo.ntk SRV
   $bin/andna --control $run/n5.sock names
   $bin/andna --control $run/n4.sock status
+  a browser at http://127.0.1.1:7270/ (each node N has its page at
+  http://127.0.1.N:7270/, Prometheus metrics at /metrics)
 MSG
 if [ "$keep" = yes ]; then
 	echo "The mesh keeps running; stop it with: kill \$(cat $run/*.pid); rm -rf $run"

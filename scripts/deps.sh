@@ -6,6 +6,7 @@ set -eu
 PKGS="build-essential autoconf automake pkg-config libsodium-dev libevent-dev
 liblmdb-dev libmsgpack-dev libcmocka-dev clang libclang-rt-14-dev
 bind9-dnsutils knot-dnsutils dnsmasq-base iproute2 python3 faketime
+python3-prometheus-client chromium fonts-dejavu-core
 curl iptables debhelper debootstrap lintian shellcheck busybox
 systemd-container babeld libnetfilter-queue-dev $*"
 missing=""

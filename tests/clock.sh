@@ -88,6 +88,7 @@ write_config() {
 		echo "listen = $net.$i:$port"
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
+		echo "http_listen ="
 		echo "dns_resolv_conf ="
 		# no health probes: the records' addresses are not on loopback
 		echo "dns_probe = no"

@@ -190,6 +190,7 @@ cat >>"$conf" <<EOF
 # added by tests/deb.sh
 listen = $ip:$port
 dns_listen = $ip:53
+http_listen =
 dns_resolv_conf =
 EOF
 # in_root's body, so that unshare, sh and chroot each exec the next and

@@ -147,6 +147,7 @@ write_config() {
 		echo "control = $tmp/n$i/control"
 		# port 53: resolv.conf has no port
 		echo "dns_listen = $net.$i:53"
+		echo "http_listen ="
 		echo "dns_resolv_conf ="
 		# node 1 keeps every DNS default: probes on, port 80, 5 s
 		[ "$i" = 2 ] && echo "dns_probe = no"

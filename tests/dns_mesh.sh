@@ -54,6 +54,7 @@ write_config() {
 		echo "listen = $net.$i:$port"
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
+		echo "http_listen ="
 		echo "dns_rate_limit = 1000"
 		# every client here is on loopback: none exempt, so the flood
 		# below is limited

@@ -42,6 +42,7 @@ write_config() {
 		echo "listen = $net.$i:$port"
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
+		echo "http_listen ="
 		# never the machine's resolv.conf: dnsmasq here, or none
 		echo "dns_resolv_conf ="
 		# no health probes: the records' addresses are not on loopback

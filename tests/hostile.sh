@@ -63,6 +63,7 @@ write_config() {
 		echo "listen = $net.$i:$port"
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
+		echo "http_listen ="
 		echo "dns_rate_limit = 1000"
 		# never the machine's resolv.conf, and no upstream
 		echo "dns_resolv_conf ="

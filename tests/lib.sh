@@ -18,7 +18,7 @@
 # each node's log, then of what the script's fail_more prints), skip (exit
 # 77), need, need_python, py (with tests/dnswire.py on its path),
 # need_built, cli, check, has, hasnt, wait_joined, start_lone_node,
-# stop_nodes and start_dnsmasq.
+# stop_nodes, start_dnsmasq and fast_timers.
 
 builddir=${top_builddir:-.}
 ANDNAD=$builddir/andnad
@@ -145,13 +145,14 @@ sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
 }
 
 # start_lone_node LINE...: node 1 alone on $net.1 (overlay $port, DNS
-# $dport, no resolv.conf), the configuration LINEs added; it has joined
-# when this returns.
+# $dport, no resolv.conf, no status page), the configuration LINEs added;
+# it has joined when this returns.
 # shellcheck disable=SC2120 # the LINEs are optional
 start_lone_node() {
 	mkdir -p "$tmp/n1"
 	printf '%s\n' "data_dir = $tmp/n1" "listen = $net.1:$port" \
 	    "control = $tmp/n1/control" "dns_listen = $net.1:$dport" \
+	    "http_listen =" \
 	    "dns_resolv_conf =" "$@" >"$tmp/n1/andnad.conf"
 	"$ANDNAD" --config "$tmp/n1/andnad.conf" --foreground -v \
 	    >>"$tmp/n1/log" 2>&1 &
@@ -182,4 +183,19 @@ start_dnsmasq() {
 	    --conf-file="$tmp/dnsmasq.conf" --pid-file="$tmp/dnsmasq.pid" \
 	    --log-facility="$tmp/dnsmasq.log" &
 	pid[dnsmasq]=$!
+}
+
+# fast_timers: the configuration lines of the liveness and request timers
+# of a test mesh on loopback (fractions of a second, where a router's
+# defaults take seconds), so that it forms and heals in a few seconds.
+fast_timers() {
+	cat <<-EOF
+	ping_interval = 300ms
+	ping_timeout = 250ms
+	suspect_timeout = 1500ms
+	gossip_interval = 500ms
+	hop_timeout = 400ms
+	request_timeout = 1500ms
+	request_tries = 3
+	EOF
 }

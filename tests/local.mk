@@ -230,3 +230,12 @@ tests_nfq_delay_SOURCES = tests/nfq_delay.c
 tests_nfq_delay_CFLAGS = $(AM_CFLAGS) $(NFQ_CFLAGS)
 tests_nfq_delay_LDADD = $(NFQ_LIBS)
 endif
+
+TESTS += tests/http.sh
+dist_check_SCRIPTS += tests/http.sh
+
+check_PROGRAMS += tests/test_ratelimit
+tests_test_ratelimit_SOURCES = tests/test_ratelimit.c
+tests_test_ratelimit_CFLAGS = $(TEST_CFLAGS)
+tests_test_ratelimit_LDADD = $(TEST_LIBS)
+TESTS += tests/test_ratelimit

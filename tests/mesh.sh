@@ -48,6 +48,7 @@ write_config() {
 		echo "listen = $net.$i:$port"
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen ="
+		echo "http_listen ="
 		[ "$i" -gt 1 ] && echo "bootstrap = $net.1:$port"
 		[ "$i" -gt 2 ] && echo "bootstrap = $net.2:$port"
 		cat <<-EOF

@@ -144,6 +144,7 @@ log "start: andnad.conf, procd instance and dnsmasq hookup as expected"
 # ---- the real andnad takes the file --------------------------------------------
 # the file as written, but for the addresses: this test's loopback ones
 "$ANDNAD" --config "$conf" --listen "$net.1:$port" --dns-listen "$net.1:$dport" \
+    --http-listen "" \
     --advertise "$net.1:$port" --bootstrap "$net.2:$port" \
     --foreground >"$tmp/andnad.log" 2>&1 &
 pid[n1]=$!

@@ -32,6 +32,7 @@ write_config() {
 		echo "listen = $net.$i:$port"
 		echo "control = $tmp/n$i/control"
 		echo "dns_listen = $net.$i:$dport"
+		echo "http_listen ="
 		echo "dns_resolv_conf ="
 		# the names' addresses are not on loopback: no probes
 		echo "dns_probe = no"

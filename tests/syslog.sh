@@ -81,7 +81,8 @@ done
 net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
 port=$((20000 + RANDOM % 20000))
 "$ANDNAD" --foreground --data-dir "$tmp/peer" --listen "$net.2:$port" \
-    --control "$tmp/peer.control" --dns-listen "" >"$tmp/peer.log" 2>&1 &
+    --control "$tmp/peer.control" --dns-listen "" --http-listen "" \
+    >"$tmp/peer.log" 2>&1 &
 peer=$!
 for _ in $(seq 1 50); do
 	grep -q "joined the overlay" "$tmp/peer.log" && break
@@ -94,6 +95,7 @@ cat >"$tmp/andnad.conf" <<-EOF
 	listen = $net.1:$port
 	control = $tmp/control
 	dns_listen =
+	http_listen =
 	bootstrap = $net.2:$port
 	EOF
 

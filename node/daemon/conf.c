@@ -124,6 +124,13 @@ static const struct config_option table[] = {
 	    "targets: their own port)"},
 	{"dns_probe_interval", CONFIG_MS, FIELD(dns_probe_interval_ms), 100,
 	    3600000, 0, false, "5s", "TIME", "between two probes of an address"},
+	/* the status page */
+	{"http_listen", CONFIG_ADDRS, FIELD(http_listen), 0, CONFIG_ADDRS_MAX,
+	    CONFIG_HTTP_PORT, false, "127.0.0.1:7270", "ADDR:PORT",
+	    "read-only status page, status.json and Prometheus metrics over "
+	    "HTTP (repeatable; none: no page)"},
+	{"http_rate_limit", CONFIG_INT, FIELD(http_rate_limit), 1, 100000, 0,
+	    true, "10", "N", "HTTP requests per second from one address"},
 	/* the engine */
 	{"gnode_size", CONFIG_INT, FIELD(engine.gnode_size), 1, 256, 0, false,
 	    "256", "N", "members per gnode and gnodes per parent (mesh-wide)"},

@@ -17,6 +17,7 @@
 
 #define CONFIG_PORT 7269     /* overlay port, UDP and TCP */
 #define CONFIG_DNS_PORT 53   /* DNS port, UDP and TCP */
+#define CONFIG_HTTP_PORT 7270 /* the status page's port, TCP */
 #define CONFIG_PATH_MAX 256  /* longest path */
 #define CONFIG_WORD_MAX 256  /* longest word of a list (a host:port) */
 #define CONFIG_ADDRS_MAX 8   /* addresses in one address list */
@@ -89,6 +90,9 @@ struct config {
 	bool dns_probe;
 	int dns_probe_port;
 	uint32_t dns_probe_interval_ms;
+	/* the status page */
+	struct config_addrs http_listen;
+	int http_rate_limit;
 	/* the engine's tunables */
 	struct engine_config engine;
 	/* where each option's value came from: enum config_source, by the

@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #include "crypto/crypto.h"
 #include "node/daemon/control.h"
 #include "node/daemon/daemon.h"
+#include "node/daemon/http.h"
 #include "node/dns/dns_node.h"
 #include "proto/err.h"
 
@@ -483,7 +486,7 @@ status_dns_text(struct evbuffer *b, bool on, const struct dns_front_stats *s)
 	    U(s->rate_limited), U(s->tcp_rejected));
 }
 
-/* The same as the last member of the JSON status, closing it. */
+/* The same as the last member of the JSON status. */
 static void
 status_dns_json(struct evbuffer *b, bool on, const struct dns_front_stats *s)
 {
@@ -494,7 +497,7 @@ status_dns_json(struct evbuffer *b, bool on, const struct dns_front_stats *s)
 	    "\"servfail\":%llu,\"formerr\":%llu,\"notimp\":%llu,"
 	    "\"refused\":%llu,\"badvers\":%llu,\"truncated\":%llu,"
 	    "\"capped\":%llu,\"cookie_valid\":%llu,\"cookie_invalid\":%llu,"
-	    "\"dropped\":%llu,\"rate_limited\":%llu,\"tcp_rejected\":%llu}}\n",
+	    "\"dropped\":%llu,\"rate_limited\":%llu,\"tcp_rejected\":%llu}",
 	    on ? "true" : "false", U(s->udp_queries), U(s->tcp_queries),
 	    U(s->tcp_conns), U(s->overlay), U(s->cached), U(s->forwarded),
 	    U(s->timeouts), U(s->noerror), U(s->nodata), U(s->nxdomain),
@@ -504,92 +507,120 @@ status_dns_json(struct evbuffer *b, bool on, const struct dns_front_stats *s)
 	    U(s->tcp_rejected));
 }
 
-static void
-cmd_status(struct ctl_conn *cc)
-{
-	struct daemon *d = cc->ctl->d;
-	struct engine *e = daemon_engine(d);
-	const struct daemon_counters *io = daemon_counters(d);
+/* What both forms of the status show, read once. */
+struct status_facts {
+	struct engine *e;
+	const struct engine_stats *s;
+	const struct daemon_counters *io;
 	const struct endpoint *eps;
+	int n_eps;
+	bool hooked;
 	struct engine_ns_stats ns;
 	struct dns_front_stats dns;
-	char key[2 * ANDNA_PK_LEN + 1], addr[20], ep[64];
-	struct evbuffer *b = evbuffer_new();
+	char key[2 * ANDNA_PK_LEN + 1], addr[20], url[80];
+};
 
-	if (b == NULL || e == NULL) {
-		evbuffer_free(b);
-		reply_err(cc, ANDNA_EBUSY, NULL, "the node is starting");
-		return;
+/* Fills `f`; the engine must exist. */
+static void
+status_gather(struct daemon *d, struct status_facts *f)
+{
+	f->e = daemon_engine(d);
+	f->s = engine_stats(f->e);
+	f->io = daemon_counters(d);
+	f->n_eps = daemon_endpoints(d, &f->eps);
+	f->hooked = engine_hooked(f->e);
+	engine_ns_stats(f->e, &f->ns);
+	dns_node_stats(daemon_dns(d), &f->dns);
+	sodium_bin2hex(f->key, sizeof(f->key), engine_node_key(f->e),
+	    ANDNA_PK_LEN);
+	addr_str(engine_addr(f->e), f->addr, sizeof(f->addr));
+	http_url(daemon_http(d), f->url, sizeof(f->url));
+}
+
+static void
+status_text(struct daemon *d, struct evbuffer *b)
+{
+	struct status_facts f;
+	char ep[64];
+
+	status_gather(d, &f);
+	struct engine *e = f.e;
+	const struct engine_stats *s = f.s;
+	const struct daemon_counters *io = f.io;
+	evbuffer_add_printf(b, "node key:        %s\n", f.key);
+	evbuffer_add_printf(b, "overlay address: %s\n", f.hooked ? f.addr :
+	    "none (joining)");
+	for (int i = 0; i < f.n_eps; i++) {
+		config_format_endpoint(&f.eps[i], ep, sizeof(ep));
+		evbuffer_add_printf(b, "%s%s", i == 0 ?
+		    "endpoints:       " : " ", ep);
 	}
-	const struct engine_stats *s = engine_stats(e);
-	int n_eps = daemon_endpoints(d, &eps);
-	bool hooked = engine_hooked(e);
-	engine_ns_stats(e, &ns);
-	dns_node_stats(daemon_dns(d), &dns);
-	sodium_bin2hex(key, sizeof(key), engine_node_key(e), ANDNA_PK_LEN);
-	addr_str(engine_addr(e), addr, sizeof(addr));
-	if (!cc->json) {
-		evbuffer_add_printf(b, "node key:        %s\n", key);
-		evbuffer_add_printf(b, "overlay address: %s\n", hooked ? addr :
-		    "none (joining)");
-		for (int i = 0; i < n_eps; i++) {
-			config_format_endpoint(&eps[i], ep, sizeof(ep));
-			evbuffer_add_printf(b, "%s%s", i == 0 ?
-			    "endpoints:       " : " ", ep);
-		}
-		evbuffer_add_printf(b, "\nuptime:          %llus\n"
-		    "gnode members:   %d\n"
-		    "outer map:       %d gnodes at level 1, %d at level 2, "
-		    "%d at level 3\n"
-		    "own names:       %llu\n"
-		    "records held:    %llu (%llu queued claims)\n"
-		    "counter tallies: %llu\n"
-		    "cache entries:   %llu\n"
-		    "known peers:     %d (%d neighbours on the links)\n"
-		    "messages:        %llu sent, %llu received, %llu forwarded\n"
-		    "dropped:         %llu malformed, %llu bad signature, "
-		    "%llu unexpected, %llu over hop limit, %llu no route, "
-		    "%llu untrusted\n"
-		    "overlay I/O:     UDP %llu in %llu out, TCP %llu in %llu out\n"
-		    "refused input:   %llu over rate, %llu oversized, %llu "
-		    "truncated, %llu connections\n",
-		    (unsigned long long)daemon_uptime_s(d),
-		    engine_gnode_members(e), engine_outer_count(e, 1),
-		    engine_outer_count(e, 2), engine_outer_count(e, 3),
-		    (unsigned long long)ns.own, (unsigned long long)ns.records,
-		    (unsigned long long)ns.claims,
-		    (unsigned long long)ns.tallies, (unsigned long long)ns.cache,
-		    daemon_known_peers(d), daemon_neighbours(d),
-		    (unsigned long long)s->sent,
-		    (unsigned long long)s->received,
-		    (unsigned long long)s->forwarded,
-		    (unsigned long long)s->dropped[ENGINE_DROP_MALFORMED],
-		    (unsigned long long)s->dropped[ENGINE_DROP_SIGNATURE],
-		    (unsigned long long)s->dropped[ENGINE_DROP_UNEXPECTED],
-		    (unsigned long long)s->dropped[ENGINE_DROP_HOPS],
-		    (unsigned long long)s->dropped[ENGINE_DROP_NOROUTE],
-		    (unsigned long long)s->dropped[ENGINE_DROP_UNTRUSTED],
-		    (unsigned long long)io->udp_in,
-		    (unsigned long long)io->udp_out,
-		    (unsigned long long)io->tcp_in,
-		    (unsigned long long)io->tcp_out,
-		    (unsigned long long)io->rate_limited,
-		    (unsigned long long)io->oversized,
-		    (unsigned long long)io->truncated,
-		    (unsigned long long)io->conns_refused);
-		status_dns_text(b, daemon_dns(d) != NULL, &dns);
-		reply(cc, CONTROL_EXIT_OK, "", b);
-		return;
-	}
-	evbuffer_add_printf(b, "{\"ok\":true,\"node_key\":\"%s\",\"joined\":%s,"
-	    "\"address\":", key, hooked ? "true" : "false");
-	if (hooked)
-		evbuffer_add_printf(b, "\"%s\"", addr);
+	evbuffer_add_printf(b, "\nhttp:            %s\n", f.url[0] != '\0' ?
+	    f.url : "off");
+	evbuffer_add_printf(b, "uptime:          %llus\n"
+	    "gnode members:   %d\n"
+	    "outer map:       %d gnodes at level 1, %d at level 2, "
+	    "%d at level 3\n"
+	    "own names:       %llu\n"
+	    "records held:    %llu (%llu queued claims)\n"
+	    "counter tallies: %llu\n"
+	    "cache entries:   %llu\n"
+	    "known peers:     %d (%d neighbours on the links)\n"
+	    "messages:        %llu sent, %llu received, %llu forwarded\n"
+	    "dropped:         %llu malformed, %llu bad signature, "
+	    "%llu unexpected, %llu over hop limit, %llu no route, "
+	    "%llu untrusted\n"
+	    "overlay I/O:     UDP %llu in %llu out, TCP %llu in %llu out\n"
+	    "refused input:   %llu over rate, %llu oversized, %llu "
+	    "truncated, %llu connections\n",
+	    (unsigned long long)daemon_uptime_s(d),
+	    engine_gnode_members(e), engine_outer_count(e, 1),
+	    engine_outer_count(e, 2), engine_outer_count(e, 3),
+	    (unsigned long long)f.ns.own, (unsigned long long)f.ns.records,
+	    (unsigned long long)f.ns.claims,
+	    (unsigned long long)f.ns.tallies, (unsigned long long)f.ns.cache,
+	    daemon_known_peers(d), daemon_neighbours(d),
+	    (unsigned long long)s->sent,
+	    (unsigned long long)s->received,
+	    (unsigned long long)s->forwarded,
+	    (unsigned long long)s->dropped[ENGINE_DROP_MALFORMED],
+	    (unsigned long long)s->dropped[ENGINE_DROP_SIGNATURE],
+	    (unsigned long long)s->dropped[ENGINE_DROP_UNEXPECTED],
+	    (unsigned long long)s->dropped[ENGINE_DROP_HOPS],
+	    (unsigned long long)s->dropped[ENGINE_DROP_NOROUTE],
+	    (unsigned long long)s->dropped[ENGINE_DROP_UNTRUSTED],
+	    (unsigned long long)io->udp_in,
+	    (unsigned long long)io->udp_out,
+	    (unsigned long long)io->tcp_in,
+	    (unsigned long long)io->tcp_out,
+	    (unsigned long long)io->rate_limited,
+	    (unsigned long long)io->oversized,
+	    (unsigned long long)io->truncated,
+	    (unsigned long long)io->conns_refused);
+	status_dns_text(b, daemon_dns(d) != NULL, &f.dns);
+}
+
+int
+control_status_json(struct daemon *d, struct evbuffer *b)
+{
+	struct status_facts f;
+	char ep[64];
+
+	if (daemon_engine(d) == NULL)
+		return ANDNA_EBUSY;
+	status_gather(d, &f);
+	struct engine *e = f.e;
+	const struct engine_stats *s = f.s;
+	const struct daemon_counters *io = f.io;
+	evbuffer_add_printf(b, "\"node_key\":\"%s\",\"joined\":%s,"
+	    "\"address\":", f.key, f.hooked ? "true" : "false");
+	if (f.hooked)
+		evbuffer_add_printf(b, "\"%s\"", f.addr);
 	else
 		evbuffer_add_printf(b, "null");
 	evbuffer_add_printf(b, ",\"endpoints\":[");
-	for (int i = 0; i < n_eps; i++) {
-		config_format_endpoint(&eps[i], ep, sizeof(ep));
+	for (int i = 0; i < f.n_eps; i++) {
+		config_format_endpoint(&f.eps[i], ep, sizeof(ep));
 		evbuffer_add_printf(b, "%s\"%s\"", i > 0 ? "," : "", ep);
 	}
 	evbuffer_add_printf(b, "],\"uptime_s\":%llu,\"gnode_members\":%d,"
@@ -597,15 +628,15 @@ cmd_status(struct ctl_conn *cc)
 	    "\"claims\":%llu,\"tallies\":%llu,\"cache\":%llu,"
 	    "\"known_peers\":%d,\"neighbours\":%d,", U(daemon_uptime_s(d)),
 	    engine_gnode_members(e), engine_outer_count(e, 1),
-	    engine_outer_count(e, 2), engine_outer_count(e, 3), U(ns.own),
-	    U(ns.records), U(ns.claims), U(ns.tallies), U(ns.cache),
+	    engine_outer_count(e, 2), engine_outer_count(e, 3), U(f.ns.own),
+	    U(f.ns.records), U(f.ns.claims), U(f.ns.tallies), U(f.ns.cache),
 	    daemon_known_peers(d), daemon_neighbours(d));
 	evbuffer_add_printf(b, "\"name_service\":{\"registered\":%llu,"
 	    "\"resolved\":%llu,\"resolve_failed\":%llu,\"rejected_sig\":%llu,"
 	    "\"replicated\":%llu,\"synced\":%llu,\"handed_over\":%llu,"
-	    "\"expired\":%llu},", U(ns.registered), U(ns.resolved),
-	    U(ns.resolve_failed), U(ns.rejected_sig), U(ns.replicated),
-	    U(ns.synced), U(ns.handed_over), U(ns.expired));
+	    "\"expired\":%llu},", U(f.ns.registered), U(f.ns.resolved),
+	    U(f.ns.resolve_failed), U(f.ns.rejected_sig), U(f.ns.replicated),
+	    U(f.ns.synced), U(f.ns.handed_over), U(f.ns.expired));
 	evbuffer_add_printf(b, "\"messages\":{\"sent\":%llu,\"received\":%llu,"
 	    "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"forwarded\":%llu,"
 	    "\"hop_retries\":%llu,\"rehooks\":%llu,\"dropped\":{"
@@ -627,7 +658,32 @@ cmd_status(struct ctl_conn *cc)
 	    U(io->tcp_in), U(io->tcp_out), U(io->conns_in), U(io->conns_out),
 	    U(io->rate_limited), U(io->oversized), U(io->truncated),
 	    U(io->conns_refused), U(io->send_failed));
-	status_dns_json(b, daemon_dns(d) != NULL, &dns);
+	status_dns_json(b, daemon_dns(d) != NULL, &f.dns);
+	if (f.url[0] != '\0')
+		evbuffer_add_printf(b, ",\"http\":\"%s\"", f.url);
+	else
+		evbuffer_add_printf(b, ",\"http\":null");
+	return 0;
+}
+
+static void
+cmd_status(struct ctl_conn *cc)
+{
+	struct daemon *d = cc->ctl->d;
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL || daemon_engine(d) == NULL) {
+		evbuffer_free(b);
+		reply_err(cc, ANDNA_EBUSY, NULL, "the node is starting");
+		return;
+	}
+	if (!cc->json) {
+		status_text(d, b);
+	} else {
+		evbuffer_add_printf(b, "{\"ok\":true,");
+		control_status_json(d, b);
+		evbuffer_add_printf(b, "}\n");
+	}
 	reply(cc, CONTROL_EXIT_OK, "", b);
 }
 
@@ -637,8 +693,12 @@ cmd_status(struct ctl_conn *cc)
 struct names_walk {
 	struct evbuffer *b;
 	bool json;
-	int n;
-	uint64_t now; /* engine time */
+	int n;           /* rendered */
+	int total;       /* visited */
+	int max;         /* rendered at most */
+	size_t max_bytes; /* no more is rendered once `b` holds this many */
+	uint64_t now;    /* engine time */
+	uint32_t expiry_s;
 };
 
 static int
@@ -647,16 +707,23 @@ names_cb(void *arg, const struct store_own *o)
 	struct names_walk *w = arg;
 	struct record *r = NULL;
 
+	w->total++;
+	if (w->n >= w->max || evbuffer_get_length(w->b) >= w->max_bytes)
+		return 0; /* counted, not shown */
 	if (record_decode(o->rec, o->rec_len, &r) != 0)
 		return 0;
 	bool queued = (o->flags & STORE_OWN_QUEUED) != 0;
 	if (w->json) {
-		/* an age: engine time is no date (see node/daemon/timebase.h) */
+		/* an age: engine time is no date (see node/daemon/timebase.h);
+		 * the hash gnode keeps the name `expiry` after the last
+		 * registration or renewal */
 		uint64_t age = w->now > o->registered_at ?
-		    w->now - o->registered_at : 0;
+		    (w->now - o->registered_at) / 1000 : 0;
+		uint64_t life = age < w->expiry_s ? w->expiry_s - age : 0;
 		evbuffer_add_printf(w->b, "%s{\"queued\":%s,\"age_s\":"
-		    "%llu,\"record\":", w->n > 0 ? "," : "",
-		    queued ? "true" : "false", (unsigned long long)(age / 1000));
+		    "%llu,\"life_s\":%llu,\"record\":", w->n > 0 ? "," : "",
+		    queued ? "true" : "false", (unsigned long long)age,
+		    (unsigned long long)life);
 		record_json(w->b, r);
 		evbuffer_add(w->b, "}", 1);
 	} else {
@@ -671,31 +738,53 @@ names_cb(void *arg, const struct store_own *o)
 	return 0;
 }
 
-static void
-cmd_names(struct ctl_conn *cc)
+/* Renders the node's own names into `b`, at most `max` of them and none
+ * once `b` holds `max_bytes`; *total gets how many there are. */
+static int
+names_render(struct daemon *d, struct evbuffer *b, bool json, int max,
+    size_t max_bytes, int *total)
 {
-	struct store *st = daemon_store(cc->ctl->d);
+	struct store *st = daemon_store(d);
 	struct store_txn *txn = NULL;
-	struct names_walk w = {evbuffer_new(), cc->json, 0,
-	    daemon_now(cc->ctl->d)};
-	int rc = w.b == NULL ? ANDNA_ENOMEM : st == NULL ? ANDNA_EBUSY :
-	    store_txn_begin(st, false, &txn);
+	struct names_walk w = {b, json, 0, 0, max, max_bytes, daemon_now(d),
+	    daemon_config(d)->engine.expiry_s};
+	int rc = st == NULL ? ANDNA_EBUSY : store_txn_begin(st, false, &txn);
 
-	if (rc == 0 && cc->json)
-		evbuffer_add_printf(w.b, "{\"ok\":true,\"names\":[");
 	if (rc == 0)
 		rc = store_own_each(txn, names_cb, &w);
 	store_txn_abort(txn);
+	*total = w.total;
+	return rc;
+}
+
+int
+control_names_json(struct daemon *d, struct evbuffer *b, int max,
+    size_t max_bytes, int *total)
+{
+	return names_render(d, b, true, max, max_bytes, total);
+}
+
+static void
+cmd_names(struct ctl_conn *cc)
+{
+	struct evbuffer *b = evbuffer_new();
+	int total, rc = b == NULL ? ANDNA_ENOMEM : 0;
+
+	if (rc == 0 && cc->json)
+		evbuffer_add_printf(b, "{\"ok\":true,\"names\":[");
+	if (rc == 0)
+		rc = names_render(cc->ctl->d, b, cc->json, INT_MAX, SIZE_MAX,
+		    &total);
 	if (rc != 0) {
-		if (w.b != NULL)
-			evbuffer_free(w.b);
+		if (b != NULL)
+			evbuffer_free(b);
 		reply_err(cc, rc, NULL, "cannot read the names: %s",
 		    andna_strerror(rc));
 		return;
 	}
 	if (cc->json)
-		evbuffer_add_printf(w.b, "]}\n");
-	reply(cc, CONTROL_EXIT_OK, "", w.b);
+		evbuffer_add_printf(b, "]}\n");
+	reply(cc, CONTROL_EXIT_OK, "", b);
 }
 
 /* Loads the node's owner key, creating it if missing (*created says). */

@@ -67,6 +67,22 @@ void control_event(struct control *c, const struct engine_event *ev);
 /* Ends requests that waited too long; call it every second. */
 void control_tick(struct control *c);
 
+/* ---- shared with the HTTP status page ------------------------------ */
+
+struct evbuffer;
+
+/* Appends the node's status to `b` as the members of one JSON object,
+ * without its braces: what `andna --json status` prints after "ok".
+ * Returns 0, or ANDNA_EBUSY (nothing appended) while the node starts. */
+int control_status_json(struct daemon *d, struct evbuffer *b);
+
+/* Appends the node's own names to `b` as JSON objects separated by
+ * commas, as `andna --json names` lists them, but at most `max` of them
+ * and none more once `b` holds `max_bytes`; *total gets how many the node
+ * owns.  Returns 0 or a store error (ANDNA_EBUSY while the node starts). */
+int control_names_json(struct daemon *d, struct evbuffer *b, int max,
+    size_t max_bytes, int *total);
+
 /* ---- shared with andna(1) ------------------------------------------- */
 
 /* The exit code for an ANDNA_E* outcome. */

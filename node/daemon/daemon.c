@@ -32,6 +32,8 @@
 #include "node/daemon/control.h"
 #include "node/daemon/discover.h"
 #include "node/daemon/daemon.h"
+#include "node/daemon/http.h"
+#include "node/daemon/ratelimit.h"
 #include "node/dns/dns_node.h"
 #include "node/daemon/timebase.h"
 #include "proto/err.h"
@@ -43,7 +45,6 @@
 #define OUT_CONNS_MAX 64         /* outgoing TCP connections kept */
 #define OUT_QUEUE_MAX (2 * (FRAME_HDR + MSG_STREAM_MAX))
 #define RL_SLOTS 4096            /* sources tracked by the rate limiter */
-#define RL_WAYS 8                /* slots probed per source */
 #define PEERS_MAX 64             /* known peers kept */
 #define PEERS_BOOT_MAX 40        /* peers handed to engine_bootstrap(): the
 				  * saved ones (ENGINE_KEEP_MAX) and a few
@@ -83,14 +84,6 @@ struct conn {
 };
 TAILQ_HEAD(conn_list, conn);
 
-/* A token bucket of one source address. */
-struct rl_slot {
-	uint8_t family;
-	uint8_t ip[16];
-	double tokens;
-	uint64_t last_ms;
-};
-
 /* A live node the engine knows: saved to the store for the next start. */
 struct peer {
 	struct endpoint ep;
@@ -122,11 +115,11 @@ struct daemon {
 	int n_in, n_out;
 	uint8_t *rbuf;
 
-	struct rl_slot *rl;
-	uint8_t rl_key[crypto_shorthash_KEYBYTES];
+	struct ratelimit *rl;
 
 	struct event *ev_engine, *ev_house, *ev_sig[3];
 	struct control *ctl;
+	struct http *http;
 	struct dns_node *dns;
 
 	int lock_fd;
@@ -261,51 +254,17 @@ rate_allow(struct daemon *d, const struct endpoint *ep, const uint8_t *buf,
 {
 	uint64_t id;
 
-	uint8_t key[17];
-	uint8_t h[crypto_shorthash_BYTES];
-	uint64_t now = mono_ms(), idx;
-	size_t alen = ep->family == 4 ? 4 : 16;
-
-	key[0] = ep->family;
-	memcpy(key + 1, ep->ip, alen);
-	crypto_shorthash(h, key, 1 + alen, d->rl_key);
-	memcpy(&idx, h, sizeof(idx));
-	struct rl_slot *victim = NULL, *s = NULL;
-	for (int i = 0; i < RL_WAYS; i++) {
-		struct rl_slot *x = &d->rl[(idx + (uint64_t)i) % RL_SLOTS];
-		if (x->family == ep->family && memcmp(x->ip, ep->ip, alen) == 0) {
-			s = x;
-			break;
-		}
-		if (victim == NULL || x->last_ms < victim->last_ms)
-			victim = x;
-	}
-	if (s == NULL) {
-		s = victim; /* the stalest of the ways makes room */
-		s->family = ep->family;
-		memcpy(s->ip, ep->ip, alen);
-		s->tokens = d->cfg.rate_burst;
-		s->last_ms = now;
-	}
-	if (now > s->last_ms)
-		s->tokens += (double)(now - s->last_ms) * d->cfg.rate_limit /
-		    1000.0;
-	if (s->tokens > d->cfg.rate_burst)
-		s->tokens = d->cfg.rate_burst;
-	s->last_ms = now;
-	if (s->tokens < 1.0 && msg_peek_id(buf, len, &id) == 0 &&
-	    engine_awaits(d->engine, id))
+	if (ratelimit_allow(d->rl, ep, mono_ms(), d->cfg.rate_limit,
+	    d->cfg.rate_burst))
 		return true;
-	if (s->tokens < 1.0) {
-		char b[64];
-		d->cnt.rate_limited++;
-		log_limited(d->lg, LOG_LEVEL_WARN, LOG_KIND_RATE,
-		    "%s sends more than %d messages a second; dropping the "
-		    "excess", ep_str(ep, b, sizeof(b)), d->cfg.rate_limit);
-		return false;
-	}
-	s->tokens -= 1.0;
-	return true;
+	if (msg_peek_id(buf, len, &id) == 0 && engine_awaits(d->engine, id))
+		return true;
+	char b[64];
+	d->cnt.rate_limited++;
+	log_limited(d->lg, LOG_LEVEL_WARN, LOG_KIND_RATE,
+	    "%s sends more than %d messages a second; dropping the excess",
+	    ep_str(ep, b, sizeof(b)), d->cfg.rate_limit);
+	return false;
 }
 
 /* ---- known peers ---------------------------------------------------- */
@@ -1156,10 +1115,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start-up ------------------------------------------------------------- */
 
-/* Binds a socket of `type` to `ep`; returns the descriptor or -1 (errno
- * set). */
-static int
-bind_socket(const struct endpoint *ep, int type)
+int
+daemon_bind_socket(const struct endpoint *ep, int type)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = ep_to_sa(ep, &ss);
@@ -1188,10 +1145,10 @@ static int
 listen_on(struct daemon *d, const struct endpoint *ep)
 {
 	char b[64];
-	int ufd = bind_socket(ep, SOCK_DGRAM), tfd = -1;
+	int ufd = daemon_bind_socket(ep, SOCK_DGRAM), tfd = -1;
 
 	if (ufd >= 0)
-		tfd = bind_socket(ep, SOCK_STREAM);
+		tfd = daemon_bind_socket(ep, SOCK_STREAM);
 	if (ufd < 0 || tfd < 0) {
 		int e = errno;
 		if (ufd >= 0)
@@ -1245,10 +1202,9 @@ daemon_new(const struct config *cfg, struct log *lg, struct daemon **out)
 	d->lg = lg;
 	d->lock_fd = -1;
 	TAILQ_INIT(&d->conns);
-	randombytes_buf(d->rl_key, sizeof(d->rl_key));
 	d->base = event_base_new();
 	d->rbuf = malloc(UDP_BUF);
-	d->rl = calloc(RL_SLOTS, sizeof(*d->rl));
+	d->rl = ratelimit_new(RL_SLOTS);
 	if (d->base == NULL || d->rbuf == NULL || d->rl == NULL)
 		goto fail;
 	for (int i = 0; i < cfg->listen.n; i++) {
@@ -1262,6 +1218,8 @@ daemon_new(const struct config *cfg, struct log *lg, struct daemon **out)
 		goto fail;
 	}
 	if ((rc = control_open(d, &d->ctl)) != 0)
+		goto fail;
+	if ((rc = http_open(d, &d->http)) != 0)
 		goto fail;
 	/* DNS binds here, before privileges are dropped */
 	if ((rc = dns_node_new(d, &d->dns)) != 0)
@@ -1681,6 +1639,7 @@ daemon_free(struct daemon *d)
 		clock_save(d); /* a clean stop: the next start goes on here */
 	}
 	control_close(d->ctl);
+	http_close(d->http);
 	while ((c = TAILQ_FIRST(&d->conns)) != NULL)
 		conn_free(c);
 	for (int i = 0; i < d->n_tcp; i++)
@@ -1708,7 +1667,7 @@ daemon_free(struct daemon *d)
 		event_base_free(d->base);
 	keypair_wipe(&d->key);
 	free(d->rbuf);
-	free(d->rl);
+	ratelimit_free(d->rl);
 	free(d);
 }
 
@@ -1730,6 +1689,12 @@ struct store *
 daemon_store(struct daemon *d)
 {
 	return d->store;
+}
+
+struct http *
+daemon_http(struct daemon *d)
+{
+	return d->http;
 }
 
 struct dns_node *

@@ -30,6 +30,7 @@
 struct daemon;
 struct event_base;
 struct dns_node;
+struct http;
 
 /* What the I/O layer counts, for `andna status`. */
 struct daemon_counters {
@@ -89,6 +90,7 @@ struct event_base *daemon_base(struct daemon *d);
 struct engine *daemon_engine(struct daemon *d); /* NULL before start */
 struct store *daemon_store(struct daemon *d);   /* NULL before start */
 struct dns_node *daemon_dns(struct daemon *d);  /* NULL: no DNS front */
+struct http *daemon_http(struct daemon *d);     /* NULL: no status page */
 struct log *daemon_log(struct daemon *d);
 const struct config *daemon_config(const struct daemon *d);
 const struct daemon_counters *daemon_counters(const struct daemon *d);
@@ -107,6 +109,11 @@ int daemon_known_peers(const struct daemon *d);
 
 /* Neighbours heard on the mesh links lately (0 without discovery). */
 int daemon_neighbours(const struct daemon *d);
+
+/* Binds a non-blocking socket of `type` (SOCK_DGRAM, or SOCK_STREAM then
+ * listening) to `ep`, IPv6 only for an IPv6 address.  Returns the
+ * descriptor or -1 (errno set). */
+int daemon_bind_socket(const struct endpoint *ep, int type);
 
 /* Seconds since daemon_start(). */
 uint64_t daemon_uptime_s(const struct daemon *d);

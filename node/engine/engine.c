@@ -654,6 +654,29 @@ engine_peers(const struct engine *e, engine_peer_cb *cb, void *arg)
 		}
 }
 
+void
+engine_members(const struct engine *e, engine_member_cb *cb, void *arg)
+{
+	static const enum engine_liveness state[] = {
+		[MEMBER_ALIVE] = ENGINE_MEMBER_ALIVE,
+		[MEMBER_SUSPECT] = ENGINE_MEMBER_SUSPECT,
+		[MEMBER_DEAD] = ENGINE_MEMBER_DEAD,
+		[MEMBER_LEFT] = ENGINE_MEMBER_LEFT,
+	};
+
+	if (e->hook != HOOK_DONE)
+		return;
+	for (int i = 0; i < e->inner.n; i++) {
+		const struct member *mb = &e->inner.m[i];
+		struct engine_member m = {
+		    .addr = ovl_prefix(e->addr, 1) | mb->id, .pk = mb->pk,
+		    .state = mb->state <= MEMBER_LEFT ? state[mb->state] :
+		    ENGINE_MEMBER_DEAD, .since = mb->state_at};
+		if (cb(arg, &m) != 0)
+			return;
+	}
+}
+
 bool
 engine_keep_peer(struct engine_keep *k, const struct engine_peer *p)
 {

@@ -255,6 +255,29 @@ struct engine_peer {
 typedef int engine_peer_cb(void *arg, const struct engine_peer *p);
 void engine_peers(const struct engine *e, engine_peer_cb *cb, void *arg);
 
+/* A member of the node's gnode as the node sees it, for
+ * engine_members(). */
+enum engine_liveness {
+	ENGINE_MEMBER_ALIVE,
+	ENGINE_MEMBER_SUSPECT, /* missed its pings; still counted */
+	ENGINE_MEMBER_DEAD,    /* kept a while so news of it stays settled */
+	ENGINE_MEMBER_LEFT,    /* said it was leaving */
+};
+struct engine_member {
+	ovl_addr_t addr;
+	const uint8_t *pk;
+	enum engine_liveness state;
+	uint64_t since; /* engine time the state began */
+};
+
+/* Visits every member of the node's gnode in its inner map (itself
+ * excluded), whatever its liveness, in address order, for status pages.
+ * Nothing while the node is not hooked.  Stops when `cb` returns
+ * non-zero; the member is valid only during the callback, and `cb` must
+ * not call back into the engine. */
+typedef int engine_member_cb(void *arg, const struct engine_member *m);
+void engine_members(const struct engine *e, engine_member_cb *cb, void *arg);
+
 /* Which of the peers engine_peers() visits a host keeps to join through
  * after a restart: members of the node's gnode, then one contact of each
  * sibling gnode, a few at each level.  Spread over every level, so that
