@@ -15,10 +15,14 @@
 # start), fail (the last lines of each node's log, then of what the
 # script's fail_more prints), skip (exit 77), need, need_python, py,
 # need_built, cli, check and wait_joined.
+#
+# ANDNAD and ANDNA (and HOSTILE in hostile.sh) may come from the
+# environment: scripts/cross.sh points them at wrappers that run a cross
+# build's programs under qemu-user.
 
 builddir=${top_builddir:-.}
-ANDNAD=$builddir/andnad
-ANDNA=$builddir/andna
+ANDNAD=${ANDNAD:-$builddir/andnad}
+ANDNA=${ANDNA:-$builddir/andna}
 # shellcheck disable=SC2034 # used by the scripts that source this
 net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
 port=$((20000 + RANDOM % 10000)) # overlay
