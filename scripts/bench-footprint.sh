@@ -170,7 +170,7 @@ print(json.load(sys.stdin).get(sys.argv[1], ""))' "$2" 2>/dev/null
 
 # memory BUILD LABEL: the mesh, idle and then holding RECORDS records.
 memory() {
-	local b=$1 label=$2 i net port j t0 n all
+	local b=$1 label=$2 i net port t0 t1 n all p
 	ANDNAD=$b/andnad
 	ANDNA=$b/andna
 	net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))

@@ -118,7 +118,7 @@ deps() {
 		apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
 		    --no-install-recommends $missing >/dev/null
 	fi
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086,SC2116 # the list on one line
 	want=$(echo $LIBDEBS)
 	[ "$(cat "$root/.done" 2>/dev/null)" = "$want" ] && return 0
 	# unpacked beside it, then swapped in: a build using the old tree
@@ -208,6 +208,7 @@ tests_of() {
 		echo "$CROSS_TESTS"
 		return
 	fi
+	# shellcheck disable=SC2016 # $(TESTS) is make's
 	printf 'print-tests:\n\t@echo $(TESTS)\n' |
 	    make -s -C "$1" -f Makefile -f - print-tests | tr ' ' '\n' |
 	    grep -vxF "$(echo "$skip_tests" | tr ' ' '\n')" | tr '\n' ' '
