@@ -2,6 +2,7 @@
 # The whole test suite, as CI runs it: installs the build dependencies,
 # then builds twice and runs `make check` in each build: once with warnings
 # as errors, once under AddressSanitizer and UndefinedBehaviorSanitizer.
+# CROSS=1 adds armhf and s390x builds tested under qemu-user.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -29,5 +30,16 @@ fail=0
 run_build build-check --enable-debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_build build-sanitize --enable-debug --enable-sanitizers CC=clang
-echo "all tests passed in both builds"
+# Other CPUs under qemu-user (scripts/cross.sh): only when asked, as
+# CROSS=1 (armhf and s390x) or CROSS="ARCH...", for it takes long.
+if [ -n "${CROSS:-}" ]; then
+	[ "$CROSS" = 1 ] && CROSS="armhf s390x"
+	# shellcheck disable=SC2086
+	sh scripts/cross.sh $CROSS || exit 1
+	for arch in $CROSS; do
+		pass=$((pass + $(sed -n 's/^# PASS: *//p' "build-$arch/test-suite.log")))
+		fail=$((fail + $(sed -n 's/^# FAIL: *//p' "build-$arch/test-suite.log")))
+	done
+fi
+echo "all tests passed in every build"
 echo "$pass passed, $fail failed"

@@ -31,7 +31,7 @@ set -u
 srcdir=${top_srcdir:-.}
 # shellcheck source-path=SCRIPTDIR/.. source=tests/lib.sh
 . "$srcdir/tests/lib.sh" hostile
-HOSTILE=$builddir/tests/hostile_node
+HOSTILE=${HOSTILE:-$builddir/tests/hostile_node}
 N=8
 ATTACK=${HOSTILE_SECONDS:-20}
 fail_more() { tail_logs "$tmp"/hostile-*.err; }

@@ -19,10 +19,14 @@
 # 77), need, need_python, py (with tests/dnswire.py on its path),
 # need_built, cli, check, has, hasnt, wait_joined, start_lone_node,
 # stop_nodes, start_dnsmasq and fast_timers.
+#
+# ANDNAD and ANDNA (and HOSTILE in hostile.sh) may come from the
+# environment: scripts/cross.sh points them at wrappers that run a cross
+# build's programs under qemu-user.
 
 builddir=${top_builddir:-.}
-ANDNAD=$builddir/andnad
-ANDNA=$builddir/andna
+ANDNAD=${ANDNAD:-$builddir/andnad}
+ANDNA=${ANDNA:-$builddir/andna}
 # shellcheck disable=SC2034 # used by the scripts that source this
 net=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
 port=$((20000 + RANDOM % 10000)) # overlay

@@ -12,8 +12,8 @@
 set -u
 
 builddir=${top_builddir:-.}
-ANDNAD=$builddir/andnad
-ANDNA=$builddir/andna
+ANDNAD=${ANDNAD:-$builddir/andnad}
+ANDNA=${ANDNA:-$builddir/andna}
 
 skip() {
 	echo "SKIP: $*"

@@ -356,6 +356,44 @@ test_new_gnode(void **state)
 	sim_free(s);
 }
 
+/* A mesh of one gnode has no backup gnode: registering names there
+ * sends no handover (each would be dropped for want of a route, and its
+ * pending request would hold a copy of the record through every retry:
+ * thousands of them in andnad taking 10,000 names).  When a second gnode
+ * appears, the backup copies are put there all the same. */
+static void
+test_one_gnode_backup(void **state)
+{
+	enum { NODES = 8, NAMES = 60 };
+	struct sim_names_result reg, res;
+	int gnodes, levels, joined = 4;
+
+	(void)state;
+	struct sim *s = start(NODES, joined, 4, 23, NULL);
+	sim_gnodes(s, &gnodes, &levels);
+	assert_int_equal(gnodes, 1);
+	assert_int_equal(sim_names_register(s, 0, NAMES, 3000, &reg), 0);
+	assert_int_equal(reg.registered, NAMES);
+	sim_run_until(s, sim_now(s) + 20000);
+	for (int i = 0; i < joined; i++)
+		assert_int_equal(engine_stats(sim_engine(s, i))
+		    ->dropped[ENGINE_DROP_NOROUTE], 0);
+	do {
+		assert_true(joined < NODES);
+		sim_join(s, joined++);
+		sim_run_until(s, sim_now(s) + 3000);
+		sim_gnodes(s, &gnodes, &levels);
+	} while (gnodes == 1);
+	assert_true(sim_wait_converged(s, sim_now(s) + 300000) >= 0);
+	sim_run_until(s, sim_now(s) + 40000);
+	assert_int_equal(sim_names_resolve(s, NAMES, 5000, &res), 0);
+	assert_true(res.resolve_success == 1.0);
+	assert_int_equal(res.missing, 0);
+	assert_int_equal(res.missing_backup, 0);
+	assert_int_equal(res.stray, 0);
+	sim_free(s);
+}
+
 /* Two keys register one free name 5 ms apart from two nodes: one owns
  * it, the other's claim waits in its queue, and the loser's key keeps no
  * tally anywhere once the hash gnode's majority says it holds no name
@@ -1582,6 +1620,7 @@ main(void)
 	    cmocka_unit_test(test_thousand),
 	    cmocka_unit_test(test_crash_heal),
 	    cmocka_unit_test(test_new_gnode),
+	    cmocka_unit_test(test_one_gnode_backup),
 	    cmocka_unit_test(test_names_per_key),
 	    cmocka_unit_test(test_queue),
 	    cmocka_unit_test(test_queue_survives),

@@ -617,9 +617,19 @@ ns_push_backup(struct engine *e, const struct msg_item *it, int n,
 {
 	ovl_addr_t target = it->kind == MSG_KIND_TALLIES ?
 	    key_hash(it->rec->owner) : name_hash(it->rec->name);
+	struct round_exclude ours = { .n = 1,
+		.prefix = { ovl_prefix(e->addr, 1) } };
+	ovl_addr_t next;
 	struct pending *p;
 	struct msg m;
 
+	/* No gnode but ours: no backup gnode to push to.  The message would
+	 * be dropped for want of a route, and a pending handover would hold a
+	 * copy of the record through all its tries (thousands of them while
+	 * a one-gnode mesh takes names in quickly).  When another gnode
+	 * appears, the leader's refresh after the maps change pushes them. */
+	if (round_view_target(route_view(e), target, &ours, &next) < 0)
+		return;
 	if (n == 1 && (p = pending_add(e, PK_HANDOVER, MSG_HANDOVER, now)) != NULL) {
 		/* sent again until the backup gnode holds it: it asks us
 		 * before it keeps a record or a tally */
