@@ -56,7 +56,7 @@ while [ "$i" -le "$nodes" ]; do
 	    --control "$run/n$i.sock" --listen "127.0.1.$i:7269" \
 	    --dns-listen "127.0.1.$i:$dport" --dns-resolv-conf "" \
 	    --http-listen "127.0.1.$i:7270" \
-	    --dns-probe no --gnode-size 4 $boot \
+	    --dns-probe=no --gnode-size 4 $boot \
 	    >"$run/n$i.log" 2>&1 &
 	echo $! >"$run/n$i.pid"
 	i=$((i + 1))
