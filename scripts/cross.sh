@@ -54,9 +54,11 @@ done
 [ $# -gt 0 ] || set -- armhf s390x
 root_base=${CROSS_ROOT:-/var/tmp/andna-cross}
 build_base=${CROSS_BUILD:-$top/build}
-# hostile.sh is left out by default: its eight nodes under emulation
-# (and on a loaded machine) miss its sub-second liveness timeouts and
-# 3-second DNS deadlines before any attack starts
+# hostile.sh is left out by default (CROSS_SKIP= runs it): under
+# emulation it passed on a quiet machine for armhf and s390x (40 s), but
+# failed in four runs of seven on a loaded one: names not resolved within
+# its 3-second DNS deadlines, and once (armhf) a fake gnode in the
+# victim's level-1 map, which is not explained yet.
 skip_tests=${CROSS_SKIP-tests/hostile.sh}
 jobs=$(nproc 2>/dev/null || echo 2)
 [ "$jobs" -le 2 ] || jobs=2
@@ -238,23 +240,25 @@ build() {
 	[ "$check" = yes ] || return 0
 	wrap "$b" "$arch"
 	rc=0
+	run=$(tests_of "$b")
 	(cd "$b" && ANDNAD="$b/qemu/andnad" ANDNA="$b/qemu/andna" \
 	    HOSTILE="$b/qemu/hostile_node" \
 	    make -s -j"$jobs" check LOG_COMPILER="$b/qemu/run" \
-	    TESTS="$(tests_of "$b")") || rc=$?
+	    TESTS="$run") || rc=$?
 	end=$(date +%s)
 	cpu_now
 	sed -n 's/^# \(TOTAL\|PASS\|SKIP\|XFAIL\|FAIL\|XPASS\|ERROR\): */\1 /p' \
 	    "$b/test-suite.log" | tr '\n' ' ' | sed "s/^/$arch: /"
 	echo
-	grep -l ':test-result: SKIP' "$b"/tests/*.trs 2>/dev/null |
-	    while read -r f; do
-		f=${f%.trs}.log
-		echo "$arch: skipped ${f#"$b"/}: $(grep -m1 'SKIP' "$f")"
-	    done
-	for s in $skip_tests; do
-		echo "$arch: left out $s (CROSS_SKIP)"
+	for s in $run; do
+		grep -q ':test-result: SKIP' "$b/$s.trs" 2>/dev/null &&
+		    echo "$arch: skipped $s: $(grep -m1 'SKIP' "$b/$s.log")"
 	done
+	if [ -z "${CROSS_TESTS:-}" ]; then
+		for s in $skip_tests; do
+			echo "$arch: left out $s (CROSS_SKIP)"
+		done
+	fi
 	echo "$arch: tests in $((end - built)) s, $((end - start)) s in all" \
 	    "(CPU: build $((cpu_built - cpu_start)) s, tests $((cpu - cpu_built)) s)"
 	if [ "$rc" != 0 ]; then
