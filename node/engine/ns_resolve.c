@@ -482,10 +482,12 @@ ask_neighbour(struct engine *e, const struct asker *a, const char *name,
 	memcpy(p->name, name, sizeof(p->name));
 	p->req_id = a->req_id;
 	p->rec = known;
-	/* a random live member: its cache, or it resolves for us */
+	/* a random live member (alive or suspect, as inner_live() counts
+	 * them: else the draw can land on none, and the request went to a
+	 * zeroed endpoint): its cache, or it resolves for us */
 	uint32_t k = engine_rand_below(e, (uint32_t)inner_live(&e->inner));
 	for (int i = 0; i < e->inner.n; i++)
-		if (e->inner.m[i].state == MEMBER_ALIVE && k-- == 0)
+		if (e->inner.m[i].state <= MEMBER_SUSPECT && k-- == 0)
 			p->to = e->inner.m[i].eps[0];
 	pending_send(e, p, now);
 }
