@@ -1161,8 +1161,9 @@ test_cut_datagram(void **state)
 }
 
 /* Many queries at once are read in batches and every one is answered,
- * each to its own id.  N is over one batch (64 datagrams) and under what
- * fills a client's default receive buffer, so no answer can be lost. */
+ * each to its own id.  N is over all the batches of one wake-up (4 of 10
+ * datagrams) and under what fills a client's default receive buffer, so
+ * no answer can be lost. */
 static void
 test_batch(void **state)
 {

@@ -32,7 +32,10 @@
 #define DNS_CHASE_MAX 8		  /* CNAME hops followed inside the overlay */
 #define RATE_SLOTS 4096		  /* token buckets (clients seen recently) */
 #define RR_SLOTS 4096		  /* per-name rotation counters */
-#define UDP_BATCH 64		  /* datagrams per recvmmsg()/sendmmsg() */
+/* datagrams per recvmmsg()/sendmmsg(): in bench-dns.sh 10 cost less CPU
+ * per answer than 64 (1.12 against 1.30 times Knot DNS's), and answer
+ * sooner (p99 0.6 ms against 2.6 ms) */
+#define UDP_BATCH 10
 #define UDP_ROUNDS 4		  /* batches per wake-up: TCP gets its turn */
 #define UDP_RX_MAX 4096		  /* a longer datagram is cut: FORMERR */
 #define HOT_SETS 1024		  /* overlay outcomes kept (hot_ms), */
