@@ -30,7 +30,8 @@ txn(struct engine *e, bool write)
  * that no copy passed on outlives ours), ANDNA_ENOTFOUND from a negative
  * cache entry, or ANDNA_EBUSY when the network must be asked; then *known
  * is the record we last established for the name, if any (the caller
- * frees it), whose owner a member's cache may vouch for. */
+ * frees it), whose owner a member's cache may vouch for.  *cached says
+ * whether the answer came from the cache (a copy to refresh in time). */
 static int
 local_answer(struct engine *e, const char *name, uint64_t now,
     struct record **rec, uint32_t *ttl, struct record **known, bool *cached)
@@ -519,7 +520,7 @@ refreshing(const struct engine *e, const char *name)
 {
 	for (int i = 0; i < e->n_votes; i++)
 		if (e->votes[i].req_id == 0 &&
-		    (e->votes[i].purpose == VOTE_HOST) &&
+		    e->votes[i].purpose == VOTE_HOST &&
 		    strcmp(e->votes[i].name, name) == 0)
 			return true;
 	for (int i = 0; i < e->n_pend; i++)
