@@ -166,12 +166,6 @@ write_config() {
 	    >"$tmp/resolv-$i.conf"
 }
 
-start_node() {
-	"$ANDNAD" --config "$tmp/n$1/andnad.conf" --foreground -v \
-	    >>"$tmp/n$1/log" 2>&1 &
-	pid[n$1]=$!
-}
-
 # ---- two web servers, two nodes, one name ----
 start_www "$A" A
 start_www "$B" B

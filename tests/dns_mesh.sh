@@ -87,13 +87,6 @@ write_config() {
 	} >"$tmp/n$i/andnad.conf"
 }
 
-start_node() {
-	local i=$1
-	"$ANDNAD" --config "$tmp/n$i/andnad.conf" --foreground -v \
-	    >>"$tmp/n$i/log" 2>&1 &
-	pid[n$i]=$!
-}
-
 # A TCP server on ADDR:$hport that says hello to whoever connects.
 start_server() {
 	# the interpreter itself, so $! is the process that listens

@@ -76,9 +76,7 @@ start_dnsmasq cache-size=0 address=/upstream.test/10.9.8.7 \
 
 for i in $(seq 1 $N); do
 	write_config "$i"
-	"$ANDNAD" --config "$tmp/n$i/andnad.conf" --foreground -v \
-	    >>"$tmp/n$i/log" 2>&1 &
-	pid[n$i]=$!
+	start_node "$i"
 	wait_joined "$i"
 done
 cli 1 register web 10.1.0.1 10.1.0.2 || fail "register web: $out"

@@ -78,12 +78,6 @@ write_config() {
 	} >"$tmp/n$i/andnad.conf"
 }
 
-start_node() {
-	"$ANDNAD" --config "$tmp/n$1/andnad.conf" --foreground -v \
-	    >>"$tmp/n$1/log" 2>&1 &
-	pid[n$1]=$!
-}
-
 log "$N nodes on $net.1-$N (overlay $port, DNS $dport) in $tmp"
 for i in $(seq 1 $N); do
 	write_config "$i"

@@ -89,13 +89,6 @@ write_config() {
 	} >"$tmp/n$i/andnad.conf"
 }
 
-start_node() {
-	local i=$1
-	"$ANDNAD" --config "$tmp/n$i/andnad.conf" --foreground -v \
-	    >>"$tmp/n$i/log" 2>&1 &
-	pid[n$i]=$!
-}
-
 # Waits until node I has joined, within 60 s (in place of lib.sh's, which
 # waits 20 s).
 wait_joined() {

@@ -66,12 +66,6 @@ write_config() {
 	} >"$tmp/n$i/andnad.conf"
 }
 
-start_node() {
-	"$ANDNAD" --config "$tmp/n$1/andnad.conf" --foreground -v \
-	    >>"$tmp/n$1/log" 2>&1 &
-	pid[n$1]=$!
-}
-
 # get I PATH: GET http://$net.I:$hport/PATH from $net.200; sets $out to
 # the body and $rc to the status code (0: no answer).
 get() {

@@ -17,8 +17,8 @@
 # start), now_ms (milliseconds since the start), fail (the last lines of
 # each node's log, then of what the script's fail_more prints), skip (exit
 # 77), need, need_python, py (with tests/dnswire.py on its path),
-# need_built, cli, check, has, hasnt, wait_joined, start_lone_node,
-# stop_nodes, start_dnsmasq and fast_timers.
+# need_built, cli, check, has, hasnt, wait_joined, start_node,
+# start_lone_node, stop_nodes, start_dnsmasq and fast_timers.
 #
 # ANDNAD and ANDNA (and HOSTILE in hostile.sh) may come from the
 # environment: scripts/cross.sh points them at wrappers that run a cross
@@ -148,6 +148,14 @@ sys.exit(0 if json.loads(sys.argv[1])["joined"] else 1)' "$out" 2>/dev/null
 	fail "node $i did not join: $out"
 }
 
+# start_node I: starts node I from $tmp/nI/andnad.conf in the foreground,
+# logging to $tmp/nI/log; its pid goes to pid[nI].
+start_node() {
+	"$ANDNAD" --config "$tmp/n$1/andnad.conf" --foreground -v \
+	    >>"$tmp/n$1/log" 2>&1 &
+	pid[n$1]=$!
+}
+
 # start_lone_node LINE...: node 1 alone on $net.1 (overlay $port, DNS
 # $dport, no resolv.conf, no status page), the configuration LINEs added;
 # it has joined when this returns.
@@ -158,9 +166,7 @@ start_lone_node() {
 	    "control = $tmp/n1/control" "dns_listen = $net.1:$dport" \
 	    "http_listen =" \
 	    "dns_resolv_conf =" "$@" >"$tmp/n1/andnad.conf"
-	"$ANDNAD" --config "$tmp/n1/andnad.conf" --foreground -v \
-	    >>"$tmp/n1/log" 2>&1 &
-	pid[n1]=$!
+	start_node 1
 	wait_joined 1
 }
 

@@ -54,9 +54,7 @@ write_config() {
 }
 
 start() {
-	"$ANDNAD" --config "$tmp/n$1/andnad.conf" --foreground -v \
-	    >>"$tmp/n$1/log" 2>&1 &
-	pid[n$1]=$!
+	start_node "$1"
 	wait_joined "$1"
 }
 
