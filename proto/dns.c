@@ -60,13 +60,6 @@ rd_u32(const struct rd *r, size_t *off, uint32_t *v)
 	return 0;
 }
 
-/* ASCII lower case; DNS names compare without locale. */
-static uint8_t
-lower(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
-}
-
 /* Reads the possibly compressed name at *off and moves *off past the part
  * written in line.  A pointer must point before the start of the labels it
  * follows, so every jump goes strictly backwards and loops are impossible;
@@ -258,7 +251,7 @@ dns_name_equal(const struct dns_name *a, const struct dns_name *b)
 	if (a->len != b->len)
 		return false;
 	for (size_t i = 0; i < a->len; i++)
-		if (lower(a->wire[i]) != lower(b->wire[i]))
+		if (dns_lower(a->wire[i]) != dns_lower(b->wire[i]))
 			return false;
 	return true;
 }
@@ -711,7 +704,7 @@ comp_match(
 		if (c > slen - i - 1 || rd_get(&r, off + 1, label, c) != 0)
 			return false;
 		for (size_t k = 0; k < c; k++)
-			if (lower(label[k]) != lower(s[i + 1 + k]))
+			if (dns_lower(label[k]) != dns_lower(s[i + 1 + k]))
 				return false;
 		i += 1 + c;
 		off += 1 + c;

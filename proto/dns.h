@@ -41,6 +41,13 @@
 
 #define DNS_OPCODE_QUERY 0
 
+/* ASCII lower case: DNS names compare without locale. */
+static inline uint8_t
+dns_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
 #define DNS_RCODE_NOERROR 0
 #define DNS_RCODE_FORMERR 1
 #define DNS_RCODE_SERVFAIL 2

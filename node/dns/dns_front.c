@@ -1291,11 +1291,8 @@ ready_parse(const struct dns_front *f, const uint8_t *p, size_t n,
 		    off + 1 + len - DNS_HEADER_LEN > DNS_NAME_WIRE_MAX)
 			return 0;
 		lc[off - DNS_HEADER_LEN] = (uint8_t)len;
-		for (size_t i = 1; i <= len; i++) {
-			uint8_t c = p[off + i];
-			lc[off - DNS_HEADER_LEN + i] =
-			    c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
-		}
+		for (size_t i = 1; i <= len; i++)
+			lc[off - DNS_HEADER_LEN + i] = dns_lower(p[off + i]);
 		off += 1 + len;
 		if (len == 0)
 			break;
@@ -1422,8 +1419,7 @@ ready_put(struct fq *q, const uint8_t *buf, size_t len)
 	}
 	memcpy(wire, buf, len);
 	for (size_t i = DNS_HEADER_LEN; i < DNS_HEADER_LEN + qlen; i++)
-		if (wire[i] >= 'A' && wire[i] <= 'Z')
-			wire[i] = (uint8_t)(wire[i] + 32);
+		wire[i] = dns_lower(wire[i]);
 	if (an > 0)
 		memcpy(base, pick.e, an * sizeof(*base));
 	r->key = q->ready_key;
