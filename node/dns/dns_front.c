@@ -828,6 +828,15 @@ zone_soa(struct fq *q, struct dns_soa *soa)
 	soa->minimum = f->cfg.negative_ttl;
 }
 
+/* The TTL of the SOA in a denial: the negative TTL, never above the
+ * zone's own. */
+static uint32_t
+denial_ttl(const struct dns_front *f)
+{
+	return f->cfg.negative_ttl < f->cfg.zone_ttl ? f->cfg.negative_ttl
+						     : f->cfg.zone_ttl;
+}
+
 /* Ends an overlay answer with no (further) records: NXDOMAIN or NODATA,
  * the zone's SOA in authority so resolvers cache the denial for the SOA
  * minimum (RFC 2308), or less when the denial comes from a record (an
@@ -839,9 +848,7 @@ fq_negative(struct fq *q, uint16_t rcode)
 {
 	struct dns_front *f = q->f;
 	struct dns_soa soa;
-	uint32_t ttl = f->cfg.negative_ttl < f->cfg.zone_ttl
-	    ? f->cfg.negative_ttl
-	    : f->cfg.zone_ttl;
+	uint32_t ttl = denial_ttl(f);
 
 	if (q->ttl < ttl)
 		ttl = q->ttl;
@@ -1477,8 +1484,7 @@ ready_answer(struct listener *l, struct msghdr *mh, const uint8_t *pkt,
 		}
 	}
 	if (r->soa_ttl != 0 && r->soa_counts) {
-		cap = f->cfg.negative_ttl < f->cfg.zone_ttl ? f->cfg.negative_ttl
-							     : f->cfg.zone_ttl;
+		cap = denial_ttl(f);
 		be32_put(a + r->soa_ttl, ttl < cap ? ttl : cap);
 	}
 	memcpy(&up.sa, mh->msg_name, mh->msg_namelen);
