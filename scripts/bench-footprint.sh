@@ -23,8 +23,10 @@
 # share them.  The store's pages are LMDB's memory map of data.mdb: page
 # cache, not the process's own heap, which RssAnon shows.  Every node of a
 # mesh this small is in the one gnode, so each holds every record and
-# every counter tally.  The data directories go to /dev/shm unless
-# TMPDIR is set (see below); NO_SIZES=1 skips the sizes.
+# every counter tally.  With mdb_stat (Debian's lmdb-utils) at hand,
+# each node's store is then split by table: entries, pages (leaf, branch,
+# overflow), kB and bytes per name.  The data directories go to /dev/shm
+# unless TMPDIR is set (see below); NO_SIZES=1 skips the sizes.
 #
 # A cross build's andnad would run under qemu-user, whose own memory
 # (translated code, its heap) dwarfs the guest's, so for those only the
@@ -93,6 +95,31 @@ store_kb() {
 	    /^[0-9a-f]+-[0-9a-f]+ / { cur = ($6 == f) }
 	    cur && $1 == "Rss:" { sum += $2 }
 	    END { print sum + 0 }' "/proc/$1/smaps"
+}
+
+# tables LABEL I DIR: node I's store in DIR split by table, from mdb_stat
+# (one line a table that holds anything).
+tables() {
+	mdb_stat -af "$3" 2>/dev/null | awk -v label="$1" -v node="$2" \
+	    -v names="$RECORDS" '
+	    function flush() {
+		if (db != "" && n > 0)
+			printf "%-8s andnad   node %d, table %-13s %6d entries  %5d pages (%d leaf, %d branch, %d overflow)  %6d kB  %4d B a name\n",
+			    label, node, db, n, leaf + br + ov, leaf, br, ov,
+			    (leaf + br + ov) * 4, (leaf + br + ov) * 4096 / names
+	    }
+	    /^Status of / { flush(); db = $3 == "Main" ? "(main)" : $3
+		leaf = br = ov = n = 0 }
+	    $1 == "Free" && $2 == "pages:" { free = $3 }
+	    $1 == "Branch" { br = $3 }
+	    $1 == "Leaf" { leaf = $3 }
+	    $1 == "Overflow" { ov = $3 }
+	    $1 == "Entries:" { n = $2 }
+	    END {
+		flush()
+		printf "%-8s andnad   node %d, free pages %d (%d kB)\n",
+		    label, node, free, free * 4
+	    }'
 }
 
 # sizes BUILD LABEL: the stripped sizes and segments of andnad and andna.
@@ -233,6 +260,13 @@ memory() {
 		    "$(store_kb "$p" "$tmp/$label/n$i/store")" \
 		    "$(tmp=$tmp/$label status_field "$i" tallies)"
 	done
+	if command -v mdb_stat >/dev/null; then
+		for i in $(seq 1 "$NODES"); do
+			tables "$label" "$i" "$tmp/$label/n$i/store"
+		done
+	else
+		printf '%-8s andnad   no mdb_stat (lmdb-utils): tables not split\n' "$label"
+	fi
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null
 	done
