@@ -70,7 +70,9 @@ else
 	client_cpu=0
 	server_cpu=0
 fi
-serve() { taskset -c "$server_cpu" "$@"; }
+# Run in the background: exec, so that $! is the server itself and the
+# cleanup stops it (a subshell killed would leave the server running).
+serve() { exec taskset -c "$server_cpu" "$@"; }
 
 # ---- the names, the zone and the one query file ----
 : >"$tmp/names"
