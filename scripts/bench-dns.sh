@@ -283,6 +283,34 @@ for s in $servers; do
 	[ $? = 0 ] || exit 1
 done
 
+# Knot DNS pins its UDP worker to CPU 0 by itself, whatever taskset said:
+# beside dnsperf, it would hand its answers to the client without waking
+# the other CPU, which the other servers pay for.  Every thread of every
+# server goes back to the servers' CPU, and is checked there after the
+# runs.
+pin() {
+	local c
+	taskset -a -pc "$server_cpu" "$1" >/dev/null
+	for c in $(pgrep -P "$1"); do
+		pin "$c"
+	done
+}
+# off_cpu PID: the threads of PID and its children not on the servers' CPU
+off_cpu() {
+	local t c
+	for t in /proc/"$1"/task/*; do
+		[ "$(awk '/^Cpus_allowed_list/ { print $2 }' "$t/status")" = \
+		    "$server_cpu" ] || echo "${t##*/}"
+	done
+	for c in $(pgrep -P "$1"); do
+		off_cpu "$c"
+	done
+}
+for s in $servers; do
+	IFS=: read -r _ _ pid <<<"$s"
+	pin "$pid"
+done
+
 # ---- the runs ----
 # CPU nanoseconds of a process, its threads and its descendants (NSD
 # answers in a child)
@@ -316,6 +344,11 @@ for _ in $(seq 1 "$R"); do
 		IFS=: read -r label a pid <<<"$s"
 		run "$label" "$net.$a" "$pid"
 	done
+done
+for s in $servers; do
+	IFS=: read -r label _ pid <<<"$s"
+	[ -z "$(off_cpu "$pid")" ] ||
+	    echo "bench-dns: $label moved threads off CPU $server_cpu" >&2
 done
 python3 - "$tmp/runs" <<-'EOF'
 import sys
