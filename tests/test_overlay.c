@@ -733,6 +733,46 @@ test_twice_founded(void **state)
 	for (int i = 0; i < n_sent; i++)
 		leaves += sent[i].m.type == MSG_LEAVE;
 	assert_int_equal(leaves, 7); /* those that held us let go at once */
+	/* what this gnode said is no word in the next one */
+	uint8_t none[256 / 8] = {0};
+	assert_memory_equal(e->conflict_from, none, sizeof(none));
+	for (int i = 0; i < SWIM_RIVALS; i++)
+		assert_int_equal(e->rivals[i].heard_at, 0);
+	sent_clear();
+	engine_free(e);
+}
+
+/* The other side of that gnode: nodes at members 4's and 2's addresses
+ * with other keys ping us.  Our answer to 2' says whom we hold there, and
+ * whom we hold at the other contested address we know of (4), so that 2'
+ * learns of the node on its own side that it may ask for a vote. */
+static void
+test_twice_founded_answer(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+	struct endpoint b_ep = {.family = 4, .ip = {10, 0, 1, 4}, .port = 7};
+	struct endpoint two_b = {.family = 4, .ip = {10, 0, 1, 2}, .port = 7};
+	ovl_addr_t two = ovl_prefix(e->addr, 1) | 2;
+	ovl_addr_t four = ovl_prefix(e->addr, 1) | 4;
+
+	fill_inner(e, 7);
+	struct msg_update four_b = alive_update(104, four, &b_ep);
+	swim_from(e, MSG_PING, 104, four, &b_ep, &four_b, 1);
+	sent_clear();
+	struct msg_update own2 = alive_update(102, two, &two_b);
+	swim_from(e, MSG_PING, 102, two, &two_b, &own2, 1);
+	assert_int_equal(n_sent, 1);
+	const struct msg *r = &sent[0].m;
+	assert_int_equal(r->type, MSG_ACK);
+	assert_true(ep_equal(&sent[0].to, &two_b));
+	assert_int_equal(r->u.updates.n, 3);
+	assert_int_equal(r->u.updates.v[1].addr, two);
+	assert_memory_equal(r->u.updates.v[1].key,
+	    inner_find(&e->inner, 2)->pk, ANDNA_PK_LEN);
+	assert_int_equal(r->u.updates.v[2].addr, four);
+	assert_memory_equal(r->u.updates.v[2].key,
+	    inner_find(&e->inner, 4)->pk, ANDNA_PK_LEN);
 	sent_clear();
 	engine_free(e);
 }
@@ -751,6 +791,7 @@ main(void)
 	    cmocka_unit_test(test_joining_answers_pings),
 	    cmocka_unit_test(test_dead_keep_place),
 	    cmocka_unit_test(test_twice_founded),
+	    cmocka_unit_test(test_twice_founded_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

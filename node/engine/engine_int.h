@@ -51,6 +51,7 @@ struct swim_relay {
 struct swim_rival {
 	uint8_t id;
 	bool votes;        /* it said it holds the contesting key at ours */
+	uint8_t pk[ANDNA_PK_LEN];
 	struct endpoint ep;
 	uint64_t heard_at; /* when a member last named it; 0: a free slot */
 	uint64_t asked_at;

@@ -120,8 +120,8 @@ member_set(struct engine *e, struct member *mb, uint8_t state, uint32_t inc,
  * another key: the other half of a gnode founded twice, found when the
  * halves meet. */
 static void
-rival_note(struct engine *e, uint8_t id, const struct endpoint *ep,
-    uint64_t now)
+rival_note(struct engine *e, uint8_t id, const uint8_t *pk,
+    const struct endpoint *ep, uint64_t now)
 {
 	struct swim_rival *r = &e->rivals[0];
 
@@ -134,12 +134,27 @@ rival_note(struct engine *e, uint8_t id, const struct endpoint *ep,
 		if (x->heard_at < r->heard_at)
 			r = x; /* a free slot, or the one named longest ago */
 	}
-	if (r->heard_at == 0 || r->id != id || !ep_equal(&r->ep, ep)) {
+	if (r->heard_at == 0 || r->id != id || !ep_equal(&r->ep, ep) ||
+	    memcmp(r->pk, pk, ANDNA_PK_LEN) != 0) {
 		memset(r, 0, sizeof(*r));
 		r->id = id;
+		memcpy(r->pk, pk, ANDNA_PK_LEN);
 		r->ep = *ep;
 	}
 	r->heard_at = now;
+}
+
+/* Whether rival `r` still stands: named lately, and another key than the
+ * live member we hold at its address. */
+static bool
+rival_stands(const struct engine *e, const struct swim_rival *r,
+    uint64_t now)
+{
+	if (r->heard_at == 0 || now - r->heard_at >= e->cfg.outer_timeout_ms)
+		return false;
+	const struct member *mb = inner_find(&e->inner, r->id);
+	return mb != NULL && mb->state <= MEMBER_SUSPECT &&
+	    memcmp(mb->pk, r->pk, ANDNA_PK_LEN) != 0;
 }
 
 /* Votes of rivals on our address: one per host, and none from a host
@@ -152,8 +167,7 @@ rival_votes(const struct engine *e, uint64_t now)
 
 	for (int i = 0; i < SWIM_RIVALS; i++) {
 		const struct swim_rival *r = &e->rivals[i];
-		bool counted = !r->votes || r->heard_at == 0 ||
-		    now - r->heard_at >= e->cfg.outer_timeout_ms ||
+		bool counted = !r->votes || !rival_stands(e, r, now) ||
 		    !swim_host_room(e, &r->ep, r->id);
 		for (int j = 0; j < i && !counted; j++)
 			counted = e->rivals[j].votes &&
@@ -207,12 +221,27 @@ address_conflict(struct engine *e, uint8_t from_id, bool rival,
 	swim_news_add(e, ovl_id(e->addr, 0));
 	for (int i = 0; i < SWIM_RIVALS; i++) {
 		struct swim_rival *r = &e->rivals[i];
-		if (r->heard_at != 0 && r->id != ovl_id(e->addr, 0) &&
-		    now - r->heard_at < e->cfg.outer_timeout_ms &&
+		if (rival_stands(e, r, now) &&
 		    now - r->asked_at >= e->cfg.ping_interval_ms) {
 			r->asked_at = now;
 			swim_introduce(e, &r->ep);
 		}
+	}
+}
+
+/* Adds to `ups` whom we hold at the other contested addresses we know
+ * of: a node at a contested address that we do not hold is on the other
+ * side of a gnode founded twice, and learns there the nodes of its own
+ * side that it cannot know otherwise, and that have a vote on its address
+ * (see address_conflict()). */
+static void
+rivals_held(struct engine *e, uint8_t except, struct msg_updates *ups,
+    uint64_t now)
+{
+	for (int i = 0; i < SWIM_RIVALS && ups->n < MSG_UPDATES_MAX; i++) {
+		const struct swim_rival *r = &e->rivals[i];
+		if (r->id != except && rival_stands(e, r, now))
+			update_fill(e, r->id, &ups->v[ups->n++]);
 	}
 }
 
@@ -227,7 +256,8 @@ rival_heard(struct engine *e, const struct msg *m, const struct endpoint *from,
 	for (int i = 0; i < SWIM_RIVALS; i++) {
 		struct swim_rival *r = &e->rivals[i];
 		if (r->heard_at == 0 || r->id != ovl_id(m->src, 0) ||
-		    !ep_equal(&r->ep, from))
+		    !ep_equal(&r->ep, from) ||
+		    memcmp(r->pk, m->key, ANDNA_PK_LEN) != 0)
 			continue;
 		for (int k = 0; k < m->u.updates.n; k++) {
 			const struct msg_update *u = &m->u.updates.v[k];
@@ -301,7 +331,7 @@ update_apply(struct engine *e, const struct msg_update *u, bool own,
 			swim_news_add(e, mb->id); /* the holder's news goes on */
 			if (mb->state <= MEMBER_SUSPECT &&
 			    u->state <= MSG_STATE_SUSPECT && u->n_eps > 0)
-				rival_note(e, mb->id, &u->eps[0], now);
+				rival_note(e, mb->id, u->key, &u->eps[0], now);
 			return;
 		}
 		inner_remove(&e->inner, mb->id);
@@ -577,8 +607,9 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
 		if (rival_heard(e, m, from, now))
 			return;
-		if (now - sender->asked_at >= e->cfg.ping_interval_ms) {
-			sender->asked_at = now;
+		rival_note(e, sender->id, m->key, from, now);
+		if (now - sender->told_at >= e->cfg.ping_interval_ms) {
+			sender->told_at = now;
 			struct msg r;
 			msg_init(&r);
 			r.type = MSG_ACK;
@@ -586,6 +617,7 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 			update_fill(e, ovl_id(e->addr, 0), &r.u.updates.v[0]);
 			update_fill(e, sender->id, &r.u.updates.v[1]);
 			r.u.updates.n = 2;
+			rivals_held(e, sender->id, &r.u.updates, now);
 			engine_send(e, from, &r);
 		}
 		return;
