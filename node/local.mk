@@ -32,6 +32,9 @@ nodist_libandna_a_SOURCES = node/daemon/http_page.inc
 BUILT_SOURCES += node/daemon/http_page.inc
 CLEANFILES += node/daemon/http_page.inc
 EXTRA_DIST += node/daemon/http_page.html
+# (BUILT_SOURCES are made first only by all and check: `make andna-sim`
+# needs the rule below too)
+node/daemon/http.$(OBJEXT): node/daemon/http_page.inc
 node/daemon/http_page.inc: node/daemon/http_page.html
 	$(AM_V_GEN)$(MKDIR_P) node/daemon && \
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' \

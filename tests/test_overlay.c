@@ -2,7 +2,8 @@
  * datagram, whole or as refreshes, and what a receiver takes from them
  * (node/engine/gossip.c); the news of full gnodes a joiner brings (node/engine/hook.c);
  * how a member answers pings while it joins and refutes a suspicion
- * (node/engine/swim.c), and keeps the place of one declared dead a moment ago.  The engine founds an overlay alone; its maps are then
+ * (node/engine/swim.c), keeps the place of one declared dead a moment ago,
+ * and settles two nodes at one address in a gnode founded twice.  The engine founds an overlay alone; its maps are then
  * filled by hand, as large as gnodes of 32 and of 256 make them. */
 #include "config.h"
 
@@ -630,6 +631,152 @@ test_dead_keep_place(void **state)
 	engine_free(e);
 }
 
+/* A SWIM message from the node with key seed `seed` at `src`, sent from
+ * `from`, carrying `n` updates. */
+static void
+swim_from(struct engine *e, uint8_t type, uint8_t seed, ovl_addr_t src,
+    const struct endpoint *from, const struct msg_update *u, int n)
+{
+	struct keypair kp;
+	uint8_t sd[32], buf[MSG_DGRAM_MAX];
+	struct msg m;
+	size_t len;
+
+	memset(sd, seed, sizeof(sd));
+	keypair_from_seed(&kp, sd);
+	msg_init(&m);
+	m.type = type;
+	m.id = 777;
+	m.has_src = true;
+	m.src = src;
+	for (int i = 0; i < n; i++)
+		m.u.updates.v[m.u.updates.n++] = u[i];
+	assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
+	engine_input(e, from, buf, len, NOW + 20);
+}
+
+/* An update saying that the node with key seed `seed` is alive at `addr`
+ * and endpoint `ep`. */
+static struct msg_update
+alive_update(uint8_t seed, ovl_addr_t addr, const struct endpoint *ep)
+{
+	struct keypair kp;
+	uint8_t sd[32];
+	struct msg_update u = {.state = MSG_STATE_ALIVE, .addr = addr,
+	    .n_eps = 1};
+
+	memset(sd, seed, sizeof(sd));
+	keypair_from_seed(&kp, sd);
+	memcpy(u.key, kp.pk, ANDNA_PK_LEN);
+	u.eps[0] = *ep;
+	return u;
+}
+
+/* A gnode founded twice holds two nodes at our address (us, and the
+ * rival R) and two at member 4's (ours, and 4').  Members 5, 6 and 7 hold
+ * R and 4'; we hold 4, who holds us.  Counting members alone, we have 4
+ * of 7 and R (by the same count) 4 of 7: both would stay forever.  4' has
+ * a vote too, once it has said itself that it holds R: the split is even
+ * and the lower key keeps the address. */
+static void
+test_twice_founded(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+	struct endpoint rival_ep = {.family = 4, .ip = {10, 0, 1, 4},
+	    .port = 7};
+	struct endpoint other_ep = {.family = 4, .ip = {10, 0, 2, 4},
+	    .port = 7};
+	ovl_addr_t four = ovl_prefix(e->addr, 1) | 4;
+	uint8_t r_seed = 100;
+	struct keypair kp;
+	uint8_t sd[32];
+
+	/* R's key is the lower, so that an even split goes to it */
+	for (;; r_seed++) {
+		memset(sd, r_seed, sizeof(sd));
+		keypair_from_seed(&kp, sd);
+		if (memcmp(kp.pk, e->key.pk, ANDNA_PK_LEN) < 0)
+			break;
+	}
+	fill_inner(e, 7);
+	struct msg_update r_at_us = alive_update(r_seed, e->addr, &rival_ep);
+	struct msg_update four_b = alive_update(104, four, &rival_ep);
+	for (int id = 5; id <= 7; id++)
+		ping_from(e, id, &r_at_us);
+	assert_int_equal(e->hook, HOOK_DONE); /* 3 of 7 is no majority */
+
+	/* 4' answering unasked, from anywhere, has no vote */
+	struct msg_update own4 = alive_update(104, four, &other_ep);
+	struct msg_update votes[2] = {own4, r_at_us};
+	swim_from(e, MSG_ACK, 104, four, &other_ep, votes, 2);
+	assert_int_equal(e->hook, HOOK_DONE);
+
+	/* member 5 names 4'; the next word of the conflict makes us ask it */
+	ping_from(e, 5, &four_b);
+	sent_clear();
+	ping_from(e, 6, &r_at_us);
+	bool asked = false;
+	for (int i = 0; i < n_sent; i++)
+		asked |= sent[i].m.type == MSG_PING &&
+		    ep_equal(&sent[i].to, &rival_ep);
+	assert_true(asked);
+	assert_int_equal(e->hook, HOOK_DONE);
+
+	/* 4' says it holds R at our address: 4 of 8, and R is the lower */
+	sent_clear();
+	own4 = alive_update(104, four, &rival_ep);
+	votes[0] = own4;
+	swim_from(e, MSG_ACK, 104, four, &rival_ep, votes, 2);
+	assert_int_not_equal(e->hook, HOOK_DONE);
+	int leaves = 0;
+	for (int i = 0; i < n_sent; i++)
+		leaves += sent[i].m.type == MSG_LEAVE;
+	assert_int_equal(leaves, 7); /* those that held us let go at once */
+	/* what this gnode said is no word in the next one */
+	uint8_t none[256 / 8] = {0};
+	assert_memory_equal(e->conflict_from, none, sizeof(none));
+	for (int i = 0; i < SWIM_RIVALS; i++)
+		assert_int_equal(e->rivals[i].heard_at, 0);
+	sent_clear();
+	engine_free(e);
+}
+
+/* The other side of that gnode: nodes at members 4's and 2's addresses
+ * with other keys ping us.  Our answer to 2' says whom we hold there, and
+ * whom we hold at the other contested address we know of (4), so that 2'
+ * learns of the node on its own side that it may ask for a vote. */
+static void
+test_twice_founded_answer(void **state)
+{
+	(void)state;
+	struct engine *e = lone_engine();
+	struct endpoint b_ep = {.family = 4, .ip = {10, 0, 1, 4}, .port = 7};
+	struct endpoint two_b = {.family = 4, .ip = {10, 0, 1, 2}, .port = 7};
+	ovl_addr_t two = ovl_prefix(e->addr, 1) | 2;
+	ovl_addr_t four = ovl_prefix(e->addr, 1) | 4;
+
+	fill_inner(e, 7);
+	struct msg_update four_b = alive_update(104, four, &b_ep);
+	swim_from(e, MSG_PING, 104, four, &b_ep, &four_b, 1);
+	sent_clear();
+	struct msg_update own2 = alive_update(102, two, &two_b);
+	swim_from(e, MSG_PING, 102, two, &two_b, &own2, 1);
+	assert_int_equal(n_sent, 1);
+	const struct msg *r = &sent[0].m;
+	assert_int_equal(r->type, MSG_ACK);
+	assert_true(ep_equal(&sent[0].to, &two_b));
+	assert_int_equal(r->u.updates.n, 3);
+	assert_int_equal(r->u.updates.v[1].addr, two);
+	assert_memory_equal(r->u.updates.v[1].key,
+	    inner_find(&e->inner, 2)->pk, ANDNA_PK_LEN);
+	assert_int_equal(r->u.updates.v[2].addr, four);
+	assert_memory_equal(r->u.updates.v[2].key,
+	    inner_find(&e->inner, 4)->pk, ANDNA_PK_LEN);
+	sent_clear();
+	engine_free(e);
+}
+
 int
 main(void)
 {
@@ -643,6 +790,8 @@ main(void)
 	    cmocka_unit_test(test_refute_to_all),
 	    cmocka_unit_test(test_joining_answers_pings),
 	    cmocka_unit_test(test_dead_keep_place),
+	    cmocka_unit_test(test_twice_founded),
+	    cmocka_unit_test(test_twice_founded_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 
 #define SWIM_UPDATES_MAX 8   /* piggybacked per ping or ack */
 #define SWIM_INDIRECT 2      /* members asked to ping a silent one */
+#define SWIM_RIVALS 8        /* nodes at contested addresses we ask */
 #define FORWARD_TRIES 5      /* next hops tried per hop */
 #define SEEN_MAX 256         /* routed requests remembered for dedupe */
 #define HOOK_OFFER_HOLD_MS 10000
@@ -41,6 +42,19 @@ struct swim_relay {
 	ovl_addr_t target; /* the member to ping */
 	struct endpoint requester;
 	uint64_t deadline;
+};
+
+/* A node of our gnode's prefix that a member says holds the address of
+ * one of our members with another key: the other half of a gnode that
+ * was founded twice.  While our own address is contested we ask it whom
+ * it holds there (see address_conflict()). */
+struct swim_rival {
+	uint8_t id;
+	bool votes;        /* it said it holds the contesting key at ours */
+	uint8_t pk[ANDNA_PK_LEN];
+	struct endpoint ep;
+	uint64_t heard_at; /* when a member last named it; 0: a free slot */
+	uint64_t asked_at;
 };
 
 /* Where the reply to a routed request we passed on goes back to: the
@@ -298,6 +312,7 @@ struct engine {
 	/* members that said another key holds our address, and that key */
 	uint8_t conflict_key[ANDNA_PK_LEN];
 	uint8_t conflict_from[256 / 8];
+	struct swim_rival rivals[SWIM_RIVALS];
 
 	/* outer map exchange */
 	uint64_t next_gossip;

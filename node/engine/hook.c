@@ -372,6 +372,10 @@ hook_restart(struct engine *e, uint64_t now)
 		peers[n++] = e->peers[i];
 	inner_fini(&e->inner);
 	outer_fini(&e->outer);
+	/* what the old gnode said of our old address is no word on the next */
+	memset(e->conflict_key, 0, sizeof(e->conflict_key));
+	memset(e->conflict_from, 0, sizeof(e->conflict_from));
+	memset(e->rivals, 0, sizeof(e->rivals));
 	e->n_news = 0;
 	e->probe_active = false;
 	e->probe_n = e->probe_pos = 0;

@@ -26,6 +26,8 @@ struct member {
 	struct endpoint eps[MEMBER_EPS];
 	uint64_t state_at; /* when the state last changed */
 	uint64_t asked_at; /* when we last pinged it to hear its own word */
+	uint64_t told_at;  /* when we last told another key at its address
+	                    * that we hold it there */
 };
 
 struct inner_map {

@@ -116,36 +116,160 @@ member_set(struct engine *e, struct member *mb, uint8_t state, uint32_t inc,
 	}
 }
 
-/* A member of ours says another key holds our address.  The gnode's
- * admission record is its members' maps: we give the address up only
- * once most of our live members hold the other key there (half of them,
- * if that key is the lower), never on one node's word. */
+/* Remembers a node that a member says holds member `id`'s address with
+ * another key: the other half of a gnode founded twice, found when the
+ * halves meet. */
 static void
-address_conflict(struct engine *e, uint8_t from_id, const uint8_t *pk,
+rival_note(struct engine *e, uint8_t id, const uint8_t *pk,
+    const struct endpoint *ep, uint64_t now)
+{
+	struct swim_rival *r = &e->rivals[0];
+
+	for (int i = 0; i < SWIM_RIVALS; i++) {
+		struct swim_rival *x = &e->rivals[i];
+		if (x->heard_at != 0 && x->id == id) {
+			r = x;
+			break;
+		}
+		if (x->heard_at < r->heard_at)
+			r = x; /* a free slot, or the one named longest ago */
+	}
+	if (r->heard_at == 0 || r->id != id || !ep_equal(&r->ep, ep) ||
+	    memcmp(r->pk, pk, ANDNA_PK_LEN) != 0) {
+		memset(r, 0, sizeof(*r));
+		r->id = id;
+		memcpy(r->pk, pk, ANDNA_PK_LEN);
+		r->ep = *ep;
+	}
+	r->heard_at = now;
+}
+
+/* Whether rival `r` still stands: named lately, and another key than the
+ * live member we hold at its address. */
+static bool
+rival_stands(const struct engine *e, const struct swim_rival *r,
     uint64_t now)
+{
+	if (r->heard_at == 0 || now - r->heard_at >= e->cfg.outer_timeout_ms)
+		return false;
+	const struct member *mb = inner_find(&e->inner, r->id);
+	return mb != NULL && mb->state <= MEMBER_SUSPECT &&
+	    memcmp(mb->pk, r->pk, ANDNA_PK_LEN) != 0;
+}
+
+/* Votes of rivals on our address: one per host, and none from a host
+ * that holds its share of our members, so that they cost addresses as
+ * members do. */
+static int
+rival_votes(const struct engine *e, uint64_t now)
+{
+	int n = 0;
+
+	for (int i = 0; i < SWIM_RIVALS; i++) {
+		const struct swim_rival *r = &e->rivals[i];
+		bool counted = !r->votes || !rival_stands(e, r, now) ||
+		    !swim_host_room(e, &r->ep, r->id);
+		for (int j = 0; j < i && !counted; j++)
+			counted = e->rivals[j].votes &&
+			    ep_same_host(&e->rivals[j].ep, &r->ep);
+		n += !counted;
+	}
+	return n;
+}
+
+/* Another key holds our address in the maps of some: `from_id`, a member
+ * of ours (or with `rival`, the node at a contested member's address),
+ * says so.  The gnode's admission record is its members' maps: we give
+ * the address up only once most of the gnode holds the other key there
+ * (half of it, if that key is the lower), never on one node's word.
+ * Where a gnode was founded twice, its halves may hold two nodes at
+ * several addresses; each of those nodes has a vote, or each half of an
+ * even split would count itself the larger (we hold only one node at each
+ * such address, and it is on our side). */
+static void
+address_conflict(struct engine *e, uint8_t from_id, bool rival,
+    const uint8_t *pk, uint64_t now)
 {
 	if (memcmp(pk, e->conflict_key, ANDNA_PK_LEN) != 0) {
 		memcpy(e->conflict_key, pk, ANDNA_PK_LEN);
 		memset(e->conflict_from, 0, sizeof(e->conflict_from));
+		for (int i = 0; i < SWIM_RIVALS; i++)
+			e->rivals[i].votes = false;
 	}
-	e->conflict_from[from_id / 8] |= (uint8_t)(1u << (from_id % 8));
+	if (!rival)
+		e->conflict_from[from_id / 8] |= (uint8_t)(1u << (from_id % 8));
 	int n = 0;
 	for (int i = 0; i < e->inner.n; i++) {
 		uint8_t id = e->inner.m[i].id;
 		n += e->inner.m[i].state <= MEMBER_SUSPECT &&
 		    (e->conflict_from[id / 8] & (1u << (id % 8))) != 0;
 	}
+	int votes = rival_votes(e, now);
+	int live = inner_live(&e->inner) + votes;
+	n += votes;
 	/* an even split goes to the lower key */
-	int live = inner_live(&e->inner);
 	if (2 * n > live ||
 	    (2 * n == live && memcmp(pk, e->key.pk, ANDNA_PK_LEN) < 0)) {
 		engine_log(e, ENGINE_LOG_WARN,
 		    "most members of our gnode hold our overlay address with "
 		    "another node key; taking a new address");
+		/* those that hold us let the address go at once */
+		swim_leave(e);
 		hook_restart(e, now);
-	} else {
-		swim_news_add(e, ovl_id(e->addr, 0));
+		return;
 	}
+	swim_news_add(e, ovl_id(e->addr, 0));
+	for (int i = 0; i < SWIM_RIVALS; i++) {
+		struct swim_rival *r = &e->rivals[i];
+		if (rival_stands(e, r, now) &&
+		    now - r->asked_at >= e->cfg.ping_interval_ms) {
+			r->asked_at = now;
+			swim_introduce(e, &r->ep);
+		}
+	}
+}
+
+/* Adds to `ups` whom we hold at the other contested addresses we know
+ * of: a node at a contested address that we do not hold is on the other
+ * side of a gnode founded twice, and learns there the nodes of its own
+ * side that it cannot know otherwise, and that have a vote on its address
+ * (see address_conflict()). */
+static void
+rivals_held(struct engine *e, uint8_t except, struct msg_updates *ups,
+    uint64_t now)
+{
+	for (int i = 0; i < SWIM_RIVALS && ups->n < MSG_UPDATES_MAX; i++) {
+		const struct swim_rival *r = &e->rivals[i];
+		if (r->id != except && rival_stands(e, r, now))
+			update_fill(e, r->id, &ups->v[ups->n++]);
+	}
+}
+
+/* A rival we asked (see address_conflict()) says whom it holds at our
+ * address; true when its vote made us take a new address. */
+static bool
+rival_heard(struct engine *e, const struct msg *m, const struct endpoint *from,
+    uint64_t now)
+{
+	if (m->type != MSG_ACK)
+		return false;
+	for (int i = 0; i < SWIM_RIVALS; i++) {
+		struct swim_rival *r = &e->rivals[i];
+		if (r->heard_at == 0 || r->id != ovl_id(m->src, 0) ||
+		    !ep_equal(&r->ep, from) ||
+		    memcmp(r->pk, m->key, ANDNA_PK_LEN) != 0)
+			continue;
+		for (int k = 0; k < m->u.updates.n; k++) {
+			const struct msg_update *u = &m->u.updates.v[k];
+			if (u->addr != e->addr || u->state > MSG_STATE_SUSPECT ||
+			    memcmp(u->key, e->conflict_key, ANDNA_PK_LEN) != 0)
+				continue;
+			r->votes = true;
+			address_conflict(e, r->id, true, u->key, now);
+			return e->hook != HOOK_DONE;
+		}
+	}
+	return false;
 }
 
 /* Whether news (inc, state) overrides what we hold, by SWIM's precedence:
@@ -189,7 +313,7 @@ update_apply(struct engine *e, const struct msg_update *u, bool own,
 	if (u->addr == e->addr) {
 		if (memcmp(u->key, e->key.pk, ANDNA_PK_LEN) != 0) {
 			if (!own && u->state <= MSG_STATE_SUSPECT)
-				address_conflict(e, relay_id, u->key, now);
+				address_conflict(e, relay_id, false, u->key, now);
 		} else if (u->state != MSG_STATE_ALIVE && u->incarnation == e->inc &&
 		    e->inc < UINT32_MAX) {
 			/* refute, to every member at once: in a burst of joins
@@ -205,6 +329,9 @@ update_apply(struct engine *e, const struct msg_update *u, bool own,
 	if (mb != NULL && memcmp(mb->pk, u->key, ANDNA_PK_LEN) != 0) {
 		if (mb->state <= MEMBER_SUSPECT || u->state > MSG_STATE_SUSPECT) {
 			swim_news_add(e, mb->id); /* the holder's news goes on */
+			if (mb->state <= MEMBER_SUSPECT &&
+			    u->state <= MSG_STATE_SUSPECT && u->n_eps > 0)
+				rival_note(e, mb->id, u->key, &u->eps[0], now);
 			return;
 		}
 		inner_remove(&e->inner, mb->id);
@@ -478,8 +605,11 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		 * two nodes the gnode admitted at one address, the one most
 		 * members do not hold learns it and hooks again */
 		e->stats.dropped[ENGINE_DROP_UNTRUSTED]++;
-		if (now - sender->asked_at >= e->cfg.ping_interval_ms) {
-			sender->asked_at = now;
+		if (rival_heard(e, m, from, now))
+			return;
+		rival_note(e, sender->id, m->key, from, now);
+		if (now - sender->told_at >= e->cfg.ping_interval_ms) {
+			sender->told_at = now;
 			struct msg r;
 			msg_init(&r);
 			r.type = MSG_ACK;
@@ -487,6 +617,7 @@ swim_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 			update_fill(e, ovl_id(e->addr, 0), &r.u.updates.v[0]);
 			update_fill(e, sender->id, &r.u.updates.v[1]);
 			r.u.updates.n = 2;
+			rivals_held(e, sender->id, &r.u.updates, now);
 			engine_send(e, from, &r);
 		}
 		return;
