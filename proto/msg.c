@@ -1200,14 +1200,24 @@ msg_unpack(enum msg_seal seal, const msgpack_object *o, const uint8_t *buf,
 }
 
 int
+msg_peek_type(const uint8_t *buf, size_t len, uint8_t *type)
+{
+	/* fixarray of 8, our version and a type as positive fixints */
+	if (len < 3 || buf[0] != 0x98 || buf[1] != MSG_VERSION || buf[2] > 0x7f)
+		return ANDNA_EDEC_TYPE;
+	*type = buf[2];
+	return 0;
+}
+
+int
 msg_peek_id(const uint8_t *buf, size_t len, uint64_t *id)
 {
 	size_t n;
+	uint8_t type;
 
-	/* fixarray of 8, our version and a type as positive fixints, then
-	 * the id: a positive fixint or a uint of 1, 2, 4 or 8 bytes */
-	if (len < 4 || buf[0] != 0x98 || buf[1] != MSG_VERSION ||
-	    buf[2] > 0x7f)
+	/* the header, then the id: a positive fixint or a uint of 1, 2, 4 or
+	 * 8 bytes */
+	if (msg_peek_type(buf, len, &type) != 0 || len < 4)
 		return ANDNA_EDEC_TYPE;
 	if (buf[3] <= 0x7f) {
 		*id = buf[3];

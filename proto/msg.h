@@ -454,6 +454,8 @@ int msg_decode(const uint8_t *buf, size_t len, struct msg *out);
  * decode).  Returns 0 and *id, or ANDNA_EDEC_TYPE when the header is not
  * ours. */
 int msg_peek_id(const uint8_t *buf, size_t len, uint64_t *id);
+/* The type of an encoded message, without decoding or checking it. */
+int msg_peek_type(const uint8_t *buf, size_t len, uint8_t *type);
 
 /* Writes the wire form of `ep` to `out`.  Returns its length (6 for IPv4,
  * 18 for IPv6) or 0 if ep->family is neither 4 nor 6. */

@@ -219,7 +219,7 @@ test_tampered_counted(void **state)
 
 /* The answers a node asked for pass a peer's rate limit: a message with
  * the id of a request still waiting is awaited, twice at most, and no
- * other id is. */
+ * other id is; so is the ROUTE_ACK of a reply passed back. */
 static void
 test_awaits(void **state)
 {
@@ -239,8 +239,15 @@ test_awaits(void **state)
 	assert_true(engine_awaits(e, id));
 	assert_true(engine_awaits(e, id));
 	assert_false(engine_awaits(e, id));
+	/* node 2 answers; the ROUTE_ACK of its answer is awaited there */
+	assert_false(engine_awaits(W->e[2], id));
+	run(10);
+	assert_true(engine_awaits(W->e[2], id));
+	assert_true(engine_awaits(W->e[2], id));
+	assert_false(engine_awaits(W->e[2], id));
 	run(3000); /* answered: nothing waits any more */
 	assert_false(engine_awaits(e, id));
+	assert_false(engine_awaits(W->e[2], id));
 	/* a header that is not ours has no id */
 	assert_int_not_equal(msg_peek_id((const uint8_t *)"\x98\x01", 2, &id), 0);
 }

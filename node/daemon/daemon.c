@@ -223,19 +223,18 @@ ep_str(const struct endpoint *ep, char *buf, size_t len)
 	return buf;
 }
 
-/* Logs a message's type at -vv: the envelope is a msgpack array of 8
- * whose second element, the type, is one byte on the wire. */
+/* Logs a message's type at -vv. */
 static void
 trace_msg(struct daemon *d, const char *dir, const struct endpoint *ep,
     const uint8_t *buf, size_t len, const char *via)
 {
 	char b[64];
+	uint8_t t;
 
 	if (!log_enabled(d->lg, LOG_LEVEL_TRACE))
 		return;
-	bool ok = len >= 3 && buf[0] == 0x98 && buf[1] == 0x01 &&
-	    buf[2] < 0x80;
-	const char *type = ok ? msg_type_name(buf[2]) : "garbage";
+	bool ok = msg_peek_type(buf, len, &t) == 0;
+	const char *type = ok ? msg_type_name(t) : "garbage";
 	log_msg(d->lg, LOG_LEVEL_TRACE, ok ? LOG_KIND_NONE : LOG_KIND_INPUT,
 	    NULL,
 	    "%s %s %s: %s, %zu bytes", via, dir, ep_str(ep, b, sizeof(b)),

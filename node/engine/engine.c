@@ -243,15 +243,32 @@ pending_find(struct engine *e, uint64_t wire_id)
 	return NULL;
 }
 
+/* Takes one of the passes of *passes; false when they are spent. */
+static bool
+await_pass(uint8_t *passes)
+{
+	if (*passes >= ENGINE_AWAIT_PASSES)
+		return false;
+	(*passes)++;
+	return true;
+}
+
 bool
 engine_awaits(struct engine *e, uint64_t id)
 {
 	struct pending *p = pending_find(e, id);
 
-	if (p == NULL || p->passes >= ENGINE_AWAIT_PASSES)
-		return false;
-	p->passes++;
-	return true;
+	if (p != NULL)
+		return await_pass(&p->passes);
+	/* the ROUTE_ACK of a routed message or reply we passed on: a node
+	 * resolving many names at once acknowledges many replies */
+	for (int i = 0; i < e->n_fwd; i++)
+		if (e->fwd[i].req_id == id)
+			return await_pass(&e->fwd[i].passes);
+	for (int i = 0; i < e->n_rfwd; i++)
+		if (e->rfwd[i].req_id == id)
+			return await_pass(&e->rfwd[i].passes);
+	return false;
 }
 
 void

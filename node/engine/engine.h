@@ -219,9 +219,10 @@ void engine_ns_stats(struct engine *e, struct engine_ns_stats *out);
 
 bool engine_hooked(const struct engine *e);
 /* Whether a message with this wire id may answer a request of ours still
- * waiting: a peer's rate limit lets such answers past, since we asked for
- * them (at most ENGINE_AWAIT_PASSES per request, so that whoever saw the
- * id cannot lean on it). */
+ * waiting, or acknowledge a routed message or reply we passed on: a
+ * peer's rate limit lets such answers past, since we asked for them (at
+ * most ENGINE_AWAIT_PASSES per message, so that whoever saw the id cannot
+ * lean on it). */
 #define ENGINE_AWAIT_PASSES 2
 bool engine_awaits(struct engine *e, uint64_t id);
 ovl_addr_t engine_addr(const struct engine *e);

@@ -112,6 +112,7 @@ struct gnode_source {
 struct reply_fwd {
 	uint64_t req_id;
 	struct endpoint ep;
+	uint8_t passes; /* acks let past a rate limit (engine_awaits) */
 	int tries;
 	uint64_t deadline;
 	size_t len;
@@ -121,6 +122,7 @@ struct reply_fwd {
 /* A routed message handed to a next hop, awaiting its ROUTE_ACK. */
 struct forward {
 	uint64_t req_id;
+	uint8_t passes; /* acks let past a rate limit (engine_awaits) */
 	ovl_addr_t prev; /* the hop it came from: never handed back there */
 	ovl_addr_t via; /* the contact it was sent to */
 	int tries;

@@ -259,7 +259,7 @@ route_reply(struct engine *e, const struct endpoint *to, uint64_t req_id,
 	if (copy == NULL)
 		return;
 	memcpy(copy, buf, len);
-	e->rfwd[e->n_rfwd++] = (struct reply_fwd){ req_id, *to, 1,
+	e->rfwd[e->n_rfwd++] = (struct reply_fwd){ req_id, *to, 0, 1,
 		now + e->cfg.hop_timeout_ms, len, copy };
 }
 
