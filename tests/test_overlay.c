@@ -489,29 +489,40 @@ fill_inner(struct engine *e, int n)
 	}
 }
 
+/* A SWIM message from the node with key seed `seed` at `src`, sent from
+ * `from`, carrying `n` updates. */
+static void
+swim_from(struct engine *e, uint8_t type, uint8_t seed, ovl_addr_t src,
+    const struct endpoint *from, const struct msg_update *u, int n)
+{
+	struct keypair kp;
+	uint8_t sd[32], buf[MSG_DGRAM_MAX];
+	struct msg m;
+	size_t len;
+
+	memset(sd, seed, sizeof(sd));
+	keypair_from_seed(&kp, sd);
+	msg_init(&m);
+	m.type = type;
+	m.id = 4242;
+	m.has_src = true;
+	m.src = src;
+	for (int i = 0; i < n; i++)
+		m.u.updates.v[m.u.updates.n++] = u[i];
+	assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
+	engine_input(e, from, buf, len, NOW + 20);
+}
+
 /* A PING from member `id` of our gnode carrying `u`, as the engine
  * would get it. */
 static void
 ping_from(struct engine *e, int id, const struct msg_update *u)
 {
-	struct keypair kp;
-	uint8_t seed[32], buf[MSG_DGRAM_MAX];
-	struct msg m;
-	size_t len;
-
-	memset(seed, id, sizeof(seed));
-	keypair_from_seed(&kp, seed);
-	msg_init(&m);
-	m.type = MSG_PING;
-	m.id = 4242;
-	m.has_src = true;
-	m.src = ovl_prefix(e->addr, 1) | (ovl_addr_t)id;
-	if (u != NULL)
-		m.u.updates.v[m.u.updates.n++] = *u;
-	assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
 	struct endpoint from = {.family = 4, .ip = {10, 0, 0, (uint8_t)id},
 	    .port = 7};
-	engine_input(e, &from, buf, len, NOW + 20);
+
+	swim_from(e, MSG_PING, (uint8_t)id, ovl_prefix(e->addr, 1) |
+	    (ovl_addr_t)id, &from, u, u != NULL);
 }
 
 /* Suspected, a member refutes to every live member at once, not at the
@@ -629,30 +640,6 @@ test_dead_keep_place(void **state)
 	    ovl_prefix(e->addr, 1)); /* now the place is free */
 	sent_clear();
 	engine_free(e);
-}
-
-/* A SWIM message from the node with key seed `seed` at `src`, sent from
- * `from`, carrying `n` updates. */
-static void
-swim_from(struct engine *e, uint8_t type, uint8_t seed, ovl_addr_t src,
-    const struct endpoint *from, const struct msg_update *u, int n)
-{
-	struct keypair kp;
-	uint8_t sd[32], buf[MSG_DGRAM_MAX];
-	struct msg m;
-	size_t len;
-
-	memset(sd, seed, sizeof(sd));
-	keypair_from_seed(&kp, sd);
-	msg_init(&m);
-	m.type = type;
-	m.id = 777;
-	m.has_src = true;
-	m.src = src;
-	for (int i = 0; i < n; i++)
-		m.u.updates.v[m.u.updates.n++] = u[i];
-	assert_int_equal(msg_encode(&m, &kp, buf, sizeof(buf), &len), 0);
-	engine_input(e, from, buf, len, NOW + 20);
 }
 
 /* An update saying that the node with key seed `seed` is alive at `addr`
