@@ -44,16 +44,16 @@ struct swim_relay {
 	uint64_t deadline;
 };
 
-/* A node of our gnode's prefix that a member says holds the address of
- * one of our members with another key: the other half of a gnode that
- * was founded twice.  While our own address is contested we ask it whom
- * it holds there (see address_conflict()). */
+/* A node of our gnode's prefix at the address of one of our members with
+ * another key, as a member names it or as it speaks to us itself: the
+ * other half of a gnode that was founded twice.  While our own address is
+ * contested we ask it whom it holds there (see address_conflict()). */
 struct swim_rival {
 	uint8_t id;
 	bool votes;        /* it said it holds the contesting key at ours */
 	uint8_t pk[ANDNA_PK_LEN];
 	struct endpoint ep;
-	uint64_t heard_at; /* when a member last named it; 0: a free slot */
+	uint64_t heard_at; /* when last named or heard; 0: a free slot */
 	uint64_t asked_at;
 };
 

@@ -116,9 +116,9 @@ member_set(struct engine *e, struct member *mb, uint8_t state, uint32_t inc,
 	}
 }
 
-/* Remembers a node that a member says holds member `id`'s address with
- * another key: the other half of a gnode founded twice, found when the
- * halves meet. */
+/* Remembers a node at member `id`'s address with another key, named by
+ * a member or speaking itself: the other half of a gnode founded twice,
+ * found when the halves meet. */
 static void
 rival_note(struct engine *e, uint8_t id, const uint8_t *pk,
     const struct endpoint *ep, uint64_t now)
