@@ -167,12 +167,12 @@ rival_votes(const struct engine *e, uint64_t now)
 
 	for (int i = 0; i < SWIM_RIVALS; i++) {
 		const struct swim_rival *r = &e->rivals[i];
-		bool counted = !r->votes || !rival_stands(e, r, now) ||
+		bool skip = !r->votes || !rival_stands(e, r, now) ||
 		    !swim_host_room(e, &r->ep, r->id);
-		for (int j = 0; j < i && !counted; j++)
-			counted = e->rivals[j].votes &&
+		for (int j = 0; j < i && !skip; j++)
+			skip = e->rivals[j].votes &&
 			    ep_same_host(&e->rivals[j].ep, &r->ep);
-		n += !counted;
+		n += !skip;
 	}
 	return n;
 }
