@@ -23,8 +23,8 @@
 # share them.  The store's pages are LMDB's memory map of data.mdb: page
 # cache, not the process's own heap, which RssAnon shows.  Every node of a
 # mesh this small is in the one gnode, so each holds every record and
-# every counter tally.  With mdb_stat (Debian's lmdb-utils) at hand,
-# each node's store is then split by table: entries, pages (leaf, branch,
+# every counter tally.  With mdb_stat (Debian's lmdb-utils, installed
+# through scripts/deps.sh), each node's store is then split by table: entries, pages (leaf, branch,
 # overflow), kB and bytes per name.  The data directories go to /dev/shm
 # unless TMPDIR is set (see below); NO_SIZES=1 skips the sizes.
 #
@@ -67,6 +67,9 @@ die() {
 }
 
 command -v python3 >/dev/null || die "needs python3"
+# mdb_stat splits the stores by table; the figures come without it too
+sh "$top/scripts/deps.sh" lmdb-utils ||
+	echo "bench-footprint: no lmdb-utils: the stores are not split by table" >&2
 
 # mkvar BUILDDIR NAME: a variable of the build's Makefile.
 mkvar() {
