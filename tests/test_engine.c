@@ -503,16 +503,13 @@ siblings(int i)
 	    engine_outer_count(W->e[i], 3);
 }
 
-/* Two overlays founded apart (0 with 1, 2 with 3), and two joiners that
- * heard each other joining (4 and 5), then joined one overlay each: the one
- * that hooks last gossips with its peers, the other joiner among them,
- * and the maps of both overlays merge into one. */
-static void
-test_islands_merge(void **state)
+/* Founds two overlays apart, 0 with 1 and 2 with 3: every node hooked,
+ * none with a sibling gnode.  Returns the level at which the two differ. */
+static int
+two_overlays(void)
 {
-	const int to0[] = { 0 }, to2[] = { 2 }, p4[] = { 5, 1 }, p5[] = { 4, 3 };
+	const int to0[] = { 0 }, to2[] = { 2 };
 
-	(void)state;
 	node_start(0, NULL, 0);
 	node_start(2, NULL, 0);
 	node_start(1, to0, 1);
@@ -524,6 +521,20 @@ test_islands_merge(void **state)
 	}
 	int level = ovl_diff_level(engine_addr(W->e[0]), engine_addr(W->e[2]));
 	assert_true(level > 0); /* two random addresses in one gnode: no */
+	return level;
+}
+
+/* Two overlays founded apart (0 with 1, 2 with 3), and two joiners that
+ * heard each other joining (4 and 5), then joined one overlay each: the one
+ * that hooks last gossips with its peers, the other joiner among them,
+ * and the maps of both overlays merge into one. */
+static void
+test_islands_merge(void **state)
+{
+	const int p4[] = { 5, 1 }, p5[] = { 4, 3 };
+
+	(void)state;
+	int level = two_overlays();
 	node_start(4, p4, 2);
 	node_start(5, p5, 2);
 	run(30000);
@@ -551,18 +562,10 @@ neighbour(int i, int j)
 static void
 test_neighbours(void **state)
 {
-	const int to0[] = { 0 }, to2[] = { 2 }, dead[] = { 7 };
+	const int dead[] = { 7 };
 
 	(void)state;
-	node_start(0, NULL, 0);
-	node_start(2, NULL, 0);
-	node_start(1, to0, 1);
-	node_start(3, to2, 1);
-	run(10000);
-	int level = ovl_diff_level(engine_addr(W->e[0]), engine_addr(W->e[2]));
-	assert_true(level > 0);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(siblings(i), 0);
+	int level = two_overlays();
 	neighbour(1, 3);
 	run(30000);
 	for (int i = 0; i < 4; i++)
