@@ -309,8 +309,11 @@ pending_send(struct engine *e, struct pending *p, uint64_t now)
 	case PK_NEIGHBOUR:
 		memcpy(m.u.cache_read.name, p->name, sizeof(p->name));
 		routed = false;
-		/* a member answers at once or resolves for us: wait longer */
-		p->deadline = now + 2 * e->cfg.request_timeout_ms;
+		/* a member answers from its cache at once, or resolves for us
+		 * well within a hop timeout; past that (the read lost, or
+		 * dropped over its rate limit in a burst) we vote ourselves,
+		 * in time for the DNS client still waiting */
+		p->deadline = now + e->cfg.hop_timeout_ms;
 		break;
 	case PK_REVERSE:
 		routed = false;
