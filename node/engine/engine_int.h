@@ -353,6 +353,8 @@ struct engine {
 	uint64_t renew_hooked;  /* hooked_at when our names were last set
 				 * to be renewed from there */
 	uint64_t next_promote;  /* next look for free names with a queue */
+	uint64_t names_came_at; /* when names last came to our gnode: our
+				 * hook, or a gnode gone from our maps */
 	uint8_t bulk_kind;      /* joining: the kind being pulled, or done */
 	struct store_pos handover_pos; /* where the handover scan goes on */
 	struct vote *votes;
@@ -471,6 +473,12 @@ int ns_verify(const struct engine *e, const struct record *rec);
 
 /* ns_sync.c: anti-entropy, bulk sync, handover, backups */
 void ns_sync_tick(struct engine *e, uint64_t now, uint64_t *wake);
+/* Whether we are the member that speaks for the gnode when one must (the
+ * lowest address among the live members). */
+bool ns_leader(const struct engine *e);
+/* Whether no record of a name we hold claims on can be on its way to us
+ * (see promote_scan()). */
+bool ns_names_settled(const struct engine *e, uint64_t now);
 bool ns_sync_input(struct engine *e, const struct endpoint *from,
     struct msg *m, uint64_t now);
 /* Sends copies of `n` items of one name (or key) we are primary for to

@@ -561,6 +561,7 @@ gossip_sweep(struct engine *e, uint64_t now)
 			    "level-%d gnode %u is no longer heard of", level, x->id);
 			outer_remove(&e->outer, level, x->id);
 			engine_maps_changed(e);
+			e->names_came_at = now; /* its names round elsewhere */
 		}
 	}
 }

@@ -29,6 +29,7 @@ hook_done(struct engine *e, uint64_t now)
 	e->next_sync = 0; /* the name service pulls its new gnode's data */
 	e->bulk_kind = 0;
 	e->hooked_at = now; /* and renews our names from the new place */
+	e->names_came_at = now;
 	e->next_ping = now + engine_rand_below(e, e->cfg.ping_interval_ms);
 	e->next_gossip = now + engine_rand_below(e, e->cfg.gossip_interval_ms);
 	engine_maps_changed(e);

@@ -35,10 +35,8 @@ ns_role(struct engine *e, ovl_addr_t target)
 	return round_view_target(v, target, &ex, &next) == 0 ? NS_BACKUP : NS_NONE;
 }
 
-/* Whether we are the member that speaks for the gnode when one must (the
- * lowest address among the live members). */
-static bool
-gnode_leader(struct engine *e)
+bool
+ns_leader(const struct engine *e)
 {
 	for (int i = 0; i < e->inner.n; i++)
 		if (e->inner.m[i].state == MEMBER_ALIVE &&
@@ -650,7 +648,7 @@ owns_name(struct store_txn *t, const struct record *rec, uint64_t now)
 static void
 uncount_later(struct engine *e, const struct record *loser)
 {
-	if (e->n_uncount < UNCOUNT_MAX && gnode_leader(e) &&
+	if (e->n_uncount < UNCOUNT_MAX && ns_leader(e) &&
 	    (e->uncount[e->n_uncount] = ns_record_copy(loser)) != NULL)
 		e->n_uncount++;
 }
@@ -947,6 +945,7 @@ struct free_names {
 	struct engine *e;
 	struct store_txn *t;
 	uint64_t now;
+	bool settled; /* no record can be on its way here (ns_names_settled()) */
 	char last[ANDNA_NAME_MAX + 1]; /* the queue looked at last */
 	int n;
 	char name[SWEEP_BATCH][ANDNA_NAME_MAX + 1];
@@ -961,8 +960,9 @@ free_name_cb(void *arg, const struct store_claim *c)
 	if (strcmp(c->name, f->last) == 0)
 		return 0; /* the rest of a queue seen already */
 	memcpy(f->last, c->name, sizeof(f->last));
-	if ((store_record_get(f->t, c->h8, c->name, &sr) == 0 &&
-	    sr.expires_at > f->now && !(sr.flags & STORE_REC_RELEASED)) ||
+	int got = store_record_get(f->t, c->h8, c->name, &sr);
+	if ((got == 0 && sr.expires_at > f->now &&
+	    !(sr.flags & STORE_REC_RELEASED)) || (got != 0 && !f->settled) ||
 	    ns_role(f->e, name_hash(c->name)) != NS_PRIMARY ||
 	    promoting(f->e, c->name))
 		return 0;
@@ -978,10 +978,11 @@ promote_scan(struct engine *e, uint64_t now)
 {
 	struct free_names *f;
 
-	if (!gnode_leader(e) || (f = calloc(1, sizeof(*f))) == NULL)
+	if (!ns_leader(e) || (f = calloc(1, sizeof(*f))) == NULL)
 		return;
 	f->e = e;
 	f->now = now;
+	f->settled = ns_names_settled(e, now);
 	if ((f->t = txn_begin(e, false)) != NULL) {
 		store_claim_each(f->t, free_name_cb, f);
 		store_txn_abort(f->t);

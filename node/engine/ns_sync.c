@@ -220,25 +220,20 @@ gather_free(struct gather *g)
 	g->n = 0;
 }
 
-/* Sends `items` to `to` as a message of `type` (REPLICATE or SYNC_PAGE). */
+/* Sends `items` of `kind` to `to` as a page of anti-entropy. */
 static void
-send_items(struct engine *e, const struct endpoint *to, uint8_t type,
-    uint8_t kind, struct msg_item *items, int n, uint64_t id)
+send_items(struct engine *e, const struct endpoint *to, uint8_t kind,
+    struct msg_item *items, int n, uint64_t id)
 {
 	struct msg m;
 
 	msg_init(&m);
-	m.type = type;
+	m.type = MSG_SYNC_PAGE;
 	m.id = id;
-	if (type == MSG_REPLICATE) {
-		m.u.replicate.n = (uint8_t)n;
-		m.u.replicate.v = items;
-	} else {
-		m.u.sync_page.kind = kind;
-		m.u.sync_page.items.n = (uint8_t)n;
-		m.u.sync_page.items.v = items;
-		m.u.sync_page.next.end = true;
-	}
+	m.u.sync_page.kind = kind;
+	m.u.sync_page.items.n = (uint8_t)n;
+	m.u.sync_page.items.v = items;
+	m.u.sync_page.next.end = true;
 	engine_send(e, to, &m);
 }
 
@@ -380,8 +375,10 @@ ids_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 			walk_kind(t, kind, gather_cb, &g);
 			store_txn_abort(t);
 		}
+		/* as a page, as the items it fetches come: the member tells
+		 * anti-entropy from replication (see page_input()) */
 		if (g.n > 0)
-			send_items(e, from, MSG_REPLICATE, kind, g.items, g.n,
+			send_items(e, from, kind, g.items, g.n,
 			    engine_rand64(e));
 		e->ns.synced += (uint64_t)g.n;
 		gather_free(&g);
@@ -406,7 +403,7 @@ fetch_input(struct engine *e, const struct endpoint *from, const struct msg *m,
 		return;
 	walk_kind(t, m->u.sync_fetch.kind, gather_cb, &g);
 	store_txn_abort(t);
-	send_items(e, from, MSG_SYNC_PAGE, m->u.sync_fetch.kind, g.items, g.n,
+	send_items(e, from, m->u.sync_fetch.kind, g.items, g.n,
 	    m->id);
 	gather_free(&g);
 }
@@ -604,12 +601,45 @@ page_input(struct engine *e, const struct msg *m, uint64_t now)
 		bulk_page(e, p, m, now);
 		return;
 	}
-	/* the answer to a SYNC_FETCH of anti-entropy */
-	for (int i = 0; i < m->u.sync_page.items.n; i++)
-		e->ns.synced += ns_apply_item(e, &m->u.sync_page.items.v[i], now) == 0;
+	/* items of anti-entropy: the answer to our SYNC_FETCH, or what a
+	 * member holds newer than we do */
+	bool leader = ns_leader(e);
+	for (int i = 0; i < m->u.sync_page.items.n; i++) {
+		const struct msg_item *it = &m->u.sync_page.items.v[i];
+		if (ns_apply_item(e, it, now) != 0)
+			continue;
+		e->ns.synced++;
+		/* the leader pushes the backup copies of what its gnode holds
+		 * when the maps change (handover_scan()): a record or tally it
+		 * lacked then goes now (a claim alone would lose its place in
+		 * the queue; the next scan sends the queue whole) */
+		ovl_addr_t target = it->kind == MSG_KIND_TALLIES ?
+		    key_hash(it->rec->owner) : name_hash(it->rec->name);
+		if (leader && it->kind != MSG_KIND_CLAIMS &&
+		    ns_role(e, target) == NS_PRIMARY)
+			ns_push_backup(e, it, 1, now);
+	}
 }
 
 /* ---- backups and handover ------------------------------------------------- */
+
+/* Claims and records come apart: to a node that has just taken its
+ * address (the bulk pull), and to a gnode that has just become a name's
+ * holder (a handover, whose records wait for the old holders' vote while
+ * its claims need only their claimants).  Promoting a head claim then
+ * would hand the name to it until the owner's record arrived and won it
+ * back (the older registration wins), and resolvers would cache the
+ * claimant's addresses meanwhile.  So a name we hold claims on but no
+ * record of counts as free only once the pull is done and a handover has
+ * had its delay, all its tries and two rounds of anti-entropy. */
+bool
+ns_names_settled(const struct engine *e, uint64_t now)
+{
+	uint64_t wait = HANDOVER_DELAY_MS + 2 * (uint64_t)e->cfg.sync_interval_ms +
+	    (uint64_t)e->cfg.request_tries * e->cfg.request_timeout_ms;
+
+	return e->bulk_kind >= KINDS && now >= e->names_came_at + wait;
+}
 
 void
 ns_push_backup(struct engine *e, const struct msg_item *it, int n,
@@ -1034,12 +1064,8 @@ handover_cb(void *arg, uint8_t kind, const uint8_t *blob, size_t len,
 static void
 handover_scan(struct engine *e, uint64_t now)
 {
-	struct scan s = { .e = e, .now = now, .leader = true };
+	struct scan s = { .e = e, .now = now, .leader = ns_leader(e) };
 
-	for (int i = 0; i < e->inner.n; i++)
-		if (e->inner.m[i].state == MEMBER_ALIVE &&
-		    e->inner.m[i].id < ovl_id(e->addr, 0))
-			s.leader = false;
 	for (uint8_t kind = 0; kind < KINDS; kind++) {
 		struct store_txn *t = read_txn(e);
 		if (t == NULL)
