@@ -414,6 +414,9 @@ void engine_reply_routed(struct engine *e, const struct msg_route *r,
     struct msg *reply, uint64_t now);
 
 /* ns.c: registrations, counters, queues, replication, expiry */
+/* Whether we are the member that speaks for the gnode when one must (the
+ * lowest address among the live members). */
+bool ns_leader(const struct engine *e);
 enum ns_role { NS_NONE, NS_PRIMARY, NS_BACKUP };
 /* Our gnode's role for a name (or key) hashing to `target`. */
 enum ns_role ns_role(struct engine *e, ovl_addr_t target);
@@ -473,9 +476,6 @@ int ns_verify(const struct engine *e, const struct record *rec);
 
 /* ns_sync.c: anti-entropy, bulk sync, handover, backups */
 void ns_sync_tick(struct engine *e, uint64_t now, uint64_t *wake);
-/* Whether we are the member that speaks for the gnode when one must (the
- * lowest address among the live members). */
-bool ns_leader(const struct engine *e);
 /* Whether no record of a name we hold claims on can be on its way to us
  * (see promote_scan()). */
 bool ns_names_settled(const struct engine *e, uint64_t now);
