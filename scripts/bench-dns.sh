@@ -12,9 +12,10 @@
 # names, 5% AAAA of the same names (no data), 5% A of missing names (no
 # such name), shuffled.  andnad runs as two nodes on loopback: "andnad-own"
 # holds the names (registered on it) and "andnad-cache" answers them from
-# its resolved cache after one warm-up pass (cache_cap is an hour, so
-# nothing expires during the run).  The others serve the same names from a
-# zone.  Every server runs one worker on 127.0.0.0/8 and forwards nothing;
+# its resolved cache after one warm-up pass (the names keep the default
+# TTL of 60 s: from the third round on, its entries run out together and
+# it asks its peer for all of them again at once).  The others serve the
+# same names from a zone.  Every server runs one worker on 127.0.0.0/8 and forwards nothing;
 # nothing reads /etc/resolv.conf.
 #
 # dnsperf runs pinned to one core and the servers to the other; the servers
@@ -325,24 +326,25 @@ cpu_ns() {
 	echo "$sum"
 }
 
+# run LABEL ADDRESS PID ROUND: one turn of dnsperf, its output kept apart
+# from the other rounds' (what each answer cost is their sum over all)
 run() {
-	local label=$1 addr=$2 pid=$3 c0 c1
+	local label=$1 addr=$2 pid=$3 out="$tmp/$1.$4.out" c0 c1
 	c0=$(cpu_ns "$pid")
 	taskset -c "$client_cpu" dnsperf -s "$addr" -p "$dport" \
-	    -d "$tmp/queries" -l "$T" -c "$C" -q "$Q" -v \
-	    >"$tmp/$label.out" 2>&1
+	    -d "$tmp/queries" -l "$T" -c "$C" -q "$Q" -v >"$out" 2>&1
 	c1=$(cpu_ns "$pid")
-	echo "$label $((c1 - c0)) $tmp/$label.out" >>"$tmp/runs"
+	echo "$label $((c1 - c0)) $out" >>"$tmp/runs"
 }
 
 echo
 echo "dnsperf: $R rounds of $T s per server, $K names, $C clients," \
     "$Q outstanding; client on CPU $client_cpu, servers on CPU $server_cpu"
 : >"$tmp/runs"
-for _ in $(seq 1 "$R"); do
+for round in $(seq 1 "$R"); do
 	for s in $servers; do
 		IFS=: read -r label a pid <<<"$s"
-		run "$label" "$net.$a" "$pid"
+		run "$label" "$net.$a" "$pid" "$round"
 	done
 done
 for s in $servers; do
