@@ -309,10 +309,11 @@ pending_send(struct engine *e, struct pending *p, uint64_t now)
 	case PK_NEIGHBOUR:
 		memcpy(m.u.cache_read.name, p->name, sizeof(p->name));
 		routed = false;
-		/* a member answers from its cache at once, or resolves for us
-		 * well within a hop timeout; past that (the read lost, or
-		 * dropped over its rate limit in a burst) we vote ourselves,
-		 * in time for the DNS client still waiting */
+		/* a member answers from its cache at once; past a hop timeout
+		 * (the read lost, dropped over its rate limit in a burst, or
+		 * the member still resolving for us) we vote ourselves, in
+		 * time for the DNS client still waiting: at worst the name is
+		 * resolved twice */
 		p->deadline = now + e->cfg.hop_timeout_ms;
 		break;
 	case PK_REVERSE:
