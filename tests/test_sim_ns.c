@@ -762,125 +762,6 @@ test_queue_survives(void **state)
 	sim_free(s);
 }
 
-/* Keeps the name service's copies (replication, anti-entropy) from one
- * node. */
-struct no_sync {
-	int to;
-	bool on;
-};
-
-static enum sim_verdict
-drop_sync(void *arg, int from, int to, const uint8_t *buf, size_t len,
-    uint8_t **out, size_t *out_len)
-{
-	struct no_sync *d = arg;
-
-	(void)from;
-	(void)out;
-	(void)out_len;
-	if (!d->on || to != d->to || len < 3 || buf[2] < MSG_REPLICATE ||
-	    buf[2] > MSG_SYNC_PAGE)
-		return SIM_PASS;
-	return SIM_DROP;
-}
-
-/* The number of sibling gnodes node `i` knows, at every level. */
-static int
-outer_known(struct sim *s, int i)
-{
-	int n = 0;
-
-	for (int level = 1; level <= 3; level++)
-		n += engine_outer_count(sim_engine(s, i), level);
-	return n;
-}
-
-/* The leader of a gnode that has just become a name's holder may hold
- * its claims before its record: here it lost its copy of the record just
- * before the hash gnode died whole, and nothing reaches it for a while.
- * It must not give the name to the head claim meanwhile (the owner's
- * record would win it back, but resolvers would cache the claimant's
- * addresses until then): the name is free only once the handover and
- * anti-entropy have had their time, and by then the record is back. */
-static void
-test_claim_before_record(void **state)
-{
-	enum { NODES = 48 };
-	struct keypair owner, claim;
-	struct record_entry e;
-	int nodes[2], m[16];
-	ovl_addr_t g, b;
-	uint64_t x = 11;
-	char name[32];
-
-	(void)state;
-	struct sim *s = start(NODES, NODES, 8, 21, tweak_limits);
-	for (int k = 0;; k++) {
-		snprintf(name, sizeof(name), "early%d.claim", k);
-		if (sim_hash_gnode(s, name, &g, &b) >= 3 && b != UINT32_MAX &&
-		    members_of(s, NODES, b, m, 16) >= 3)
-			break;
-	}
-	for (int k = 0; k < 2; k++) {
-		bool bad;
-		do {
-			nodes[k] = random_node(s, NODES, &x);
-			ovl_addr_t at = engine_addr(sim_engine(s, nodes[k])) &
-			    0xffffff00u;
-			bad = at == g || at == b || (k == 1 && nodes[0] == nodes[1]);
-		} while (bad);
-	}
-	test_key(400, &owner);
-	test_key(401, &claim);
-	e = v4(10, 6, 0, 100);
-	must_register(s, nodes[0], name, &e, 1, &owner, 0);
-	e = v4(10, 6, 0, 101);
-	must_register(s, nodes[1], name, &e, 1, &claim, ANDNA_ENAME_QUEUED);
-	sim_run_until(s, sim_now(s) + 2000);
-
-	/* the backup gnode's leader (its lowest address) loses the record */
-	int n = members_of(s, NODES, b, m, 16), leader = m[0];
-	for (int j = 1; j < n; j++)
-		if (engine_addr(sim_engine(s, m[j])) <
-		    engine_addr(sim_engine(s, leader)))
-			leader = m[j];
-	struct store_txn *t = NULL;
-	assert_int_equal(store_txn_begin(sim_store(s, leader), true, &t), 0);
-	assert_int_equal(store_record_del(t, name_hash8(name), name), 0);
-	assert_int_equal(store_txn_commit(t), 0);
-	struct no_sync d = { .to = leader, .on = true };
-	sim_set_filter(s, drop_sync, &d);
-
-	int known = outer_known(s, leader);
-	n = members_of(s, NODES, g, m, 16);
-	for (int j = 0; j < n; j++)
-		sim_crash(s, m[j]);
-	/* a sibling gnode unheard of for outer_timeout (120 s) is gone */
-	uint64_t until = sim_now(s) + 200000;
-	while (outer_known(s, leader) >= known && sim_now(s) < until)
-		sim_run_until(s, sim_now(s) + 200);
-	assert_true(outer_known(s, leader) < known);
-	/* its gnode holds the name now; a look for free names comes every
-	 * sync interval */
-	ovl_addr_t g2;
-	assert_true(sim_hash_gnode(s, name, &g2, NULL) > 0);
-	assert_int_equal(g2, b);
-	sim_run_until(s, sim_now(s) + 2 * sim_config(s)->engine.sync_interval_ms);
-	assert_int_equal(sim_record_copies(s, name, claim.pk), 0);
-	d.on = false;
-	sim_run_until(s, sim_now(s) + 60000);
-	assert_int_equal(sim_record_copies(s, name, claim.pk), 0);
-	assert_int_equal(sim_claim_copies(s, name, claim.pk),
-	    sim_record_copies(s, name, owner.pk));
-	assert_true(sim_record_copies(s, name, owner.pk) >=
-	    members_of(s, NODES, b, m, 16));
-	assert_int_equal(
-	    resolve_check(s, random_node(s, NODES, &x), name, &owner, 100), 0);
-	keypair_wipe(&owner);
-	keypair_wipe(&claim);
-	sim_free(s);
-}
-
 /* ---- refusals ----------------------------------------------------------- */
 
 /* Waits for the REGISTER_REPLY of request `id` to node `to`. */
@@ -1012,6 +893,135 @@ make_record(
 	assert_int_equal(record_add_entry(rec, &e), 0);
 	assert_int_equal(record_sign(rec, kp), 0);
 	return rec;
+}
+
+/* Keeps the name service's copies (replication, anti-entropy) from one
+ * node. */
+struct no_sync {
+	int to;
+	bool on;
+};
+
+static enum sim_verdict
+drop_sync(void *arg, int from, int to, const uint8_t *buf, size_t len,
+    uint8_t **out, size_t *out_len)
+{
+	struct no_sync *d = arg;
+
+	(void)from;
+	(void)out;
+	(void)out_len;
+	if (!d->on || to != d->to || len < 3 || buf[2] < MSG_REPLICATE ||
+	    buf[2] > MSG_SYNC_PAGE)
+		return SIM_PASS;
+	return SIM_DROP;
+}
+
+/* The number of sibling gnodes node `i` knows, at every level. */
+static int
+outer_known(struct sim *s, int i)
+{
+	int n = 0;
+
+	for (int level = 1; level <= 3; level++)
+		n += engine_outer_count(sim_engine(s, i), level);
+	return n;
+}
+
+/* The leader of a gnode that has just become a name's holder may hold
+ * its claims before its record: here it lost its copy of the record just
+ * before the hash gnode died whole, and nothing reaches it for a while.
+ * It must not give the name to the head claim meanwhile (the owner's
+ * record would win it back, but resolvers would cache the claimant's
+ * addresses until then), nor queue the owner's renewal: the name is free
+ * only once the handover and anti-entropy have had their time, and by
+ * then the record is back. */
+static void
+test_claim_before_record(void **state)
+{
+	enum { NODES = 48 };
+	struct keypair owner, claim;
+	struct record_entry e;
+	int nodes[2], m[16];
+	ovl_addr_t g, b;
+	uint64_t x = 11;
+	char name[32];
+
+	(void)state;
+	struct sim *s = start(NODES, NODES, 8, 21, tweak_limits);
+	for (int k = 0;; k++) {
+		snprintf(name, sizeof(name), "early%d.claim", k);
+		if (sim_hash_gnode(s, name, &g, &b) >= 3 && b != UINT32_MAX &&
+		    members_of(s, NODES, b, m, 16) >= 3)
+			break;
+	}
+	for (int k = 0; k < 2; k++) {
+		bool bad;
+		do {
+			nodes[k] = random_node(s, NODES, &x);
+			ovl_addr_t at = engine_addr(sim_engine(s, nodes[k])) &
+			    0xffffff00u;
+			bad = at == g || at == b || (k == 1 && nodes[0] == nodes[1]);
+		} while (bad);
+	}
+	test_key(400, &owner);
+	test_key(401, &claim);
+	e = v4(10, 6, 0, 100);
+	must_register(s, nodes[0], name, &e, 1, &owner, 0);
+	e = v4(10, 6, 0, 101);
+	must_register(s, nodes[1], name, &e, 1, &claim, ANDNA_ENAME_QUEUED);
+	sim_run_until(s, sim_now(s) + 2000);
+
+	/* the backup gnode's leader (its lowest address) loses the record */
+	int n = members_of(s, NODES, b, m, 16), leader = m[0];
+	for (int j = 1; j < n; j++)
+		if (engine_addr(sim_engine(s, m[j])) <
+		    engine_addr(sim_engine(s, leader)))
+			leader = m[j];
+	struct store_txn *t = NULL;
+	assert_int_equal(store_txn_begin(sim_store(s, leader), true, &t), 0);
+	assert_int_equal(store_record_del(t, name_hash8(name), name), 0);
+	assert_int_equal(store_txn_commit(t), 0);
+	struct no_sync d = { .to = leader, .on = true };
+	sim_set_filter(s, drop_sync, &d);
+
+	int known = outer_known(s, leader);
+	n = members_of(s, NODES, g, m, 16);
+	for (int j = 0; j < n; j++)
+		sim_crash(s, m[j]);
+	/* a sibling gnode unheard of for outer_timeout (120 s) is gone */
+	uint64_t until = sim_now(s) + 200000;
+	while (outer_known(s, leader) >= known && sim_now(s) < until)
+		sim_run_until(s, sim_now(s) + 200);
+	assert_true(outer_known(s, leader) < known);
+	/* its gnode holds the name now; a look for free names comes every
+	 * sync interval */
+	ovl_addr_t g2;
+	assert_true(sim_hash_gnode(s, name, &g2, NULL) > 0);
+	assert_int_equal(g2, b);
+	sim_run_until(s, sim_now(s) + 2 * sim_config(s)->engine.sync_interval_ms);
+	assert_int_equal(sim_record_copies(s, name, claim.pk), 0);
+	/* the owner's renewal reaching it meanwhile is not queued behind
+	 * the claim (its node would take its own name for a queued claim):
+	 * it is to come again */
+	struct record *renewal = make_record(name, &owner, 1ULL << 40, 100);
+	assert_int_equal(send_register(s, nodes[0], leader, renewal),
+	    MSG_ST_BUSY);
+	record_free(renewal);
+	sim_set_filter(s, drop_sync, &d);
+	assert_int_equal(sim_record_copies(s, name, claim.pk), 0);
+	d.on = false;
+	sim_run_until(s, sim_now(s) + 60000);
+	assert_int_equal(sim_record_copies(s, name, claim.pk), 0);
+	assert_int_equal(sim_claim_copies(s, name, claim.pk),
+	    sim_record_copies(s, name, owner.pk));
+	assert_true(sim_record_copies(s, name, owner.pk) >=
+	    members_of(s, NODES, b, m, 16));
+	assert_int_equal(
+	    resolve_check(s, random_node(s, NODES, &x), name, &owner, 100), 0);
+	keypair_wipe(&owner);
+	keypair_wipe(&claim);
+	sim_free(s);
 }
 
 /* Items sent by one member to another of its gnode. */

@@ -1387,6 +1387,7 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 	uint64_t h8 = name_hash8(rec->name);
 	int rc = get_record(t, rec->name, now, &cur, &have);
 	bool held = rc == 0;
+	bool known = cur.rec != NULL; /* live, expired or released */
 	bool same = cur.rec != NULL &&
 	    memcmp(cur.pk, rec->owner, ANDNA_PK_LEN) == 0;
 	size_t waiting = 0;
@@ -1448,6 +1449,17 @@ handle_register(struct engine *e, struct msg *m, uint64_t now)
 		return;
 	}
 	record_free(have);
+	if (!known && waiting > 0 && !ns_names_settled(e, now)) {
+		/* claims and no record: the record may be on its way here
+		 * (ns_names_settled()), and this its owner's renewal, which
+		 * queued behind its claimants would mark the name queued at
+		 * the owner's node until the next renewal; asked again (within
+		 * a minute for a renewal), we know */
+		txn_end(e, t, 0);
+		reply_register(e, &m->u.reg.route, m->id, MSG_ST_BUSY, 0, 0,
+		    now);
+		return;
+	}
 	if (held || waiting > 0) {
 		/* held by another key, or free with claims first in line (the
 		 * leader promotes them in turn): the claim waits in the queue */
