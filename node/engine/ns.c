@@ -1725,7 +1725,8 @@ register_done(struct engine *e, struct pending *p, const struct msg *m,
 	if (p->req_id == 0) {
 		/* a renewal of ours */
 		if (ev.status != 0 && ev.status != ANDNA_ENAME_QUEUED)
-			engine_log(e, ENGINE_LOG_WARN, "could not renew %s: %s",
+			engine_log(e, ENGINE_LOG_WARN,
+			    "could not renew %s: %s (trying again in a minute)",
 			    p->rec->name, andna_strerror(ev.status));
 		pending_remove(e, p);
 		return;
