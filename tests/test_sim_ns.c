@@ -95,6 +95,40 @@ members_of(struct sim *s, int nodes, ovl_addr_t prefix, int *out, int max)
 	return n;
 }
 
+/* A name ("<stem>N.<zone>", in `name` of 32 bytes) whose hash gnode
+ * (*g) and backup gnode (*b) both have three members or more. */
+static void
+name_held_by_few(struct sim *s, int nodes, const char *stem, const char *zone,
+    char *name, ovl_addr_t *g, ovl_addr_t *b)
+{
+	int m[16];
+
+	for (int k = 0;; k++) {
+		snprintf(name, 32, "%s%d.%s", stem, k, zone);
+		if (sim_hash_gnode(s, name, g, b) >= 3 && *b != UINT32_MAX &&
+		    members_of(s, nodes, *b, m, 16) >= 3)
+			return;
+	}
+}
+
+/* `n` distinct random nodes outside the level-1 gnodes `g` and `h`. */
+static void
+nodes_outside(struct sim *s, int nodes, uint64_t *x, ovl_addr_t g,
+    ovl_addr_t h, int *out, int n)
+{
+	for (int k = 0; k < n; k++) {
+		bool bad;
+		do {
+			out[k] = random_node(s, nodes, x);
+			ovl_addr_t at = engine_addr(sim_engine(s, out[k])) &
+			    0xffffff00u;
+			bad = at == g || at == h;
+			for (int j = 0; j < k; j++)
+				bad = bad || out[j] == out[k];
+		} while (bad);
+	}
+}
+
 /* An IPv4 host entry. */
 static struct record_entry
 v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
@@ -690,24 +724,9 @@ test_queue_survives(void **state)
 
 	(void)state;
 	struct sim *s = start(NODES, NODES, 8, 20, tweak_limits);
-	/* a name whose hash gnode and backup gnode have a few members */
-	for (int k = 0;; k++) {
-		snprintf(name, sizeof(name), "kept%d.queue", k);
-		if (sim_hash_gnode(s, name, &g, &b) >= 3 && b != UINT32_MAX &&
-		    members_of(s, NODES, b, m, 16) >= 3)
-			break;
-	}
+	name_held_by_few(s, NODES, "kept", "queue", name, &g, &b);
 	/* six nodes outside the hash gnode register and claim it */
-	for (int k = 0; k < 6; k++) {
-		bool bad;
-		do {
-			nodes[k] = random_node(s, NODES, &x);
-			bad = (engine_addr(sim_engine(s, nodes[k])) &
-				  0xffffff00u) == g;
-			for (int j = 0; j < k; j++)
-				bad = bad || nodes[j] == nodes[k];
-		} while (bad);
-	}
+	nodes_outside(s, NODES, &x, g, g, nodes, 6);
 	test_key(300, &owner);
 	e = v4(10, 5, 0, 100);
 	must_register(s, nodes[0], name, &e, 1, &owner, 0);
@@ -949,21 +968,8 @@ test_claim_before_record(void **state)
 
 	(void)state;
 	struct sim *s = start(NODES, NODES, 8, 21, tweak_limits);
-	for (int k = 0;; k++) {
-		snprintf(name, sizeof(name), "early%d.claim", k);
-		if (sim_hash_gnode(s, name, &g, &b) >= 3 && b != UINT32_MAX &&
-		    members_of(s, NODES, b, m, 16) >= 3)
-			break;
-	}
-	for (int k = 0; k < 2; k++) {
-		bool bad;
-		do {
-			nodes[k] = random_node(s, NODES, &x);
-			ovl_addr_t at = engine_addr(sim_engine(s, nodes[k])) &
-			    0xffffff00u;
-			bad = at == g || at == b || (k == 1 && nodes[0] == nodes[1]);
-		} while (bad);
-	}
+	name_held_by_few(s, NODES, "early", "claim", name, &g, &b);
+	nodes_outside(s, NODES, &x, g, b, nodes, 2);
 	test_key(400, &owner);
 	test_key(401, &claim);
 	e = v4(10, 6, 0, 100);
